@@ -1,0 +1,43 @@
+# The verbs a newcomer sees: make run, make test, make gen. Everything they need
+# is installed by the targets themselves from package-lock.json.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_MODULES := node_modules/.package-lock.json
+GENERATOR := generator/dist/cli.js
+
+.PHONY: help install gen gen-check spec-diff lint build test
+
+help:
+	@echo "make gen        compile spec/ into generated/ and docs/api/"
+	@echo "make gen-check  fail when generated/ is stale"
+	@echo "make spec-diff  compare spec/ with the protos of the published layotto package"
+	@echo "make test       install what the tests need and run every test"
+
+# npm ci only when the lock file changed since the last install.
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NODE_MODULES)
+
+$(GENERATOR): $(NODE_MODULES) $(shell find generator/src -name '*.ts') generator/tsconfig.json tsconfig.base.json
+	npx tsc -b generator
+
+gen: $(GENERATOR)
+	node $(GENERATOR) gen
+
+gen-check: $(GENERATOR)
+	node $(GENERATOR) check
+
+spec-diff: $(GENERATOR)
+	node $(GENERATOR) spec-diff
+
+lint: $(NODE_MODULES)
+	npx buf lint
+
+build: $(NODE_MODULES)
+	npx tsc -b
+
+test: gen-check lint build
+	npx jest --ci

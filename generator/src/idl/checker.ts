@@ -1,0 +1,89 @@
+/**
+ * Checks parsed files together (names are global across files) and builds the
+ * model. Every error is collected; the model is complete only when there are none.
+ */
+import type { FileRegistry } from "@bufbuild/protobuf";
+import { compareSpecErrors, type SpecError } from "../spec-error";
+import type { AdapterAst, IdlFileAst } from "./ast";
+import { checkCapability, type ServedRpcRegistry } from "./capability-checker";
+import { compareLocs, Diagnostics, formatLoc } from "./diagnostics";
+import { MetadataChecker } from "./metadata-checker";
+import type { Adapter, Capability, Feature, IdlModel, MetadataField } from "./model";
+import { NameTable } from "./name-table";
+import { checkAdapterType } from "./naming";
+
+export function checkIdl(files: IdlFileAst[], protos: FileRegistry): { model: IdlModel; errors: SpecError[] } {
+  const diag = new Diagnostics();
+  // Visit declarations in location order, whatever order the files came in, so "first declared at" is stable.
+
+  const capabilities = new NameTable<Capability>(diag, (n) => `capability '${n}'`);
+  const interfaces = new NameTable<string>(diag, (n) => `interface name '${n}'`);
+  const served: ServedRpcRegistry = new Map();
+  const capabilityList: Capability[] = [];
+  const capabilityAsts = files.flatMap((f) => f.capabilities).sort((a, b) => compareLocs(a.name.loc, b.name.loc));
+  for (const ast of capabilityAsts) {
+    // A repeated capability is still checked inside, but only the first enters the model.
+    const cap = checkCapability(ast, protos, diag, served);
+    if (!capabilities.add(ast.name, cap)) continue;
+    interfaces.add(ast.interfaceName, cap.name);
+    capabilityList.push(cap);
+  }
+
+  const metadata = new MetadataChecker(diag, files.flatMap((f) => f.metadataGroups));
+
+  const adapters: Adapter[] = [];
+  const adapterAsts = files.flatMap((f) => f.adapters).sort((a, b) => compareLocs(a.type.loc, b.type.loc));
+  const seenAdapters = new Map<string, AdapterAst>();
+  for (const ast of adapterAsts) {
+    const adapter = checkAdapter(ast, capabilities, metadata, diag);
+    if (!adapter) continue;
+    const key = `${adapter.capability.name}\u0000${adapter.type}`;
+    const first = seenAdapters.get(key);
+    if (first) {
+      diag.error(ast.type.loc, `duplicate adapter ${JSON.stringify(adapter.type)} for capability '${adapter.capability.name}' (first declared at ${formatLoc(first.type.loc)})`);
+      continue;
+    }
+    seenAdapters.set(key, ast);
+    adapters.push(adapter);
+  }
+
+  const model: IdlModel = {
+    capabilities: capabilityList.sort((a, b) => compareStrings(a.name, b.name)),
+    adapters: adapters.sort((a, b) => compareStrings(a.type, b.type) || compareStrings(a.capability.name, b.capability.name)),
+  };
+  return { model, errors: diag.errors.sort(compareSpecErrors) };
+}
+
+function checkAdapter(ast: AdapterAst, capabilities: NameTable<Capability>, metadata: MetadataChecker, diag: Diagnostics): Adapter | undefined {
+  const label = `adapter ${JSON.stringify(ast.type.text)}`;
+  checkAdapterType(diag, ast.type);
+  for (const extra of ast.featureLists.slice(1)) diag.error(extra.loc, `${label} has more than one 'features' list; list all its features in one`);
+  for (const extra of ast.metadataBlocks.slice(1)) diag.error(extra.loc, `${label} has more than one 'metadata' block; declare all its metadata in one`);
+
+  const capability = capabilities.get(ast.capability.text);
+  // Metadata is checked even when the capability is unknown, so its errors surface in the same run.
+  const fields: MetadataField[] = ast.metadataBlocks.flatMap((block) => metadata.adapterFields(block.items, label));
+  if (!capability) {
+    diag.error(ast.capability.loc, `${label} implements unknown capability '${ast.capability.text}'`);
+    return undefined;
+  }
+
+  const features: Feature[] = [];
+  for (const name of ast.featureLists.flatMap((list) => list.names)) {
+    const feature = capability.features.find((f) => f.name === name.text);
+    if (!feature) {
+      const declared = capability.features.length ? `declares ${capability.features.map((f) => f.name).join(", ")}` : "declares no features";
+      diag.error(name.loc, `${label} lists unknown feature '${name.text}' (capability '${capability.name}' ${declared})`);
+    } else if (features.includes(feature)) {
+      diag.error(name.loc, `${label} lists feature '${name.text}' twice`);
+    } else {
+      features.push(feature);
+    }
+  }
+  return { type: ast.type.text, capability, features, metadata: fields, doc: ast.doc, loc: ast.type.loc };
+}
+
+// Code-unit order, not locale order, so output is the same on every machine.
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,182 @@
+/**
+ * Metadata groups and blocks: field checks (type, default, modifiers),
+ * splicing `include`s, include cycles, and duplicate keys after splicing.
+ */
+import type { LiteralAst, MetadataFieldAst, MetadataGroupAst, MetadataItemAst } from "./ast";
+import { compareLocs, formatLoc, type Diagnostics } from "./diagnostics";
+import { isDuration } from "./duration";
+import { METADATA_TYPE_NAMES, type Loc, type MetadataField, type MetadataTypeName } from "./model";
+import { NameTable } from "./name-table";
+import { checkNaming } from "./naming";
+
+/** A field after splicing, with where it entered the block being checked. */
+interface FlatEntry {
+  field: MetadataField;
+  ast: MetadataFieldAst;
+  /** The include statement that brought it in; absent when declared in the block itself. */
+  include?: Loc;
+}
+
+const isMetadataType = (name: string): name is MetadataTypeName => (METADATA_TYPE_NAMES as readonly string[]).includes(name);
+
+export class MetadataChecker {
+  private readonly groups: NameTable<MetadataGroupAst>;
+  private readonly checkedFields = new Map<MetadataFieldAst, MetadataField | undefined>();
+  // Each group is spliced once; "visiting" marks the current include path, for cycle detection.
+  private readonly flattened = new Map<MetadataGroupAst, FlatEntry[] | "visiting">();
+  private readonly path: string[] = [];
+
+  constructor(
+    private readonly diag: Diagnostics,
+    groups: MetadataGroupAst[],
+  ) {
+    this.groups = new NameTable(diag, (n) => `metadata group '${n}'`);
+    const sorted = [...groups].sort((a, b) => compareLocs(a.name.loc, b.name.loc));
+    for (const group of sorted) {
+      checkNaming(diag, group.name, "metadata group name", "UpperCamel");
+      this.groups.add(group.name, group);
+    }
+    // Check every group, used or not, so its errors show up once, at the group.
+    for (const group of sorted) this.flattenGroup(group);
+  }
+
+  /** The fields of an adapter's metadata block, includes spliced in order. */
+  adapterFields(items: MetadataItemAst[], where: string): MetadataField[] {
+    const entries = this.flattenItems(items);
+    this.checkDuplicateKeys(entries, where);
+    return entries.map((e) => e.field);
+  }
+
+  private flattenGroup(group: MetadataGroupAst): FlatEntry[] {
+    const done = this.flattened.get(group);
+    if (done === "visiting") return [];
+    if (done) return done;
+    this.flattened.set(group, "visiting");
+    this.path.push(group.name.text);
+    const entries = this.flattenItems(group.items);
+    this.path.pop();
+    this.checkDuplicateKeys(entries, `metadata group '${group.name.text}'`);
+    this.flattened.set(group, entries);
+    return entries;
+  }
+
+  private flattenItems(items: MetadataItemAst[]): FlatEntry[] {
+    const entries: FlatEntry[] = [];
+    for (const item of items) {
+      if (item.kind === "field") {
+        const field = this.checkField(item);
+        if (field) entries.push({ field, ast: item });
+        continue;
+      }
+      const group = this.groups.get(item.group.text);
+      if (!group) {
+        this.diag.error(item.group.loc, `unknown metadata group '${item.group.text}' in include (no 'metadata ${item.group.text} { ... }' in any .cap file)`);
+        continue;
+      }
+      if (this.flattened.get(group) === "visiting") {
+        const start = this.path.indexOf(group.name.text);
+        const cycle = [...this.path.slice(start), group.name.text].join(" -> ");
+        this.diag.error(item.group.loc, `include cycle: ${cycle}`);
+        continue;
+      }
+      for (const entry of this.flattenGroup(group)) entries.push({ field: entry.field, ast: entry.ast, include: item.loc });
+    }
+    return entries;
+  }
+
+  /**
+   * Names and aliases are the keys a config may use; they must be unique,
+   * ignoring case, because Dapr and Layotto configs match keys loosely.
+   * Clashes inside one include were already reported at its group.
+   */
+  private checkDuplicateKeys(entries: FlatEntry[], where: string): void {
+    const seen = new Map<string, { entry: FlatEntry; key: string; isAlias: boolean; loc: Loc }>();
+    for (const entry of entries) {
+      const keys = [
+        { key: entry.field.name, isAlias: false, loc: entry.ast.name.loc },
+        ...entry.ast.aliases.map((a) => ({ key: a.text, isAlias: true, loc: a.loc })),
+      ];
+      for (const k of keys) {
+        const folded = k.key.toLowerCase();
+        const first = seen.get(folded);
+        if (!first) {
+          seen.set(folded, { entry, ...k });
+          continue;
+        }
+        if (entry.include && first.entry.include === entry.include) continue;
+        const usedBy = first.isAlias ? `as an alias of field '${first.entry.field.name}'` : `by field '${first.entry.field.name}'`;
+        const caseNote = first.key === k.key ? "" : "; keys are compared ignoring case";
+        this.diag.error(entry.include ?? k.loc, `duplicate metadata key '${k.key}' in ${where} (already used ${usedBy} at ${formatLoc(first.loc)}${caseNote})`);
+      }
+    }
+  }
+
+  private checkField(ast: MetadataFieldAst): MetadataField | undefined {
+    if (this.checkedFields.has(ast)) return this.checkedFields.get(ast);
+    const field = this.buildField(ast);
+    this.checkedFields.set(ast, field);
+    return field;
+  }
+
+  private buildField(ast: MetadataFieldAst): MetadataField | undefined {
+    const { diag } = this;
+    const name = ast.name.text;
+    checkNaming(diag, ast.name, "metadata field name", "lowerCamel");
+    if (ast.required.length > 1) diag.error(ast.required[1]!, `'required' is written twice on metadata field '${name}'`);
+    if (ast.sensitive.length > 1) diag.error(ast.sensitive[1]!, `'sensitive' is written twice on metadata field '${name}'`);
+    for (const alias of ast.aliases) {
+      if (alias.text.trim() === "" || /\s/.test(alias.text)) diag.error(alias.loc, `alias ${JSON.stringify(alias.text)} of metadata field '${name}' must be non-empty and contain no whitespace`);
+    }
+    const required = ast.required.length > 0;
+    if (required && ast.default) {
+      diag.error(ast.required[0]!, `metadata field '${name}' is required and has a default (a required field cannot have a default; remove one)`);
+    }
+    const type = ast.type.text;
+    if (!isMetadataType(type)) {
+      diag.error(ast.type.loc, `metadata field '${name}' has unknown type '${type}' (expected string, bool, int, number or duration)`);
+      return undefined;
+    }
+    const field: MetadataField = {
+      name,
+      type,
+      required,
+      sensitive: ast.sensitive.length > 0,
+      aliases: ast.aliases.map((a) => a.text),
+      doc: ast.doc,
+      loc: ast.name.loc,
+    };
+    if (ast.default) {
+      const expected = defaultProblem(type, ast.default);
+      if (expected) diag.error(ast.default.loc, `metadata field '${name}' of type ${type} has default ${describeLiteral(ast.default)}, expected ${expected}`);
+      else field.default = ast.default.value;
+    }
+    return field;
+  }
+}
+
+/** What the default should have been, or undefined when it fits the type. */
+function defaultProblem(type: MetadataTypeName, literal: LiteralAst): string | undefined {
+  switch (type) {
+    case "string":
+      return literal.kind === "string" ? undefined : "a string";
+    case "bool":
+      return literal.kind === "bool" ? undefined : "true or false";
+    case "int":
+      return literal.kind === "number" && /^-?\d+$/.test(literal.raw) && Number.isSafeInteger(literal.value) ? undefined : "an integer";
+    case "number":
+      return literal.kind === "number" ? undefined : "a number";
+    case "duration":
+      return literal.kind === "string" && isDuration(literal.value) ? undefined : `a duration string such as "5s", "100ms" or "1m30s"`;
+  }
+}
+
+function describeLiteral(literal: LiteralAst): string {
+  switch (literal.kind) {
+    case "string":
+      return JSON.stringify(literal.value);
+    case "number":
+      return literal.raw;
+    case "bool":
+      return String(literal.value);
+  }
+}

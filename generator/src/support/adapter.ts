@@ -1,0 +1,58 @@
+import type { Component } from "./component";
+import { parseMetadata, type MetadataFieldSpec, type RawMetadata } from "./metadata";
+
+/** What the kernel tells an adapter about the component it is creating. */
+export interface AdapterContext {
+  /** The component's name in the config, e.g. "state_demo". */
+  readonly componentName: string;
+  /** The app this runtime serves; adapters scope keys by it where the capability says so. */
+  readonly appId: string;
+  /** The folder of the config file, for relative paths in metadata. */
+  readonly configDir: string;
+  /** Settings the config gives beside metadata (Layotto's biggerThan, for one). */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/** How one adapter type of one capability is declared and created; found by capability and type. */
+export interface AdapterFactory<K extends string = string, C extends Component<string> = Component<string>> {
+  readonly capability: K;
+  /** The type name a config uses, e.g. "in-memory", "redis", "local.file". */
+  readonly type: string;
+  readonly features: readonly string[];
+  readonly metadata: readonly MetadataFieldSpec[];
+  /** Validates raw metadata (throws MetadataError) and creates the component. */
+  create(raw: RawMetadata, context: AdapterContext): Promise<C>;
+}
+
+/**
+ * Binds a hand-written create function to its declaration: metadata is parsed and
+ * typed before create sees it, and the component must report exactly the declared
+ * features, no fewer and no more.
+ */
+export function defineAdapter<K extends string, C extends Component<string>, M>(declaration: {
+  capability: K;
+  type: string;
+  features: readonly string[];
+  metadata: readonly MetadataFieldSpec[];
+  create(metadata: M, context: AdapterContext): Promise<C>;
+}): AdapterFactory<K, C> {
+  const { capability, type, features, metadata } = declaration;
+  return {
+    capability,
+    type,
+    features,
+    metadata,
+    async create(raw, context) {
+      const component = await declaration.create(parseMetadata<M>(raw, metadata), context);
+      const reported = [...component.features].sort().join(", ");
+      const declared = [...features].sort().join(", ");
+      if (reported !== declared) {
+        await component.close();
+        throw new Error(
+          `adapter '${type}' (${capability}) reports features [${reported}] but declares [${declared}] in spec/components`,
+        );
+      }
+      return component;
+    },
+  };
+}

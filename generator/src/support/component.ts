@@ -1,0 +1,32 @@
+import { ConnectError, type Code } from "@connectrpc/connect";
+
+/** The part of every component's contract that is not specific to its capability. */
+export interface Component<F extends string> {
+  /** The optional features this component supports; it must support each one fully. */
+  readonly features: ReadonlySet<F>;
+  /** Resolves when the backend answers, rejects with the reason when it does not. Feeds readiness. */
+  health?(): Promise<void>;
+  /** Releases connections and timers. Called once, at shutdown or when start-up fails. */
+  close(): Promise<void>;
+}
+
+/** An active subscription; close() stops delivery and releases it. */
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/**
+ * An error a component raises on purpose. It is a ConnectError, so the API answers
+ * with its status as it is; capability and errorName say which declared error it is.
+ */
+export class ComponentError extends ConnectError {
+  constructor(
+    message: string,
+    code: Code,
+    readonly capability: string,
+    readonly errorName: string,
+    cause?: unknown,
+  ) {
+    super(message, code, undefined, undefined, cause);
+  }
+}

@@ -1,0 +1,139 @@
+import type { GeneratedFile, Schema } from "@bufbuild/protoplugin";
+import type { Capability, Operation } from "../idl";
+import type { Target } from "./target";
+import { runTsTarget } from "./es-plugin";
+import { capabilityModule, connectCode, docLines, pascalCase } from "./ts-names";
+import { tsReturnType, tsType } from "./ts-types";
+import { supportFiles, supportModule } from "./support-files";
+
+/**
+ * Per capability: its records, enums and callbacks, its feature flags, the component
+ * interface (core operations plus one interface per feature for what it unlocks),
+ * a type that joins them for a declared feature set, and its typed errors.
+ */
+export const componentsTarget: Target = {
+  name: "components",
+  generate: (spec) => [
+    ...supportFiles(),
+    ...runTsTarget(
+      spec,
+      "components",
+      (schema: Schema) => {
+        for (const capability of spec.idl.capabilities) {
+          const f = schema.generateFile(`${capabilityModule(capability.name).slice(2)}.ts`);
+          printCapability(f, capability);
+        }
+      },
+      (fileName) => spec.idl.capabilities.find((c) => `${capabilityModule(c.name).slice(2)}.ts` === fileName)!.loc.file,
+    ),
+  ],
+};
+
+function printCapability(f: GeneratedFile, capability: Capability): void {
+  const Component = f.import("Component", supportModule("component"), true);
+  const ComponentError = f.import("ComponentError", supportModule("component"));
+  const Code = f.import("Code", "@connectrpc/connect");
+  const iface = capability.interfaceName;
+  const featureType = `${pascalCase(capability.name)}Feature`;
+
+  for (const message of capability.messages) {
+    printDoc(f, message.doc);
+    f.print(f.export("interface", message.name), " {");
+    for (const field of message.fields) {
+      printDoc(f, field.doc, "  ");
+      f.print("  ", field.name, field.optional ? "?" : "", ": ", ...tsType(f, field.type), ";");
+    }
+    f.print("}");
+    f.print();
+  }
+  for (const e of capability.enums) {
+    printDoc(f, e.doc);
+    f.print(f.export("type", e.name), " =");
+    e.values.forEach((value, i) => {
+      printDoc(f, value.doc, "  ");
+      f.print("  | ", f.string(value.name), i === e.values.length - 1 ? ";" : "");
+    });
+    f.print();
+  }
+  for (const callback of capability.callbacks) {
+    printDoc(f, callback.doc);
+    f.print(f.export("type", callback.name), " = (", ...params(f, callback.params), ") => ", ...tsReturnType(f, callback.returns), ";");
+    f.print();
+  }
+
+  // Feature flags: a union type and the list of every feature, for checks at run time.
+  f.print(f.jsDoc(`The optional features a ${iface} may declare.`));
+  if (capability.features.length === 0) {
+    f.print(f.export("type", featureType), " = never;");
+  } else {
+    f.print(f.export("type", featureType), " =");
+    capability.features.forEach((feature, i) => {
+      printDoc(f, feature.doc, "  ");
+      f.print("  | ", f.string(feature.name), i === capability.features.length - 1 ? ";" : "");
+    });
+  }
+  f.print();
+  f.print(f.jsDoc(`Every feature of the ${capability.name} capability, in declaration order.`));
+  f.print(f.export("const", `${camel(featureType)}s`), ": readonly ", featureType, "[] = [", capability.features.map((x) => `"${x.name}"`).join(", "), "];");
+  f.print();
+
+  // The core interface: what every component of this capability implements.
+  printDoc(f, capability.doc);
+  f.print(f.export("interface", iface), " extends ", Component, "<", featureType, "> {");
+  for (const op of capability.operations.filter((o) => o.unlockedBy === undefined)) printOperation(f, op);
+  f.print("}");
+  f.print();
+
+  // One interface per feature that unlocks operations, and the join for a feature set.
+  const unlocking = capability.features.filter((feature) => feature.unlocks.length > 0);
+  for (const feature of unlocking) {
+    f.print(f.jsDoc(`What a ${iface} that declares ${feature.name} implements besides the core operations.`));
+    f.print(f.export("interface", `${iface}${pascalCase(feature.name.toLowerCase())}`), " {");
+    for (const op of feature.unlocks) printOperation(f, op);
+    f.print("}");
+    f.print();
+  }
+  f.print(f.jsDoc(`A ${iface} that declares the features F: it implements the operations they unlock.`));
+  const joins = unlocking.map((feature) => `  & ("${feature.name}" extends F ? ${iface}${pascalCase(feature.name.toLowerCase())} : unknown)`);
+  const withFeatures = [`${iface} & { readonly features: ReadonlySet<F> }`, ...joins].join("\n");
+  f.print(f.export("type", `${iface}With`), `<F extends ${featureType}> = ${withFeatures};`);
+  f.print();
+  f.print(f.jsDoc(`Narrows a ${iface} to one that declared the feature, so its unlocked operations can be called.`));
+  f.print(f.export("function", `${camel(iface)}Has`), `<F extends ${featureType}>(component: ${iface}, feature: F): component is ${iface}With<F> {`);
+  f.print("  return component.features.has(feature);");
+  f.print("}");
+
+  // Typed errors: a class per declared error, carrying its gRPC status.
+  for (const error of capability.errors) {
+    f.print();
+    printDoc(f, error.doc);
+    f.print(f.export("class", `${error.name}Error`), " extends ", ComponentError, " {");
+    f.print("  constructor(message: string, cause?: unknown) {");
+    f.print("    super(message, ", Code, ".", connectCode(error.status), ", ", f.string(capability.name), ", ", f.string(error.name), ", cause);");
+    f.print("  }");
+    f.print("}");
+  }
+}
+
+function printOperation(f: GeneratedFile, op: Operation): void {
+  printDoc(f, op.doc, "  ");
+  f.print("  ", op.name, "(", ...params(f, op.params), "): ", ...tsReturnType(f, op.returns), ";");
+}
+
+function params(f: GeneratedFile, list: Operation["params"]): ReturnType<typeof tsType> {
+  const out: ReturnType<typeof tsType> = [];
+  list.forEach((p, i) => {
+    if (i > 0) out.push(", ");
+    out.push(p.name, ": ", ...tsType(f, p.type));
+  });
+  return out;
+}
+
+export function printDoc(f: GeneratedFile, doc: string, indent = ""): void {
+  const lines = docLines(doc);
+  if (lines.length > 0) f.print(f.jsDoc(lines.join("\n"), indent));
+}
+
+function camel(name: string): string {
+  return name[0].toLowerCase() + name.slice(1);
+}

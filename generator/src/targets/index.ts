@@ -1,0 +1,19 @@
+import type { Target } from "./target";
+import { adaptersTarget } from "./adapters-target";
+import { clientTarget } from "./client-target";
+import { componentsTarget } from "./components-target";
+import { messagesTarget } from "./messages-target";
+import { packageTarget } from "./package-target";
+import { registryTarget } from "./registry-target";
+import { serverTarget } from "./server-target";
+
+/** Every output of `make gen`, in the order they run. */
+export const targets: readonly Target[] = [
+  packageTarget,
+  messagesTarget,
+  componentsTarget,
+  adaptersTarget,
+  registryTarget,
+  serverTarget,
+  clientTarget,
+];
