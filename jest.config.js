@@ -6,8 +6,10 @@ module.exports = {
   transform: {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.test.json" }],
   },
-  // Tests run against sources, not build output.
+  // Tests run against sources, not build output (end-to-end tests start the built runtime).
   moduleNameMapper: {
     "^@ottavo/generated/(.*)$": "<rootDir>/generated/$1",
+    "^@ottavo/adapter-(memory|local|http)$": "<rootDir>/adapters/$1/src",
+    "^@ottavo/runtime-kernel$": "<rootDir>/runtime-kernel/src",
   },
 };
