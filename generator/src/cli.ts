@@ -13,7 +13,17 @@ commands:
   check      fail if generated/ or docs/api/ differ from what spec/ generates
   spec-diff  compare spec/proto with the protos of the published layotto package`;
 
-function main(argv: string[]): number {
+/** Runs one command; returns the exit code. Errors in the spec are printed as file:line:col lines. */
+export function main(argv: string[]): number {
+  try {
+    return runCommand(argv);
+  } catch (err) {
+    for (const line of errorLines(err)) console.error(line);
+    return 1;
+  }
+}
+
+function runCommand(argv: string[]): number {
   const [command, ...rest] = argv;
   const rootFlag = rest.indexOf("--root");
   const root = resolve(rootFlag >= 0 ? rest[rootFlag + 1] ?? "." : ".");
@@ -59,15 +69,10 @@ function elapsed(started: bigint): string {
   return `${Number((process.hrtime.bigint() - started) / 1_000_000n)} ms`;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (err) {
-  if (err instanceof AggregateSpecError) {
-    for (const e of err.errors) console.error(e.message);
-  } else if (err instanceof SpecError) {
-    console.error(err.message);
-  } else {
-    console.error(err instanceof Error ? err.message : String(err));
-  }
-  process.exitCode = 1;
+function errorLines(err: unknown): string[] {
+  if (err instanceof AggregateSpecError) return err.errors.map((e) => e.message);
+  if (err instanceof SpecError) return [err.message];
+  return [err instanceof Error ? err.message : String(err)];
 }
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -56,8 +56,17 @@ export function checkCapability(ast: CapabilityAst, protos: FileRegistry, diag: 
   for (const { decl } of callbacks) typeNames.push({ name: { text: decl.name, loc: decl.loc }, kind: "callback", local: { kind: "callback", decl } });
   for (const e of ast.errors) typeNames.push({ name: e.name, kind: "error" });
   const firstOfName = new Map<string, { kind: string; loc: Loc }>();
+  const generatedNames = reservedTypeNames(ast.name.text, ast.interfaceName.text);
   for (const entry of typeNames.sort((a, b) => compareLocs(a.name.loc, b.name.loc))) {
     if (entry.kind !== "interface") checkNaming(diag, entry.name, `${entry.kind} name`, "UpperCamel");
+    if (entry.kind !== "interface" && generatedNames.has(entry.name.text)) {
+      diag.error(entry.name.loc, `${entry.kind} name '${entry.name.text}' ${inCap} is taken by generated code (reserved: ${[...generatedNames].join(", ")})`);
+      continue;
+    }
+    if (entry.kind === "error" && entry.name.text.endsWith("Error")) {
+      diag.error(entry.name.loc, `error name '${entry.name.text}' ends in 'Error'; the generated class adds it (write '${entry.name.text.slice(0, -5)}')`);
+      continue;
+    }
     const first = firstOfName.get(entry.name.text);
     if (first) {
       const detail =
@@ -114,6 +123,10 @@ export function checkCapability(ast: CapabilityAst, protos: FileRegistry, diag: 
   const operations = new NameTable<Operation>(diag, (n) => `operation '${n}' ${inCap}`);
   for (const o of ast.operations) {
     checkNaming(diag, o.name, "operation name", "lowerCamel");
+    if (reservedOperationNames.has(o.name.text)) {
+      diag.error(o.name.loc, `operation name '${o.name.text}' is reserved (every component has features, health() and close(); 'then' would make a component look like a promise)`);
+      continue;
+    }
     const context = `in operation '${o.name.text}'`;
     const op: Operation = { name: o.name.text, doc: o.doc, loc: o.name.loc, params: checkParams(scope, o.params, "operationParam", context) };
     const returns = checkReturns(scope, o.returns, "operationReturn", context);
@@ -212,4 +225,13 @@ function resolveRpc(protos: FileRegistry, entry: Name, diag: Diagnostics): Serve
     return undefined;
   }
   return { service, method, loc: entry.loc };
+}
+
+/** Members every component has (Component in generated/components/component.ts), and `then`. */
+const reservedOperationNames = new Set(["features", "health", "close", "then", "constructor"]);
+
+/** Type names the generator itself declares in a capability's module. */
+function reservedTypeNames(capability: string, interfaceName: string): Set<string> {
+  const pascal = capability[0].toUpperCase() + capability.slice(1);
+  return new Set([`${pascal}Feature`, `${interfaceName}With`, "Component", "ComponentError", "Subscription"]);
 }

@@ -14,16 +14,17 @@ import { checkAdapterType } from "./naming";
 
 export function checkIdl(files: IdlFileAst[], protos: FileRegistry): { model: IdlModel; errors: SpecError[] } {
   const diag = new Diagnostics();
-  // Visit declarations in location order, whatever order the files came in, so "first declared at" is stable.
-
   const capabilities = new NameTable<Capability>(diag, (n) => `capability '${n}'`);
   const interfaces = new NameTable<string>(diag, (n) => `interface name '${n}'`);
   const served: ServedRpcRegistry = new Map();
   const capabilityList: Capability[] = [];
+  // Visit declarations in location order, whatever order the files came in, so "first declared at" is stable.
   const capabilityAsts = files.flatMap((f) => f.capabilities).sort((a, b) => compareLocs(a.name.loc, b.name.loc));
   for (const ast of capabilityAsts) {
-    // A repeated capability is still checked inside, but only the first enters the model.
-    const cap = checkCapability(ast, protos, diag, served);
+    // A repeated capability is still checked inside, but only the first enters the model
+    // (and claims its rpcs, so the repeat's serves do not echo as "already served").
+    const repeated = capabilities.has(ast.name.text);
+    const cap = checkCapability(ast, protos, diag, repeated ? new Map() : served);
     if (!capabilities.add(ast.name, cap)) continue;
     interfaces.add(ast.interfaceName, cap.name);
     capabilityList.push(cap);

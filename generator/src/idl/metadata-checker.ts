@@ -85,8 +85,9 @@ export class MetadataChecker {
   }
 
   /**
-   * Names and aliases are the keys a config may use; they must be unique,
-   * ignoring case, because Dapr and Layotto configs match keys loosely.
+   * Names and aliases are the keys a config may use; they must be unique.
+   * Case is ignored because Dapr matches metadata keys that way, so a
+   * Dapr-style config could not tell 'enableTLS' from 'enabletls'.
    * Clashes inside one include were already reported at its group.
    */
   private checkDuplicateKeys(entries: FlatEntry[], where: string): void {

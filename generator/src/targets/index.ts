@@ -2,6 +2,7 @@ import type { Target } from "./target";
 import { adaptersTarget } from "./adapters-target";
 import { clientTarget } from "./client-target";
 import { componentsTarget } from "./components-target";
+import { docsTarget } from "./docs-target";
 import { messagesTarget } from "./messages-target";
 import { packageTarget } from "./package-target";
 import { registryTarget } from "./registry-target";
@@ -16,4 +17,5 @@ export const targets: readonly Target[] = [
   registryTarget,
   serverTarget,
   clientTarget,
+  docsTarget,
 ];

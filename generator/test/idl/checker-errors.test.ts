@@ -1,0 +1,339 @@
+import { AggregateSpecError, loadIdl, SpecError } from "../../src/idl";
+import { capabilityErrors, check } from "./fixtures";
+import { runtimeRegistry } from "./protos";
+
+const FILE = "spec/components/state.cap";
+
+/** A minimal capability plus adapters/groups after it; line numbers below count from line 1 of this text. */
+const withState = (rest: string) => `capability state as StateStore {
+  feature ETAG
+  operation get(key: string) returns string
+}
+${rest}`;
+
+describe("type errors", () => {
+  test("unknown type in an operation", () => {
+    expect(capabilityErrors("  operation get(request: GetReqest)")).toEqual([
+      `${FILE}:2:26: unknown type 'GetReqest' in operation 'get' (no message, enum or callback of that name in capability 'state')`,
+    ]);
+  });
+
+  test("unknown return type, and a lowercase name is taken for a mistyped scalar", () => {
+    expect(capabilityErrors("  operation get() returns strng")).toEqual([
+      `${FILE}:2:27: unknown type 'strng' in operation 'get' (expected string, bytes, bool, int32, int64, uint32, uint64, double, timestamp, list<T>, map<K, V>, stream<T>, subscription, or a message, enum or callback of capability 'state')`,
+    ]);
+  });
+
+  test("unknown type in a message field", () => {
+    expect(capabilityErrors("  message GetRequest {\n    key: Key\n  }")).toEqual([
+      `${FILE}:3:10: unknown type 'Key' in field 'key' of message 'GetRequest' (no message, enum or callback of that name in capability 'state')`,
+    ]);
+  });
+
+  test("unknown proto type", () => {
+    expect(capabilityErrors("  operation get(o: spec.proto.runtime.v1.Options, s: .spec.proto.runtime.v1.Runtime)")).toEqual([
+      `${FILE}:2:20: unknown proto type 'spec.proto.runtime.v1.Options' in operation 'get' (no message or enum of that full name in the loaded protos)`,
+      `${FILE}:2:54: unknown proto type '.spec.proto.runtime.v1.Runtime' in operation 'get' ('spec.proto.runtime.v1.Runtime' is a proto service, not a message or enum)`,
+    ]);
+  });
+
+  test("stream in a message field", () => {
+    expect(capabilityErrors("  message PutRequest {\n    data: stream<bytes>\n  }")).toEqual([
+      `${FILE}:3:11: stream type in field 'data' of message 'PutRequest': stream<T> is only allowed as an operation parameter or an operation or callback return type`,
+    ]);
+  });
+
+  test("nested stream, callback outside an operation parameter, misplaced subscription, bad map key", () => {
+    expect(
+      capabilityErrors(
+        [
+          "  operation a(x: list<stream<bytes>>) returns Handler",
+          "  operation b() returns list<subscription>",
+          "  operation c(m: map<double, string>)",
+          "  callback Handler(s: stream<bytes>) returns subscription",
+        ].join("\n"),
+      ),
+    ).toEqual([
+      `${FILE}:2:23: stream type in operation 'a': stream<T> cannot be nested inside list, map or stream`,
+      `${FILE}:2:47: callback 'Handler' in operation 'a': callbacks are only allowed as operation parameter types`,
+      `${FILE}:3:30: 'subscription' in operation 'b': subscription is only allowed as an operation return type`,
+      `${FILE}:4:22: map key type 'double' in operation 'c': map keys must be string, int32, int64 or bool`,
+      `${FILE}:5:23: stream type in callback 'Handler': stream<T> is only allowed as an operation parameter or an operation or callback return type`,
+      `${FILE}:5:46: 'subscription' in callback 'Handler': subscription is only allowed as an operation return type`,
+    ]);
+  });
+});
+
+describe("feature, error and naming errors", () => {
+  test("feature unlocking an unknown operation", () => {
+    expect(capabilityErrors("  operation bulkGet()\n  feature BULK unlocks bulkGett")).toEqual([
+      `${FILE}:3:24: feature 'BULK' unlocks unknown operation 'bulkGett'`,
+    ]);
+  });
+
+  test("an operation unlocked by two features", () => {
+    expect(capabilityErrors("  operation bulkGet()\n  feature BULK unlocks bulkGet\n  feature QUERY unlocks bulkGet")).toEqual([
+      `${FILE}:4:25: operation 'bulkGet' is already unlocked by feature 'BULK' (an operation may be unlocked by at most one feature)`,
+    ]);
+  });
+
+  test("unknown status", () => {
+    expect(capabilityErrors("  error EtagMismatch = ABORT")).toEqual([
+      `${FILE}:2:24: unknown status 'ABORT' for error 'EtagMismatch' (expected a gRPC status code: CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED)`,
+    ]);
+  });
+
+  test("naming rules", () => {
+    const errors = check({
+      [FILE]: `capability State as stateStore {
+  operation Get()
+  feature etag
+  message getRequest { Key: string }
+  enum Mode { eventual }
+}`,
+    }).errors;
+    expect(errors).toEqual([
+      `${FILE}:1:12: capability name 'State' must be lowerCamelCase (letters and digits, starting lowercase), like 'bulkGet'`,
+      `${FILE}:1:21: interface name 'stateStore' must be UpperCamelCase (letters and digits, starting uppercase), like 'GetRequest'`,
+      `${FILE}:2:13: operation name 'Get' must be lowerCamelCase (letters and digits, starting lowercase), like 'bulkGet'`,
+      `${FILE}:3:11: feature name 'etag' must be UPPER_SNAKE_CASE, like 'DEAD_LETTER'`,
+      `${FILE}:4:11: message name 'getRequest' must be UpperCamelCase (letters and digits, starting uppercase), like 'GetRequest'`,
+      `${FILE}:4:24: field name 'Key' must be lowerCamelCase (letters and digits, starting lowercase), like 'bulkGet'`,
+      `${FILE}:5:15: enum value 'eventual' must be UPPER_SNAKE_CASE, like 'DEAD_LETTER'`,
+    ]);
+  });
+});
+
+describe("duplicate names", () => {
+  test("inside a capability", () => {
+    const errors = capabilityErrors(
+      [
+        "  operation get()",
+        "  operation get()",
+        "  feature ETAG",
+        "  feature ETAG",
+        "  message Item { key: string key: string }",
+        "  enum Item { A A }",
+        "  error Item = ABORTED",
+        "  callback StateStore()",
+        "  operation set(a: string, a: string)",
+      ].join("\n"),
+    );
+    expect(errors).toEqual([
+      `${FILE}:3:13: duplicate operation 'get' in capability 'state' (first declared at ${FILE}:2:13)`,
+      `${FILE}:5:11: duplicate feature 'ETAG' in capability 'state' (first declared at ${FILE}:4:11)`,
+      `${FILE}:6:30: duplicate field 'key' in message 'Item' (first declared at ${FILE}:6:18)`,
+      `${FILE}:7:8: enum 'Item' in capability 'state' reuses the name of message 'Item' declared at ${FILE}:6:11 (messages, enums, callbacks, errors and the interface share one namespace)`,
+      `${FILE}:7:17: duplicate enum value 'A' in enum 'Item' (first declared at ${FILE}:7:15)`,
+      `${FILE}:8:9: error 'Item' in capability 'state' reuses the name of message 'Item' declared at ${FILE}:6:11 (messages, enums, callbacks, errors and the interface share one namespace)`,
+      `${FILE}:9:12: callback 'StateStore' in capability 'state' reuses the name of interface 'StateStore' declared at ${FILE}:1:21 (messages, enums, callbacks, errors and the interface share one namespace)`,
+      `${FILE}:10:28: duplicate parameter 'a' in operation 'set' (first declared at ${FILE}:10:17)`,
+    ]);
+  });
+
+  test("across files: capabilities, interface names, adapters, metadata groups", () => {
+    const errors = check({
+      "spec/components/a.cap": withState(`adapter "redis" implements state {}\nmetadata Conn { host: string }\n`),
+      "spec/components/b.cap": `capability state as Other {}\ncapability lock as StateStore {}\nadapter "redis" implements state {}\nmetadata Conn { port: int }\n`,
+    }).errors;
+    expect(errors).toEqual([
+      `spec/components/b.cap:1:12: duplicate capability 'state' (first declared at spec/components/a.cap:1:12)`,
+      `spec/components/b.cap:2:20: duplicate interface name 'StateStore' (first declared at spec/components/a.cap:1:21)`,
+      `spec/components/b.cap:3:9: duplicate adapter "redis" for capability 'state' (first declared at spec/components/a.cap:5:9)`,
+      `spec/components/b.cap:4:10: duplicate metadata group 'Conn' (first declared at spec/components/a.cap:6:10)`,
+    ]);
+  });
+
+  test("metadata keys after includes and aliases, compared ignoring case", () => {
+    const errors = check({
+      [FILE]: withState(`metadata Conn {
+  redisHost: string alias "host"
+}
+adapter "redis" implements state {
+  metadata {
+    include Conn
+    host: string
+    password: string alias "PASSWORD"
+    enableTLS: bool alias "enabletls"
+  }
+}
+`),
+    }).errors;
+    expect(errors).toEqual([
+      `${FILE}:11:5: duplicate metadata key 'host' in adapter "redis" (already used as an alias of field 'redisHost' at ${FILE}:6:27)`,
+      `${FILE}:12:28: duplicate metadata key 'PASSWORD' in adapter "redis" (already used by field 'password' at ${FILE}:12:5; keys are compared ignoring case)`,
+      `${FILE}:13:27: duplicate metadata key 'enabletls' in adapter "redis" (already used by field 'enableTLS' at ${FILE}:13:5; keys are compared ignoring case)`,
+    ]);
+  });
+
+  test("a clash inside an included group is reported once, at the group", () => {
+    const errors = check({
+      [FILE]: withState(`metadata Conn {
+  host: string
+  host: string
+}
+adapter "redis" implements state {
+  metadata { include Conn }
+}
+adapter "in-memory" implements state {
+  metadata { include Conn }
+}
+`),
+    }).errors;
+    expect(errors).toEqual([`${FILE}:7:3: duplicate metadata key 'host' in metadata group 'Conn' (already used by field 'host' at ${FILE}:6:3)`]);
+  });
+
+  test("an rpc served twice", () => {
+    const errors = check({
+      [FILE]: `capability state as StateStore {
+  serves Runtime.GetState, Runtime.GetState
+}
+capability lock as LockStore {
+  serves spec.proto.runtime.v1.Runtime.GetState
+}
+`,
+    }).errors;
+    expect(errors).toEqual([
+      `${FILE}:2:28: capability 'state' already serves rpc 'spec.proto.runtime.v1.Runtime.GetState' (at ${FILE}:2:10)`,
+      `${FILE}:5:10: rpc 'spec.proto.runtime.v1.Runtime.GetState' is already served by capability 'state' (at ${FILE}:2:10); an rpc may be served by one capability only`,
+    ]);
+  });
+});
+
+describe("serves errors", () => {
+  test("unknown rpc: missing method, missing service, not Service.Method", () => {
+    expect(capabilityErrors("  serves Runtime.GetStat, Runtim.GetState, GetState")).toEqual([
+      `${FILE}:2:10: serves unknown rpc 'Runtime.GetStat' (service 'spec.proto.runtime.v1.Runtime' has no method 'GetStat')`,
+      `${FILE}:2:27: serves unknown rpc 'Runtim.GetState' (no service 'Runtim' in the loaded protos)`,
+      `${FILE}:2:44: serves entry 'GetState' must name an rpc as Service.Method (like Runtime.GetState)`,
+    ]);
+  });
+
+  test("a simple service name matching two services must be written in full", () => {
+    const { errors } = check({ [FILE]: "capability state as StateStore {\n  serves Runtime.GetState\n}\n" }, runtimeRegistry("spec.proto.extension.v1"));
+    expect(errors).toEqual([
+      `${FILE}:2:10: serves ambiguous rpc 'Runtime.GetState' (services named 'Runtime': spec.proto.extension.v1.Runtime, spec.proto.runtime.v1.Runtime; write the full name)`,
+    ]);
+  });
+});
+
+describe("adapter and metadata errors", () => {
+  test("unknown capability, unknown or repeated feature, bad type name, repeated blocks", () => {
+    const errors = check({
+      [FILE]: withState(`adapter "redis" implements stat {}
+adapter "Redis Cluster" implements state {
+  features ETAGS, ETAG, ETAG
+  features ETAG
+  metadata {}
+  metadata {}
+}
+`),
+    }).errors;
+    expect(errors).toEqual([
+      `${FILE}:5:28: adapter "redis" implements unknown capability 'stat'`,
+      `${FILE}:6:9: adapter type "Redis Cluster" must be lowercase letters and digits, separated by single '.', '-' or '_', like "in-memory" or "local.file"`,
+      `${FILE}:7:12: adapter "Redis Cluster" lists unknown feature 'ETAGS' (capability 'state' declares ETAG)`,
+      `${FILE}:7:25: adapter "Redis Cluster" lists feature 'ETAG' twice`,
+      `${FILE}:8:3: adapter "Redis Cluster" has more than one 'features' list; list all its features in one`,
+      `${FILE}:8:12: adapter "Redis Cluster" lists feature 'ETAG' twice`,
+      `${FILE}:10:3: adapter "Redis Cluster" has more than one 'metadata' block; declare all its metadata in one`,
+    ]);
+  });
+
+  test("metadata field of unknown type", () => {
+    const errors = check({ [FILE]: withState(`metadata Conn {\n  redisDB: integer = 0\n}\n`) }).errors;
+    expect(errors).toEqual([`${FILE}:6:12: metadata field 'redisDB' has unknown type 'integer' (expected string, bool, int, number or duration)`]);
+  });
+
+  test("bad default for the type", () => {
+    const errors = check({
+      [FILE]: withState(`metadata Conn {
+  redisDB: int = "0"
+  poolSize: int = 1.5
+  ratio: number = "0.5"
+  enableTLS: bool = 1
+  host: string = true
+  dialTimeout: duration = "5 s"
+  readTimeout: duration = 100
+  writeTimeout: duration = "1m30s"
+}
+`),
+    }).errors;
+    expect(errors).toEqual([
+      `${FILE}:6:18: metadata field 'redisDB' of type int has default "0", expected an integer`,
+      `${FILE}:7:19: metadata field 'poolSize' of type int has default 1.5, expected an integer`,
+      `${FILE}:8:19: metadata field 'ratio' of type number has default "0.5", expected a number`,
+      `${FILE}:9:21: metadata field 'enableTLS' of type bool has default 1, expected true or false`,
+      `${FILE}:10:18: metadata field 'host' of type string has default true, expected a string`,
+      `${FILE}:11:27: metadata field 'dialTimeout' of type duration has default "5 s", expected a duration string such as "5s", "100ms" or "1m30s"`,
+      `${FILE}:12:27: metadata field 'readTimeout' of type duration has default 100, expected a duration string such as "5s", "100ms" or "1m30s"`,
+    ]);
+  });
+
+  test("required with a default, and repeated modifiers", () => {
+    const errors = check({ [FILE]: withState(`metadata Conn {\n  appId: string = "app" required\n  key: string sensitive sensitive\n}\n`) }).errors;
+    expect(errors).toEqual([
+      `${FILE}:6:25: metadata field 'appId' is required and has a default (a required field cannot have a default; remove one)`,
+      `${FILE}:7:25: 'sensitive' is written twice on metadata field 'key'`,
+    ]);
+  });
+
+  test("unknown include", () => {
+    const errors = check({ [FILE]: withState(`adapter "redis" implements state {\n  metadata { include RedisConection }\n}\n`) }).errors;
+    expect(errors).toEqual([
+      `${FILE}:6:22: unknown metadata group 'RedisConection' in include (no 'metadata RedisConection { ... }' in any .cap file)`,
+    ]);
+  });
+
+  test("include cycle, reported once", () => {
+    const errors = check({
+      [FILE]: withState(`metadata A {\n  include B\n  a: string\n}\nmetadata B {\n  include A\n}\nadapter "redis" implements state {\n  metadata { include A }\n}\n`),
+    }).errors;
+    expect(errors).toEqual([`${FILE}:10:11: include cycle: A -> B -> A`]);
+  });
+});
+
+describe("reporting", () => {
+  test("errors from all files are collected and sorted by file, line, column", () => {
+    const { errors } = check({
+      "spec/components/z.cap": "capability zed as Zed {\n  operation a(x: Nope)\n}\n",
+      "spec/components/a.cap": "capability abc as Abc {\n  operation b() returns Nope\n  operation a(x: Nope)\n}\n",
+    });
+    expect(errors.map((e) => e.slice(0, e.indexOf(": ")))).toEqual(["spec/components/a.cap:2:25", "spec/components/a.cap:3:18", "spec/components/z.cap:2:18"]);
+  });
+
+  test("loadIdl throws one AggregateSpecError listing every error, one per line", () => {
+    const attempt = () =>
+      loadIdl(
+        [
+          { file: "spec/components/a.cap", text: "capability a as A {\n  operation x(y: Y)\n}\n" },
+          { file: "spec/components/b.cap", text: "capability b as B {\n  error Bad = NOPE\n}\n" },
+        ],
+        runtimeRegistry(),
+      );
+    expect(attempt).toThrow(AggregateSpecError);
+    try {
+      attempt();
+    } catch (e) {
+      const aggregate = e as AggregateSpecError;
+      expect(aggregate.errors.every((x) => x instanceof SpecError)).toBe(true);
+      expect(aggregate.errors[0]).toMatchObject({ file: "spec/components/a.cap", line: 2, column: 18 });
+      expect(aggregate.message.split("\n")).toEqual([
+        "spec/components/a.cap:2:18: unknown type 'Y' in operation 'x' (no message, enum or callback of that name in capability 'a')",
+        expect.stringMatching(/^spec\/components\/b\.cap:2:15: unknown status 'NOPE' for error 'Bad'/),
+      ]);
+    }
+  });
+
+  test("loadIdl reports the first syntax error of every file that does not parse", () => {
+    expect(() =>
+      loadIdl(
+        [
+          { file: "spec/components/b.cap", text: "capability b as B {" },
+          { file: "spec/components/a.cap", text: "capabilty a as A {}" },
+        ],
+        runtimeRegistry(),
+      ),
+    ).toThrow("spec/components/a.cap:1:1: expected 'capability', 'adapter' or 'metadata', found 'capabilty'\nspec/components/b.cap:1:20: expected '}', found end of file");
+  });
+});
