@@ -40,4 +40,4 @@ build: $(NODE_MODULES)
 	npx tsc -b
 
 test: gen-check lint build
-	npx jest --ci
+	npx jest --ci --json --outputFile=.cache/jest-results.json

@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: "node",
   testMatch: ["<rootDir>/**/test/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+  // The golden copy of generated/package.json would shadow the real package.
+  modulePathIgnorePatterns: ["<rootDir>/generator/test/golden/package/"],
   transform: {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.test.json" }],
   },
