@@ -40,4 +40,5 @@ build: $(NODE_MODULES)
 	npx tsc -b
 
 test: gen-check lint build
+	@mkdir -p .cache
 	npx jest --ci --json --outputFile=.cache/jest-results.json
