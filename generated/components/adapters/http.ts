@@ -17,7 +17,7 @@ export interface HttpBindingMetadata {
   url: string;
   /**
    * How long a request may take before it fails.
-   * In milliseconds. Default: "30s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "30s".
    */
   responseTimeout: number;
   /**

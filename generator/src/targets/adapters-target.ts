@@ -97,7 +97,7 @@ function printAdapters(f: GeneratedFile, adapters: readonly Adapter[]): void {
 
 function fieldDoc(field: MetadataField): string {
   const notes: string[] = [];
-  if (field.type === "duration") notes.push("In milliseconds.");
+  if (field.type === "duration") notes.push("Written as a duration (\"5s\", \"250ms\"); read into milliseconds.");
   if (field.default !== undefined) notes.push(`Default: ${JSON.stringify(field.default)}.`);
   if (field.required) notes.push("Required.");
   if (field.aliases.length) notes.push(`Also accepted as ${field.aliases.map((a) => `\`${a}\``).join(", ")}.`);

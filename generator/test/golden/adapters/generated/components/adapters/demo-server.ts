@@ -22,7 +22,7 @@ export interface DemoServerNotesMetadata {
   password?: string;
   /**
    * How long to wait for the server.
-   * In milliseconds. Default: "5s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "5s".
    */
   dialTimeout: number;
   /**
