@@ -20,7 +20,7 @@ export interface ItemsRequest {
    */
   label: string;
   /**
-   * The keys; empty means every key of the group and label.
+   * The keys; for get and subscribe, empty means every key of the group and label.
    */
   keys: string[];
   /**
@@ -92,7 +92,9 @@ export interface ConfigurationStore extends Component<ConfigurationFeature> {
    */
   save(request: SaveRequest): Promise<void>;
   /**
-   * Deletes the items of the given keys; deleting a missing key succeeds.
+   * Deletes the items of the given keys; deleting a missing key succeeds. Unlike
+   * get and subscribe, no keys means nothing is deleted: a whole group is never
+   * wiped by omission.
    */
   delete(request: ItemsRequest): Promise<void>;
   /**

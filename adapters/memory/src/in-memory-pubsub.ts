@@ -1,0 +1,265 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Subscription } from "@ottavo/generated/components/component";
+import type {
+  MessageHandler,
+  PublishRequest,
+  SubscribeRequest,
+  TopicMessage,
+} from "@ottavo/generated/components/pubsub";
+import {
+  defineInMemoryPubsubAdapter,
+  inMemoryPubsubFeatures,
+  type InMemoryPubsub as InMemoryPubsubContract,
+} from "@ottavo/generated/components/adapters/in-memory";
+
+/**
+ * The "in-memory" pub/sub: topics in this process, delivered at least once.
+ *
+ * Who receives what:
+ * - Every consumer group of a topic receives every message published after the
+ *   group first subscribed. A group lives until the component closes: when its
+ *   last subscriber leaves, its messages wait for the next one (a reconnecting
+ *   stream loses nothing).
+ * - Messages published to a topic no group has subscribed to yet are held and go
+ *   to the first group that subscribes (the runtime's app, in practice), so a
+ *   publish that races the app's subscription is not lost.
+ * - Within a group, messages go one at a time, in publish order (ORDERED), each to
+ *   one subscriber, round robin. SUCCESS or DROP settles a message; RETRY, any
+ *   other answer or a thrown error redelivers the same message (same id,
+ *   deliveryCount + 1) after a backoff of 50 ms doubling to 2 s, and the messages
+ *   behind it wait.
+ * - deadLetterTopic is ignored: this adapter does not declare DEAD_LETTER.
+ * Unacknowledged messages are lost when the component closes. A group's backlog
+ * is capped (publish then fails with RESOURCE_EXHAUSTED) so an absent subscriber
+ * cannot exhaust memory.
+ */
+export class InMemoryPubsub implements InMemoryPubsubContract {
+  readonly features = new Set(inMemoryPubsubFeatures);
+
+  private readonly topics = new Map<string, Topic>();
+  private readonly options: Required<InMemoryPubsubOptions>;
+  private closed = false;
+
+  constructor(options: InMemoryPubsubOptions = {}) {
+    this.options = { ...defaultOptions, ...options };
+  }
+
+  async publish(request: PublishRequest): Promise<void> {
+    this.checkOpen();
+    const topic = this.topicOf(request.topic);
+    const queues = topic.groups.size === 0 ? [topic.held] : [...topic.groups.values()].map((g) => g.queue);
+    // All groups accept the message or none does.
+    for (const queue of queues) {
+      if (queue.length >= this.options.maxPendingPerGroup) {
+        throw new ConnectError(
+          `topic '${request.topic}' has ${queue.length} unacknowledged messages for one consumer group; ` +
+            "publish again once its subscriber catches up",
+          Code.ResourceExhausted,
+        );
+      }
+    }
+    const message: StoredMessage = {
+      id: randomUUID(),
+      topic: request.topic,
+      data: new Uint8Array(request.data),
+      contentType: request.contentType,
+      metadata: { ...request.metadata },
+    };
+    if (topic.groups.size === 0) {
+      topic.held.push({ message, deliveryCount: 0 });
+      return;
+    }
+    for (const group of topic.groups.values()) {
+      group.queue.push({ message, deliveryCount: 0 });
+      this.pump(group);
+    }
+  }
+
+  async subscribe(request: SubscribeRequest, handler: MessageHandler): Promise<Subscription> {
+    this.checkOpen();
+    const topic = this.topicOf(request.topic);
+    let group = topic.groups.get(request.consumerGroup);
+    if (group === undefined) {
+      group = new ConsumerGroup(this.options.retryInitialMs);
+      if (topic.groups.size === 0) group.queue.takeAll(topic.held);
+      topic.groups.set(request.consumerGroup, group);
+    }
+    const member: Member = { handler };
+    group.members.push(member);
+    this.pump(group);
+    const joined = group;
+    return {
+      close: async () => {
+        const at = joined.members.indexOf(member);
+        if (at >= 0) joined.members.splice(at, 1);
+      },
+    };
+  }
+
+  async health(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const topic of this.topics.values()) {
+      for (const group of topic.groups.values()) clearTimeout(group.retryTimer);
+    }
+    this.topics.clear();
+  }
+
+  /** Starts the next delivery of the group unless one is in flight or waiting to retry. */
+  private pump(group: ConsumerGroup): void {
+    if (this.closed || group.busy) return;
+    const entry = group.queue.peek();
+    if (entry === undefined || group.members.length === 0) return;
+    const member = group.members[group.nextMember++ % group.members.length];
+    group.busy = true;
+    entry.deliveryCount++;
+    void this.deliver(group, member, entry);
+  }
+
+  private async deliver(group: ConsumerGroup, member: Member, entry: QueuedMessage): Promise<void> {
+    let settled: boolean;
+    try {
+      const result = await member.handler(toTopicMessage(entry));
+      settled = result === "SUCCESS" || result === "DROP";
+    } catch {
+      // A failing handler is a RETRY: the message is not lost.
+      settled = false;
+    }
+    if (this.closed) return;
+    if (settled) {
+      group.queue.shift();
+      group.retryDelayMs = this.options.retryInitialMs;
+      group.busy = false;
+      // Yield to I/O now and then, so a long backlog with instant handlers cannot starve the process.
+      if (++group.sinceYield < 64) this.pump(group);
+      else {
+        group.sinceYield = 0;
+        setImmediate(() => this.pump(group));
+      }
+      return;
+    }
+    const delay = group.retryDelayMs;
+    group.retryDelayMs = Math.min(delay * 2, this.options.retryMaxMs);
+    group.retryTimer = setTimeout(() => {
+      group.retryTimer = undefined;
+      group.busy = false;
+      this.pump(group);
+    }, delay);
+    group.retryTimer.unref();
+  }
+
+  private topicOf(name: string): Topic {
+    let topic = this.topics.get(name);
+    if (topic === undefined) {
+      topic = { groups: new Map(), held: new MessageQueue() };
+      this.topics.set(name, topic);
+    }
+    return topic;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ConnectError("the in-memory pubsub is closed", Code.Unavailable);
+  }
+}
+
+export interface InMemoryPubsubOptions {
+  /** The first redelivery delay; each further one doubles it. */
+  retryInitialMs?: number;
+  /** The longest redelivery delay. */
+  retryMaxMs?: number;
+  /** Unacknowledged messages one group (or a topic with no group yet) may hold. */
+  maxPendingPerGroup?: number;
+}
+
+const defaultOptions: Required<InMemoryPubsubOptions> = {
+  retryInitialMs: 50,
+  retryMaxMs: 2_000,
+  maxPendingPerGroup: 100_000,
+};
+
+/** The "in-memory" pubsub adapter, as the registry holds it. */
+export const inMemoryPubsubAdapter = defineInMemoryPubsubAdapter(async () => new InMemoryPubsub());
+
+interface StoredMessage {
+  readonly id: string;
+  readonly topic: string;
+  readonly data: Uint8Array;
+  readonly contentType: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** A message as one group holds it: deliveries are counted per group. */
+interface QueuedMessage {
+  readonly message: StoredMessage;
+  deliveryCount: number;
+}
+
+interface Member {
+  readonly handler: MessageHandler;
+}
+
+interface Topic {
+  readonly groups: Map<string, ConsumerGroup>;
+  /** Messages published before any group subscribed; handed to the first group. */
+  readonly held: MessageQueue;
+}
+
+class ConsumerGroup {
+  readonly queue = new MessageQueue();
+  readonly members: Member[] = [];
+  nextMember = 0;
+  /** A delivery is in flight or waiting for its retry timer. */
+  busy = false;
+  retryTimer: NodeJS.Timeout | undefined;
+  sinceYield = 0;
+
+  constructor(public retryDelayMs: number) {}
+}
+
+/** A FIFO with O(1) shift: a head index, compacted once half the array is spent. */
+class MessageQueue {
+  private items: QueuedMessage[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: QueuedMessage): void {
+    this.items.push(item);
+  }
+
+  peek(): QueuedMessage | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): QueuedMessage | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head++];
+    if (this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Moves every item of other to the end of this queue. */
+  takeAll(other: MessageQueue): void {
+    for (let item = other.shift(); item !== undefined; item = other.shift()) this.push(item);
+  }
+}
+
+/** A fresh copy per delivery, so a handler that mutates it cannot change a redelivery. */
+function toTopicMessage(entry: QueuedMessage): TopicMessage {
+  const { message } = entry;
+  return {
+    id: message.id,
+    topic: message.topic,
+    data: message.data.slice(),
+    contentType: message.contentType,
+    deliveryCount: entry.deliveryCount,
+    metadata: { ...message.metadata },
+  };
+}
