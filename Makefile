@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 GENERATOR := generator/dist/cli.js
 
-.PHONY: help install gen gen-check spec-diff lint build test
+.PHONY: help install test-services gen gen-check spec-diff lint build test
 
 help:
 	@echo "make gen        compile spec/ into generated/ and docs/api/"
@@ -36,9 +36,14 @@ spec-diff: $(GENERATOR)
 lint: $(NODE_MODULES)
 	npx buf lint
 
+# Backends the tests start themselves on free loopback ports: Redis from Debian.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-services:
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+
 build: $(NODE_MODULES)
 	npx tsc -b
 
-test: gen-check lint build
+test: test-services gen-check lint build
 	@mkdir -p .cache
 	npx jest --ci --json --outputFile=.cache/jest-results.json

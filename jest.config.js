@@ -11,7 +11,9 @@ module.exports = {
   // Tests run against sources, not build output (end-to-end tests start the built runtime).
   moduleNameMapper: {
     "^@ottavo/generated/(.*)$": "<rootDir>/generated/$1",
-    "^@ottavo/adapter-(memory|local|http)$": "<rootDir>/adapters/$1/src",
+    "^@ottavo/adapter-([a-z]+)$": "<rootDir>/adapters/$1/src",
+    "^@ottavo/conformance$": "<rootDir>/adapters/conformance/src",
+    "^@ottavo/test-support$": "<rootDir>/test-support/src",
     "^@ottavo/runtime-kernel$": "<rootDir>/runtime-kernel/src",
   },
 };

@@ -79,4 +79,8 @@ export const declaredAdapters: readonly AdapterDeclaration[] = [
   { capability: "file", type: "local", features: [] },
   { capability: "secret", type: "local.env", features: [] },
   { capability: "secret", type: "local.file", features: [] },
+  { capability: "configuration", type: "redis", features: [] },
+  { capability: "lock", type: "redis", features: ["KEEPALIVE"] },
+  { capability: "sequencer", type: "redis", features: ["SEGMENT"] },
+  { capability: "state", type: "redis", features: ["ETAG", "TRANSACTIONAL", "TTL", "BULK"] },
 ];

@@ -216,12 +216,18 @@ export function defineInMemorySequencerAdapter(
  * Metadata of the "in-memory" state component, as validated at start.
  */
 export interface InMemoryStateMetadata {
+  /**
+   * The prefix strategy or a literal prefix.
+   * Default: "none".
+   */
+  keyPrefix: string;
 }
 
 /**
  * The declared metadata fields of the "in-memory" state component.
  */
 export const inMemoryStateMetadataFields: readonly MetadataFieldSpec[] = [
+  { name: "keyPrefix", type: "string", default: "none", required: false, sensitive: false, aliases: [], description: "The prefix strategy or a literal prefix." },
 ];
 
 /**

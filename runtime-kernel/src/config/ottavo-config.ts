@@ -1,0 +1,123 @@
+import { parseDocument } from "yaml";
+import { capabilityKinds, type CapabilityKind } from "@ottavo/generated/components/registry";
+import { ConfigError, ConfigReport } from "./config-error";
+import { isPlainObject, readComponentMap } from "./component-entry";
+import { parseListenAddress, type ListenAddress } from "./listen-address";
+import {
+  defaultActuatorAddress,
+  defaultApiAddress,
+  defaultCallbackHost,
+  type AppConfig,
+  type ComponentConfig,
+  type RuntimeConfig,
+} from "./runtime-config";
+
+const topLevelKeys = ["app", "api", "actuator", "components"];
+
+/**
+ * Reads Ottavo's own YAML config:
+ *
+ *   app: { id: quickstart, callbackPort: 9999, callbackHost: 127.0.0.1 }
+ *   api: { address: 127.0.0.1:34904 }        # or unix:/path/to.sock
+ *   actuator: { address: 127.0.0.1:34999 }
+ *   components:
+ *     state:
+ *       state_demo: { type: in-memory, metadata: {} }
+ *
+ * It is our own format, so unknown keys are errors (a typo must not silently
+ * drop a section), unlike Layotto's file where unknown keys are only warned about.
+ */
+export function parseOttavoConfig(text: string, file: string, configDir: string): RuntimeConfig {
+  const report = new ConfigReport(file);
+  const root = parseYaml(text, file) ?? {};
+  if (!isPlainObject(root)) {
+    report.problem(`expected a map with ${topLevelKeys.join(", ")}`);
+    report.throwIfProblems();
+  }
+  const doc = root as Record<string, unknown>;
+  for (const key of Object.keys(doc)) {
+    if (!topLevelKeys.includes(key)) report.problem(`unknown top-level key '${key}'; known: ${topLevelKeys.join(", ")}`);
+  }
+  const app = readApp(report, doc.app);
+  const api = readAddressSection(report, "api", doc.api, defaultApiAddress);
+  const actuator = readAddressSection(report, "actuator", doc.actuator, defaultActuatorAddress);
+
+  const components: ComponentConfig[] = [];
+  if (doc.components !== undefined && doc.components !== null) {
+    if (!isPlainObject(doc.components)) {
+      report.problem(`'components' must be a map of capabilities (${capabilityKinds.join(", ")})`);
+    } else {
+      for (const [key, value] of Object.entries(doc.components)) {
+        if (!(capabilityKinds as readonly string[]).includes(key)) {
+          report.problem(`unknown capability 'components.${key}'; known: ${capabilityKinds.join(", ")}`);
+          continue;
+        }
+        components.push(...readComponentMap(report, key as CapabilityKind, `components.${key}`, value));
+      }
+    }
+  }
+
+  report.throwIfProblems();
+  return { file, configDir, format: "ottavo", app, api, actuator, components, warnings: report.warnings };
+}
+
+function readApp(report: ConfigReport, value: unknown): AppConfig {
+  if (value === undefined || value === null) return { id: "" };
+  if (!isPlainObject(value)) {
+    report.problem("'app' must be a map with id (and optionally callbackPort, callbackHost)");
+    return { id: "" };
+  }
+  const { id, callbackPort, callbackHost, ...unknown } = value;
+  for (const key of Object.keys(unknown)) report.problem(`unknown key 'app.${key}'; known: id, callbackPort, callbackHost`);
+  if (id !== undefined && id !== null && typeof id !== "string") report.problem("'app.id' must be a string");
+  const ok = (p: unknown): p is number => Number.isInteger(p) && (p as number) > 0 && (p as number) <= 65535;
+  if (callbackPort !== undefined && callbackPort !== null && !ok(callbackPort)) {
+    report.problem("'app.callbackPort' must be a port number (1-65535)");
+  }
+  if (callbackHost !== undefined && callbackHost !== null && typeof callbackHost !== "string") {
+    report.problem("'app.callbackHost' must be a string");
+  }
+  if (callbackHost !== undefined && callbackPort === undefined) {
+    report.problem("'app.callbackHost' is given without 'app.callbackPort'");
+  }
+  const appId = typeof id === "string" ? id : "";
+  if (!ok(callbackPort)) return { id: appId };
+  const host = typeof callbackHost === "string" && callbackHost !== "" ? callbackHost : defaultCallbackHost;
+  return { id: appId, callback: { host, port: callbackPort } };
+}
+
+function readAddressSection(report: ConfigReport, key: string, value: unknown, fallback: ListenAddress): ListenAddress {
+  if (value === undefined || value === null) return fallback;
+  if (!isPlainObject(value)) {
+    report.problem(`'${key}' must be a map with address`);
+    return fallback;
+  }
+  const { address, ...unknown } = value;
+  for (const other of Object.keys(unknown)) report.problem(`unknown key '${key}.${other}'; known: address`);
+  if (address === undefined || address === null) return fallback;
+  if (typeof address !== "string") {
+    report.problem(`'${key}.address' must be a string such as 127.0.0.1:34904 or unix:/path/to.sock`);
+    return fallback;
+  }
+  const parsed = parseListenAddress(address);
+  if ("problem" in parsed) {
+    report.problem(`'${key}.address' '${address}' ${parsed.problem}`);
+    return fallback;
+  }
+  return parsed;
+}
+
+/** YAML with duplicate keys refused; the first error is reported as file:line:col. */
+function parseYaml(text: string, file: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((error) => {
+        const at = error.linePos?.[0];
+        const what = error.message.replace(/ at line \d+, column \d+[\s\S]*$/, "");
+        return at ? `${file}:${at.line}:${at.col}: not valid YAML: ${what}` : `${file}: not valid YAML: ${what}`;
+      }),
+    );
+  }
+  return doc.toJS();
+}

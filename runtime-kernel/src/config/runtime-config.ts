@@ -1,0 +1,46 @@
+import type { CapabilityKind } from "@ottavo/generated/components/registry";
+import type { RawMetadata } from "@ottavo/generated/components/metadata";
+import type { ListenAddress } from "./listen-address";
+
+/** The runtime's configuration, whichever file format it was read from. */
+export interface RuntimeConfig {
+  /** The config file as the user named it; every message about the config starts with it. */
+  readonly file: string;
+  /** The folder of the config file: relative paths in metadata start here. */
+  readonly configDir: string;
+  readonly format: "layotto" | "ottavo";
+  readonly app: AppConfig;
+  /** Where the runtime API (gRPC, gRPC-Web, Connect) listens. */
+  readonly api: ListenAddress;
+  /** Where the actuator (health, info) listens. */
+  readonly actuator: ListenAddress;
+  /** In file order, per capability in file order. */
+  readonly components: readonly ComponentConfig[];
+  /** Lines about things the runtime ignores; printed on stderr, never fatal. */
+  readonly warnings: readonly string[];
+}
+
+export interface AppConfig {
+  /** The app this runtime serves; empty when the file names none (Layotto allows that). */
+  readonly id: string;
+  /** The app's own gRPC server (AppCallback), when it has one. */
+  readonly callback?: { readonly host: string; readonly port: number };
+}
+
+/** One configured component, as the file gives it; validated against its adapter later. */
+export interface ComponentConfig {
+  readonly capability: CapabilityKind;
+  readonly name: string;
+  readonly type: string;
+  readonly metadata: RawMetadata;
+  /**
+   * Keys beside type and metadata (Layotto's biggerThan, address, hello...). The
+   * ones the adapter declares as metadata fields are folded into metadata at
+   * validation; the rest reach the adapter as settings.
+   */
+  readonly extras: Readonly<Record<string, unknown>>;
+}
+
+export const defaultApiAddress: ListenAddress = { kind: "tcp", host: "127.0.0.1", port: 34904 };
+export const defaultActuatorAddress: ListenAddress = { kind: "tcp", host: "127.0.0.1", port: 34999 };
+export const defaultCallbackHost = "127.0.0.1";

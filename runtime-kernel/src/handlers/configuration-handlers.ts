@@ -1,0 +1,142 @@
+import type { HandlerContext } from "@connectrpc/connect";
+import type { Subscription } from "@ottavo/generated/components/component";
+import type { ItemsRequest } from "@ottavo/generated/components/configuration";
+import type { RuntimeConfigurationRpcs } from "@ottavo/generated/server/runtime-handlers";
+import type {
+  ConfigurationItem,
+  SubscribeConfigurationRequest,
+  SubscribeConfigurationResponseSchema,
+} from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ComponentTable } from "../registry/component-table";
+import { AsyncQueue } from "./async-queue";
+import { lookupComponent } from "./component-lookup";
+import { componentFailure } from "./error-mapping";
+
+type SubscribeResponse = MessageInitShape<typeof SubscribeConfigurationResponseSchema>;
+
+/** The fields that select items, shared by the get, delete and subscribe requests. */
+interface Selection {
+  appId: string;
+  group: string;
+  label: string;
+  keys: string[];
+  metadata: Record<string, string>;
+}
+
+export function createConfigurationHandlers(table: ComponentTable): RuntimeConfigurationRpcs {
+  /** Blank app id means this runtime's app; blank (even all-space) group and label mean the store's defaults. */
+  function itemsRequest(request: Selection): ItemsRequest {
+    return {
+      appId: request.appId === "" ? table.appId : request.appId,
+      group: blankAsEmpty(request.group),
+      label: blankAsEmpty(request.label),
+      keys: request.keys,
+      metadata: request.metadata,
+    };
+  }
+
+  return {
+    async getConfiguration(request) {
+      const entry = lookupComponent(table, "configuration", request.storeName);
+      try {
+        return { items: await entry.component.get(itemsRequest(request)) };
+      } catch (error) {
+        throw componentFailure(error, (detail) => `get configuration from store ${entry.name} failed with error: ${detail}`);
+      }
+    },
+
+    async saveConfiguration(request) {
+      const entry = lookupComponent(table, "configuration", request.storeName);
+      const items = request.items.map(blankGroupAndLabel);
+      try {
+        await entry.component.save({
+          appId: request.appId === "" ? table.appId : request.appId,
+          items,
+          metadata: request.metadata,
+        });
+      } catch (error) {
+        throw componentFailure(error, (detail) => `save configuration into store ${entry.name} failed with error: ${detail}`);
+      }
+      return {};
+    },
+
+    async deleteConfiguration(request) {
+      const entry = lookupComponent(table, "configuration", request.storeName);
+      try {
+        await entry.component.delete(itemsRequest(request));
+      } catch (error) {
+        throw componentFailure(error, (detail) => `delete configuration from store ${entry.name} failed with error: ${detail}`);
+      }
+      return {};
+    },
+
+    subscribeConfiguration(requests, context) {
+      return subscribe(requests, context);
+    },
+  };
+
+  /**
+   * Each request adds a subscription; every change becomes one response. The stream
+   * ends when the client ends its side or the call is cancelled, and all of its
+   * subscriptions are closed then; a request naming an unknown store ends it with
+   * that error.
+   */
+  async function* subscribe(
+    requests: AsyncIterable<SubscribeConfigurationRequest>,
+    context: HandlerContext,
+  ): AsyncGenerator<SubscribeResponse> {
+    const changes = new AsyncQueue<SubscribeResponse>();
+    const subscriptions: Subscription[] = [];
+    const stop = () => changes.end();
+    context.signal.addEventListener("abort", stop, { once: true });
+    if (context.signal.aborted) stop();
+    const iterator = requests[Symbol.asyncIterator]();
+
+    const closeAll = (list: readonly Subscription[]) =>
+      Promise.allSettled(list.map((subscription) => subscription.close())).then(() => undefined);
+
+    void (async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || changes.closed) return;
+        const request = next.value;
+        const entry = lookupComponent(table, "configuration", request.storeName);
+        const storeName = entry.name;
+        let subscription: Subscription;
+        try {
+          subscription = await entry.component.subscribe(itemsRequest(request), async (change) => {
+            // No backpressure on the store: a slow client must not stall a save.
+            changes.push({ storeName, appId: change.appId, items: change.items });
+          });
+        } catch (error) {
+          throw componentFailure(error, (detail) => `subscribe configuration of store ${storeName} failed with error: ${detail}`);
+        }
+        // The stream may have ended while subscribing; then nobody else will close this one.
+        if (changes.closed) return closeAll([subscription]);
+        subscriptions.push(subscription);
+      }
+    })().then(stop, (error: unknown) => changes.fail(error));
+
+    try {
+      yield* changes;
+    } finally {
+      changes.end();
+      context.signal.removeEventListener("abort", stop);
+      // Stop reading the client's requests if it is still sending; how that ends does not matter.
+      iterator.return?.().catch(() => undefined);
+      await closeAll(subscriptions.splice(0));
+    }
+  }
+}
+
+function blankAsEmpty(text: string): string {
+  return text.trim() === "" ? "" : text;
+}
+
+/** Layotto treats an all-space group or label as blank; the store fills in its default. */
+function blankGroupAndLabel(item: ConfigurationItem): ConfigurationItem {
+  const group = blankAsEmpty(item.group);
+  const label = blankAsEmpty(item.label);
+  return group === item.group && label === item.label ? item : { ...item, group, label };
+}

@@ -1,0 +1,126 @@
+import type { RuntimeFileRpcs } from "@ottavo/generated/server/runtime-handlers";
+import type {
+  FileMetaValueSchema,
+  FileRequest,
+  GetFileRequest,
+  GetFileResponseSchema,
+  PutFileRequest,
+} from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ComponentEntry, ComponentTable } from "../registry/component-table";
+import { lookupComponent } from "./component-lookup";
+import { componentFailure, invalidArgument } from "./error-mapping";
+
+/** The largest GetFile chunk, as upstream's 100 KiB read buffer. */
+export const fileChunkSize = 100 * 1024;
+/** ListFile's page size when the request gives none (what S3-style stores default to). */
+export const defaultListPageSize = 1000;
+
+type GetFileResponse = MessageInitShape<typeof GetFileResponseSchema>;
+
+export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
+  /** Configured, named, known: FAILED_PRECONDITION, then INVALID_ARGUMENT. */
+  function store(storeName: string): ComponentEntry<"file"> {
+    if (storeName === "" && table.list("file").length > 0) throw invalidArgument("file store name is empty");
+    return lookupComponent(table, "file", storeName);
+  }
+
+  /** The FileRequest inside ListFile, DelFile and GetFileMeta; Layotto's text when it is missing. */
+  function inner(request: { request?: FileRequest }): FileRequest {
+    if (request.request === undefined) throw invalidArgument("request can't be nil");
+    return request.request;
+  }
+
+  return {
+    getFile(request) {
+      return getFile(request);
+    },
+
+    async putFile(requests) {
+      const iterator = requests[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done) return {}; // nothing was sent, as Layotto answers an immediate EOF
+      const head = first.value;
+      const entry = store(head.storeName);
+      try {
+        await entry.component.put({ name: head.name, metadata: head.metadata }, chunks(head, iterator));
+      } catch (error) {
+        throw componentFailure(error, (detail) => `put file ${head.name} into file store ${entry.name} fail, err: ${detail}`);
+      }
+      return {};
+    },
+
+    async listFile(request) {
+      const file = inner(request);
+      const entry = store(file.storeName);
+      try {
+        const page = await entry.component.list({
+          name: file.name,
+          pageSize: request.pageSize > 0 ? request.pageSize : defaultListPageSize,
+          marker: request.marker,
+          metadata: file.metadata,
+        });
+        return {
+          files: page.files.map((info) => ({
+            fileName: info.name,
+            size: info.size,
+            lastModified: info.lastModified,
+            metadata: info.metadata,
+          })),
+          marker: page.marker,
+          isTruncated: page.truncated,
+        };
+      } catch (error) {
+        throw componentFailure(error, (detail) => `list file ${file.name} in file store ${entry.name} fail, err: ${detail}`);
+      }
+    },
+
+    async delFile(request) {
+      const file = inner(request);
+      const entry = store(file.storeName);
+      try {
+        await entry.component.delete({ name: file.name, metadata: file.metadata });
+      } catch (error) {
+        throw componentFailure(error, (detail) => `delete file ${file.name} in file store ${entry.name} fail, err: ${detail}`);
+      }
+      return {};
+    },
+
+    async getFileMeta(request) {
+      const file = inner(request);
+      const entry = store(file.storeName);
+      try {
+        const meta = await entry.component.stat({ name: file.name, metadata: file.metadata });
+        const metadata: Record<string, MessageInitShape<typeof FileMetaValueSchema>> = {};
+        for (const [key, values] of Object.entries(meta.metadata)) metadata[key] = { value: values };
+        return { size: meta.size, lastModified: meta.lastModified, response: { metadata } };
+      } catch (error) {
+        throw componentFailure(error, (detail) => `get meta of file ${file.name} in file store ${entry.name} fail, err: ${detail}`);
+      }
+    },
+  };
+
+  /** Streams the file in chunks of at most fileChunkSize, in order. */
+  async function* getFile(request: GetFileRequest): AsyncGenerator<GetFileResponse> {
+    const entry = store(request.storeName);
+    try {
+      for await (const chunk of entry.component.get({ name: request.name, metadata: request.metadata })) {
+        for (let at = 0; at < chunk.length; at += fileChunkSize) {
+          yield { data: chunk.subarray(at, Math.min(at + fileChunkSize, chunk.length)) };
+        }
+      }
+    } catch (error) {
+      throw componentFailure(error, (detail) => `get file ${request.name} from file store ${entry.name} fail, err: ${detail}`);
+    }
+  }
+}
+
+/** The upload's bytes: the first message's data, then every later message's. */
+async function* chunks(head: PutFileRequest, rest: AsyncIterator<PutFileRequest>): AsyncGenerator<Uint8Array> {
+  if (head.data.length > 0) yield head.data;
+  for (;;) {
+    const next = await rest.next();
+    if (next.done) return;
+    if (next.value.data.length > 0) yield next.value.data;
+  }
+}

@@ -1,0 +1,36 @@
+import type { RuntimeHandlerGroups } from "@ottavo/generated/server/runtime-handlers";
+import type { ComponentTable } from "../registry/component-table";
+import { createBindingHandlers } from "./binding-handlers";
+import { createConfigurationHandlers } from "./configuration-handlers";
+import { createFileHandlers } from "./file-handlers";
+import { createHelloHandlers } from "./hello-handlers";
+import { createKernelHandlers } from "./kernel-handlers";
+import { createLockHandlers } from "./lock-handlers";
+import { createPubsubHandlers } from "./pubsub-handlers";
+import { createSecretHandlers } from "./secret-handlers";
+import { createSequencerHandlers } from "./sequencer-handlers";
+import { createStateHandlers } from "./state-handlers";
+
+/**
+ * The Runtime API handlers over the components of one table. Each group validates a
+ * request, routes it to the component it names and maps the component's errors to
+ * the API's codes, as Layotto does. Stateful parts (sequencer id blocks, open
+ * subscription streams) live in the groups, so create them once per runtime.
+ */
+export function createRuntimeHandlerGroups(table: ComponentTable): RuntimeHandlerGroups {
+  return {
+    hello: createHelloHandlers(table),
+    state: createStateHandlers(table),
+    lock: createLockHandlers(table),
+    sequencer: createSequencerHandlers(table),
+    configuration: createConfigurationHandlers(table),
+    pubsub: createPubsubHandlers(table),
+    file: createFileHandlers(table),
+    binding: createBindingHandlers(table),
+    secret: createSecretHandlers(table),
+    kernel: createKernelHandlers(),
+  };
+}
+
+export { defaultStateKeyPrefix } from "./state-handlers";
+export { invokeServiceUnimplemented } from "./kernel-handlers";

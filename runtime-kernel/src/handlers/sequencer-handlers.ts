@@ -1,0 +1,54 @@
+import { sequencerHas, type Sequencer } from "@ottavo/generated/components/sequencer";
+import type { RuntimeSequencerRpcs } from "@ottavo/generated/server/runtime-handlers";
+import { SequencerOptions_AutoIncrement } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import type { ComponentTable } from "../registry/component-table";
+import { findComponent, requireComponent } from "./component-lookup";
+import { componentFailure, invalidArgument } from "./error-mapping";
+import { KeyScope, checkKey } from "./key-prefix";
+import { SegmentCache } from "./segment-cache";
+
+export function createSequencerHandlers(table: ComponentTable): RuntimeSequencerRpcs {
+  // Layotto's sequencer keys: sequencer|||<appid>||<key> by default (pkg/runtime/sequencer/sequencer_config.go).
+  const keys = new KeyScope(table.appId, "sequencer|||", "appid", "Sequencer store");
+  // WEAK ids served from reserved blocks, per component and backend key.
+  const caches = new WeakMap<Sequencer, Map<string, SegmentCache>>();
+
+  function cacheFor(store: Sequencer, key: string, reserve: (size: number) => Promise<{ from: bigint; to: bigint }>) {
+    let byKey = caches.get(store);
+    if (byKey === undefined) caches.set(store, (byKey = new Map()));
+    let cache = byKey.get(key);
+    if (cache === undefined) byKey.set(key, (cache = new SegmentCache(reserve)));
+    return cache;
+  }
+
+  return {
+    async getNextId(request) {
+      // Layotto's order: configured, key, options, key syntax, store.
+      const found = findComponent(table, "sequencer", request.storeName);
+      if (request.key === "") throw invalidArgument(`Key is empty in sequencer store ${request.storeName}`);
+      const increment = request.options?.increment ?? SequencerOptions_AutoIncrement.WEAK;
+      if (increment !== SequencerOptions_AutoIncrement.WEAK && increment !== SequencerOptions_AutoIncrement.STRONG) {
+        throw invalidArgument(`options.increment ${increment} is illegal: use WEAK (0) or STRONG (1)`);
+      }
+      checkKey(request.key);
+      const entry = requireComponent(found, "sequencer", request.storeName);
+      const key = keys.scope(entry, request.key);
+      const store = entry.component;
+      try {
+        let id: bigint;
+        if (increment === SequencerOptions_AutoIncrement.WEAK && sequencerHas(store, "SEGMENT")) {
+          id = await cacheFor(store, key, (size) => store.reserveSegment({ key, size })).nextId();
+        } else {
+          id = await store.nextId({ key, metadata: request.metadata });
+        }
+        // next_id is an int64 with jstype JS_STRING: a decimal string in protobuf-es.
+        return { nextId: id.toString() };
+      } catch (error) {
+        throw componentFailure(
+          error,
+          (detail) => `failed to get next id of key ${request.key} from sequencer store ${entry.name}: ${detail}`,
+        );
+      }
+    },
+  };
+}

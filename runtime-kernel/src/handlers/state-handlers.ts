@@ -1,0 +1,253 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  stateStoreHas,
+  type Concurrency,
+  type Consistency,
+  type DeleteRequest,
+  type SetRequest,
+  type StateStore,
+  type TransactionOperation,
+} from "@ottavo/generated/components/state";
+import type { RuntimeStateRpcs } from "@ottavo/generated/server/runtime-handlers";
+import {
+  StateOptions_StateConcurrency,
+  StateOptions_StateConsistency,
+  type BulkStateItemSchema,
+  type Etag,
+  type StateItem,
+  type StateOptions,
+} from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ComponentEntry, ComponentTable } from "../registry/component-table";
+import { lookupComponent } from "./component-lookup";
+import { componentFailure, errorText, invalidArgument } from "./error-mapping";
+import { KeyScope, type KeyPrefixStrategy } from "./key-prefix";
+import { stateTtl } from "./ttl-metadata";
+
+/**
+ * Layotto's default key prefix for state is "none" (pkg/runtime/state/compatibility.go,
+ * documented as the default in its state component docs), so state written through
+ * Layotto reads back here unchanged; a store's `keyPrefix` metadata chooses another.
+ * Dapr's default would be "appid".
+ */
+export const defaultStateKeyPrefix: KeyPrefixStrategy = "none";
+
+/** How many keys GetBulkState reads at once from a store without BULK when parallelism is 0 (Dapr's default). */
+const defaultBulkParallelism = 100;
+
+const emptyBytes = new Uint8Array(0);
+
+type BulkItemInit = MessageInitShape<typeof BulkStateItemSchema>;
+
+export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
+  const keys = new KeyScope(table.appId, "", defaultStateKeyPrefix, "state store");
+
+  /** The backend key of one caller key, refusing empty keys and "||". */
+  function scopedKey(entry: ComponentEntry<"state">, key: string): string {
+    if (key === "") throw invalidArgument(`key is empty in state store ${entry.name}`);
+    return keys.scope(entry, key);
+  }
+
+  function setRequest(entry: ComponentEntry<"state">, item: StateItem): SetRequest {
+    const ttl = stateTtl(item.metadata, item.key);
+    return {
+      key: scopedKey(entry, item.key),
+      value: item.value,
+      etag: etagOf(item.etag),
+      concurrency: concurrencyOf(item.options),
+      consistency: consistencyOf(item.options),
+      // Stores without TTL ignore it, as Dapr documents ("other state stores will ignore this value").
+      ttlInSeconds: ttl !== undefined && stateStoreHas(entry.component, "TTL") ? ttl : undefined,
+      metadata: item.metadata,
+    };
+  }
+
+  function deleteRequest(entry: ComponentEntry<"state">, item: StateItem): DeleteRequest {
+    return {
+      key: scopedKey(entry, item.key),
+      etag: etagOf(item.etag),
+      concurrency: concurrencyOf(item.options),
+      consistency: consistencyOf(item.options),
+      metadata: item.metadata,
+    };
+  }
+
+  return {
+    async getState(request) {
+      const entry = lookupComponent(table, "state", request.storeName);
+      const key = scopedKey(entry, request.key);
+      try {
+        const found = await entry.component.get({
+          key,
+          consistency: consistencyFrom(request.consistency),
+          metadata: request.metadata,
+        });
+        // A missing key is not an error: empty data and etag.
+        return { data: found.data, etag: found.etag ?? "", metadata: found.metadata };
+      } catch (error) {
+        throw componentFailure(error, (detail) => `fail to get ${request.key} from state store ${entry.name}: ${detail}`);
+      }
+    },
+
+    async getBulkState(request) {
+      const entry = lookupComponent(table, "state", request.storeName);
+      if (request.keys.length === 0) return { items: [] };
+      const scoped = request.keys.map((key) => scopedKey(entry, key));
+      const store = entry.component;
+      if (stateStoreHas(store, "BULK")) {
+        let found;
+        try {
+          found = await store.bulkGet({ keys: scoped, metadata: request.metadata });
+        } catch (error) {
+          throw componentFailure(error, (detail) => `fail to bulk get from state store ${entry.name}: ${detail}`);
+        }
+        return {
+          items: found.map(
+            (item): BulkItemInit => ({
+              key: keys.unscope(entry, item.key),
+              data: item.data,
+              etag: item.etag ?? "",
+              error: item.error ?? "",
+              metadata: item.metadata,
+            }),
+          ),
+        };
+      }
+      const limit = request.parallelism > 0 ? request.parallelism : defaultBulkParallelism;
+      const items = await mapBounded(scoped, limit, (key, i) => getOne(store, key, request.keys[i], request.metadata));
+      return { items };
+    },
+
+    async saveState(request) {
+      const entry = lookupComponent(table, "state", request.storeName);
+      const requests = request.states.map((item) => setRequest(entry, item));
+      if (requests.length === 0) return {};
+      const store = entry.component;
+      try {
+        if (stateStoreHas(store, "BULK")) await store.bulkSet(requests);
+        // In order, stopping at the first failure, like Dapr's default BulkSet.
+        else for (const one of requests) await store.set(one);
+      } catch (error) {
+        throw componentFailure(error, (detail) => `failed saving state in state store ${entry.name}: ${detail}`);
+      }
+      return {};
+    },
+
+    async deleteState(request) {
+      const entry = lookupComponent(table, "state", request.storeName);
+      const one: DeleteRequest = {
+        key: scopedKey(entry, request.key),
+        etag: etagOf(request.etag),
+        concurrency: concurrencyOf(request.options),
+        consistency: consistencyOf(request.options),
+        metadata: request.metadata,
+      };
+      try {
+        await entry.component.delete(one);
+      } catch (error) {
+        throw componentFailure(error, (detail) => `failed deleting state with key ${request.key}: ${detail}`);
+      }
+      return {};
+    },
+
+    async deleteBulkState(request) {
+      const entry = lookupComponent(table, "state", request.storeName);
+      const requests = request.states.map((item) => deleteRequest(entry, item));
+      if (requests.length === 0) return {};
+      const store = entry.component;
+      if (stateStoreHas(store, "BULK")) {
+        try {
+          await store.bulkDelete(requests);
+        } catch (error) {
+          throw componentFailure(error, (detail) => `failed deleting state in state store ${entry.name}: ${detail}`);
+        }
+        return {};
+      }
+      for (let i = 0; i < requests.length; i++) {
+        try {
+          await store.delete(requests[i]);
+        } catch (error) {
+          const key = request.states[i].key;
+          throw componentFailure(error, (detail) => `failed deleting state with key ${key}: ${detail}`);
+        }
+      }
+      return {};
+    },
+
+    async executeStateTransaction(request) {
+      const entry = lookupComponent(table, "state", request.storeName);
+      const store = entry.component;
+      if (!stateStoreHas(store, "TRANSACTIONAL")) {
+        throw new ConnectError(`state store ${entry.name} doesn't support transaction`, Code.Unimplemented);
+      }
+      const operations = request.operations.map((op, i): TransactionOperation => {
+        // Dapr's operation names, compared exactly as Dapr does.
+        if (op.operationType !== "upsert" && op.operationType !== "delete") {
+          throw invalidArgument(`operation type ${op.operationType} not supported`);
+        }
+        if (op.request === undefined) {
+          throw invalidArgument(`transaction operation ${i + 1} (${op.operationType}) has no request`);
+        }
+        return op.operationType === "upsert"
+          ? { set: setRequest(entry, op.request) }
+          : { delete: deleteRequest(entry, op.request) };
+      });
+      try {
+        await store.transact({ operations, metadata: request.metadata });
+      } catch (error) {
+        throw componentFailure(error, (detail) => `error while executing state transaction: ${detail}`);
+      }
+      return {};
+    },
+  };
+}
+
+/** One key of a bulk read on a store without BULK; a failure lands in the item, not the call. */
+async function getOne(
+  store: StateStore,
+  key: string,
+  callerKey: string,
+  metadata: Record<string, string>,
+): Promise<BulkItemInit> {
+  try {
+    const found = await store.get({ key, consistency: "EVENTUAL", metadata });
+    return { key: callerKey, data: found.data, etag: found.etag ?? "", metadata: found.metadata };
+  } catch (error) {
+    return { key: callerKey, data: emptyBytes, error: errorText(error) };
+  }
+}
+
+/** Runs fn over items with at most `limit` in flight; results keep the items' order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * An absent Etag, an empty value and "0" all mean "no etag". The published Layotto
+ * JS SDK sends "0" whenever the caller gives no etag (save and delete alike), and
+ * Dapr's Redis store reads "0" the same way; no store issues "0" as a real etag.
+ */
+function etagOf(etag: Etag | undefined): string | undefined {
+  return etag === undefined || etag.value === "" || etag.value === "0" ? undefined : etag.value;
+}
+
+function concurrencyOf(options: StateOptions | undefined): Concurrency {
+  return options?.concurrency === StateOptions_StateConcurrency.CONCURRENCY_FIRST_WRITE ? "FIRST_WRITE" : "LAST_WRITE";
+}
+
+function consistencyOf(options: StateOptions | undefined): Consistency {
+  return consistencyFrom(options?.consistency ?? StateOptions_StateConsistency.CONSISTENCY_UNSPECIFIED);
+}
+
+function consistencyFrom(consistency: StateOptions_StateConsistency): Consistency {
+  return consistency === StateOptions_StateConsistency.CONSISTENCY_STRONG ? "STRONG" : "EVENTUAL";
+}

@@ -1,0 +1,65 @@
+import { MetadataError } from "@ottavo/generated/components/metadata";
+import { ConfigError } from "../config/config-error";
+import { ComponentTable } from "./component-table";
+import { describeComponent, type ResolvedComponent } from "./resolve-components";
+
+/** Where the components are created from: the app and the config file's folder and name. */
+export interface BuildContext {
+  readonly appId: string;
+  readonly configDir: string;
+  /** The config file as the user named it, for messages. */
+  readonly file: string;
+}
+
+/**
+ * Creates every resolved component, all at once (start-up time is the slowest
+ * backend, not their sum), and fills the table in config order. If any creation
+ * fails, the ones that succeeded are closed and every failure is reported in one
+ * ConfigError, so the runtime never starts half-built.
+ */
+export async function buildComponents(components: readonly ResolvedComponent[], context: BuildContext): Promise<ComponentTable> {
+  const results = await Promise.allSettled(
+    components.map(({ config, factory, metadata, settings }) =>
+      factory.create(metadata, {
+        componentName: config.name,
+        appId: context.appId,
+        configDir: context.configDir,
+        settings,
+      }),
+    ),
+  );
+  const problems: string[] = [];
+  results.forEach((result, index) => {
+    if (result.status === "fulfilled") return;
+    const described = `${context.file}: ${describeComponent(components[index].config)}`;
+    const reasons = result.reason instanceof MetadataError ? result.reason.problems : [errorText(result.reason)];
+    for (const reason of reasons) problems.push(`${described}: ${reason}`);
+  });
+  if (problems.length > 0) {
+    await closeAll(results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])));
+    throw new ConfigError(problems);
+  }
+
+  const table = new ComponentTable(context.appId);
+  results.forEach((result, index) => {
+    const { config, metadata } = components[index];
+    if (result.status !== "fulfilled") return;
+    table.add({ capability: config.capability, name: config.name, type: config.type, component: result.value, metadata });
+  });
+  return table;
+}
+
+/** Closes components concurrently; a failing close goes to onError and does not stop the others. */
+export async function closeAll(components: readonly { close(): Promise<void> }[], onError?: (error: unknown, index: number) => void): Promise<void> {
+  await Promise.all(
+    components.map((component, index) =>
+      Promise.resolve()
+        .then(() => component.close())
+        .catch((error: unknown) => onError?.(error, index)),
+    ),
+  );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

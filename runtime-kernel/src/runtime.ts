@@ -1,0 +1,251 @@
+import { Runtime as RuntimeService } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { runtimeServiceImpl } from "@ottavo/generated/server/runtime-handlers";
+import { ConfigError } from "./config/config-error";
+import { formatListenAddress, type ListenAddress } from "./config/listen-address";
+import { loadConfig } from "./config/load-config";
+import type { RuntimeConfig } from "./config/runtime-config";
+import { createRuntimeHandlerGroups } from "./handlers";
+import { createDefaultRegistry, type AdapterRegistry } from "./registry/adapter-registry";
+import { buildComponents, closeAll } from "./registry/build-components";
+import type { ComponentTable } from "./registry/component-table";
+import { resolveComponents } from "./registry/resolve-components";
+import { ActuatorServer } from "./server/actuator";
+import { ApiServer } from "./server/api-server";
+import { readAppInfo } from "./server/app-info";
+import {
+  aggregateHealth,
+  checkComponents,
+  runtimeStartupHealth,
+  type HealthReport,
+  type RuntimePhase,
+} from "./server/health";
+import { ListenError } from "./server/listen";
+
+/** Where the runtime writes: lifecycle lines to info (stdout), warnings and errors to stderr. */
+export interface RuntimeLog {
+  info(line: string): void;
+  warn(line: string): void;
+  error(line: string): void;
+}
+
+export interface RuntimeOptions {
+  /** The config file as the user named it. */
+  readonly configFile: string;
+  /** How long in-flight calls may take to finish once shutdown begins. */
+  readonly shutdownTimeoutMs: number;
+  /** How long one component's health check may take before readiness calls it DOWN. */
+  readonly healthTimeoutMs?: number;
+  readonly log: RuntimeLog;
+  /** The adapters to build from; every adapter this build ships by default. */
+  readonly registry?: AdapterRegistry;
+}
+
+export const defaultShutdownTimeoutMs = 10_000;
+const defaultHealthTimeoutMs = 1_000;
+
+/**
+ * One running Ottavo: staged start (config, actuator, components, handlers,
+ * API server), then serving until shutdown(). The actuator starts before the
+ * components so that readiness says INIT while they are being created.
+ */
+export class Runtime {
+  private phase: RuntimePhase = "starting";
+  private table: ComponentTable | undefined;
+  private api: ApiServer | undefined;
+  private stopping: Promise<{ drained: boolean }> | undefined;
+
+  private constructor(
+    private readonly options: RuntimeOptions,
+    readonly config: RuntimeConfig,
+    private readonly actuator: ActuatorServer,
+  ) {}
+
+  /** Starts every stage; throws a ConfigError (lines naming the file) when the config or a listen address is unusable. */
+  static async start(options: RuntimeOptions): Promise<Runtime> {
+    const { log } = options;
+    const config = await loadConfig(options.configFile);
+    config.warnings.forEach((line) => log.warn(line));
+    const registry = options.registry ?? createDefaultRegistry();
+    const resolved = resolveComponents(config, registry);
+    resolved.warnings.forEach((line) => log.warn(line));
+
+    let runtime: Runtime | undefined;
+    const info = readAppInfo();
+    const actuator = await listenOrExplain(config, "the actuator", config.actuator, () =>
+      ActuatorServer.start(config.actuator, {
+        liveness: async () => runtime?.liveness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),
+        readiness: async () => runtime?.readiness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),
+        info: () => info,
+      }),
+    );
+    runtime = new Runtime(options, config, actuator);
+    try {
+      await runtime.startServing(resolved.components);
+    } catch (error) {
+      await runtime.closeComponents();
+      await actuator.close();
+      throw error;
+    }
+    return runtime;
+  }
+
+  private async startServing(components: Parameters<typeof buildComponents>[0]): Promise<void> {
+    const config = this.config;
+    this.table = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
+    const impl = runtimeServiceImpl(createRuntimeHandlerGroups(this.table));
+    this.api = await listenOrExplain(config, "the API", config.api, () =>
+      ApiServer.start({ address: config.api, routes: (router) => router.service(RuntimeService, impl) }),
+    );
+    this.phase = "serving";
+  }
+
+  /** Where the API listens (the real port when the config said 0). */
+  get apiAddress(): ListenAddress {
+    return this.api!.address;
+  }
+
+  get actuatorAddress(): ListenAddress {
+    return this.actuator.address;
+  }
+
+  get componentCount(): number {
+    return this.table?.all().length ?? 0;
+  }
+
+  /** The one line printed once the runtime serves. */
+  readyLine(): string {
+    const count = this.componentCount;
+    return (
+      `ottavo: serving the API on ${formatListenAddress(this.apiAddress)} ` +
+      `and the actuator on ${formatListenAddress(this.actuatorAddress)} ` +
+      `(${count} component${count === 1 ? "" : "s"})`
+    );
+  }
+
+  /** Alive while the process runs and serves; a drain is still alive, so probes do not kill it mid-way. */
+  liveness(): HealthReport {
+    const phase = this.phase === "shutting-down" ? "serving" : this.phase;
+    return aggregateHealth({ runtime_startup: runtimeStartupHealth(phase) });
+  }
+
+  /** Ready while serving and every component's backend answers. */
+  async readiness(): Promise<HealthReport> {
+    const components =
+      this.phase === "serving" && this.table
+        ? await checkComponents(
+            this.table.all().map(({ capability, name, component }) => ({
+              key: `${capability}.${name}`,
+              health: component.health ? () => component.health!() : undefined,
+            })),
+            this.options.healthTimeoutMs ?? defaultHealthTimeoutMs,
+          )
+        : {};
+    return aggregateHealth({ runtime_startup: runtimeStartupHealth(this.phase), ...components });
+  }
+
+  /**
+   * Graceful stop: readiness goes DOWN, the API stops accepting and lets in-flight
+   * calls finish within the shutdown timeout, then components and the actuator
+   * close. Calling it again returns the same promise.
+   */
+  shutdown(): Promise<{ drained: boolean }> {
+    this.stopping ??= this.stop();
+    return this.stopping;
+  }
+
+  private async stop(): Promise<{ drained: boolean }> {
+    this.phase = "shutting-down";
+    const { drained } = this.api ? await this.api.shutdown(this.options.shutdownTimeoutMs) : { drained: true };
+    if (!drained && this.api) {
+      this.options.log.warn(
+        `ottavo: warning: ${this.api.inFlight} call(s) still in flight after ${this.options.shutdownTimeoutMs} ms; connections closed`,
+      );
+    }
+    await this.closeComponents();
+    await this.actuator.close();
+    return { drained };
+  }
+
+  private async closeComponents(): Promise<void> {
+    const entries = this.table?.all() ?? [];
+    this.table = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = closeAll(
+      entries.map((entry) => entry.component),
+      (_error, index) =>
+        this.options.log.warn(`ottavo: warning: ${entries[index].capability} component '${entries[index].name}' failed to close`),
+    ).then(() => true);
+    const inTime = await Promise.race([
+      closed,
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.options.shutdownTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) this.options.log.warn(`ottavo: warning: components did not close within ${this.options.shutdownTimeoutMs} ms`);
+  }
+}
+
+/** Turns a ListenError into a config problem: the fix is in the file. */
+async function listenOrExplain<T>(config: RuntimeConfig, what: string, address: ListenAddress, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (error instanceof ListenError) {
+      throw new ConfigError([`${config.file}: ${what} cannot listen on ${formatListenAddress(address)}: ${error.reason}`]);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Runs a runtime until SIGTERM or SIGINT, then shuts it down gracefully; a
+ * second signal exits at once (code 1). Resolves with the exit code: 0 after a
+ * clean stop, 1 when the runtime could not start. A signal during start-up
+ * stops the runtime as soon as it is up.
+ */
+export async function runUntilSignalled(options: RuntimeOptions, exit: (code: number) => void = process.exit): Promise<number> {
+  const { log } = options;
+  let signalled: NodeJS.Signals | undefined;
+  let onFirstSignal: (() => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.error(`ottavo: ${signal} again; exiting at once`);
+      exit(1);
+      return;
+    }
+    signalled = signal;
+    onFirstSignal?.();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.start(options);
+  } catch (error) {
+    process.removeListener("SIGTERM", onSignal);
+    process.removeListener("SIGINT", onSignal);
+    log.error(error instanceof ConfigError ? error.message : `ottavo: cannot start: ${describe(error)}`);
+    return 1;
+  }
+  log.info(runtime.readyLine());
+  if (!signalled) await new Promise<void>((resolve) => (onFirstSignal = resolve));
+  log.info(`ottavo: ${signalled} received; finishing in-flight calls (up to ${options.shutdownTimeoutMs} ms)`);
+  // The signal handlers stay installed during the drain, so that a second signal exits at once.
+  await runtime.shutdown();
+  log.info("ottavo: stopped");
+  return 0;
+}
+
+/**
+ * An error thrown outside any request's promise chain (a timer in an adapter, a
+ * stray rejection) is reported and the process keeps serving: one bad call must
+ * not take every app's runtime down.
+ */
+export function guardProcess(log: RuntimeLog): void {
+  process.on("uncaughtException", (error) => log.error(`ottavo: internal error (still serving): ${describe(error)}`));
+  process.on("unhandledRejection", (reason) => log.error(`ottavo: internal error (still serving): ${describe(reason)}`));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

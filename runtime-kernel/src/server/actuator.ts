@@ -1,0 +1,72 @@
+import * as http from "node:http";
+import type { ListenAddress } from "../config/listen-address";
+import type { AppInfo } from "./app-info";
+import { healthHttpStatus, type HealthReport } from "./health";
+import { closeServer, listenOn } from "./listen";
+
+/** What the actuator reports; the runtime supplies it. */
+export interface ActuatorSources {
+  liveness(): Promise<HealthReport>;
+  readiness(): Promise<HealthReport>;
+  info(): AppInfo;
+}
+
+/**
+ * Layotto's actuator over HTTP/1.1: GET /actuator/health/liveness,
+ * GET /actuator/health/readiness and GET /actuator/info, as JSON. Anything
+ * else is 404 (405 for another method on a known path).
+ */
+export class ActuatorServer {
+  private constructor(
+    private readonly server: http.Server,
+    /** The address bound, with the real port when the config asked for 0. */
+    readonly address: ListenAddress,
+  ) {}
+
+  static async start(address: ListenAddress, sources: ActuatorSources): Promise<ActuatorServer> {
+    const server = http.createServer((request, response) => {
+      route(request, sources).then(
+        ({ status, body }) => send(response, status, body),
+        () => send(response, 500, { error: "internal error" }),
+      );
+    });
+    // Probes are short; keep-alive would only hold shutdown back.
+    server.keepAliveTimeout = 1000;
+    const bound = await listenOn(server, address);
+    return new ActuatorServer(server, bound);
+  }
+
+  async close(): Promise<void> {
+    const closed = closeServer(this.server);
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
+
+const routes: Record<string, (sources: ActuatorSources) => Promise<{ status: number; body: unknown }>> = {
+  "/actuator/health/liveness": async (sources) => healthAnswer(await sources.liveness()),
+  "/actuator/health/readiness": async (sources) => healthAnswer(await sources.readiness()),
+  "/actuator/info": async (sources) => ({ status: 200, body: { app: sources.info() } }),
+};
+
+async function route(request: http.IncomingMessage, sources: ActuatorSources): Promise<{ status: number; body: unknown }> {
+  const path = (request.url ?? "/").split("?", 1)[0].replace(/\/+$/, "");
+  const handler = routes[path];
+  if (!handler) return { status: 404, body: { error: "not found" } };
+  if (request.method !== "GET" && request.method !== "HEAD") return { status: 405, body: { error: "method not allowed" } };
+  return handler(sources);
+}
+
+function healthAnswer(report: HealthReport): { status: number; body: unknown } {
+  return { status: healthHttpStatus(report.status), body: report };
+}
+
+function send(response: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...(status === 405 ? { allow: "GET, HEAD" } : {}),
+  });
+  response.end(response.req.method === "HEAD" ? undefined : text);
+}

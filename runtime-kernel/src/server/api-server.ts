@@ -1,0 +1,168 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ListenAddress } from "../config/listen-address";
+import { closeServer, listenOn } from "./listen";
+
+/** Every HTTP/2 connection without TLS ("prior knowledge", as gRPC clients do) opens with these bytes. */
+const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** A connection that sends nothing is dropped after this long, before it is known to be HTTP/1.1 or HTTP/2. */
+const firstBytesTimeoutMs = 10_000;
+
+type NodeServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type NodeServerResponse = http.ServerResponse | http2.Http2ServerResponse;
+type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
+
+export interface ApiServerOptions {
+  readonly address: ListenAddress;
+  /** Registers the services, e.g. `(router) => router.service(Runtime, impl)`. */
+  readonly routes: (router: ConnectRouter) => void;
+}
+
+/**
+ * The API server: gRPC (h2c), gRPC-Web and Connect (JSON and binary) over
+ * HTTP/1.1 and HTTP/2, all on one cleartext port. Node's allowHTTP1 exists only
+ * for TLS, so one net.Server looks at the first bytes of each connection and
+ * hands it to an http2 or an http server that share one Connect handler.
+ */
+export class ApiServer {
+  private readonly netServer = net.createServer((socket) => this.dispatch(socket));
+  private readonly http1: http.Server;
+  private readonly http2Server: http2.Http2Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** The calls being served; their number bounds the drain. */
+  private readonly inFlightResponses = new Set<NodeServerResponse>();
+  private idleWaiters: (() => void)[] = [];
+  private draining = false;
+  /** Aborted when shutdown starts: tells streaming calls (subscriptions never end on their own) to wrap up. */
+  private readonly streamsShutdown = new AbortController();
+  private bound: ListenAddress;
+
+  private constructor(options: ApiServerOptions) {
+    this.bound = options.address;
+    const handler = connectNodeAdapter({
+      routes: options.routes,
+      interceptors: [(next) => (request) => this.linkShutdownSignal(next, request)],
+    });
+    const onRequest = (request: NodeServerRequest, response: NodeServerResponse) => this.track(request, response, handler);
+    // No overall request time limit: client streams over HTTP/1.1 may be long; headers still time out.
+    this.http1 = http.createServer({ requestTimeout: 0 }, onRequest);
+    this.http2Server = http2.createServer({}, onRequest);
+    this.http2Server.on("session", (session) => this.trackSession(session));
+  }
+
+  static async start(options: ApiServerOptions): Promise<ApiServer> {
+    const server = new ApiServer(options);
+    server.bound = await listenOn(server.netServer, options.address);
+    return server;
+  }
+
+  /** The address bound, with the real port when the config asked for 0. */
+  get address(): ListenAddress {
+    return this.bound;
+  }
+
+  /** Calls being served right now. */
+  get inFlight(): number {
+    return this.inFlightResponses.size;
+  }
+
+  /**
+   * Graceful stop: no new connections, HTTP/2 clients get GOAWAY (no new streams),
+   * HTTP/1.1 connections close after their current response, streaming calls are
+   * told to end; in-flight calls may finish within timeoutMs, then every
+   * connection is closed. Resolves with whether all calls finished in time.
+   */
+  async shutdown(timeoutMs: number): Promise<{ drained: boolean }> {
+    this.draining = true;
+    const stopped = closeServer(this.netServer);
+    for (const session of this.sessions) session.close();
+    this.http1.closeIdleConnections();
+    for (const response of this.inFlightResponses) this.closeAfter(response);
+    this.streamsShutdown.abort(new ConnectError("the runtime is shutting down", Code.Unavailable));
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.idle().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.sockets) socket.destroy();
+    await stopped;
+    return { drained };
+  }
+
+  private idle(): Promise<void> {
+    if (this.inFlightResponses.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private track(request: NodeServerRequest, response: NodeServerResponse, handler: NodeHandlerFn): void {
+    this.inFlightResponses.add(response);
+    response.once("close", () => {
+      this.inFlightResponses.delete(response);
+      if (this.inFlightResponses.size === 0 && this.idleWaiters.length > 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+    });
+    if (this.draining) this.closeAfter(response);
+    handler(request, response);
+  }
+
+  /** An HTTP/1.1 keep-alive connection must not carry new calls into a drain: answer with "Connection: close". */
+  private closeAfter(response: NodeServerResponse): void {
+    if (response instanceof http.ServerResponse && !response.headersSent) response.shouldKeepAlive = false;
+  }
+
+  private trackSession(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once("close", () => this.sessions.delete(session));
+    // A broken session must not take the process down; its streams fail on their own.
+    session.on("error", () => undefined);
+    if (this.draining) session.close();
+  }
+
+  private linkShutdownSignal(
+    next: Parameters<Interceptor>[0],
+    request: Parameters<Parameters<Interceptor>[0]>[0],
+  ): ReturnType<Parameters<Interceptor>[0]> {
+    if (request.method.methodKind === "unary") return next(request);
+    return next({ ...request, signal: AbortSignal.any([request.signal, this.streamsShutdown.signal]) });
+  }
+
+  /** Reads just enough of a new connection to tell HTTP/2 from HTTP/1.1, puts it back and hands the socket over. */
+  private dispatch(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+    // A client that resets the connection must not crash the process (http and http2 add their own handlers later).
+    socket.on("error", () => undefined);
+    if (this.draining) return void socket.destroy();
+    let received: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), firstBytesTimeoutMs).unref();
+    const onData = (chunk: Buffer) => {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      const compared = Math.min(received.length, http2Preface.length);
+      const isHttp2 = received.subarray(0, compared).equals(http2Preface.subarray(0, compared));
+      if (isHttp2 && received.length < http2Preface.length) return;
+      clearTimeout(timer);
+      socket.removeListener("data", onData);
+      socket.pause();
+      socket.unshift(received);
+      if (isHttp2) {
+        this.http2Server.emit("connection", socket);
+      } else {
+        this.http1.emit("connection", socket);
+        // The http server does not resume a socket it did not pause itself.
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+    socket.once("close", () => clearTimeout(timer));
+  }
+}
