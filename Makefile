@@ -6,9 +6,10 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 GENERATOR := generator/dist/cli.js
 
-.PHONY: help install test-services gen gen-check spec-diff lint build test
+.PHONY: help install run test-services gen gen-check spec-diff lint build test
 
 help:
+	@echo "make run        start the runtime on the embedded in-memory default (CONFIG=file for another)"
 	@echo "make gen        compile spec/ into generated/ and docs/api/"
 	@echo "make gen-check  fail when generated/ is stale"
 	@echo "make spec-diff  compare spec/ with the protos of the published layotto package"
@@ -35,6 +36,11 @@ spec-diff: $(GENERATOR)
 
 lint: $(NODE_MODULES)
 	npx buf lint
+
+# The runtime on the embedded default config, or CONFIG=<file> (Layotto config.json or Ottavo YAML).
+CONFIG ?=
+run: gen build
+	node runtime-kernel/dist/cli.js run $(if $(CONFIG),-c $(CONFIG))
 
 # Backends the tests start themselves on free loopback ports: Redis from Debian.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
