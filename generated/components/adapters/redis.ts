@@ -64,12 +64,13 @@ export interface RedisConfigurationMetadata {
    */
   writeTimeout?: number;
   /**
-   * How many reconnection attempts a command caught by a dropped connection waits
-   * for before it fails (Layotto's maxRetries, Dapr's redisMaxRetries); negative
-   * values mean 0. Commands sent while Redis is unreachable fail at once.
-   * Default: 1. Also accepted as `redisMaxRetries`.
+   * Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and
+   * has no effect: a command is never sent twice. One sent while Redis is
+   * unreachable, or caught by a dropped connection, fails at once with
+   * UNAVAILABLE, since Redis may or may not have run it; the caller decides.
+   * Also accepted as `redisMaxRetries`.
    */
-  maxRetries: number;
+  maxRetries?: number;
   /**
    * The longest pause between reconnection attempts (Dapr's; 2s when neither
    * this nor maxRetryBackoff is given). The pause starts at 50ms and doubles.
@@ -116,7 +117,7 @@ export const redisConfigurationMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "How long one connection attempt may take." },
   { name: "readTimeout", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], description: "How long a command may wait for its reply; the call then fails with UNAVAILABLE.\nMust be positive." },
   { name: "writeTimeout", type: "duration", required: false, sensitive: false, aliases: [], description: "Accepted for Dapr's configs; the client times a command's whole round trip,\nso the larger of readTimeout and writeTimeout bounds it." },
-  { name: "maxRetries", type: "int", default: 1, required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "How many reconnection attempts a command caught by a dropped connection waits\nfor before it fails (Layotto's maxRetries, Dapr's redisMaxRetries); negative\nvalues mean 0. Commands sent while Redis is unreachable fail at once." },
+  { name: "maxRetries", type: "int", required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and\nhas no effect: a command is never sent twice. One sent while Redis is\nunreachable, or caught by a dropped connection, fails at once with\nUNAVAILABLE, since Redis may or may not have run it; the caller decides." },
   { name: "redisMaxRetryInterval", type: "duration", required: false, sensitive: false, aliases: [], description: "The longest pause between reconnection attempts (Dapr's; 2s when neither\nthis nor maxRetryBackoff is given). The pause starts at 50ms and doubles." },
   { name: "maxRetryBackoff", type: "int", required: false, sensitive: false, aliases: [], description: "Layotto's name for the same, in nanoseconds as Layotto reads it." },
   { name: "redisType", type: "string", default: "node", required: false, sensitive: false, aliases: [], description: "Dapr's server kind; only \"node\" (one server) is supported." },
@@ -218,12 +219,13 @@ export interface RedisLockMetadata {
    */
   writeTimeout?: number;
   /**
-   * How many reconnection attempts a command caught by a dropped connection waits
-   * for before it fails (Layotto's maxRetries, Dapr's redisMaxRetries); negative
-   * values mean 0. Commands sent while Redis is unreachable fail at once.
-   * Default: 1. Also accepted as `redisMaxRetries`.
+   * Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and
+   * has no effect: a command is never sent twice. One sent while Redis is
+   * unreachable, or caught by a dropped connection, fails at once with
+   * UNAVAILABLE, since Redis may or may not have run it; the caller decides.
+   * Also accepted as `redisMaxRetries`.
    */
-  maxRetries: number;
+  maxRetries?: number;
   /**
    * The longest pause between reconnection attempts (Dapr's; 2s when neither
    * this nor maxRetryBackoff is given). The pause starts at 50ms and doubles.
@@ -260,7 +262,7 @@ export const redisLockMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "How long one connection attempt may take." },
   { name: "readTimeout", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], description: "How long a command may wait for its reply; the call then fails with UNAVAILABLE.\nMust be positive." },
   { name: "writeTimeout", type: "duration", required: false, sensitive: false, aliases: [], description: "Accepted for Dapr's configs; the client times a command's whole round trip,\nso the larger of readTimeout and writeTimeout bounds it." },
-  { name: "maxRetries", type: "int", default: 1, required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "How many reconnection attempts a command caught by a dropped connection waits\nfor before it fails (Layotto's maxRetries, Dapr's redisMaxRetries); negative\nvalues mean 0. Commands sent while Redis is unreachable fail at once." },
+  { name: "maxRetries", type: "int", required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and\nhas no effect: a command is never sent twice. One sent while Redis is\nunreachable, or caught by a dropped connection, fails at once with\nUNAVAILABLE, since Redis may or may not have run it; the caller decides." },
   { name: "redisMaxRetryInterval", type: "duration", required: false, sensitive: false, aliases: [], description: "The longest pause between reconnection attempts (Dapr's; 2s when neither\nthis nor maxRetryBackoff is given). The pause starts at 50ms and doubles." },
   { name: "maxRetryBackoff", type: "int", required: false, sensitive: false, aliases: [], description: "Layotto's name for the same, in nanoseconds as Layotto reads it." },
   { name: "redisType", type: "string", default: "node", required: false, sensitive: false, aliases: [], description: "Dapr's server kind; only \"node\" (one server) is supported." },
@@ -355,12 +357,13 @@ export interface RedisSequencerMetadata {
    */
   writeTimeout?: number;
   /**
-   * How many reconnection attempts a command caught by a dropped connection waits
-   * for before it fails (Layotto's maxRetries, Dapr's redisMaxRetries); negative
-   * values mean 0. Commands sent while Redis is unreachable fail at once.
-   * Default: 1. Also accepted as `redisMaxRetries`.
+   * Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and
+   * has no effect: a command is never sent twice. One sent while Redis is
+   * unreachable, or caught by a dropped connection, fails at once with
+   * UNAVAILABLE, since Redis may or may not have run it; the caller decides.
+   * Also accepted as `redisMaxRetries`.
    */
-  maxRetries: number;
+  maxRetries?: number;
   /**
    * The longest pause between reconnection attempts (Dapr's; 2s when neither
    * this nor maxRetryBackoff is given). The pause starts at 50ms and doubles.
@@ -397,7 +400,7 @@ export const redisSequencerMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "How long one connection attempt may take." },
   { name: "readTimeout", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], description: "How long a command may wait for its reply; the call then fails with UNAVAILABLE.\nMust be positive." },
   { name: "writeTimeout", type: "duration", required: false, sensitive: false, aliases: [], description: "Accepted for Dapr's configs; the client times a command's whole round trip,\nso the larger of readTimeout and writeTimeout bounds it." },
-  { name: "maxRetries", type: "int", default: 1, required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "How many reconnection attempts a command caught by a dropped connection waits\nfor before it fails (Layotto's maxRetries, Dapr's redisMaxRetries); negative\nvalues mean 0. Commands sent while Redis is unreachable fail at once." },
+  { name: "maxRetries", type: "int", required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and\nhas no effect: a command is never sent twice. One sent while Redis is\nunreachable, or caught by a dropped connection, fails at once with\nUNAVAILABLE, since Redis may or may not have run it; the caller decides." },
   { name: "redisMaxRetryInterval", type: "duration", required: false, sensitive: false, aliases: [], description: "The longest pause between reconnection attempts (Dapr's; 2s when neither\nthis nor maxRetryBackoff is given). The pause starts at 50ms and doubles." },
   { name: "maxRetryBackoff", type: "int", required: false, sensitive: false, aliases: [], description: "Layotto's name for the same, in nanoseconds as Layotto reads it." },
   { name: "redisType", type: "string", default: "node", required: false, sensitive: false, aliases: [], description: "Dapr's server kind; only \"node\" (one server) is supported." },
@@ -493,12 +496,13 @@ export interface RedisStateMetadata {
    */
   writeTimeout?: number;
   /**
-   * How many reconnection attempts a command caught by a dropped connection waits
-   * for before it fails (Layotto's maxRetries, Dapr's redisMaxRetries); negative
-   * values mean 0. Commands sent while Redis is unreachable fail at once.
-   * Default: 1. Also accepted as `redisMaxRetries`.
+   * Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and
+   * has no effect: a command is never sent twice. One sent while Redis is
+   * unreachable, or caught by a dropped connection, fails at once with
+   * UNAVAILABLE, since Redis may or may not have run it; the caller decides.
+   * Also accepted as `redisMaxRetries`.
    */
-  maxRetries: number;
+  maxRetries?: number;
   /**
    * The longest pause between reconnection attempts (Dapr's; 2s when neither
    * this nor maxRetryBackoff is given). The pause starts at 50ms and doubles.
@@ -541,7 +545,7 @@ export const redisStateMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "How long one connection attempt may take." },
   { name: "readTimeout", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], description: "How long a command may wait for its reply; the call then fails with UNAVAILABLE.\nMust be positive." },
   { name: "writeTimeout", type: "duration", required: false, sensitive: false, aliases: [], description: "Accepted for Dapr's configs; the client times a command's whole round trip,\nso the larger of readTimeout and writeTimeout bounds it." },
-  { name: "maxRetries", type: "int", default: 1, required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "How many reconnection attempts a command caught by a dropped connection waits\nfor before it fails (Layotto's maxRetries, Dapr's redisMaxRetries); negative\nvalues mean 0. Commands sent while Redis is unreachable fail at once." },
+  { name: "maxRetries", type: "int", required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and\nhas no effect: a command is never sent twice. One sent while Redis is\nunreachable, or caught by a dropped connection, fails at once with\nUNAVAILABLE, since Redis may or may not have run it; the caller decides." },
   { name: "redisMaxRetryInterval", type: "duration", required: false, sensitive: false, aliases: [], description: "The longest pause between reconnection attempts (Dapr's; 2s when neither\nthis nor maxRetryBackoff is given). The pause starts at 50ms and doubles." },
   { name: "maxRetryBackoff", type: "int", required: false, sensitive: false, aliases: [], description: "Layotto's name for the same, in nanoseconds as Layotto reads it." },
   { name: "redisType", type: "string", default: "node", required: false, sensitive: false, aliases: [], description: "Dapr's server kind; only \"node\" (one server) is supported." },

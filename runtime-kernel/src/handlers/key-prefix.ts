@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { RawMetadata } from "@ottavo/generated/components/metadata";
 import type { ComponentEntry } from "../registry/component-table";
 import { invalidArgument } from "./error-mapping";
 
@@ -46,19 +47,24 @@ export class KeyScope {
   prefixOf(entry: ComponentEntry): string {
     let prefix = this.prefixes.get(entry);
     if (prefix === undefined) {
-      prefix = this.apiPrefix + this.ownerPart(entry);
+      prefix = this.prefixFor(entry.name, entry.metadata);
       this.prefixes.set(entry, prefix);
     }
     return prefix;
   }
 
-  private ownerPart(entry: ComponentEntry): string {
-    const raw = entry.metadata.keyPrefix;
+  /** The whole prefix of a component's keys, from its name and metadata (before it exists, too). */
+  prefixFor(name: string, metadata: RawMetadata): string {
+    return this.apiPrefix + this.ownerPart(name, metadata);
+  }
+
+  private ownerPart(name: string, metadata: RawMetadata): string {
+    const raw = metadata.keyPrefix;
     const given = typeof raw === "string" || typeof raw === "number" ? String(raw) : "";
     if (given.includes(keySeparator)) {
       // The kernel should refuse such a config at start; this guards the API if it did not.
       throw new ConnectError(
-        `the keyPrefix of ${this.storeLabel} ${entry.name} can't contain '${keySeparator}'`,
+        `the keyPrefix of ${this.storeLabel} ${name} can't contain '${keySeparator}'`,
         Code.FailedPrecondition,
       );
     }
@@ -67,7 +73,7 @@ export class KeyScope {
       case "none":
         return "";
       case "name":
-        return entry.name + keySeparator;
+        return name + keySeparator;
       case "appid":
         return this.appId === "" ? "" : this.appId + keySeparator;
       default:

@@ -9,7 +9,7 @@ import { SegmentCache } from "./segment-cache";
 
 export function createSequencerHandlers(table: ComponentTable): RuntimeSequencerRpcs {
   // Layotto's sequencer keys: sequencer|||<appid>||<key> by default (pkg/runtime/sequencer/sequencer_config.go).
-  const keys = new KeyScope(table.appId, "sequencer|||", "appid", "Sequencer store");
+  const keys = sequencerKeyScope(table.appId);
   // WEAK ids served from reserved blocks, per component and backend key.
   const caches = new WeakMap<Sequencer, Map<string, SegmentCache>>();
 
@@ -51,4 +51,9 @@ export function createSequencerHandlers(table: ComponentTable): RuntimeSequencer
       }
     },
   };
+}
+
+/** How sequencer keys are scoped: Layotto's "sequencer|||" before the keyPrefix strategy (app id by default). */
+export function sequencerKeyScope(appId: string): KeyScope {
+  return new KeyScope(appId, "sequencer|||", "appid", "Sequencer store");
 }

@@ -1,6 +1,7 @@
 import { httpAdapters } from "@ottavo/adapter-http";
 import { localAdapters } from "@ottavo/adapter-local";
 import { memoryAdapters } from "@ottavo/adapter-memory";
+import { redisAdapters } from "@ottavo/adapter-redis";
 import {
   declaredAdapters,
   type AdapterDeclaration,
@@ -56,5 +57,5 @@ function registryKey(capability: string, type: string): string {
 
 /** The registry of every adapter this build of Ottavo ships. */
 export function createDefaultRegistry(): AdapterRegistry {
-  return new AdapterRegistry([...memoryAdapters, ...localAdapters, ...httpAdapters]);
+  return new AdapterRegistry([...memoryAdapters, ...localAdapters, ...httpAdapters, ...redisAdapters]);
 }

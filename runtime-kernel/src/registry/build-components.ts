@@ -2,6 +2,7 @@ import { MetadataError } from "@ottavo/generated/components/metadata";
 import { ConfigError } from "../config/config-error";
 import { ComponentTable } from "./component-table";
 import { describeComponent, type ResolvedComponent } from "./resolve-components";
+import { scopeSequencerFloors } from "./sequencer-floors";
 
 /** Where the components are created from: the app and the config file's folder and name. */
 export interface BuildContext {
@@ -18,17 +19,23 @@ export interface BuildContext {
  * ConfigError, so the runtime never starts half-built.
  */
 export async function buildComponents(components: readonly ResolvedComponent[], context: BuildContext): Promise<ComponentTable> {
+  const problems: string[] = [];
   const results = await Promise.allSettled(
-    components.map(({ config, factory, metadata, settings }) =>
-      factory.create(metadata, {
+    components.map(({ config, factory, metadata, settings }) => {
+      let componentSettings = settings;
+      if (config.capability === "sequencer") {
+        const floors = scopeSequencerFloors(settings, context.appId, config.name, metadata);
+        if (floors.problems.length > 0) return Promise.reject(new MetadataError(floors.problems));
+        componentSettings = floors.settings;
+      }
+      return factory.create(metadata, {
         componentName: config.name,
         appId: context.appId,
         configDir: context.configDir,
-        settings,
-      }),
-    ),
+        settings: componentSettings,
+      });
+    }),
   );
-  const problems: string[] = [];
   results.forEach((result, index) => {
     if (result.status === "fulfilled") return;
     const described = `${context.file}: ${describeComponent(components[index].config)}`;

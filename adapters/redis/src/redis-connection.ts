@@ -1,0 +1,266 @@
+import { isIP } from "node:net";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Redis, type RedisOptions } from "ioredis";
+import { MetadataError } from "@ottavo/generated/components/metadata";
+import { redisFailure } from "./redis-errors";
+
+/**
+ * The RedisConnection metadata group of spec/components/adapters/redis.cap, as the
+ * generated metadata interface of every Redis adapter holds it.
+ */
+export interface RedisConnectionMetadata {
+  redisHost: string;
+  redisPort?: number;
+  redisPassword?: string;
+  redisUsername?: string;
+  redisDB: number;
+  enableTLS: boolean;
+  insecureSkipTLSVerify: boolean;
+  dialTimeout: number;
+  readTimeout: number;
+  writeTimeout?: number;
+  maxRetries?: number;
+  redisMaxRetryInterval?: number;
+  maxRetryBackoff?: number;
+  redisType: string;
+}
+
+export interface OpenOptions {
+  /** The component's name, shown by CLIENT LIST as the connection's name (ottavo:<name>). */
+  componentName?: string;
+  /** Problems the adapter found in its own metadata, reported with the connection's in one MetadataError. */
+  problems?: readonly string[];
+  /**
+   * Integer replies as decimal strings: the sequencer needs int64 ids beyond 2^53,
+   * which a JavaScript number would round.
+   */
+  stringNumbers?: boolean;
+}
+
+const defaultMaxRetryIntervalMs = 2_000;
+const firstRetryIntervalMs = 50;
+
+/**
+ * One component's client of one Redis server.
+ *
+ * The client never queues a command while disconnected (enableOfflineQueue off):
+ * a call made while Redis is down fails at once with UNAVAILABLE instead of
+ * waiting, and cannot be applied minutes later after the caller gave up. A sent
+ * command waits at most readTimeout for its reply, and is never sent twice: one
+ * caught by a dropped connection fails at once with UNAVAILABLE, since Redis may
+ * or may not have run it (sent again, a write with an etag would answer ABORTED
+ * although it succeeded, a tryLock false although the caller holds the lock).
+ * The client reconnects by itself with a capped, doubling backoff, so calls
+ * succeed again once Redis is back, without recreating the component.
+ */
+export class RedisConnection {
+  private subscriberClient: Redis | undefined;
+  private subscriberReady: Promise<Redis> | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly client: Redis,
+    /** host:port, for messages; never carries credentials. */
+    readonly endpoint: string,
+    private readonly healthTimeoutMs: number,
+  ) {}
+
+  /**
+   * Validates the connection metadata (MetadataError listing every problem),
+   * connects, and resolves once Redis answers; a failure names host:port and the
+   * client is shut down, so a failed start leaves nothing reconnecting behind.
+   */
+  static async open(metadata: RedisConnectionMetadata, options: OpenOptions = {}): Promise<RedisConnection> {
+    const settings = readSettings(metadata, options.problems ?? []);
+    const client = new Redis({
+      ...settings.options,
+      stringNumbers: options.stringNumbers ?? false,
+      ...(options.componentName === undefined ? {} : { connectionName: connectionName(options.componentName) }),
+    });
+    // Without a listener ioredis prints every reconnection error; failures reach
+    // callers through their calls and health() instead. The last one explains a
+    // failed start better than connect()'s own "Connection is closed" (a wrong
+    // password, say).
+    let lastError: unknown;
+    client.on("error", (error: unknown) => {
+      lastError = error;
+    });
+    const connection = new RedisConnection(client, settings.endpoint, Math.min(settings.options.commandTimeout ?? 2_000, 2_000));
+    try {
+      await client.connect();
+    } catch (error) {
+      client.disconnect();
+      throw redisFailure(lastError ?? error, settings.endpoint);
+    }
+    return connection;
+  }
+
+  /** Runs one call against Redis, mapping client errors to UNAVAILABLE or INTERNAL. */
+  async call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw redisFailure(error, this.endpoint);
+    }
+  }
+
+  /**
+   * A second connection in subscriber mode (Redis allows only pub/sub commands on
+   * it), made on first use and shared by all the component's subscriptions. It
+   * resubscribes by itself after a reconnection.
+   */
+  subscriber(): Promise<Redis> {
+    if (this.closed) {
+      return Promise.reject(new ConnectError(`redis at ${this.endpoint}: the component is closed`, Code.FailedPrecondition));
+    }
+    if (this.subscriberReady === undefined) {
+      const client = this.client.duplicate();
+      client.on("error", () => {});
+      this.subscriberClient = client;
+      // Concurrent first subscriptions share one connection attempt.
+      this.subscriberReady = client.connect().then(
+        () => client,
+        (error: unknown) => {
+          client.disconnect();
+          this.subscriberClient = undefined;
+          this.subscriberReady = undefined;
+          throw redisFailure(error, this.endpoint);
+        },
+      );
+    }
+    return this.subscriberReady;
+  }
+
+  /** Resolves when Redis answers PING within a short time; rejects with UNAVAILABLE otherwise. */
+  async health(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("Command timed out")), this.healthTimeoutMs);
+    });
+    try {
+      await this.call(() => Promise.race([this.client.ping(), timeout]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Quits both connections politely, or drops them when Redis does not answer soon. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const clients = [this.client, this.subscriberClient].filter((c): c is Redis => c !== undefined);
+    await Promise.all(clients.map((client) => quit(client)));
+  }
+}
+
+async function quit(client: Redis): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.quit(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("quit timed out")), 1_000);
+      }),
+    ]);
+  } catch {
+    // Down or slow: nothing to flush, so just stop reconnecting.
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+/** CLIENT SETNAME accepts no spaces or newlines; anything unusual becomes "_". */
+function connectionName(componentName: string): string {
+  return `ottavo:${componentName.replace(/[^A-Za-z0-9._:-]/g, "_")}`;
+}
+
+/** Connection metadata checked and turned into ioredis options, every problem reported at once. */
+function readSettings(
+  metadata: RedisConnectionMetadata,
+  adapterProblems: readonly string[],
+): { endpoint: string; options: RedisOptions } {
+  const problems: string[] = [...adapterProblems];
+  const address = parseAddress(metadata.redisHost, metadata.redisPort, problems);
+  if (metadata.redisType.trim().toLowerCase() !== "node") {
+    problems.push(`metadata field 'redisType' must be "node": cluster and sentinel Redis are not supported`);
+  }
+  if (metadata.redisDB < 0) problems.push(`metadata field 'redisDB' must be 0 or more, not ${metadata.redisDB}`);
+  if (metadata.readTimeout <= 0) problems.push(`metadata field 'readTimeout' must be positive`);
+  if (metadata.dialTimeout <= 0) problems.push(`metadata field 'dialTimeout' must be positive`);
+  if (metadata.redisMaxRetryInterval !== undefined && metadata.maxRetryBackoff !== undefined) {
+    problems.push(`give one of metadata fields 'redisMaxRetryInterval' and 'maxRetryBackoff', not both`);
+  }
+  if (metadata.maxRetryBackoff !== undefined && metadata.maxRetryBackoff <= 0) {
+    problems.push(`metadata field 'maxRetryBackoff' must be a positive number of nanoseconds`);
+  }
+  if (problems.length > 0) throw new MetadataError(problems);
+
+  const maxIntervalMs =
+    metadata.redisMaxRetryInterval ??
+    (metadata.maxRetryBackoff !== undefined ? Math.max(1, Math.round(metadata.maxRetryBackoff / 1e6)) : defaultMaxRetryIntervalMs);
+  const options: RedisOptions = {
+    host: address.host,
+    port: address.port,
+    db: metadata.redisDB,
+    connectTimeout: Math.ceil(metadata.dialTimeout),
+    // ioredis times a command's whole round trip: Dapr's read and write timeouts meet here.
+    commandTimeout: Math.ceil(Math.max(metadata.readTimeout, metadata.writeTimeout ?? 0)),
+    // Fail commands caught by a dropped connection at the drop, and never resend them.
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    // After disconnect(), a socket that never closes is destroyed after this long;
+    // the timer is not unref'd, so ioredis's 2 s would hold a stopping process.
+    disconnectTimeout: 500,
+    retryStrategy: (attempt) => Math.min(firstRetryIntervalMs * 2 ** Math.min(attempt - 1, 20), maxIntervalMs),
+  };
+  if (metadata.redisPassword !== undefined && metadata.redisPassword !== "") options.password = metadata.redisPassword;
+  if (metadata.redisUsername !== undefined && metadata.redisUsername !== "") options.username = metadata.redisUsername;
+  if (metadata.enableTLS) {
+    options.tls = {
+      rejectUnauthorized: !metadata.insecureSkipTLSVerify,
+      ...(isIP(address.host) === 0 ? { servername: address.host } : {}),
+    };
+  }
+  return { endpoint: address.endpoint, options };
+}
+
+/**
+ * redisHost as Dapr reads it: "host:port", "[v6]:port", or a host alone, which
+ * takes redisPort or 6379. A port in both places must agree.
+ */
+function parseAddress(
+  text: string,
+  separatePort: number | undefined,
+  problems: string[],
+): { host: string; port: number; endpoint: string } {
+  const trimmed = text.trim();
+  let host = trimmed;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(trimmed);
+  if (bracketed !== null) {
+    host = bracketed[1];
+    portText = bracketed[2];
+  } else if (trimmed.indexOf(":") === trimmed.lastIndexOf(":") && trimmed.includes(":")) {
+    host = trimmed.slice(0, trimmed.indexOf(":"));
+    portText = trimmed.slice(trimmed.indexOf(":") + 1);
+  }
+  if (host === "") problems.push(`metadata field 'redisHost' must name a host, as host:port`);
+  let port = separatePort ?? 6379;
+  if (portText !== undefined) {
+    const given = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+    if (!(given >= 1 && given <= 65535)) {
+      problems.push(`metadata field 'redisHost' must be host:port with a port from 1 to 65535, not ${JSON.stringify(text)}`);
+    } else if (separatePort !== undefined && separatePort !== given) {
+      problems.push(`metadata field 'redisHost' gives port ${given} but 'redisPort' gives ${separatePort}; give one`);
+    } else {
+      port = given;
+    }
+  } else if (!(port >= 1 && port <= 65535)) {
+    problems.push(`metadata field 'redisPort' must be from 1 to 65535, not ${port}`);
+  }
+  const endpoint = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return { host, port, endpoint };
+}

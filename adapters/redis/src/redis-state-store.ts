@@ -1,0 +1,206 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  EtagInvalidError,
+  EtagMismatchError,
+  type BulkGetItem,
+  type BulkGetRequest,
+  type DeleteRequest,
+  type GetRequest,
+  type GetResponse,
+  type SetRequest,
+  type TransactRequest,
+} from "@ottavo/generated/components/state";
+import {
+  defineRedisStateAdapter,
+  redisStateFeatures,
+  type RedisState,
+} from "@ottavo/generated/components/adapters/redis";
+import { RedisConnection } from "./redis-connection";
+import { isUnavailable, redisFailure } from "./redis-errors";
+import type { ScriptArgument } from "./redis-script";
+import { applyScript, argsPerOperation, getScript } from "./state-scripts";
+
+/**
+ * The "redis" state store: one hash per key, `data` and `version`, as Dapr's Redis
+ * state store keeps them, so both runtimes can share items.
+ *
+ * Etags are the decimal versions: the first save answers "1", each later save adds
+ * one, and a delete (or expiry) forgets the key. Every write, single or many, goes
+ * through one Lua script that checks all etag and first-write conditions first and
+ * writes only when all hold (state-scripts.ts): set and delete are that script
+ * with one operation; bulkSet, bulkDelete and transact send all their operations
+ * to one run of it, so they are all or nothing. Reads run a small script per key
+ * (pipelined for bulkGet) that also reads a plain string value and the expiry.
+ *
+ * ttlInSeconds > 0 sets an expiry (EXPIRE); absent, 0 or -1 leaves the item without
+ * one (PERSIST), unless the component's ttlInSeconds metadata gives a default.
+ */
+export class RedisStateStore implements RedisState {
+  readonly features = new Set(redisStateFeatures);
+
+  constructor(
+    private readonly connection: RedisConnection,
+    /** Seconds applied when a write gives no ttlInSeconds; 0 for none. */
+    private readonly defaultTtl: number,
+  ) {
+    getScript.define(connection.client);
+    applyScript.define(connection.client);
+  }
+
+  async get(request: GetRequest): Promise<GetResponse> {
+    const reply = await this.connection.call(() => getScript.runBuffer(this.connection.client, [request.key], []));
+    return readItem(request.key, reply);
+  }
+
+  async set(request: SetRequest): Promise<void> {
+    await this.apply([{ set: request }], () => "");
+  }
+
+  async delete(request: DeleteRequest): Promise<void> {
+    await this.apply([{ delete: request }], () => "");
+  }
+
+  async bulkGet(request: BulkGetRequest): Promise<BulkGetItem[]> {
+    if (request.keys.length === 0) return [];
+    const pipeline = this.connection.client.pipeline();
+    for (const key of request.keys) getScript.queueBuffer(pipeline, [key], []);
+    const results = await this.connection.call(async () => (await pipeline.exec()) ?? []);
+    return request.keys.map((key, i): BulkGetItem => {
+      const [error, reply] = results[i] ?? [new Error("no reply"), null];
+      if (error !== null) {
+        // Redis being down is the whole call's failure, not one key's.
+        if (isUnavailable(error)) throw redisFailure(error, this.connection.endpoint);
+        return { key, found: false, data: new Uint8Array(0), error: error.message, metadata: {} };
+      }
+      return { key, ...readItem(key, reply) };
+    });
+  }
+
+  /** All or nothing here, although the contract allows partial bulk writes. */
+  async bulkSet(requests: SetRequest[]): Promise<void> {
+    await this.apply(requests.map((set) => ({ set })), () => "bulk set: ");
+  }
+
+  /** All or nothing here, although the contract allows partial bulk deletes. */
+  async bulkDelete(requests: DeleteRequest[]): Promise<void> {
+    await this.apply(requests.map((del) => ({ delete: del })), () => "bulk delete: ");
+  }
+
+  async transact(request: TransactRequest): Promise<void> {
+    request.operations.forEach((op, i) => {
+      if ((op.set === undefined) === (op.delete === undefined)) {
+        throw new ConnectError(`transaction operation ${i + 1}: give exactly one of set and delete`, Code.InvalidArgument);
+      }
+    });
+    await this.apply(request.operations, (i) => `transaction operation ${i + 1}: `);
+  }
+
+  health(): Promise<void> {
+    return this.connection.health();
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+
+  /**
+   * Validates every operation here (bad etags and TTLs never reach Redis), then
+   * runs the apply script once with all of them and turns a failed check into
+   * EtagMismatchError naming the operation. `where` prefixes messages by index.
+   */
+  private async apply(operations: readonly Operation[], where: (index: number) => string): Promise<void> {
+    if (operations.length === 0) return;
+    const keys: string[] = [];
+    const args: ScriptArgument[] = [];
+    operations.forEach((op, i) => {
+      const request = op.set ?? op.delete;
+      if (request === undefined) return;
+      const etag = request.etag === undefined || request.etag === "" ? "" : checkEtag(request.key, request.etag, where(i));
+      const firstWrite = request.concurrency === "FIRST_WRITE" ? "1" : "0";
+      keys.push(request.key);
+      if (op.set !== undefined) {
+        const ttl = this.ttlOf(op.set.key, op.set.ttlInSeconds, where(i));
+        args.push("set", asBuffer(op.set.value), etag, firstWrite, ttl);
+      } else {
+        args.push("delete", "", etag, firstWrite, 0);
+      }
+    });
+    if (args.length !== keys.length * argsPerOperation) throw new Error("state operation encoding is inconsistent");
+    const reply = await this.connection.call(() => applyScript.run(this.connection.client, keys, args));
+    const [failed, current] = readPair(reply);
+    if (failed === 0) return;
+    const op = operations[failed - 1];
+    const request = (op.set ?? op.delete)!;
+    throw mismatch(request.key, request.etag, current, where(failed - 1));
+  }
+
+  private ttlOf(key: string, ttl: number | undefined, where: string): number {
+    if (ttl === undefined) return this.defaultTtl;
+    if (!Number.isInteger(ttl) || ttl < -1) {
+      throw new ConnectError(
+        `${where}ttlInSeconds ${ttl} of key '${key}' is not valid: give whole seconds, or -1 for no expiry`,
+        Code.InvalidArgument,
+      );
+    }
+    return Math.max(ttl, 0);
+  }
+}
+
+/** The "redis" state adapter, as the registry holds it. */
+export const redisStateAdapter = defineRedisStateAdapter(async (metadata, context) => {
+  const ttl = metadata.ttlInSeconds;
+  const problems = ttl !== undefined && ttl < -1 ? [`metadata field 'ttlInSeconds' must be -1 or more, not ${ttl}`] : [];
+  return new RedisStateStore(await RedisConnection.open(metadata, { componentName: context.componentName, problems }), Math.max(ttl ?? 0, 0));
+});
+
+interface Operation {
+  set?: SetRequest;
+  delete?: DeleteRequest;
+}
+
+/** This store's etags are decimal versions; anything else cannot be one it issued. */
+function checkEtag(key: string, etag: string, where: string): string {
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(etag)) {
+    throw new EtagInvalidError(
+      `${where}etag ${JSON.stringify(etag)} of key '${key}' is not valid: this store's etags are decimal versions such as "1"`,
+    );
+  }
+  return etag;
+}
+
+function mismatch(key: string, etag: string | undefined, current: number, where: string): EtagMismatchError {
+  if (etag === undefined || etag === "") {
+    return new EtagMismatchError(
+      `${where}key '${key}' already exists: first-write without an etag only inserts; give the etag to replace it`,
+    );
+  }
+  if (current === -2) return new EtagMismatchError(`${where}etag "${etag}" given for key '${key}', which does not exist`);
+  if (current === -1) return new EtagMismatchError(`${where}etag "${etag}" given for key '${key}', which holds a value without etag`);
+  return new EtagMismatchError(
+    `${where}etag "${etag}" of key '${key}' is stale: the current etag is "${current}"; read the key again`,
+  );
+}
+
+/** An item from the get script's reply: [data, version, pttl] or empty when missing. */
+function readItem(key: string, reply: unknown): GetResponse {
+  if (!Array.isArray(reply) || reply.length < 3) return { found: false, data: new Uint8Array(0), metadata: {} };
+  const [data, version, pttl] = reply as [unknown, unknown, unknown];
+  if (!Buffer.isBuffer(data) || !Buffer.isBuffer(version) || typeof pttl !== "number") {
+    throw new ConnectError(`unexpected reply reading key '${key}' from redis`, Code.Internal);
+  }
+  const etag = version.length > 0 ? version.toString("latin1") : undefined;
+  // Dapr answers the expiry as ttlExpireTime metadata; so does the in-memory store.
+  const metadata: Record<string, string> = pttl > 0 ? { ttlExpireTime: new Date(Date.now() + pttl).toISOString() } : {};
+  // A copy: the reply may be a view into a larger socket buffer.
+  return { found: true, data: new Uint8Array(data), ...(etag === undefined ? {} : { etag }), metadata };
+}
+
+function readPair(reply: unknown): [number, number] {
+  if (Array.isArray(reply) && typeof reply[0] === "number" && typeof reply[1] === "number") return [reply[0], reply[1]];
+  throw new ConnectError(`unexpected reply from the redis state script`, Code.Internal);
+}
+
+/** A Buffer view of the value, without copying; ioredis sends Buffers as raw bytes. */
+function asBuffer(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
