@@ -17,6 +17,7 @@ import {
   ConfigurationItemSchema,
   type ConfigurationItem,
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { SerialDelivery } from "@ottavo/generated/components/serial-delivery";
 
 /**
  * The "in-memory" configuration store: items keyed by app, group, label and key,
@@ -156,47 +157,29 @@ interface ScopedItem {
 
 /** One subscriber: a queue of changes handed to its handler one at a time. */
 class ConfigurationSubscription implements Subscription {
-  private readonly pending: Change[] = [];
-  private draining = false;
-  private closed = false;
+  private readonly queue: SerialDelivery<Change>;
 
   constructor(
     private readonly scope: string,
     /** Empty means every key of the scope. */
     private readonly keys: ReadonlySet<string>,
-    private readonly handler: ChangeHandler,
+    handler: ChangeHandler,
     private readonly onClose: (subscription: ConfigurationSubscription) => void,
-  ) {}
+  ) {
+    this.queue = new SerialDelivery(handler);
+  }
 
   watches(scope: string, key: string): boolean {
     return scope === this.scope && (this.keys.size === 0 || this.keys.has(key));
   }
 
   deliver(change: Change): void {
-    if (this.closed) return;
-    this.pending.push(change);
-    if (!this.draining) void this.drain();
+    this.queue.push(change);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.pending.length = 0;
+    this.queue.close();
     this.onClose(this);
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      for (let change = this.pending.shift(); change !== undefined && !this.closed; change = this.pending.shift()) {
-        try {
-          await this.handler(change);
-        } catch {
-          // The handler (the kernel's stream writer) reports its own failures; the
-          // store only guarantees that the next change is still delivered.
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
 }

@@ -1,7 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AdapterContext } from "@ottavo/generated/components/adapter";
-import { MetadataError } from "@ottavo/generated/components/metadata";
 import type { NextIdRequest } from "@ottavo/generated/components/sequencer";
+import { readBiggerThan } from "@ottavo/generated/components/sequencer-floors";
 import {
   defineInMemorySequencerAdapter,
   inMemorySequencerFeatures,
@@ -43,52 +42,6 @@ export class InMemorySequencer implements InMemorySequencerContract {
 export const inMemorySequencerAdapter = defineInMemorySequencerAdapter(
   async (_metadata, context) => new InMemorySequencer(readBiggerThan(context)),
 );
-
-/**
- * Reads context.settings.biggerThan, a map of key to floor whose values may be
- * integers or decimal strings (config files give either). Every bad entry is
- * reported at once, each naming its key.
- */
-export function readBiggerThan(context: AdapterContext): Map<string, bigint> {
-  const floors = new Map<string, bigint>();
-  const given = context.settings["biggerThan"];
-  if (given === undefined || given === null) return floors;
-  if (typeof given !== "object" || Array.isArray(given)) {
-    throw new MetadataError([
-      `sequencer '${context.componentName}': biggerThan must be a map of key to integer, not ${JSON.stringify(given)}`,
-    ]);
-  }
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(given)) {
-    const floor = toInt64(value);
-    if (floor !== undefined) {
-      floors.set(key, floor);
-    } else if (typeof value === "number" && Number.isInteger(value)) {
-      problems.push(
-        `sequencer '${context.componentName}': biggerThan '${key}' is too large for a JSON number; give it as a string`,
-      );
-    } else {
-      problems.push(
-        `sequencer '${context.componentName}': biggerThan '${key}' must be an int64 integer, not ${describe(value)}`,
-      );
-    }
-  }
-  if (problems.length > 0) throw new MetadataError(problems);
-  return floors;
-}
-
-function toInt64(value: unknown): bigint | undefined {
-  let n: bigint | undefined;
-  // Beyond 2^53 a JSON number has already lost digits: ask for a string instead.
-  if (typeof value === "number" && Number.isSafeInteger(value)) n = BigInt(value);
-  else if (typeof value === "bigint") n = value;
-  else if (typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value)) n = BigInt(value.trim());
-  return n !== undefined && n >= -INT64_MAX - 1n && n < INT64_MAX ? n : undefined;
-}
-
-function describe(value: unknown): string {
-  return typeof value === "bigint" ? value.toString() : JSON.stringify(value) ?? String(value);
-}
 
 function maxOf(a: bigint, b: bigint): bigint {
   return a > b ? a : b;

@@ -19,7 +19,7 @@ export const memoryAdapters: readonly CapabilityAdapterFactory[] = [
 export { helloworldAdapter, HelloWorld } from "./helloworld";
 export { inMemoryStateAdapter, InMemoryStateStore, type InMemoryStateStoreOptions } from "./in-memory-state-store";
 export { inMemoryLockAdapter, InMemoryLockStore, type InMemoryLockStoreOptions } from "./in-memory-lock-store";
-export { inMemorySequencerAdapter, InMemorySequencer, readBiggerThan } from "./in-memory-sequencer";
+export { inMemorySequencerAdapter, InMemorySequencer } from "./in-memory-sequencer";
 export { inMemoryConfigurationAdapter, InMemoryConfigurationStore } from "./in-memory-configuration-store";
 export { inMemoryPubsubAdapter, InMemoryPubsub, type InMemoryPubsubOptions } from "./in-memory-pubsub";
 export type { Clock } from "./clock";

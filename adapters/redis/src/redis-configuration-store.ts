@@ -11,6 +11,7 @@ import { ConfigurationItemSchema, type ConfigurationItem } from "@ottavo/generat
 import type { Redis } from "ioredis";
 import { RedisConnection } from "./redis-connection";
 import { RedisScript, type ScriptArgument } from "./redis-script";
+import { SerialDelivery } from "@ottavo/generated/components/serial-delivery";
 
 /**
  * The "redis" configuration store.
@@ -319,23 +320,22 @@ function stringMap(value: unknown): Record<string, string> {
 
 /** One subscriber: its watched keys, and a queue of changes handed to its handler one at a time. */
 class ConfigurationSubscription implements Subscription {
-  private readonly pending: Change[] = [];
-  private draining = false;
-  private closed = false;
+  private readonly queue: SerialDelivery<Change>;
 
   constructor(
     private readonly appId: string,
     private readonly scope: Scope,
     /** Empty means every key of the scope. */
     private readonly keys: ReadonlySet<string>,
-    private readonly handler: ChangeHandler,
+    handler: ChangeHandler,
     private readonly onClose: (subscription: ConfigurationSubscription) => void,
-  ) {}
+  ) {
+    this.queue = new SerialDelivery(handler);
+  }
 
   /** Queues the part of a change this subscription watches, if any. */
   offer(message: ChangeMessage): void {
-    if (this.closed) return;
-    const items: ConfigurationItem[] = [];
+        const items: ConfigurationItem[] = [];
     const { group, label } = this.scope;
     for (const saved of message.saved ?? []) {
       if (!this.watches(saved.key)) continue;
@@ -345,14 +345,11 @@ class ConfigurationSubscription implements Subscription {
       if (this.watches(key)) items.push(create(ConfigurationItemSchema, { key, content: "", group, label }));
     }
     if (items.length === 0) return;
-    this.pending.push({ appId: this.appId, items });
-    if (!this.draining) void this.drain();
+    this.queue.push({ appId: this.appId, items });
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.pending.length = 0;
+        this.queue.close();
     this.onClose(this);
   }
 
@@ -360,19 +357,4 @@ class ConfigurationSubscription implements Subscription {
     return this.keys.size === 0 || this.keys.has(key);
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      for (let change = this.pending.shift(); change !== undefined && !this.closed; change = this.pending.shift()) {
-        try {
-          await this.handler(change);
-        } catch {
-          // The handler (the kernel's stream writer) reports its own failures; the
-          // store only guarantees that the next change is still delivered.
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
 }

@@ -5,7 +5,7 @@ import {
   redisSequencerFeatures,
   type RedisSequencer as RedisSequencerContract,
 } from "@ottavo/generated/components/adapters/redis";
-import { readFloors } from "./bigger-than";
+import { readBiggerThan } from "@ottavo/generated/components/sequencer-floors";
 import { RedisConnection } from "./redis-connection";
 import { RedisScript } from "./redis-script";
 
@@ -83,7 +83,7 @@ export class RedisSequencer implements RedisSequencerContract {
 
 /** The "redis" sequencer adapter, as the registry holds it. */
 export const redisSequencerAdapter = defineRedisSequencerAdapter(async (metadata, context) => {
-  const floors = readFloors(context);
+  const floors = readBiggerThan(context);
   const sequencer = new RedisSequencer(await RedisConnection.open(metadata, { componentName: context.componentName, stringNumbers: true }));
   try {
     await sequencer.applyFloors(floors);

@@ -9,7 +9,7 @@ import { tsOutputRoot } from "./es-plugin";
  * generator/src/support and ships inside generated/components, so the generated
  * package depends on nothing of ours.
  */
-const supportNames = ["component", "metadata", "adapter"] as const;
+const supportNames = ["component", "metadata", "adapter", "serial-delivery", "sequencer-floors"] as const;
 export type SupportName = (typeof supportNames)[number];
 
 /** The import path of a support module, relative to the TypeScript output root. */

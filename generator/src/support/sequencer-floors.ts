@@ -1,20 +1,16 @@
-import type { AdapterContext } from "@ottavo/generated/components/adapter";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import type { AdapterContext } from "./adapter";
+import { MetadataError } from "./metadata";
 
 const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * Layotto's sequencer `biggerThan` (context.settings.biggerThan): a map of key to
- * the value every id of that key must exceed. Values may be integers or decimal
- * strings (a JSON number beyond 2^53 has lost digits already, so such a number is
- * refused and a string asked for). Keys are used as given, as Layotto's Redis
- * sequencer uses them. Only floors above 0 are kept: ids start at 1 anyway.
- * Every bad entry is reported at once, each naming its key.
- *
- * The same reading as the in-memory sequencer's readBiggerThan; kept here so this
- * package does not depend on another adapter package.
+ * the value every id of that key must exceed, keys as the runtime scopes them.
+ * Values may be integers or decimal strings (a JSON number beyond 2^53 has lost
+ * digits already, so such a number is refused and a string asked for). Only floors
+ * above 0 are kept: ids start at 1 anyway. Every bad entry is reported at once.
  */
-export function readFloors(context: AdapterContext): Map<string, bigint> {
+export function readBiggerThan(context: AdapterContext): Map<string, bigint> {
   const floors = new Map<string, bigint>();
   const given = context.settings["biggerThan"];
   if (given === undefined || given === null) return floors;
