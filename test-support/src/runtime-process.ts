@@ -16,9 +16,9 @@ const readyLine = /^ottavo: serving the API on (\S+) and the actuator on (\S+) \
 export interface StartRuntimeOptions {
   /**
    * The config: its text (Ottavo YAML or Layotto's config.json), written into a
-   * fresh temp folder, or the path of an existing file, used where it is (so its
-   * relative paths resolve beside it). A single line naming an existing file is
-   * taken as a path; anything else is text.
+   * fresh temp folder, or the path of a config file, used where it is (so its
+   * relative paths resolve beside it). A single line naming an existing file, or
+   * ending in .yaml, .yml or .json, is a path; anything else is text.
    */
   readonly config: string;
   /** The format of config text, which picks the file's extension; by default JSON when it starts with "{", else YAML. */
@@ -93,9 +93,9 @@ export interface RuntimeFailure {
  * Starts `node runtime-kernel/dist/cli.js run -c <file>` and resolves once its
  * ready line is printed, with the ports it reports. Rejects with a
  * RuntimeStartError carrying stderr when the process exits or times out first.
- * Every process started here is killed when the test file finishes (an afterAll
- * registered on first use, and a process exit hook), even when a test failed
- * before calling stop().
+ * Every process started here is stopped when the test file finishes (an afterAll
+ * registered when this module is imported; a process exit hook as a last resort),
+ * even when a test failed before calling stop().
  */
 export async function startRuntime(options: StartRuntimeOptions): Promise<RunningRuntime> {
   const launched = launch(options);
@@ -214,7 +214,12 @@ function launch(options: StartRuntimeOptions): Launched {
 /** Writes config text and its companion files into a new temp folder; a path to an existing file is used as it is. */
 function writeConfig(options: StartRuntimeOptions): string {
   const { config } = options;
-  if (!config.includes("\n") && options.files === undefined && isFile(config)) return path.resolve(config);
+  if (isPath(config)) {
+    if (options.files !== undefined || options.configName !== undefined) {
+      throw new Error("startRuntime: files and configName go with config text, not with the path of a config file");
+    }
+    return path.resolve(config);
+  }
   const dir = mkdtempSync(path.join(tmpdir(), "ottavo-e2e-"));
   tempDirs.add(dir);
   const format = options.format ?? (config.trimStart().startsWith("{") ? "json" : "yaml");
@@ -228,9 +233,12 @@ function writeConfig(options: StartRuntimeOptions): string {
   return configFile;
 }
 
-function isFile(candidate: string): boolean {
+/** One line naming an existing file, or a config file name that may not exist (the runtime then says so). */
+function isPath(config: string): boolean {
+  if (config.includes("\n")) return false;
+  if (/\.(ya?ml|json)$/i.test(config.trim()) && !config.trimStart().startsWith("{")) return true;
   try {
-    return statSync(candidate).isFile();
+    return statSync(config).isFile();
   } catch {
     return false;
   }

@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as zlib from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { OutputBinding } from "@ottavo/generated/components/binding";
 import { httpAdapters, httpBindingAdapter } from "../src";
@@ -18,32 +19,91 @@ const pending = new Set<http.ServerResponse>();
 
 const context = { componentName: "remote", appId: "app", configDir: "/", settings: {} };
 
-beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString();
-      const route = req.url!.replace(/^\/api/, "");
-      if (route.startsWith("/status/")) {
-        res.writeHead(Number(route.slice("/status/".length)), { "content-type": "text/plain" });
-        res.end(`failure details ${"x".repeat(2000)}`);
-      } else if (route === "/slow") {
-        pending.add(res); // never answered; the binding must give up
-      } else if (route === "/big") {
-        res.end(Buffer.alloc(4096, 0x61));
-      } else if (route === "/cookies") {
-        res.setHeader("Set-Cookie", ["a=1", "b=2"]);
-        res.setHeader("X-Custom-Thing", "yes");
-        res.end();
+/** The Fetch spec's "bad ports", which fetch refuses to connect to. */
+const portsFetchRefuses = [6000, 6665, 6666, 6667, 6668, 6669, 6697, 10080];
+
+const decoded = "decoded body ".repeat(1000);
+const encodings: Record<string, [string, Buffer]> = {
+  gzip: ["gzip", zlib.gzipSync(decoded)],
+  deflate: ["deflate", zlib.deflateSync(decoded)],
+  "deflate-raw": ["deflate", zlib.deflateRawSync(decoded)],
+  br: ["br", zlib.brotliCompressSync(decoded)],
+  "gzip-of-deflate": ["deflate, gzip", zlib.gzipSync(zlib.deflateSync(decoded))],
+};
+
+/** Resolves when the server side of a request sees its connection closed. */
+const closedByClient = new Map<string, Promise<void>>();
+
+function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks).toString();
+    const route = req.url!.replace(/^\/api/, "");
+    if (route.startsWith("/status/")) {
+      res.writeHead(Number(route.slice("/status/".length)), { "content-type": "text/plain" });
+      res.end(`failure details ${"x".repeat(2000)}`);
+    } else if (route === "/slow") {
+      pending.add(res); // never answered; the binding must give up
+    } else if (route === "/big") {
+      res.end(Buffer.alloc(4096, 0x61));
+    } else if (route === "/cookies") {
+      res.setHeader("Set-Cookie", ["a=1", "b=2"]);
+      res.setHeader("X-Custom-Thing", "yes");
+      res.end();
+    } else if (route.startsWith("/encoded/")) {
+      const [coding, data] = encodings[route.slice("/encoded/".length)]!;
+      res.writeHead(200, { "content-encoding": coding });
+      res.end(data);
+    } else if (route.startsWith("/stall-body/") || route.startsWith("/endless/")) {
+      // The head and some body at once, then nothing more (stall) or body without end (endless).
+      closedByClient.set(route, new Promise((resolve) => res.on("close", resolve)));
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.write(Buffer.alloc(100, 0x62));
+      if (route.startsWith("/endless/")) {
+        const more = (): void => {
+          while (!res.destroyed && res.write(Buffer.alloc(64 * 1024, 0x62)));
+        };
+        res.on("drain", more);
+        more();
       } else {
-        const echo: Echo = { method: req.method!, url: req.url!, headers: req.headers, body };
-        res.writeHead(201, { "content-type": "application/json" });
-        res.end(req.method === "HEAD" ? undefined : JSON.stringify(echo));
+        pending.add(res);
       }
+    } else if (route.startsWith("/redirect/")) {
+      // /redirect/<status>?to=<location>
+      const target = new URL(route, "http://x");
+      res.writeHead(Number(target.pathname.slice("/redirect/".length)), { location: target.searchParams.get("to")! });
+      res.end("see elsewhere");
+    } else if (route === "/loop") {
+      res.writeHead(302, { location: "loop" });
+      res.end();
+    } else {
+      const echo: Echo = { method: req.method!, url: req.url!, headers: req.headers, body };
+      res.writeHead(201, { "content-type": "application/json" });
+      res.end(req.method === "HEAD" ? undefined : JSON.stringify(echo));
+    }
+  });
+}
+
+function listen(target: http.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error): void => reject(err);
+    target.once("error", fail);
+    target.listen(port, "127.0.0.1", () => {
+      target.off("error", fail);
+      resolve();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+}
+
+async function closeServer(target: http.Server): Promise<void> {
+  target.closeAllConnections();
+  await new Promise((resolve) => target.close(resolve));
+}
+
+beforeAll(async () => {
+  server = http.createServer(handle);
+  await listen(server, 0);
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
@@ -54,8 +114,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await closeServer(server);
 });
 
 async function open(metadata: Record<string, unknown> = {}): Promise<OutputBinding> {
@@ -197,6 +256,9 @@ test("an endpoint nobody listens on fails as UNAVAILABLE", async () => {
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: {} }));
   expect(err.code).toBe(Code.Unavailable);
   expect(err.rawMessage).toMatch(/failed: .*ECONNREFUSED/);
+  expect(err.rawMessage).toBe(
+    `http binding: GET http://127.0.0.1:${port} failed: the connection was refused (connect ECONNREFUSED 127.0.0.1:${port})`,
+  );
 });
 
 test("a url that is not http(s) stops the start", async () => {
@@ -209,4 +271,128 @@ test("health resolves without calling the endpoint", async () => {
   const binding = await httpBindingAdapter.create({ url: "http://127.0.0.1:1" }, context);
   opened.push(binding);
   await expect(binding.health!()).resolves.toBeUndefined();
+});
+
+test("a port fetch refuses (the Fetch spec's bad ports) is reached", async () => {
+  const blocked = http.createServer(handle);
+  const refused: string[] = [];
+  let port: number | undefined;
+  for (const candidate of portsFetchRefuses) {
+    try {
+      await listen(blocked, candidate);
+      port = candidate;
+      break;
+    } catch (err) {
+      refused.push(`${candidate}: ${(err as Error).message}`);
+    }
+  }
+  if (port === undefined) {
+    throw new Error(`no port of ${portsFetchRefuses.join(", ")} could be bound on 127.0.0.1, so the test cannot run: ${refused.join("; ")}`);
+  }
+  try {
+    const binding = await httpBindingAdapter.create({ url: `http://127.0.0.1:${port}/api` }, context);
+    opened.push(binding);
+    const result = await binding.invoke({ operation: "post", data: bytes("to a bad port"), metadata: { path: "orders" } });
+    expect(result.metadata.statusCode).toBe("201");
+    expect(echoOf(result.data)).toMatchObject({ method: "POST", url: "/api/orders", body: "to a bad port" });
+    await expect(fetch(`http://127.0.0.1:${port}/api`)).rejects.toThrow(); // what the binding used to do
+  } finally {
+    await closeServer(blocked);
+  }
+});
+
+test("fetch's default headers are sent unless metadata sets them", async () => {
+  const binding = await open();
+  const plain = echoOf((await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: {} })).data).headers;
+  expect(plain).toMatchObject({ accept: "*/*", "user-agent": "node", "accept-encoding": "gzip, deflate" });
+  const own = echoOf(
+    (await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { Accept: "text/plain", "user-agent": "me/1" } })).data,
+  ).headers;
+  expect(own).toMatchObject({ accept: "text/plain", "user-agent": "me/1" });
+});
+
+test("credentials in the url are sent as basic auth, as Go does, and never shown", async () => {
+  const port = (server.address() as AddressInfo).port;
+  const binding = await httpBindingAdapter.create({ url: `http://us%40er:p%3Ass@127.0.0.1:${port}/api` }, context);
+  opened.push(binding);
+  const sent = echoOf((await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: {} })).data).headers;
+  expect(sent.authorization).toBe(`Basic ${Buffer.from("us@er:p:ss").toString("base64")}`);
+
+  const own = echoOf((await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { Authorization: "Bearer t" } })).data);
+  expect(own.headers.authorization).toBe("Bearer t");
+
+  const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "status/401" } }));
+  expect(err.rawMessage).toMatch(new RegExp(`^http binding: GET http://127.0.0.1:${port}/api/status/401 answered 401`));
+  expect(err.rawMessage).not.toMatch(/us%40er|p%3Ass|us@er/);
+});
+
+test("gzip, deflate (zlib or raw) and br bodies are decoded, maxResponseBytes counting decoded bytes", async () => {
+  const binding = await open();
+  for (const name of Object.keys(encodings)) {
+    const result = await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: `encoded/${name}` } });
+    expect(Buffer.from(result.data).toString()).toBe(decoded);
+  }
+  const small = await open({ maxResponseBytes: 1000 });
+  const err = await failure(small.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "encoded/gzip" } }));
+  expect(err.rawMessage).toContain("larger than maxResponseBytes (1000 bytes)");
+});
+
+test("redirects are followed as fetch follows them", async () => {
+  const binding = await open();
+  const post = (path: string) =>
+    binding.invoke({ operation: "post", data: bytes("payload"), metadata: { path, "Content-Type": "text/plain" } });
+
+  // 301 (and 302) turn a POST into a GET without a body; 307 (and 308) keep method and body.
+  const moved = echoOf((await post("redirect/301?to=/api/moved")).data);
+  expect(moved).toMatchObject({ method: "GET", url: "/api/moved", body: "" });
+  expect(moved.headers["content-type"]).toBeUndefined();
+  const kept = echoOf((await post("redirect/307?to=../kept")).data);
+  expect(kept).toMatchObject({ method: "POST", url: "/api/kept", body: "payload", headers: { "content-type": "text/plain" } });
+
+  // Credentials stay with their origin.
+  const other = http.createServer(handle);
+  await listen(other, 0);
+  try {
+    const elsewhere = `http://127.0.0.1:${(other.address() as AddressInfo).port}/api/there`;
+    const result = await binding.invoke({
+      operation: "get",
+      data: new Uint8Array(),
+      metadata: { path: `redirect/302?to=${encodeURIComponent(elsewhere)}`, Authorization: "Bearer t", Cookie: "c=1", "X-Kept": "k" },
+    });
+    const echo = echoOf(result.data);
+    expect(echo.url).toBe("/api/there");
+    expect(echo.headers).toMatchObject({ "x-kept": "k" });
+    expect(echo.headers.authorization).toBeUndefined();
+    expect(echo.headers.cookie).toBeUndefined();
+  } finally {
+    await closeServer(other);
+  }
+
+  const loop = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "loop" } }));
+  expect(loop.code).toBe(Code.Unavailable);
+  expect(loop.rawMessage).toContain("failed: more than 20 redirects");
+});
+
+test("responseTimeout covers reading the body, and the connection is closed when it passes", async () => {
+  const binding = await open({ responseTimeout: "200ms" });
+  const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "stall-body/1" } }));
+  expect(err.code).toBe(Code.Unavailable);
+  expect(err.rawMessage).toContain("timed out after 200 ms");
+  await closedByClient.get("/stall-body/1");
+});
+
+test("close cancels a request whose body is being read", async () => {
+  const binding = await open();
+  const call = failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "stall-body/2" } }));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await binding.close();
+  expect((await call).rawMessage).toContain("the binding is closing");
+  await closedByClient.get("/stall-body/2");
+});
+
+test("a body over maxResponseBytes is not read to its end: the response is dropped", async () => {
+  const binding = await open({ maxResponseBytes: 1000 });
+  const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "endless/1" } }));
+  expect(err.rawMessage).toContain("larger than maxResponseBytes (1000 bytes)");
+  await closedByClient.get("/endless/1"); // the body never ends, so only dropping the connection ends it
 });

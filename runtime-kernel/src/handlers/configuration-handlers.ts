@@ -1,4 +1,4 @@
-import type { HandlerContext } from "@connectrpc/connect";
+import { ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { Subscription } from "@ottavo/generated/components/component";
 import type { ItemsRequest } from "@ottavo/generated/components/configuration";
 import type { RuntimeConfigurationRpcs } from "@ottavo/generated/server/runtime-handlers";
@@ -80,7 +80,7 @@ export function createConfigurationHandlers(table: ComponentTable): RuntimeConfi
    * Each request adds a subscription; every change becomes one response. The stream
    * ends when the client ends its side or the call is cancelled, and all of its
    * subscriptions are closed then; a request naming an unknown store ends it with
-   * that error.
+   * that error, and so does an abort that carries a status (shutdown, deadline).
    */
   async function* subscribe(
     requests: AsyncIterable<SubscribeConfigurationRequest>,
@@ -89,8 +89,15 @@ export function createConfigurationHandlers(table: ComponentTable): RuntimeConfi
     const changes = new AsyncQueue<SubscribeResponse>();
     const subscriptions: Subscription[] = [];
     const stop = () => changes.end();
-    context.signal.addEventListener("abort", stop, { once: true });
-    if (context.signal.aborted) stop();
+    // Aborted with a status (the runtime shutting down: UNAVAILABLE; a deadline), the stream
+    // ends with it, so the client knows to subscribe again; a plain cancel just ends it.
+    const onAbort = () => {
+      const reason: unknown = context.signal.reason;
+      if (reason instanceof ConnectError) changes.fail(reason);
+      else stop();
+    };
+    context.signal.addEventListener("abort", onAbort, { once: true });
+    if (context.signal.aborted) onAbort();
     const iterator = requests[Symbol.asyncIterator]();
 
     const closeAll = (list: readonly Subscription[]) =>
@@ -122,7 +129,7 @@ export function createConfigurationHandlers(table: ComponentTable): RuntimeConfi
       yield* changes;
     } finally {
       changes.end();
-      context.signal.removeEventListener("abort", stop);
+      context.signal.removeEventListener("abort", onAbort);
       // Stop reading the client's requests if it is still sending; how that ends does not matter.
       iterator.return?.().catch(() => undefined);
       await closeAll(subscriptions.splice(0));

@@ -124,7 +124,8 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       if (requests.length === 0) return {};
       const store = entry.component;
       try {
-        if (stateStoreHas(store, "BULK")) await store.bulkSet(requests);
+        // One item is a plain set, so its errors read as such (no "bulk set:").
+        if (requests.length > 1 && stateStoreHas(store, "BULK")) await store.bulkSet(requests);
         // In order, stopping at the first failure, like Dapr's default BulkSet.
         else for (const one of requests) await store.set(one);
       } catch (error) {

@@ -4,6 +4,7 @@ import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ListenAddress } from "../config/listen-address";
+import { fixGrpcMessageTrailer } from "./grpc-message";
 import { closeServer, listenOn } from "./listen";
 
 /** Every HTTP/2 connection without TLS ("prior knowledge", as gRPC clients do) opens with these bytes. */
@@ -112,6 +113,11 @@ export class ApiServer {
       }
     });
     if (this.draining) this.closeAfter(response);
+    // gRPC proper (not gRPC-Web, whose trailers travel in the body).
+    const contentType = request.headers["content-type"] ?? "";
+    if (contentType.startsWith("application/grpc") && !contentType.startsWith("application/grpc-web")) {
+      fixGrpcMessageTrailer(response);
+    }
     handler(request, response);
   }
 
