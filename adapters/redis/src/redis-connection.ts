@@ -237,6 +237,13 @@ function parseAddress(
   problems: string[],
 ): { host: string; port: number; endpoint: string } {
   const trimmed = text.trim();
+  // A URL or user:password@host carries credentials: refuse it without echoing it.
+  if (trimmed.includes("@") || trimmed.includes("/")) {
+    problems.push(
+      `metadata field 'redisHost' must be host:port, not a URL or user@host; give the password as 'redisPassword' and the user as 'redisUsername'`,
+    );
+    return { host: "", port: 0, endpoint: "" }; // unused: the problem stops the start
+  }
   let host = trimmed;
   let portText: string | undefined;
   const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(trimmed);

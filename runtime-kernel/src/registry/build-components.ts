@@ -1,3 +1,4 @@
+import { ConnectError } from "@connectrpc/connect";
 import { MetadataError } from "@ottavo/generated/components/metadata";
 import { ConfigError } from "../config/config-error";
 import { ComponentTable } from "./component-table";
@@ -67,6 +68,12 @@ export async function closeAll(components: readonly { close(): Promise<void> }[]
   );
 }
 
+/**
+ * A failed creation as text. Adapters fail with ConnectErrors (a Redis that cannot
+ * be reached, say), whose message starts with the status, "[unavailable] ...":
+ * the start-up error shows their own words only.
+ */
 function errorText(error: unknown): string {
+  if (error instanceof ConnectError) return error.rawMessage;
   return error instanceof Error ? error.message : String(error);
 }
