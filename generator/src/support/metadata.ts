@@ -27,13 +27,18 @@ export class MetadataError extends Error {
 
 /**
  * Reads raw metadata against the declared fields: aliases, defaults, required
- * fields and types. Throws a MetadataError listing every problem at once.
+ * fields and types. Names match in any case, as Dapr matches them (clientId and
+ * clientID are one field). Throws a MetadataError listing every problem at once.
  */
 export function parseMetadata<T>(raw: RawMetadata, fields: readonly MetadataFieldSpec[]): T {
   const values: Record<string, string | number | boolean> = {};
   const problems: string[] = [];
   for (const field of fields) {
-    const given = [field.name, ...field.aliases].filter((key) => raw[key] !== undefined && raw[key] !== null);
+    // Declaration order (name, then aliases), so messages do not depend on the config's key order.
+    const names = [field.name, ...field.aliases].map((name) => name.toLowerCase());
+    const given = Object.keys(raw)
+      .filter((key) => names.includes(key.toLowerCase()) && raw[key] !== undefined && raw[key] !== null)
+      .sort((a, b) => names.indexOf(a.toLowerCase()) - names.indexOf(b.toLowerCase()));
     if (given.length > 1) {
       problems.push(`metadata field '${field.name}' is given more than once (as ${given.map((k) => `'${k}'`).join(" and ")})`);
       continue;
@@ -51,10 +56,10 @@ export function parseMetadata<T>(raw: RawMetadata, fields: readonly MetadataFiel
   return values as T;
 }
 
-/** The keys of raw that no field declares, under its name or an alias. */
+/** The keys of raw that no field declares, under its name or an alias (in any case). */
 export function unknownMetadataKeys(raw: RawMetadata, fields: readonly MetadataFieldSpec[]): string[] {
-  const known = new Set(fields.flatMap((f) => [f.name, ...f.aliases]));
-  return Object.keys(raw).filter((key) => !known.has(key));
+  const known = new Set(fields.flatMap((f) => [f.name, ...f.aliases]).map((name) => name.toLowerCase()));
+  return Object.keys(raw).filter((key) => !known.has(key.toLowerCase()));
 }
 
 /** Go-style durations ("1m30s", "250ms", "2h"); a bare integer means milliseconds. */

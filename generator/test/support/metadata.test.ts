@@ -1,0 +1,58 @@
+import { MetadataError, parseDuration, parseMetadata, unknownMetadataKeys, type MetadataFieldSpec } from "../../src/support/metadata";
+
+const fields: MetadataFieldSpec[] = [
+  { name: "redisHost", type: "string", default: "localhost:6379", required: false, sensitive: false, aliases: ["host"], description: "" },
+  { name: "redisPassword", type: "string", required: false, sensitive: true, aliases: ["password"], description: "" },
+  { name: "redisDB", type: "int", default: 0, required: false, sensitive: false, aliases: ["db"], description: "" },
+  { name: "enableTLS", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "" },
+  { name: "ratio", type: "number", required: false, sensitive: false, aliases: [], description: "" },
+  { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "" },
+  { name: "appId", type: "string", required: true, sensitive: false, aliases: [], description: "" },
+];
+
+function problems(raw: Record<string, unknown>): readonly string[] {
+  try {
+    parseMetadata(raw, fields);
+  } catch (err) {
+    if (err instanceof MetadataError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+it("reads values under names and aliases, in any case, with defaults and types", () => {
+  expect(parseMetadata({ HOST: "r:1", redisdb: "3", EnableTLS: "true", ratio: "0.25", DialTimeout: "1m30s", appId: 7 }, fields)).toEqual({
+    redisHost: "r:1",
+    redisDB: 3,
+    enableTLS: true,
+    ratio: 0.25,
+    dialTimeout: 90_000,
+    appId: "7",
+  });
+  expect(parseMetadata({ appId: "a", dialTimeout: "250" }, fields)).toMatchObject({ redisHost: "localhost:6379", redisDB: 0, enableTLS: false, dialTimeout: 250 });
+});
+
+it("lists every problem at once, naming each field", () => {
+  expect(problems({ redisDB: "x", enableTLS: "maybe", dialTimeout: "soon" })).toEqual([
+    `metadata field 'redisDB' must be an integer, not "x"`,
+    `metadata field 'enableTLS' must be true or false, not "maybe"`,
+    `metadata field 'dialTimeout' must be a duration such as "5s", "250ms" or "1m30s", or milliseconds, not "soon"`,
+    "missing required metadata field 'appId'",
+  ]);
+});
+
+it("never echoes a sensitive value", () => {
+  expect(problems({ appId: "a", password: { secret: "hunter2" } })).toEqual(["metadata field 'password' must be a string"]);
+});
+
+it("refuses a field given twice, under its name and an alias", () => {
+  expect(problems({ appId: "a", redisHost: "a:1", Host: "b:2" })).toEqual(["metadata field 'redisHost' is given more than once (as 'redisHost' and 'Host')"]);
+});
+
+it("reports keys no field declares, in any case", () => {
+  expect(unknownMetadataKeys({ HOST: "x", consumerID: "c", appid: "a" }, fields)).toEqual(["consumerID"]);
+});
+
+it("reads Go-style durations and bare milliseconds", () => {
+  expect([parseDuration("2h"), parseDuration("1.5s"), parseDuration("100"), parseDuration("5 s"), parseDuration("-1s")]).toEqual([7_200_000, 1500, 100, undefined, undefined]);
+});
