@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 GENERATOR := generator/dist/cli.js
 
-.PHONY: help install run test-services gen gen-check spec-diff lint build test
+.PHONY: help install run test-services kafka-broker gen gen-check spec-diff lint build test
 
 help:
 	@echo "make run        start the runtime on the embedded in-memory default (CONFIG=file for another)"
@@ -44,8 +44,13 @@ run: gen build
 
 # Backends the tests start themselves on free loopback ports: Redis from Debian.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-test-services:
+test-services: kafka-broker
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+
+# Apache Kafka's broker jars from Maven Central (Java 17 runs them), copied once into .cache/kafka/libs.
+kafka-broker:
+	@command -v mvn >/dev/null && command -v java >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq maven openjdk-17-jre-headless; }
+	@test-support/kafka/fetch-broker.sh >/dev/null
 
 build: $(NODE_MODULES)
 	npx tsc -b

@@ -39,7 +39,8 @@ export interface SubscribeRequest {
    */
   consumerGroup: string;
   /**
-   * A topic to move messages to once their retries are exhausted; absent keeps them.
+   * A topic to move messages to once they were delivered maxDeliveries times
+   * without success (components with DEAD_LETTER); absent keeps redelivering them.
    */
   deadLetterTopic?: string;
   /**
@@ -114,14 +115,22 @@ export type PubsubFeature =
    */
   | "ORDERED"
   /**
-   * Messages that exhaust their retries can be moved to a dead-letter topic.
+   * When a subscription names a deadLetterTopic, a message delivered
+   * maxDeliveries times without being acknowledged is published to that topic
+   * and then acknowledged (so it is on the dead-letter topic at least once).
+   * Without a deadLetterTopic it stays unacknowledged and keeps being redelivered.
    */
-  | "DEAD_LETTER";
+  | "DEAD_LETTER"
+  /**
+   * Messages survive a restart: what was published and not yet acknowledged is
+   * delivered to the same consumer group after the runtime starts again.
+   */
+  | "DURABLE";
 
 /**
  * Every feature of the pubsub capability, in declaration order.
  */
-export const pubsubFeatures: readonly PubsubFeature[] = ["BULK", "ORDERED", "DEAD_LETTER"];
+export const pubsubFeatures: readonly PubsubFeature[] = ["BULK", "ORDERED", "DEAD_LETTER", "DURABLE"];
 
 /**
  * A pub/sub component carries messages from publishers to the subscribers of a
@@ -135,7 +144,10 @@ export interface PubSub extends Component<PubsubFeature> {
   /**
    * Delivers the topic's messages to the handler until the subscription is
    * closed. A message is acknowledged once the handler answers SUCCESS or DROP,
-   * and delivered again later when it answers RETRY or fails.
+   * and delivered again later when it answers RETRY or throws, after a backoff
+   * that starts at the component's redeliveryBackoff and doubles up to its
+   * maxRedeliveryBackoff. A message never acknowledged is never lost while the
+   * component runs.
    */
   subscribe(request: SubscribeRequest, handler: MessageHandler): Promise<Subscription>;
 }

@@ -4,6 +4,7 @@ import { ConfigError } from "./config/config-error";
 import { formatListenAddress, type ListenAddress } from "./config/listen-address";
 import { loadConfig } from "./config/load-config";
 import type { RuntimeConfig } from "./config/runtime-config";
+import { AppDelivery, appCallbackTarget, type DeliveryOptions } from "./delivery/delivery";
 import { createRuntimeHandlerGroups } from "./handlers";
 import { createDefaultRegistry, type AdapterRegistry } from "./registry/adapter-registry";
 import { buildComponents, closeAll } from "./registry/build-components";
@@ -38,6 +39,8 @@ export interface RuntimeOptions {
   readonly log: RuntimeLog;
   /** The adapters to build from; every adapter this build ships by default. */
   readonly registry?: AdapterRegistry;
+  /** Pub/sub delivery to the app's AppCallback server: the OnTopicEvent deadline (60 s by default) and retries. */
+  readonly delivery?: Partial<DeliveryOptions>;
 }
 
 export const defaultShutdownTimeoutMs = 10_000;
@@ -45,13 +48,16 @@ const defaultHealthTimeoutMs = 1_000;
 
 /**
  * One running Ottavo: staged start (config, actuator, components, handlers,
- * API server), then serving until shutdown(). The actuator starts before the
- * components so that readiness says INIT while they are being created.
+ * API server, then pub/sub delivery to the app), then serving until shutdown().
+ * The actuator starts before the components so that readiness says INIT while
+ * they are being created. Delivery runs in the background once the API serves:
+ * the app may start after the runtime, and readiness does not wait for it.
  */
 export class Runtime {
   private phase: RuntimePhase = "starting";
   private table: ComponentTable | undefined;
   private api: ApiServer | undefined;
+  private delivery: AppDelivery | undefined;
   private stopping: Promise<{ drained: boolean }> | undefined;
 
   private constructor(
@@ -97,6 +103,10 @@ export class Runtime {
       ApiServer.start({ address: config.api, routes: (router) => router.service(RuntimeService, impl) }),
     );
     this.phase = "serving";
+    const callback = appCallbackTarget(config, this.table);
+    if (callback !== undefined) {
+      this.delivery = AppDelivery.start({ table: this.table, callback, log: this.options.log, options: this.options.delivery });
+    }
   }
 
   /** Where the API listens (the real port when the config said 0). */
@@ -106,6 +116,11 @@ export class Runtime {
 
   get actuatorAddress(): ListenAddress {
     return this.actuator.address;
+  }
+
+  /** Delivery to the app's AppCallback server, when the config names a callback port and a pubsub exists. */
+  get appDelivery(): AppDelivery | undefined {
+    return this.delivery;
   }
 
   get componentCount(): number {
@@ -144,9 +159,11 @@ export class Runtime {
   }
 
   /**
-   * Graceful stop: readiness goes DOWN, the API stops accepting and lets in-flight
-   * calls finish within the shutdown timeout, then components and the actuator
-   * close. Calling it again returns the same promise.
+   * Graceful stop: readiness goes DOWN; the API stops accepting and the app's
+   * subscriptions close (no new messages are taken); in-flight calls and
+   * deliveries to the app may finish within the shutdown timeout (a delivery cut
+   * short stays with its pubsub, to be redelivered); then components and the
+   * actuator close. Calling it again returns the same promise.
    */
   shutdown(): Promise<{ drained: boolean }> {
     this.stopping ??= this.stop();
@@ -155,8 +172,13 @@ export class Runtime {
 
   private async stop(): Promise<{ drained: boolean }> {
     this.phase = "shutting-down";
-    const { drained } = this.api ? await this.api.shutdown(this.options.shutdownTimeoutMs) : { drained: true };
-    if (!drained && this.api) {
+    const timeoutMs = this.options.shutdownTimeoutMs;
+    const [api, delivery] = await Promise.all([
+      this.api ? this.api.shutdown(timeoutMs) : { drained: true },
+      this.delivery ? this.delivery.shutdown(timeoutMs) : { drained: true },
+    ]);
+    const drained = api.drained && delivery.drained;
+    if (!api.drained && this.api) {
       this.options.log.warn(
         `ottavo: warning: ${this.api.inFlight} call(s) still in flight after ${this.options.shutdownTimeoutMs} ms; connections closed`,
       );

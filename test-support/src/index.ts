@@ -1,2 +1,3 @@
 export { startRedis, type RedisServer, type RedisServerOptions } from "./redis-server";
 export * from "./runtime-process";
+export { startKafka, type KafkaBroker, type KafkaBrokerOptions } from "./kafka-broker";

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { Component } from "@ottavo/generated/components/component";
+import type { RawMetadata } from "@ottavo/generated/components/metadata";
 import type { CapabilityComponents, CapabilityFeatures } from "@ottavo/generated/components/registry";
 
 /** The capabilities that have a conformance suite. */
-export type ConformanceCapability = "state" | "lock" | "sequencer" | "configuration";
+export type ConformanceCapability = "state" | "lock" | "sequencer" | "configuration" | "pubsub";
 
 /**
  * One behaviour of the contract, checked against a live component.
@@ -38,6 +39,11 @@ export interface ConformanceEnv<C> {
    * It is closed with the case.
    */
   open(settings?: Readonly<Record<string, unknown>>): Promise<C>;
+  /**
+   * Closes a component the case got (its own, or one from open) before the case
+   * ends, to restart it, say; it is then not closed again with the case.
+   */
+  close(component: C): Promise<void>;
   /** Registers a cleanup (closing a subscription, say) run after the case, before its components close. */
   defer(cleanup: () => Promise<void>): void;
 }
@@ -57,6 +63,11 @@ export interface ConformanceSuite<K extends ConformanceCapability> {
   readonly capability: K;
   readonly features: readonly CapabilityFeatures[K][];
   readonly cases: CapabilityCases<K>;
+  /**
+   * Metadata the cases rely on (short redelivery backoffs, say), laid over the
+   * target's for every field the adapter declares (under its name or an alias).
+   */
+  readonly metadata?: RawMetadata;
 }
 
 /** An env for one case, and the means to close what it opened. */
@@ -95,6 +106,12 @@ export function caseScope<C extends Component<string>>(
         const component = await open(settings);
         opened.push(component);
         return component;
+      },
+      async close(component) {
+        const at = opened.indexOf(component);
+        if (at < 0) throw new Error("env.close: this component was not opened by the case, or is closed already");
+        opened.splice(at, 1);
+        await component.close();
       },
       defer(cleanup) {
         cleanups.push(cleanup);

@@ -1,5 +1,5 @@
 import type { AdapterContext } from "@ottavo/generated/components/adapter";
-import type { RawMetadata } from "@ottavo/generated/components/metadata";
+import type { MetadataFieldSpec, RawMetadata } from "@ottavo/generated/components/metadata";
 import {
   declaredAdapters,
   type CapabilityAdapterFactory,
@@ -10,6 +10,7 @@ import { fail, sameSet } from "./assertions";
 import { caseScope, type ConformanceCapability, type ConformanceCase, type ConformanceSuite } from "./conformance-case";
 import { configurationSuite } from "./configuration-cases";
 import { lockSuite } from "./lock-cases";
+import { pubsubSuite } from "./pubsub-cases";
 import { sequencerSuite } from "./sequencer-cases";
 import { stateSuite } from "./state-cases";
 
@@ -33,6 +34,7 @@ export const conformanceSuites: { readonly [K in ConformanceCapability]: Conform
   lock: lockSuite,
   sequencer: sequencerSuite,
   configuration: configurationSuite,
+  pubsub: pubsubSuite,
 };
 
 export function hasConformanceSuite(capability: string): capability is ConformanceCapability {
@@ -60,6 +62,8 @@ export function describeConformance(target: ConformanceTarget): void {
       return describeSuite(sequencerSuite, target);
     case "configuration":
       return describeSuite(configurationSuite, target);
+    case "pubsub":
+      return describeSuite(pubsubSuite, target);
     default:
       throw new Error(
         `no conformance suite for capability '${capability}' (adapter '${target.factory.type}'); ` +
@@ -73,7 +77,8 @@ function describeSuite<K extends ConformanceCapability>(suite: ConformanceSuite<
   const declared: readonly string[] = factory.features;
   const features = suite.features.filter((f) => declared.includes(f));
   const open = async (settings: Readonly<Record<string, unknown>>): Promise<CapabilityComponents[K]> => {
-    const metadata = typeof target.metadata === "function" ? target.metadata() : target.metadata;
+    const given = typeof target.metadata === "function" ? target.metadata() : target.metadata;
+    const metadata = layMetadata(given, suite.metadata ?? {}, factory.metadata);
     // The factory's capability is K (describeConformance dispatched on it), so is its component.
     return (await factory.create(metadata, contextFor(suite.capability, { ...target.settings, ...settings }))) as CapabilityComponents[K];
   };
@@ -161,6 +166,22 @@ export async function runCase<C extends CapabilityComponents[ConformanceCapabili
     if (failure === undefined) fail(`close: expected success, got ${error instanceof Error ? error.message : String(error)}`);
   }
   if (failure !== undefined) throw failure.error;
+}
+
+/**
+ * The target's metadata with the suite's laid over it, for the fields the adapter
+ * declares; the target's value of such a field goes, whichever name it used, so
+ * the field is not given twice.
+ */
+export function layMetadata(given: RawMetadata, suite: RawMetadata, fields: readonly MetadataFieldSpec[]): RawMetadata {
+  const laid: Record<string, unknown> = { ...given };
+  for (const [name, value] of Object.entries(suite)) {
+    const field = fields.find((f) => f.name === name || f.aliases.includes(name));
+    if (field === undefined) continue;
+    for (const key of [field.name, ...field.aliases]) delete laid[key];
+    laid[name] = value;
+  }
+  return laid;
 }
 
 function contextFor(capability: ConformanceCapability, settings: Readonly<Record<string, unknown>>): AdapterContext {

@@ -7,6 +7,7 @@ export {
   conformanceSuites,
   featureCases,
   hasConformanceSuite,
+  layMetadata,
   runCase,
   type ConformanceTarget,
 } from "./describe-conformance";
@@ -24,5 +25,6 @@ export { stateCases, stateSuite } from "./state-cases";
 export { lockCases, lockSuite } from "./lock-cases";
 export { sequencerCases, sequencerSuite } from "./sequencer-cases";
 export { configurationCases, configurationSuite } from "./configuration-cases";
+export { pubsubCases, pubsubSuite, PUBSUB_CASE_METADATA } from "./pubsub-cases";
 export { holdsFor, sleep, waitFor } from "./deadline";
 export { isAdapterFactory, loadVendorTargets, VENDOR_USAGE, type VendorTargets } from "./vendor-targets";

@@ -21,7 +21,7 @@ export const VENDOR_USAGE = `Run the conformance suite against your adapter:
                           named export, each a factory or an array of factories (required)
   CONFORMANCE_METADATA    the metadata to create each component with, as JSON (default {})
   CONFORMANCE_SETTINGS    settings beside metadata (AdapterContext.settings), as JSON (default {})
-  CONFORMANCE_CAPABILITY  only factories of this capability (state, lock, sequencer, configuration)
+  CONFORMANCE_CAPABILITY  only factories of this capability (state, lock, sequencer, configuration, pubsub)
   CONFORMANCE_TYPE        only factories of this type name (e.g. "redis")`;
 
 /**

@@ -20,8 +20,8 @@ function metadata(): Record<string, string> {
 
 const proven = redisAdapters.filter((factory) => hasConformanceSuite(factory.capability));
 
-it("covers the redis state, lock, sequencer and configuration adapters", () => {
-  expect(proven.map((f) => f.capability).sort()).toEqual(["configuration", "lock", "sequencer", "state"]);
+it("covers the redis state, lock, sequencer, configuration and pubsub adapters", () => {
+  expect(proven.map((f) => f.capability).sort()).toEqual(["configuration", "lock", "pubsub", "sequencer", "state"]);
 });
 
 for (const factory of proven) describeConformance({ factory, metadata });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Subscription } from "@ottavo/generated/components/component";
+import { MetadataError } from "@ottavo/generated/components/metadata";
 import type {
   MessageHandler,
   PublishRequest,
@@ -11,6 +12,7 @@ import {
   defineInMemoryPubsubAdapter,
   inMemoryPubsubFeatures,
   type InMemoryPubsub as InMemoryPubsubContract,
+  type InMemoryPubsubMetadata,
 } from "@ottavo/generated/components/adapters/in-memory";
 
 /**
@@ -27,9 +29,13 @@ import {
  * - Within a group, messages go one at a time, in publish order (ORDERED), each to
  *   one subscriber, round robin. SUCCESS or DROP settles a message; RETRY, any
  *   other answer or a thrown error redelivers the same message (same id,
- *   deliveryCount + 1) after a backoff of 50 ms doubling to 2 s, and the messages
- *   behind it wait.
- * - deadLetterTopic is ignored: this adapter does not declare DEAD_LETTER.
+ *   deliveryCount + 1) after a backoff (the Redelivery metadata: redeliveryBackoff
+ *   after the first delivery, doubling per delivery up to maxRedeliveryBackoff),
+ *   and the messages behind it wait.
+ * - DEAD_LETTER: a message delivered maxDeliveries times (when > 0) without being
+ *   settled, by a subscriber whose subscription names a deadLetterTopic, is
+ *   published to that topic of this component and then settled. Without a
+ *   deadLetterTopic it keeps being redelivered, at the capped backoff.
  * Unacknowledged messages are lost when the component closes. A group's backlog
  * is capped (publish then fails with RESOURCE_EXHAUSTED) so an absent subscriber
  * cannot exhaust memory.
@@ -47,6 +53,42 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
 
   async publish(request: PublishRequest): Promise<void> {
     this.checkOpen();
+    this.accept(request);
+  }
+
+  async subscribe(request: SubscribeRequest, handler: MessageHandler): Promise<Subscription> {
+    this.checkOpen();
+    const topic = this.topicOf(request.topic);
+    let group = topic.groups.get(request.consumerGroup);
+    if (group === undefined) {
+      group = new ConsumerGroup();
+      if (topic.groups.size === 0) group.queue.takeAll(topic.held);
+      topic.groups.set(request.consumerGroup, group);
+    }
+    const member: Member = { handler, deadLetterTopic: request.deadLetterTopic || undefined };
+    group.members.push(member);
+    this.pump(group);
+    const joined = group;
+    return {
+      close: async () => {
+        const at = joined.members.indexOf(member);
+        if (at >= 0) joined.members.splice(at, 1);
+      },
+    };
+  }
+
+  async health(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const topic of this.topics.values()) {
+      for (const group of topic.groups.values()) clearTimeout(group.retryTimer);
+    }
+    this.topics.clear();
+  }
+
+  /** Queues a message for every group of its topic (or holds it for the first); throws when a backlog is full. */
+  private accept(request: PublishRequest): void {
     const topic = this.topicOf(request.topic);
     const queues = topic.groups.size === 0 ? [topic.held] : [...topic.groups.values()].map((g) => g.queue);
     // All groups accept the message or none does.
@@ -76,37 +118,6 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
     }
   }
 
-  async subscribe(request: SubscribeRequest, handler: MessageHandler): Promise<Subscription> {
-    this.checkOpen();
-    const topic = this.topicOf(request.topic);
-    let group = topic.groups.get(request.consumerGroup);
-    if (group === undefined) {
-      group = new ConsumerGroup(this.options.retryInitialMs);
-      if (topic.groups.size === 0) group.queue.takeAll(topic.held);
-      topic.groups.set(request.consumerGroup, group);
-    }
-    const member: Member = { handler };
-    group.members.push(member);
-    this.pump(group);
-    const joined = group;
-    return {
-      close: async () => {
-        const at = joined.members.indexOf(member);
-        if (at >= 0) joined.members.splice(at, 1);
-      },
-    };
-  }
-
-  async health(): Promise<void> {}
-
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const topic of this.topics.values()) {
-      for (const group of topic.groups.values()) clearTimeout(group.retryTimer);
-    }
-    this.topics.clear();
-  }
-
   /** Starts the next delivery of the group unless one is in flight or waiting to retry. */
   private pump(group: ConsumerGroup): void {
     if (this.closed || group.busy) return;
@@ -128,9 +139,9 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
       settled = false;
     }
     if (this.closed) return;
+    if (!settled) settled = this.deadLetter(member, entry);
     if (settled) {
       group.queue.shift();
-      group.retryDelayMs = this.options.retryInitialMs;
       group.busy = false;
       // Yield to I/O now and then, so a long backlog with instant handlers cannot starve the process.
       if (++group.sinceYield < 64) this.pump(group);
@@ -140,14 +151,36 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
       }
       return;
     }
-    const delay = group.retryDelayMs;
-    group.retryDelayMs = Math.min(delay * 2, this.options.retryMaxMs);
     group.retryTimer = setTimeout(() => {
       group.retryTimer = undefined;
       group.busy = false;
       this.pump(group);
-    }, delay);
+    }, this.backoffMs(entry.deliveryCount));
     group.retryTimer.unref();
+  }
+
+  /**
+   * Moves a message that used up its deliveries to the subscription's dead-letter
+   * topic; true when it did, so the caller settles it. A refused publish (that
+   * topic's backlog is full) keeps the message here, to be redelivered and tried again.
+   */
+  private deadLetter(member: Member, entry: QueuedMessage): boolean {
+    const { maxDeliveries } = this.options;
+    if (member.deadLetterTopic === undefined || maxDeliveries <= 0 || entry.deliveryCount < maxDeliveries) return false;
+    const { message } = entry;
+    try {
+      this.accept({ topic: member.deadLetterTopic, data: message.data, contentType: message.contentType, metadata: message.metadata });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The wait before redelivering a message delivered deliveryCount times. */
+  private backoffMs(deliveryCount: number): number {
+    const { redeliveryBackoffMs, maxRedeliveryBackoffMs } = this.options;
+    // 2^30 is far past any cap; the exponent limit only keeps the number finite.
+    return Math.min(redeliveryBackoffMs * 2 ** Math.min(deliveryCount - 1, 30), maxRedeliveryBackoffMs);
   }
 
   private topicOf(name: string): Topic {
@@ -165,22 +198,38 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
 }
 
 export interface InMemoryPubsubOptions {
-  /** The first redelivery delay; each further one doubles it. */
-  retryInitialMs?: number;
-  /** The longest redelivery delay. */
-  retryMaxMs?: number;
+  /** The wait before the first redelivery of a message; each further one doubles it (metadata redeliveryBackoff). */
+  redeliveryBackoffMs?: number;
+  /** The longest wait between two deliveries of a message (metadata maxRedeliveryBackoff). */
+  maxRedeliveryBackoffMs?: number;
+  /** Deliveries before a message goes to its subscription's dead-letter topic; 0 means no limit (metadata maxDeliveries). */
+  maxDeliveries?: number;
   /** Unacknowledged messages one group (or a topic with no group yet) may hold. */
   maxPendingPerGroup?: number;
 }
 
+/** The Redelivery metadata defaults of spec/components/adapters/redelivery.cap, for direct construction. */
 const defaultOptions: Required<InMemoryPubsubOptions> = {
-  retryInitialMs: 50,
-  retryMaxMs: 2_000,
+  redeliveryBackoffMs: 100,
+  maxRedeliveryBackoffMs: 10_000,
+  maxDeliveries: 10,
   maxPendingPerGroup: 100_000,
 };
 
 /** The "in-memory" pubsub adapter, as the registry holds it. */
-export const inMemoryPubsubAdapter = defineInMemoryPubsubAdapter(async () => new InMemoryPubsub());
+export const inMemoryPubsubAdapter = defineInMemoryPubsubAdapter(async (metadata) => new InMemoryPubsub(optionsOf(metadata)));
+
+/** The validated metadata as constructor options; a negative maxDeliveries is refused. */
+function optionsOf(metadata: InMemoryPubsubMetadata): InMemoryPubsubOptions {
+  if (metadata.maxDeliveries < 0) {
+    throw new MetadataError([`metadata field 'maxDeliveries' must be 0 (no limit) or more, not ${metadata.maxDeliveries}`]);
+  }
+  return {
+    redeliveryBackoffMs: metadata.redeliveryBackoff,
+    maxRedeliveryBackoffMs: metadata.maxRedeliveryBackoff,
+    maxDeliveries: metadata.maxDeliveries,
+  };
+}
 
 interface StoredMessage {
   readonly id: string;
@@ -198,6 +247,8 @@ interface QueuedMessage {
 
 interface Member {
   readonly handler: MessageHandler;
+  /** Where this subscriber's messages go once they used up maxDeliveries. */
+  readonly deadLetterTopic: string | undefined;
 }
 
 interface Topic {
@@ -214,8 +265,6 @@ class ConsumerGroup {
   busy = false;
   retryTimer: NodeJS.Timeout | undefined;
   sinceYield = 0;
-
-  constructor(public retryDelayMs: number) {}
 }
 
 /** A FIFO with O(1) shift: a head index, compacted once half the array is spent. */

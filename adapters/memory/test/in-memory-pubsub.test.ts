@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { MetadataError } from "@ottavo/generated/components/metadata";
 import type { DeliveryResult, PublishRequest, TopicMessage } from "@ottavo/generated/components/pubsub";
 import type { InMemoryPubsub } from "@ottavo/generated/components/adapters/in-memory";
 import { inMemoryPubsubAdapter, InMemoryPubsub as Pubsub } from "../src/in-memory-pubsub";
@@ -7,8 +8,11 @@ import { bytes, closer, context, eventually, text } from "./support";
 const components = closer();
 afterEach(() => components.closeAll());
 
-async function pubsub(): Promise<InMemoryPubsub> {
-  return components.track(await inMemoryPubsubAdapter.create({}, context()));
+/** Short backoffs keep redelivery tests fast; each test may lay its own metadata over them. */
+async function pubsub(metadata: Record<string, unknown> = {}): Promise<InMemoryPubsub> {
+  return components.track(
+    await inMemoryPubsubAdapter.create({ redeliveryBackoff: "10ms", maxRedeliveryBackoff: "40ms", ...metadata }, context()),
+  );
 }
 
 const message = (data: string, topic = "orders"): PublishRequest => ({
@@ -36,8 +40,15 @@ function recorder(): { received: TopicMessage[]; handler: (m: TopicMessage) => P
 const payloads = (messages: TopicMessage[]) => messages.map((m) => text(m.data));
 
 describe("in-memory pubsub", () => {
-  it("declares ORDERED", async () => {
-    expect([...(await pubsub()).features]).toEqual(["ORDERED"]);
+  it("declares ORDERED and DEAD_LETTER", async () => {
+    expect([...(await pubsub()).features].sort()).toEqual(["DEAD_LETTER", "ORDERED"]);
+  });
+
+  it("is created with the Redelivery metadata defaults, and refuses a negative maxDeliveries", async () => {
+    await expect(pubsub({ redeliveryBackoff: undefined, maxRedeliveryBackoff: undefined })).resolves.toBeDefined();
+    const error = await pubsub({ maxDeliveries: -1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MetadataError);
+    expect((error as MetadataError).message).toMatch(/maxDeliveries/);
   });
 
   it("delivers a topic's messages in publish order, one at a time, with what was published", async () => {
@@ -186,6 +197,68 @@ describe("in-memory pubsub", () => {
     const error = await p.publish(message("y")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.Unavailable);
+  });
+
+  it("waits redeliveryBackoff after the first delivery, doubling per delivery up to maxRedeliveryBackoff", async () => {
+    const p = await pubsub({ redeliveryBackoff: "40ms", maxRedeliveryBackoff: "100ms" });
+    const at: number[] = [];
+    await subscribe(p, async () => {
+      at.push(Date.now());
+      return at.length < 5 ? "RETRY" : "SUCCESS";
+    });
+    await p.publish(message("slow"));
+    await eventually(() => at.length === 5);
+    const gaps = at.slice(1).map((t, i) => t - at[i]);
+    // Waits of 40, 80, 100 (capped), 100 ms; timers fire late, never early.
+    [40, 80, 100, 100].forEach((wait, i) => expect(gaps[i]).toBeGreaterThanOrEqual(wait - 2));
+    expect(gaps[3]).toBeLessThan(180);
+  });
+
+  it("moves a message delivered maxDeliveries times without success to the subscription's dead-letter topic", async () => {
+    const p = await pubsub({ maxDeliveries: 3 });
+    const dead = recorder();
+    await subscribe(p, dead.handler, "ops", "orders-dlt");
+    const attempts: TopicMessage[] = [];
+    await p.subscribe({ topic: "orders", consumerGroup: "app1", deadLetterTopic: "orders-dlt", metadata: {} }, async (m) => {
+      attempts.push(m);
+      if (text(m.data) === "poison") throw new Error("cannot process");
+      return "SUCCESS";
+    });
+    await p.publish(message("poison"));
+    await p.publish(message("fine"));
+    await eventually(() => dead.received.length === 1 && attempts.length === 4);
+    expect(attempts.map((m) => [text(m.data), m.deliveryCount])).toEqual([["poison", 1], ["poison", 2], ["poison", 3], ["fine", 1]]);
+    expect(dead.received[0]).toMatchObject({ topic: "orders-dlt", contentType: "text/plain", metadata: { source: "test" } });
+    expect(text(dead.received[0].data)).toBe("poison");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(attempts).toHaveLength(4);
+  });
+
+  it("keeps redelivering past maxDeliveries when the subscription has no dead-letter topic", async () => {
+    const p = await pubsub({ maxDeliveries: 2 });
+    const received: TopicMessage[] = [];
+    await subscribe(p, async (m) => {
+      received.push(m);
+      return received.length < 5 ? "RETRY" : "SUCCESS";
+    });
+    await p.publish(message("stubborn"));
+    await eventually(() => received.length === 5);
+    expect(received.map((m) => m.deliveryCount)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("keeps a message to redeliver when its dead-letter topic refuses it", async () => {
+    const p = components.track(
+      new Pubsub({ redeliveryBackoffMs: 5, maxRedeliveryBackoffMs: 5, maxDeliveries: 1, maxPendingPerGroup: 1 }),
+    );
+    await p.publish(message("filler", "full-dlt"));
+    const received: TopicMessage[] = [];
+    await p.subscribe({ topic: "orders", consumerGroup: "app1", deadLetterTopic: "full-dlt", metadata: {} }, async (m) => {
+      received.push(m);
+      return "RETRY";
+    });
+    await p.publish(message("x"));
+    await eventually(() => received.length >= 3);
+    expect(new Set(received.map((m) => m.id)).size).toBe(1);
   });
 
   it("refuses a publish when a group's backlog is full, without half-publishing", async () => {

@@ -1,6 +1,7 @@
 import type { CapabilityAdapterFactory } from "@ottavo/generated/components/registry";
 import { redisConfigurationAdapter } from "./redis-configuration-store";
 import { redisLockAdapter } from "./redis-lock-store";
+import { redisPubsubAdapter } from "./redis-pubsub";
 import { redisSequencerAdapter } from "./redis-sequencer";
 import { redisStateAdapter } from "./redis-state-store";
 
@@ -10,10 +11,12 @@ export const redisAdapters: readonly CapabilityAdapterFactory[] = [
   redisLockAdapter,
   redisSequencerAdapter,
   redisConfigurationAdapter,
+  redisPubsubAdapter,
 ];
 
 export { redisStateAdapter, RedisStateStore } from "./redis-state-store";
 export { redisLockAdapter, RedisLockStore } from "./redis-lock-store";
 export { redisSequencerAdapter, RedisSequencer } from "./redis-sequencer";
 export { redisConfigurationAdapter, RedisConfigurationStore } from "./redis-configuration-store";
+export { redisPubsubAdapter, RedisPubsub, type RedisPubsubSettings } from "./redis-pubsub";
 export { RedisConnection, type RedisConnectionMetadata } from "./redis-connection";

@@ -148,6 +148,7 @@ describe("redis metadata", () => {
     expect(redisAdapters.map((a) => `${a.capability}/${a.type}`).sort()).toEqual([
       "configuration/redis",
       "lock/redis",
+      "pubsub/redis",
       "sequencer/redis",
       "state/redis",
     ]);

@@ -120,12 +120,31 @@ export function defineInMemoryLockAdapter(
  * Metadata of the "in-memory" pubsub component, as validated at start.
  */
 export interface InMemoryPubsubMetadata {
+  /**
+   * The wait before the first redelivery of a message.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "100ms".
+   */
+  redeliveryBackoff: number;
+  /**
+   * The longest wait between two deliveries of a message.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s".
+   */
+  maxRedeliveryBackoff: number;
+  /**
+   * Deliveries before a message goes to the dead-letter topic, when the
+   * subscription has one; 0 means no limit.
+   * Default: 10.
+   */
+  maxDeliveries: number;
 }
 
 /**
  * The declared metadata fields of the "in-memory" pubsub component.
  */
 export const inMemoryPubsubMetadataFields: readonly MetadataFieldSpec[] = [
+  { name: "redeliveryBackoff", type: "duration", default: "100ms", required: false, sensitive: false, aliases: [], description: "The wait before the first redelivery of a message." },
+  { name: "maxRedeliveryBackoff", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "The longest wait between two deliveries of a message." },
+  { name: "maxDeliveries", type: "int", default: 10, required: false, sensitive: false, aliases: [], description: "Deliveries before a message goes to the dead-letter topic, when the\nsubscription has one; 0 means no limit." },
 ];
 
 /**
@@ -138,12 +157,12 @@ export function parseInMemoryPubsubMetadata(raw: RawMetadata): InMemoryPubsubMet
 /**
  * The features the "in-memory" pubsub component declares.
  */
-export const inMemoryPubsubFeatures = ["ORDERED"] as const;
+export const inMemoryPubsubFeatures = ["ORDERED", "DEAD_LETTER"] as const;
 
 /**
  * What a "in-memory" pubsub component implements: the core operations and those its features unlock.
  */
-export type InMemoryPubsub = PubSubWith<"ORDERED">;
+export type InMemoryPubsub = PubSubWith<"ORDERED" | "DEAD_LETTER">;
 
 /**
  * Topics in the runtime's memory, delivered in publish order per topic; messages

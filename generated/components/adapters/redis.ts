@@ -6,6 +6,7 @@ import type { ConfigurationStoreWith } from "../configuration";
 import type { AdapterContext, AdapterFactory } from "../adapter";
 import { defineAdapter } from "../adapter";
 import type { LockStoreWith } from "../lock";
+import type { PubSubWith } from "../pubsub";
 import type { SequencerWith } from "../sequencer";
 import type { StateStoreWith } from "../state";
 
@@ -298,6 +299,194 @@ export function defineRedisLockAdapter(
     type: "redis",
     features: redisLockFeatures,
     metadata: redisLockMetadataFields,
+    create,
+  });
+}
+
+/**
+ * Metadata of the "redis" pubsub component, as validated at start.
+ */
+export interface RedisPubsubMetadata {
+  /**
+   * The server as host:port; a host alone takes redisPort, else 6379.
+   * Default: "localhost:6379". Also accepted as `host`.
+   */
+  redisHost: string;
+  /**
+   * The port when redisHost gives none (Dapr's).
+   */
+  redisPort?: number;
+  /**
+   * The password Redis AUTH checks; blank means none.
+   * Also accepted as `password`. Sensitive: never logged or shown.
+   */
+  redisPassword?: string;
+  /**
+   * The ACL user, for Redis 6 and later; blank means the default user.
+   */
+  redisUsername?: string;
+  /**
+   * The database number selected after connecting (Layotto calls it "db").
+   * Default: 0. Also accepted as `db`.
+   */
+  redisDB: number;
+  /**
+   * Whether to connect over TLS; the server certificate is verified.
+   * Default: false.
+   */
+  enableTLS: boolean;
+  /**
+   * With enableTLS, accept any server certificate (Dapr's; for tests only).
+   * Default: false.
+   */
+  insecureSkipTLSVerify: boolean;
+  /**
+   * How long one connection attempt may take.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "5s".
+   */
+  dialTimeout: number;
+  /**
+   * How long a command may wait for its reply; the call then fails with UNAVAILABLE.
+   * Must be positive.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "3s".
+   */
+  readTimeout: number;
+  /**
+   * Accepted for Dapr's configs; the client times a command's whole round trip,
+   * so the larger of readTimeout and writeTimeout bounds it.
+   * Written as a duration ("5s", "250ms"); read into milliseconds.
+   */
+  writeTimeout?: number;
+  /**
+   * Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and
+   * has no effect: a command is never sent twice. One sent while Redis is
+   * unreachable, or caught by a dropped connection, fails at once with
+   * UNAVAILABLE, since Redis may or may not have run it; the caller decides.
+   * Also accepted as `redisMaxRetries`.
+   */
+  maxRetries?: number;
+  /**
+   * The longest pause between reconnection attempts (Dapr's; 2s when neither
+   * this nor maxRetryBackoff is given). The pause starts at 50ms and doubles.
+   * Written as a duration ("5s", "250ms"); read into milliseconds.
+   */
+  redisMaxRetryInterval?: number;
+  /**
+   * Layotto's name for the same, in nanoseconds as Layotto reads it.
+   */
+  maxRetryBackoff?: number;
+  /**
+   * Dapr's server kind; only "node" (one server) is supported.
+   * Default: "node".
+   */
+  redisType: string;
+  /**
+   * The wait before the first redelivery of a message.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "100ms".
+   */
+  redeliveryBackoff: number;
+  /**
+   * The longest wait between two deliveries of a message.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s".
+   */
+  maxRedeliveryBackoff: number;
+  /**
+   * Deliveries before a message goes to the dead-letter topic, when the
+   * subscription has one; 0 means no limit.
+   * Default: 10.
+   */
+  maxDeliveries: number;
+  /**
+   * The consumer group every subscription joins, in place of the one the
+   * runtime passes (its app id); Dapr's name. Blank keeps the runtime's.
+   */
+  consumerID?: string;
+  /**
+   * Messages one subscription hands to its handler at once (Dapr's name; Dapr
+   * counts them per component). Order is not kept when above 1.
+   * Default: 10.
+   */
+  concurrency: number;
+  /**
+   * Trims each stream to about this many entries on publish (XADD MAXLEN ~;
+   * Dapr's). Trimmed entries are gone even if not yet acknowledged. 0 or
+   * absent keeps every entry.
+   */
+  maxLenApprox?: number;
+  /**
+   * Trims entries older than this on publish (XADD MINID ~; Dapr's); not
+   * together with maxLenApprox. Absent keeps every entry.
+   * Written as a duration ("5s", "250ms"); read into milliseconds.
+   */
+  streamTTL?: number;
+}
+
+/**
+ * The declared metadata fields of the "redis" pubsub component.
+ */
+export const redisPubsubMetadataFields: readonly MetadataFieldSpec[] = [
+  { name: "redisHost", type: "string", default: "localhost:6379", required: false, sensitive: false, aliases: ["host"], description: "The server as host:port; a host alone takes redisPort, else 6379." },
+  { name: "redisPort", type: "int", required: false, sensitive: false, aliases: [], description: "The port when redisHost gives none (Dapr's)." },
+  { name: "redisPassword", type: "string", required: false, sensitive: true, aliases: ["password"], description: "The password Redis AUTH checks; blank means none." },
+  { name: "redisUsername", type: "string", required: false, sensitive: false, aliases: [], description: "The ACL user, for Redis 6 and later; blank means the default user." },
+  { name: "redisDB", type: "int", default: 0, required: false, sensitive: false, aliases: ["db"], description: "The database number selected after connecting (Layotto calls it \"db\")." },
+  { name: "enableTLS", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "Whether to connect over TLS; the server certificate is verified." },
+  { name: "insecureSkipTLSVerify", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "With enableTLS, accept any server certificate (Dapr's; for tests only)." },
+  { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "How long one connection attempt may take." },
+  { name: "readTimeout", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], description: "How long a command may wait for its reply; the call then fails with UNAVAILABLE.\nMust be positive." },
+  { name: "writeTimeout", type: "duration", required: false, sensitive: false, aliases: [], description: "Accepted for Dapr's configs; the client times a command's whole round trip,\nso the larger of readTimeout and writeTimeout bounds it." },
+  { name: "maxRetries", type: "int", required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and\nhas no effect: a command is never sent twice. One sent while Redis is\nunreachable, or caught by a dropped connection, fails at once with\nUNAVAILABLE, since Redis may or may not have run it; the caller decides." },
+  { name: "redisMaxRetryInterval", type: "duration", required: false, sensitive: false, aliases: [], description: "The longest pause between reconnection attempts (Dapr's; 2s when neither\nthis nor maxRetryBackoff is given). The pause starts at 50ms and doubles." },
+  { name: "maxRetryBackoff", type: "int", required: false, sensitive: false, aliases: [], description: "Layotto's name for the same, in nanoseconds as Layotto reads it." },
+  { name: "redisType", type: "string", default: "node", required: false, sensitive: false, aliases: [], description: "Dapr's server kind; only \"node\" (one server) is supported." },
+  { name: "redeliveryBackoff", type: "duration", default: "100ms", required: false, sensitive: false, aliases: [], description: "The wait before the first redelivery of a message." },
+  { name: "maxRedeliveryBackoff", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "The longest wait between two deliveries of a message." },
+  { name: "maxDeliveries", type: "int", default: 10, required: false, sensitive: false, aliases: [], description: "Deliveries before a message goes to the dead-letter topic, when the\nsubscription has one; 0 means no limit." },
+  { name: "consumerID", type: "string", required: false, sensitive: false, aliases: [], description: "The consumer group every subscription joins, in place of the one the\nruntime passes (its app id); Dapr's name. Blank keeps the runtime's." },
+  { name: "concurrency", type: "int", default: 10, required: false, sensitive: false, aliases: [], description: "Messages one subscription hands to its handler at once (Dapr's name; Dapr\ncounts them per component). Order is not kept when above 1." },
+  { name: "maxLenApprox", type: "int", required: false, sensitive: false, aliases: [], description: "Trims each stream to about this many entries on publish (XADD MAXLEN ~;\nDapr's). Trimmed entries are gone even if not yet acknowledged. 0 or\nabsent keeps every entry." },
+  { name: "streamTTL", type: "duration", required: false, sensitive: false, aliases: [], description: "Trims entries older than this on publish (XADD MINID ~; Dapr's); not\ntogether with maxLenApprox. Absent keeps every entry." },
+];
+
+/**
+ * Validates raw metadata of a "redis" pubsub component; throws MetadataError.
+ */
+export function parseRedisPubsubMetadata(raw: RawMetadata): RedisPubsubMetadata {
+  return parseMetadata<RedisPubsubMetadata>(raw, redisPubsubMetadataFields);
+}
+
+/**
+ * The features the "redis" pubsub component declares.
+ */
+export const redisPubsubFeatures = ["DEAD_LETTER", "DURABLE"] as const;
+
+/**
+ * What a "redis" pubsub component implements: the core operations and those its features unlock.
+ */
+export type RedisPubsub = PubSubWith<"DEAD_LETTER" | "DURABLE">;
+
+/**
+ * Topics as Redis streams, as Dapr's pubsub.redis lays them out: publish is
+ * `XADD <topic> * data <bytes> contentType <type> metadata <json>`; each consumer
+ * group is a stream consumer group, created from the start of the stream at its
+ * first subscription, so messages published before it are delivered too. A
+ * subscription reads with XREADGROUP on a connection of its own and acknowledges
+ * (XACK) after SUCCESS or DROP; RETRY or an error leaves the message pending.
+ * Pending messages idle longer than their backoff (redeliveryBackoff, doubling
+ * per delivery up to maxRedeliveryBackoff) are claimed (XCLAIM) and delivered
+ * again, also those a stopped or crashed runtime left behind; a message being
+ * handled is kept from idling. A message delivered maxDeliveries times moves to
+ * the subscription's deadLetterTopic (XADD and XACK in one Lua script). Messages
+ * last as long as Redis keeps its data (its RDB or AOF persistence).
+ */
+export function defineRedisPubsubAdapter(
+  create: (metadata: RedisPubsubMetadata, context: AdapterContext) => Promise<RedisPubsub>,
+): AdapterFactory<"pubsub", RedisPubsub> {
+  return defineAdapter({
+    capability: "pubsub",
+    type: "redis",
+    features: redisPubsubFeatures,
+    metadata: redisPubsubMetadataFields,
     create,
   });
 }

@@ -9,6 +9,7 @@ import type {
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentTable } from "../registry/component-table";
+import { resultOfStatus } from "../delivery/event-status";
 import { AsyncQueue } from "./async-queue";
 import { findComponent, requireComponent } from "./component-lookup";
 import { cloudEventContentType, publishEnvelope, unpackMessage } from "./cloud-events";
@@ -69,7 +70,10 @@ export function createPubsubHandlers(table: ComponentTable): RuntimePubsubRpcs {
    * the first request opens it, the runtime answers initial_response, then sends each
    * message as event_message and waits for the client's event_processed with its id.
    * When the stream ends, messages still waiting are settled RETRY, so the broker
-   * delivers them again, and the subscription is closed.
+   * delivers them again, and the subscription is closed. When the runtime shuts
+   * down (or the call is cancelled), no new message is sent; the stream ends once
+   * the client has answered the messages it holds, or when the API's drain bound
+   * cuts it, whichever comes first.
    */
   async function* subscribeTopicEvents(
     requests: AsyncIterable<SubscribeTopicEventsRequest>,
@@ -94,13 +98,22 @@ export function createPubsubHandlers(table: ComponentTable): RuntimePubsubRpcs {
     const outgoing = new AsyncQueue<StreamResponse>();
     /** Settlers of the messages sent and not yet answered, by event id (ids may repeat). */
     const waiting = new Map<string, Array<(result: DeliveryResult) => void>>();
+    /** Set once the call is told to end: nothing new is sent, answers to what was sent are still taken. */
+    let draining = false;
+    const endIfAnswered = () => {
+      if (draining && waiting.size === 0) outgoing.end();
+    };
+    const drain = () => {
+      draining = true;
+      endIfAnswered();
+    };
     const stop = () => outgoing.end();
-    context.signal.addEventListener("abort", stop, { once: true });
-    if (context.signal.aborted) stop();
+    context.signal.addEventListener("abort", drain, { once: true });
+    if (context.signal.aborted) drain();
     let subscription: Subscription | undefined;
 
     const deliver = (message: TopicMessage): Promise<DeliveryResult> => {
-      if (outgoing.closed) return Promise.resolve("RETRY");
+      if (outgoing.closed || draining) return Promise.resolve("RETRY");
       const event = unpackMessage(message, pubsubName);
       if (event === undefined) return Promise.resolve("DROP"); // expired
       return new Promise<DeliveryResult>((settle) => {
@@ -138,14 +151,15 @@ export function createPubsubHandlers(table: ComponentTable): RuntimePubsubRpcs {
           const settle = settlers?.shift();
           if (settlers !== undefined && settlers.length === 0) waiting.delete(kind.value.id);
           // An id nobody waits for (answered twice, or after a restart) is ignored, as upstream.
-          settle?.(resultOf(kind.value.status?.status ?? EventStatus.SUCCESS));
+          settle?.(resultOfStatus(kind.value.status?.status ?? EventStatus.SUCCESS));
+          endIfAnswered();
         }
       })().then(stop, (error: unknown) => outgoing.fail(error));
 
       yield* outgoing;
     } finally {
       outgoing.end();
-      context.signal.removeEventListener("abort", stop);
+      context.signal.removeEventListener("abort", drain);
       iterator.return?.().catch(() => undefined);
       for (const settlers of waiting.values()) for (const settle of settlers) settle("RETRY");
       waiting.clear();
@@ -153,18 +167,6 @@ export function createPubsubHandlers(table: ComponentTable): RuntimePubsubRpcs {
       await subscription?.close().catch(() => undefined);
       streams.delete(streamKey);
     }
-  }
-}
-
-/** SUCCESS and DROP settle the message; RETRY and any status this runtime does not know redeliver it. */
-function resultOf(status: EventStatus): DeliveryResult {
-  switch (status) {
-    case EventStatus.SUCCESS:
-      return "SUCCESS";
-    case EventStatus.DROP:
-      return "DROP";
-    default:
-      return "RETRY";
   }
 }
 

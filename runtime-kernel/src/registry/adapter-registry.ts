@@ -1,4 +1,5 @@
 import { httpAdapters } from "@ottavo/adapter-http";
+import { kafkaAdapters } from "@ottavo/adapter-kafka";
 import { localAdapters } from "@ottavo/adapter-local";
 import { memoryAdapters } from "@ottavo/adapter-memory";
 import { redisAdapters } from "@ottavo/adapter-redis";
@@ -57,5 +58,5 @@ function registryKey(capability: string, type: string): string {
 
 /** The registry of every adapter this build of Ottavo ships. */
 export function createDefaultRegistry(): AdapterRegistry {
-  return new AdapterRegistry([...memoryAdapters, ...localAdapters, ...httpAdapters, ...redisAdapters]);
+  return new AdapterRegistry([...memoryAdapters, ...localAdapters, ...httpAdapters, ...redisAdapters, ...kafkaAdapters]);
 }

@@ -1,0 +1,87 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { AppCallbackClient } from "@ottavo/generated/client/app-callback-client";
+import type { DeliveryResult, MessageHandler, TopicMessage } from "@ottavo/generated/components/pubsub";
+import { unpackMessage } from "../handlers/cloud-events";
+import { errorText } from "../handlers/error-mapping";
+import { resultOfError, resultOfStatus } from "./event-status";
+import type { InFlightDeliveries } from "./in-flight";
+
+/** Where delivery writes: progress to info (stdout), trouble to warn (stderr). */
+export interface DeliveryLog {
+  info(line: string): void;
+  warn(line: string): void;
+}
+
+export interface TopicEventHandlerOptions {
+  readonly client: AppCallbackClient;
+  readonly pubsubName: string;
+  readonly topic: string;
+  /** The deadline of one OnTopicEvent call. */
+  readonly timeoutMs: number;
+  readonly inFlight: InFlightDeliveries;
+  readonly log: DeliveryLog;
+}
+
+/**
+ * The handler the runtime gives a pubsub component for one of the app's
+ * subscriptions: each message is unpacked into a TopicEventRequest (CloudEvents
+ * 1.0, as SubscribeTopicEvents sends it), expired events are dropped, and the
+ * app's OnTopicEvent answer becomes the handler's answer. Redelivery, its
+ * backoff and dead-lettering are the component's: this handler only says
+ * SUCCESS, DROP or RETRY, and never throws.
+ */
+export function createTopicEventHandler(options: TopicEventHandlerOptions): MessageHandler {
+  const { client, pubsubName, topic, inFlight, log } = options;
+  const where = `topic '${topic}' of pubsub '${pubsubName}'`;
+  /** One warning per run of failures, and one line when deliveries work again. */
+  let failing = false;
+  let unimplementedReported = false;
+
+  const deliver = async (message: TopicMessage): Promise<DeliveryResult> => {
+    const event = unpackMessage(message, pubsubName);
+    if (event === undefined) {
+      log.warn(`ottavo: warning: message ${message.id} of ${where} expired before delivery; dropped`);
+      return "DROP";
+    }
+    let result: DeliveryResult;
+    try {
+      const response = await client.onTopicEvent(event, { timeoutMs: options.timeoutMs, signal: inFlight.signal });
+      result = resultOfStatus(response.status);
+      if (result === "DROP") log.warn(`ottavo: warning: the app dropped event ${event.id} of ${where}`);
+    } catch (error) {
+      result = resultOfError(error);
+      if (result === "DROP") {
+        if (!unimplementedReported) {
+          unimplementedReported = true;
+          log.warn(`ottavo: warning: the app does not implement OnTopicEvent; the events of ${where} are dropped`);
+        }
+        return result;
+      }
+      if (!failing && !inFlight.signal.aborted) {
+        failing = true;
+        log.warn(
+          `ottavo: warning: cannot deliver event ${event.id} of ${where} to the app: ${describeError(error)}; ` +
+            "the pubsub redelivers it (further failures are not reported until a delivery succeeds)",
+        );
+      }
+      return result;
+    }
+    if (failing) {
+      failing = false;
+      log.info(`ottavo: delivering ${where} to the app again`);
+    }
+    return result;
+  };
+
+  return (message) => {
+    // Taken while shutting down: not delivered now, so the pubsub keeps it.
+    if (!inFlight.isAccepting) return Promise.resolve("RETRY");
+    return inFlight.track(() => deliver(message));
+  };
+}
+
+/** "Unavailable (connect ECONNREFUSED 127.0.0.1:9999)": the gRPC code and the cause. */
+export function describeError(error: unknown): string {
+  const failure = ConnectError.from(error);
+  return `${Code[failure.code]} (${errorText(failure)})`;
+}
