@@ -34,8 +34,10 @@ gen-check: $(GENERATOR)
 spec-diff: $(GENERATOR)
 	node $(GENERATOR) spec-diff
 
+# buf lint over spec/proto, and a type check of every test (jest only transpiles them).
 lint: $(NODE_MODULES)
 	npx buf lint
+	npx tsc -p tsconfig.tests.json
 
 # The runtime on the embedded default config, or CONFIG=<file> (Layotto config.json or Ottavo YAML).
 CONFIG ?=

@@ -1,3 +1,4 @@
 export { startRedis, type RedisServer, type RedisServerOptions } from "./redis-server";
 export * from "./runtime-process";
 export { startKafka, type KafkaBroker, type KafkaBrokerOptions } from "./kafka-broker";
+export { eventually } from "./eventually";

@@ -231,7 +231,7 @@ describe("kafka pubsub", () => {
 
   it("reports health, refuses calls once closed, and rejects invalid topic names", async () => {
     const pubsub = await components.open(kafka.metadata());
-    await expect(pubsub.health()).resolves.toBeUndefined();
+    await expect(pubsub.health!()).resolves.toBeUndefined();
     const bad = await pubsub.publish(publish("not a valid topic!", "x")).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(ConnectError);
     expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
@@ -246,7 +246,7 @@ describe("kafka pubsub", () => {
     const topic = unique("slow");
     const seen = recorder(async (m: TopicMessage) => {
       if (text(m.data) === "slow") await sleep(3_500);
-      return "SUCCESS";
+      return "SUCCESS" as const;
     });
     await pubsub.subscribe({ topic, consumerGroup: unique("app"), metadata: {} }, seen.handler);
     // One key, one partition: "next" waits for "slow".

@@ -77,14 +77,7 @@ export function recorder(decide: (message: TopicMessage) => DeliveryResult | Pro
   };
 }
 
-/** Resolves once check() holds, polling every few milliseconds; fails after timeoutMs. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { eventually } from "@ottavo/test-support";
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 export const bytes = (value: string): Uint8Array => new TextEncoder().encode(value);

@@ -31,14 +31,7 @@ export function closer(): { track<C extends Component<string>>(component: C): C;
   };
 }
 
-/** Resolves once check() holds, polling every few milliseconds; fails after timeoutMs. */
-export async function eventually(check: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+export { eventually } from "@ottavo/test-support";
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const text = (data: Uint8Array): string => new TextDecoder().decode(data);

@@ -206,7 +206,7 @@ describe("redis pubsub", () => {
       most = Math.max(most, ++running);
       await sleep(30);
       running--;
-      return "SUCCESS";
+      return "SUCCESS" as const;
     });
     for (let i = 0; i < 12; i++) await p.publish(message(`m${i}`));
     await eventually(() => received.length === 12);

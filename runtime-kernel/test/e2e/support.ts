@@ -105,18 +105,4 @@ export async function postConnectJson(
   return { status: response.status, contentType: response.headers.get("content-type"), text: await response.text() };
 }
 
-/**
- * Retries `check` until it stops throwing, for effects another party completes
- * after the call we made returned (no fixed sleeps); rethrows the last failure.
- */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000, intervalMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
+export { eventually } from "@ottavo/test-support";

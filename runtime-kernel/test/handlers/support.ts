@@ -151,14 +151,7 @@ export async function nextOf<T>(iterator: AsyncIterator<T>, timeoutMs = 2_000): 
   }
 }
 
-/** Resolves once check() holds, checking every few milliseconds. */
-export async function eventually(check: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+export { eventually } from "@ottavo/test-support";
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const text = (data: Uint8Array | undefined): string => new TextDecoder().decode(data);

@@ -20,6 +20,7 @@ import {
 import { AppDelivery, type DeliveryOptions } from "../../src/delivery/delivery";
 import { ComponentTable, type ComponentEntry } from "../../src/registry/component-table";
 import { freePort, startConnectApp, type ConnectApp } from "./app-callback-app";
+import { eventually } from "@ottavo/test-support";
 
 /** A pubsub that records subscriptions and lets the test hand their handlers messages. */
 class RecordingPubSub implements PubSub {
@@ -70,19 +71,7 @@ function quietLog() {
   return { lines, info: (line: string) => void lines.push(line), warn: (line: string) => void lines.push(line) };
 }
 
-async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value === false || value === undefined) throw new Error("not yet");
-      return value;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
+
 
 const fast: Partial<DeliveryOptions> = { retry: { initialMs: 20, maxMs: 100 }, eventTimeoutMs: 2_000 };
 

@@ -117,18 +117,7 @@ export async function openTopicStream(client: RuntimeClient, pubsubName: string,
   };
 }
 
-/** Retries check until it returns without throwing; rethrows its last failure after timeoutMs. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
+export { eventually } from "@ottavo/test-support";
 
 export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const text = (data: Uint8Array) => Buffer.from(data).toString("utf8");

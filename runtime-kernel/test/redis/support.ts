@@ -61,21 +61,7 @@ export async function failedCall(call: () => Promise<unknown>): Promise<{ error:
   return { error: outcome, ms };
 }
 
-/**
- * Retries `check` until it stops throwing, for effects that come about after the
- * call we made (a reconnection, a health change); rethrows the last failure.
- */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
+export { eventually } from "@ottavo/test-support";
 
 export const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
