@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 GENERATOR := generator/dist/cli.js
 
-.PHONY: help install run test-services kafka-broker gen gen-check spec-diff lint build test
+.PHONY: help install run test-services kafka-broker gen gen-check spec-diff lint build test bench
 
 help:
 	@echo "make run        start the runtime on the embedded in-memory default (CONFIG=file for another)"
@@ -14,6 +14,7 @@ help:
 	@echo "make gen-check  fail when generated/ is stale"
 	@echo "make spec-diff  compare spec/ with the protos of the published layotto package"
 	@echo "make test       install what the tests need and run every test"
+	@echo "make bench      measure the hot path against the direct backends (results: bench/RESULTS.md)"
 
 # npm ci only when the lock file changed since the last install.
 $(NODE_MODULES): package.json package-lock.json
@@ -60,3 +61,8 @@ build: $(NODE_MODULES)
 test: test-services gen-check lint build
 	@mkdir -p .cache
 	npx jest --ci --json --outputFile=.cache/jest-results.json
+
+# The hot-path benchmarks (bench/): the runtime vs its backends called directly,
+# on a redis-server and runtimes it starts on loopback; about 2.5 minutes.
+bench: test-services build
+	node bench/dist/main.js
