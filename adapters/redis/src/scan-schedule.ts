@@ -4,6 +4,9 @@
  * nobody announced (a runtime that stopped). Never two scans at once: wants made
  * during a scan wait for it to end.
  */
+/** How early a Node timer may fire, in ms. */
+const timerSlackMs = 2;
+
 export class ScanSchedule {
   /** Times (ms since the epoch) a scan is wanted at, earliest first. */
   private wanted: number[] = [];
@@ -53,9 +56,10 @@ export class ScanSchedule {
     this.timer = undefined;
     if (this.stopped || this.scanning) return;
     this.scanning = true;
-    // What is wanted by now, this scan serves.
+    // What is wanted by now, this scan serves. Node timers may fire a millisecond
+    // early, so a want due that close is served too (else it would scan again at once).
     const started = Date.now();
-    this.wanted = this.wanted.filter((at) => at > started);
+    this.wanted = this.wanted.filter((at) => at > started + timerSlackMs);
     try {
       await this.scan();
     } finally {

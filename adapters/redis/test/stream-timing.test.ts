@@ -20,31 +20,53 @@ describe("stream timing", () => {
 });
 
 describe("scan schedule", () => {
-  it("scans at once, then at each wanted time, never two at once, and periodically otherwise", async () => {
-    const started = Date.now();
+  // Fake timers: the test checks the order and spacing of scans, not this machine's speed.
+  beforeEach(() => jest.useFakeTimers({ now: 0 }));
+  afterEach(() => jest.useRealTimers());
+
+  function recordingSchedule(periodicMs: number) {
     const at: number[] = [];
     let running = 0;
     let overlapped = false;
     const schedule = new ScanSchedule(async () => {
       overlapped ||= running > 0;
       running++;
-      at.push(Date.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      at.push(Date.now());
+      await new Promise((resolve) => setTimeout(resolve, 20)); // each scan takes 20 ms
       running--;
-    }, 500);
+    }, periodicMs);
+    return { schedule, at, overlapped: () => overlapped };
+  }
+
+  it("scans at once, then at each wanted time, never two at once, and periodically otherwise", async () => {
+    const { schedule, at, overlapped } = recordingSchedule(500);
     schedule.start();
-    // Wanted during the first scan: served once it ends.
-    schedule.want(5);
+    schedule.want(5); // due while the first scan runs: served just after it ends (a 0 ms timer fires after 1 ms)
     schedule.want(60);
-    while (at.length < 4 && Date.now() - started < 3_000) await new Promise((resolve) => setTimeout(resolve, 10));
+    await jest.advanceTimersByTimeAsync(1_000);
     schedule.stop();
-    expect(overlapped).toBe(false);
-    // Node timers may fire a millisecond early.
-    expect(at[1]).toBeGreaterThanOrEqual(18);
-    expect(at[1]).toBeLessThan(250);
-    expect(at[2]).toBeGreaterThanOrEqual(58);
-    expect(at[2]).toBeLessThan(350);
-    // Then the periodic scan, 500 ms after the last one ended.
-    expect(at[3]).toBeGreaterThanOrEqual(at[2] + 498);
+    expect(overlapped()).toBe(false);
+    // Then the periodic scan, 500 ms after the last one ended (at 80).
+    expect(at).toEqual([0, 21, 60, 580]);
+  });
+
+  it("serves a want that falls due as a scan starts with that scan, not a second one", async () => {
+    const { schedule, at } = recordingSchedule(500);
+    schedule.start();
+    await jest.advanceTimersByTimeAsync(100);
+    schedule.want(50);
+    schedule.want(51); // a timer may fire a millisecond early: one scan serves both
+    await jest.advanceTimersByTimeAsync(400);
+    schedule.stop();
+    expect(at).toEqual([0, 150]);
+  });
+
+  it("stops: no scan after stop()", async () => {
+    const { schedule, at } = recordingSchedule(100);
+    schedule.start();
+    await jest.advanceTimersByTimeAsync(30);
+    schedule.stop();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(at).toEqual([0]);
   });
 });
