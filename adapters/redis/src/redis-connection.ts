@@ -2,28 +2,11 @@ import { isIP } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis, type RedisOptions } from "ioredis";
 import { MetadataError } from "@ottavo/generated/components/metadata";
+import type { RedisConnectionMetadata } from "@ottavo/generated/components/metadata-groups";
 import { redisFailure } from "./redis-errors";
 
-/**
- * The RedisConnection metadata group of spec/components/adapters/redis.cap, as the
- * generated metadata interface of every Redis adapter holds it.
- */
-export interface RedisConnectionMetadata {
-  redisHost: string;
-  redisPort?: number;
-  redisPassword?: string;
-  redisUsername?: string;
-  redisDB: number;
-  enableTLS: boolean;
-  insecureSkipTLSVerify: boolean;
-  dialTimeout: number;
-  readTimeout: number;
-  writeTimeout?: number;
-  maxRetries?: number;
-  redisMaxRetryInterval?: number;
-  maxRetryBackoff?: number;
-  redisType: string;
-}
+/** The RedisConnection metadata group of spec/components/adapters/redis.cap, which every Redis adapter's metadata extends. */
+export type { RedisConnectionMetadata };
 
 export interface OpenOptions {
   /** The component's name, shown by CLIENT LIST as the connection's name (ottavo:<name>). */

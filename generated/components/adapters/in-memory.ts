@@ -5,6 +5,8 @@ import { parseMetadata } from "../metadata";
 import type { ConfigurationStoreWith } from "../configuration";
 import type { AdapterContext, AdapterFactory } from "../adapter";
 import { defineAdapter } from "../adapter";
+import type { KeyPrefixMetadata, RedeliveryMetadata, StateKeyPrefixMetadata } from "../metadata-groups";
+import { keyPrefixMetadataFields, redeliveryMetadataFields, stateKeyPrefixMetadataFields } from "../metadata-groups";
 import type { LockStoreWith } from "../lock";
 import type { PubSubWith } from "../pubsub";
 import type { SequencerWith } from "../sequencer";
@@ -69,19 +71,14 @@ export function defineInMemoryConfigurationAdapter(
 /**
  * Metadata of the "in-memory" lock component, as validated at start.
  */
-export interface InMemoryLockMetadata {
-  /**
-   * The prefix strategy or a literal prefix.
-   * Default: "appid".
-   */
-  keyPrefix: string;
+export interface InMemoryLockMetadata extends KeyPrefixMetadata {
 }
 
 /**
  * The declared metadata fields of the "in-memory" lock component.
  */
 export const inMemoryLockMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "keyPrefix", type: "string", default: "appid", required: false, sensitive: false, aliases: [], description: "The prefix strategy or a literal prefix." },
+  ...keyPrefixMetadataFields,
 ];
 
 /**
@@ -119,32 +116,14 @@ export function defineInMemoryLockAdapter(
 /**
  * Metadata of the "in-memory" pubsub component, as validated at start.
  */
-export interface InMemoryPubsubMetadata {
-  /**
-   * The wait before the first redelivery of a message.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "100ms".
-   */
-  redeliveryBackoff: number;
-  /**
-   * The longest wait between two deliveries of a message.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s".
-   */
-  maxRedeliveryBackoff: number;
-  /**
-   * Deliveries before a message goes to the dead-letter topic, when the
-   * subscription has one; 0 means no limit.
-   * Default: 10.
-   */
-  maxDeliveries: number;
+export interface InMemoryPubsubMetadata extends RedeliveryMetadata {
 }
 
 /**
  * The declared metadata fields of the "in-memory" pubsub component.
  */
 export const inMemoryPubsubMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "redeliveryBackoff", type: "duration", default: "100ms", required: false, sensitive: false, aliases: [], description: "The wait before the first redelivery of a message." },
-  { name: "maxRedeliveryBackoff", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "The longest wait between two deliveries of a message." },
-  { name: "maxDeliveries", type: "int", default: 10, required: false, sensitive: false, aliases: [], description: "Deliveries before a message goes to the dead-letter topic, when the\nsubscription has one; 0 means no limit." },
+  ...redeliveryMetadataFields,
 ];
 
 /**
@@ -183,19 +162,14 @@ export function defineInMemoryPubsubAdapter(
 /**
  * Metadata of the "in-memory" sequencer component, as validated at start.
  */
-export interface InMemorySequencerMetadata {
-  /**
-   * The prefix strategy or a literal prefix.
-   * Default: "appid".
-   */
-  keyPrefix: string;
+export interface InMemorySequencerMetadata extends KeyPrefixMetadata {
 }
 
 /**
  * The declared metadata fields of the "in-memory" sequencer component.
  */
 export const inMemorySequencerMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "keyPrefix", type: "string", default: "appid", required: false, sensitive: false, aliases: [], description: "The prefix strategy or a literal prefix." },
+  ...keyPrefixMetadataFields,
 ];
 
 /**
@@ -234,19 +208,14 @@ export function defineInMemorySequencerAdapter(
 /**
  * Metadata of the "in-memory" state component, as validated at start.
  */
-export interface InMemoryStateMetadata {
-  /**
-   * The prefix strategy or a literal prefix.
-   * Default: "none".
-   */
-  keyPrefix: string;
+export interface InMemoryStateMetadata extends StateKeyPrefixMetadata {
 }
 
 /**
  * The declared metadata fields of the "in-memory" state component.
  */
 export const inMemoryStateMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "keyPrefix", type: "string", default: "none", required: false, sensitive: false, aliases: [], description: "The prefix strategy or a literal prefix." },
+  ...stateKeyPrefixMetadataFields,
 ];
 
 /**

@@ -8,7 +8,7 @@ import type { AdapterAst, IdlFileAst } from "./ast";
 import { checkCapability, type ServedRpcRegistry } from "./capability-checker";
 import { compareLocs, Diagnostics, formatLoc } from "./diagnostics";
 import { MetadataChecker } from "./metadata-checker";
-import type { Adapter, Capability, Feature, IdlModel, MetadataField } from "./model";
+import type { Adapter, Capability, Feature, IdlModel, MetadataField, MetadataItem } from "./model";
 import { NameTable } from "./name-table";
 import { checkAdapterType } from "./naming";
 
@@ -51,6 +51,7 @@ export function checkIdl(files: IdlFileAst[], protos: FileRegistry): { model: Id
   const model: IdlModel = {
     capabilities: capabilityList.sort((a, b) => compareStrings(a.name, b.name)),
     adapters: adapters.sort((a, b) => compareStrings(a.type, b.type) || compareStrings(a.capability.name, b.capability.name)),
+    metadataGroups: metadata.groupModels().sort((a, b) => compareStrings(a.name, b.name)),
   };
   return { model, errors: diag.errors.sort(compareSpecErrors) };
 }
@@ -63,7 +64,9 @@ function checkAdapter(ast: AdapterAst, capabilities: NameTable<Capability>, meta
 
   const capability = capabilities.get(ast.capability.text);
   // Metadata is checked even when the capability is unknown, so its errors surface in the same run.
-  const fields: MetadataField[] = ast.metadataBlocks.flatMap((block) => metadata.adapterFields(block.items, label));
+  const blocks = ast.metadataBlocks.map((block) => metadata.adapterMetadata(block.items, label));
+  const fields: MetadataField[] = blocks.flatMap((b) => b.fields);
+  const metadataItems: MetadataItem[] = blocks.flatMap((b) => b.items);
   if (!capability) {
     diag.error(ast.capability.loc, `${label} implements unknown capability '${ast.capability.text}'`);
     return undefined;
@@ -81,7 +84,7 @@ function checkAdapter(ast: AdapterAst, capabilities: NameTable<Capability>, meta
       features.push(feature);
     }
   }
-  return { type: ast.type.text, capability, features, metadata: fields, doc: ast.doc, loc: ast.type.loc };
+  return { type: ast.type.text, capability, features, metadata: fields, metadataItems, doc: ast.doc, loc: ast.type.loc };
 }
 
 // Code-unit order, not locale order, so output is the same on every machine.

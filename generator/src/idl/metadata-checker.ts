@@ -5,7 +5,7 @@
 import type { LiteralAst, MetadataFieldAst, MetadataGroupAst, MetadataItemAst } from "./ast";
 import { compareLocs, formatLoc, type Diagnostics } from "./diagnostics";
 import { isDuration } from "./duration";
-import { METADATA_TYPE_NAMES, type Loc, type MetadataField, type MetadataTypeName } from "./model";
+import { METADATA_TYPE_NAMES, type Loc, type MetadataField, type MetadataGroup, type MetadataItem, type MetadataTypeName } from "./model";
 import { NameTable } from "./name-table";
 import { checkNaming } from "./naming";
 
@@ -24,6 +24,9 @@ export class MetadataChecker {
   private readonly checkedFields = new Map<MetadataFieldAst, MetadataField | undefined>();
   // Each group is spliced once; "visiting" marks the current include path, for cycle detection.
   private readonly flattened = new Map<MetadataGroupAst, FlatEntry[] | "visiting">();
+  // The model of each group, set when its splicing is done.
+  private readonly models = new Map<MetadataGroupAst, MetadataGroup>();
+  private readonly sorted: MetadataGroupAst[];
   private readonly path: string[] = [];
 
   constructor(
@@ -32,6 +35,7 @@ export class MetadataChecker {
   ) {
     this.groups = new NameTable(diag, (n) => `metadata group '${n}'`);
     const sorted = [...groups].sort((a, b) => compareLocs(a.name.loc, b.name.loc));
+    this.sorted = sorted;
     for (const group of sorted) {
       checkNaming(diag, group.name, "metadata group name", "UpperCamel");
       this.groups.add(group.name, group);
@@ -40,11 +44,19 @@ export class MetadataChecker {
     for (const group of sorted) this.flattenGroup(group);
   }
 
-  /** The fields of an adapter's metadata block, includes spliced in order. */
-  adapterFields(items: MetadataItemAst[], where: string): MetadataField[] {
-    const entries = this.flattenItems(items);
-    this.checkDuplicateKeys(entries, where);
-    return entries.map((e) => e.field);
+  /** An adapter's metadata block: its fields with includes spliced in order, and its items as declared. */
+  adapterMetadata(items: MetadataItemAst[], where: string): { fields: MetadataField[]; items: MetadataItem[] } {
+    const block = this.flattenItems(items);
+    this.checkDuplicateKeys(block.entries, where);
+    return { fields: block.entries.map((e) => e.field), items: block.items };
+  }
+
+  /** Every group, in declaration order (a repeated name keeps its first declaration). */
+  groupModels(): MetadataGroup[] {
+    return this.sorted
+      .filter((ast) => this.groups.get(ast.name.text) === ast)
+      .map((ast) => this.models.get(ast))
+      .filter((group): group is MetadataGroup => group !== undefined);
   }
 
   private flattenGroup(group: MetadataGroupAst): FlatEntry[] {
@@ -53,19 +65,24 @@ export class MetadataChecker {
     if (done) return done;
     this.flattened.set(group, "visiting");
     this.path.push(group.name.text);
-    const entries = this.flattenItems(group.items);
+    const { entries, items } = this.flattenItems(group.items);
     this.path.pop();
     this.checkDuplicateKeys(entries, `metadata group '${group.name.text}'`);
     this.flattened.set(group, entries);
+    this.models.set(group, { name: group.name.text, doc: group.doc, loc: group.name.loc, fields: entries.map((e) => e.field), items });
     return entries;
   }
 
-  private flattenItems(items: MetadataItemAst[]): FlatEntry[] {
+  private flattenItems(asts: MetadataItemAst[]): { entries: FlatEntry[]; items: MetadataItem[] } {
     const entries: FlatEntry[] = [];
-    for (const item of items) {
+    const items: MetadataItem[] = [];
+    for (const item of asts) {
       if (item.kind === "field") {
         const field = this.checkField(item);
-        if (field) entries.push({ field, ast: item });
+        if (field) {
+          entries.push({ field, ast: item });
+          items.push({ kind: "field", field });
+        }
         continue;
       }
       const group = this.groups.get(item.group.text);
@@ -80,8 +97,10 @@ export class MetadataChecker {
         continue;
       }
       for (const entry of this.flattenGroup(group)) entries.push({ field: entry.field, ast: entry.ast, include: item.loc });
+      const model = this.models.get(group);
+      if (model) items.push({ kind: "include", group: model });
     }
-    return entries;
+    return { entries, items };
   }
 
   /**

@@ -19,6 +19,8 @@ export interface IdlModel {
   capabilities: Capability[];
   /** Sorted by type, then capability name. */
   adapters: Adapter[];
+  /** Sorted by name. */
+  metadataGroups: MetadataGroup[];
 }
 
 export interface Capability {
@@ -130,9 +132,25 @@ export interface Adapter {
   features: Feature[];
   /** Includes already spliced in, in order. */
   metadata: MetadataField[];
+  /** The metadata block as declared: includes and own fields, in order (the same field objects as `metadata`). */
+  metadataItems: MetadataItem[];
   doc: string;
   loc: Loc;
 }
+
+/** A named, reusable set of metadata fields (`metadata Name { ... }`) that adapters and other groups include. */
+export interface MetadataGroup {
+  name: string;
+  doc: string;
+  loc: Loc;
+  /** Includes already spliced in, in order. */
+  fields: MetadataField[];
+  /** As declared: includes and own fields, in order (the same field objects as `fields`). */
+  items: MetadataItem[];
+}
+
+/** One entry of a metadata block or group, as declared. */
+export type MetadataItem = { kind: "include"; group: MetadataGroup } | { kind: "field"; field: MetadataField };
 
 export const METADATA_TYPE_NAMES = ["string", "bool", "int", "number", "duration"] as const;
 export type MetadataTypeName = (typeof METADATA_TYPE_NAMES)[number];

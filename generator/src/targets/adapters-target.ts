@@ -1,35 +1,99 @@
-import type { GeneratedFile, Schema } from "@bufbuild/protoplugin";
-import type { Adapter, MetadataField } from "../idl";
+import type { GeneratedFile, Printable, Schema } from "@bufbuild/protoplugin";
+import type { Adapter, MetadataField, MetadataGroup, MetadataItem } from "../idl";
 import type { Target } from "./target";
 import { runTsTarget } from "./es-plugin";
 import { printDoc } from "./components-target";
 import { supportModule } from "./support-files";
-import { adapterModule, capabilityModule, pascalCase } from "./ts-names";
+import { adapterModule, camelCase, capabilityModule, metadataGroupsModule, pascalCase } from "./ts-names";
 
 /**
  * Per adapter type (one file for all capabilities it implements): the typed metadata,
  * the field table validation runs from, the declared features, the component type
  * those features require, and define<Adapter>() that binds a hand-written create().
+ * Metadata groups are printed once, in one module, as an interface and a field
+ * table that includers extend and spread.
  */
 export const adaptersTarget: Target = {
   name: "adapters",
   generate(spec) {
     const byType = new Map<string, Adapter[]>();
     for (const adapter of spec.idl.adapters) byType.set(adapter.type, [...(byType.get(adapter.type) ?? []), adapter]);
+    const groupsFile = `${metadataGroupsModule().slice(2)}.ts`;
     return runTsTarget(
       spec,
       "adapters",
       (schema: Schema) => {
+        if (spec.idl.metadataGroups.length > 0) printMetadataGroups(schema.generateFile(groupsFile), spec.idl.metadataGroups);
         for (const [type, adapters] of byType) {
           printAdapters(schema.generateFile(`${adapterModule(type).slice(2)}.ts`), adapters);
         }
       },
-      (fileName) => [...byType.values()].find((a) => `${adapterModule(a[0].type).slice(2)}.ts` === fileName)![0].loc.file,
+      (fileName) =>
+        fileName === groupsFile
+          ? "spec/components"
+          : [...byType.values()].find((a) => `${adapterModule(a[0].type).slice(2)}.ts` === fileName)![0].loc.file,
     );
   },
 };
 
 const metadataTsType = { string: "string", bool: "boolean", int: "number", number: "number", duration: "number" } as const;
+
+/** The names a metadata group's interface and field table are exported as. */
+function groupNames(group: MetadataGroup): { iface: string; fields: string } {
+  return { iface: `${group.name}Metadata`, fields: `${camelCase(group.name)}MetadataFields` };
+}
+
+/** Each group once, a group after those it includes (the tables spread them, so order matters at run time), else by name. */
+function printMetadataGroups(f: GeneratedFile, groups: readonly MetadataGroup[]): void {
+  const MetadataFieldSpec = f.import("MetadataFieldSpec", supportModule("metadata"), true);
+  const printed = new Set<MetadataGroup>();
+  const visit = (group: MetadataGroup): void => {
+    if (printed.has(group)) return;
+    printed.add(group);
+    for (const item of group.items) if (item.kind === "include") visit(item.group);
+    if (printed.size > 1) f.print();
+    const { iface, fields } = groupNames(group);
+    printDoc(f, group.doc || `The ${group.name} metadata group.`);
+    printMetadataInterface(f, f.export("interface", iface), group.items, (g) => groupNames(g).iface);
+    f.print();
+    f.print(f.jsDoc(`The declared metadata fields of the ${group.name} group, includes spliced in order.`));
+    printMetadataTable(f, f.export("const", fields), MetadataFieldSpec, group.items, (g) => groupNames(g).fields);
+  };
+  for (const group of groups) visit(group);
+}
+
+/** An interface: included groups become `extends`, own fields members. */
+function printMetadataInterface(f: GeneratedFile, name: Printable, items: readonly MetadataItem[], include: (group: MetadataGroup) => Printable): void {
+  const bases = items.flatMap((item) => (item.kind === "include" ? [include(item.group)] : []));
+  f.print(name, ...bases.flatMap((base, i) => [i === 0 ? " extends " : ", ", base]), " {");
+  for (const item of items) {
+    if (item.kind !== "field") continue;
+    const field = item.field;
+    printDoc(f, fieldDoc(field), "  ");
+    const optional = !field.required && field.default === undefined;
+    f.print("  ", field.name, optional ? "?" : "", ": ", metadataTsType[field.type], ";");
+  }
+  f.print("}");
+}
+
+/** A field table in declaration order: included groups' tables spread, own fields as specs. */
+function printMetadataTable(f: GeneratedFile, name: Printable, MetadataFieldSpec: Printable, items: readonly MetadataItem[], include: (group: MetadataGroup) => Printable): void {
+  f.print(name, ": readonly ", MetadataFieldSpec, "[] = [");
+  for (const item of items) {
+    if (item.kind === "include") {
+      f.print("  ...", include(item.group), ",");
+      continue;
+    }
+    const field = item.field;
+    const spec = [`name: "${field.name}"`, `type: "${field.type}"`];
+    if (field.default !== undefined) spec.push(`default: ${JSON.stringify(field.default)}`);
+    spec.push(`required: ${field.required}`, `sensitive: ${field.sensitive}`);
+    spec.push(`aliases: [${field.aliases.map((a) => JSON.stringify(a)).join(", ")}]`);
+    spec.push(`description: ${JSON.stringify(field.doc)}`);
+    f.print("  { ", spec.join(", "), " },");
+  }
+  f.print("];");
+}
 
 function printAdapters(f: GeneratedFile, adapters: readonly Adapter[]): void {
   const MetadataFieldSpec = f.import("MetadataFieldSpec", supportModule("metadata"), true);
@@ -49,25 +113,11 @@ function printAdapters(f: GeneratedFile, adapters: readonly Adapter[]): void {
     const capability = adapter.capability.name;
 
     f.print(f.jsDoc(`Metadata of the "${adapter.type}" ${capability} component, as validated at start.`));
-    f.print(f.export("interface", `${base}Metadata`), " {");
-    for (const field of adapter.metadata) {
-      printDoc(f, fieldDoc(field), "  ");
-      const optional = !field.required && field.default === undefined;
-      f.print("  ", field.name, optional ? "?" : "", ": ", metadataTsType[field.type], ";");
-    }
-    f.print("}");
+    const groups = metadataGroupsModule();
+    printMetadataInterface(f, f.export("interface", `${base}Metadata`), adapter.metadataItems, (g) => f.import(groupNames(g).iface, groups, true));
     f.print();
     f.print(f.jsDoc(`The declared metadata fields of the "${adapter.type}" ${capability} component.`));
-    f.print(f.export("const", `${lower}MetadataFields`), ": readonly ", MetadataFieldSpec, "[] = [");
-    for (const field of adapter.metadata) {
-      const spec = [`name: "${field.name}"`, `type: "${field.type}"`];
-      if (field.default !== undefined) spec.push(`default: ${JSON.stringify(field.default)}`);
-      spec.push(`required: ${field.required}`, `sensitive: ${field.sensitive}`);
-      spec.push(`aliases: [${field.aliases.map((a) => JSON.stringify(a)).join(", ")}]`);
-      spec.push(`description: ${JSON.stringify(field.doc)}`);
-      f.print("  { ", spec.join(", "), " },");
-    }
-    f.print("];");
+    printMetadataTable(f, f.export("const", `${lower}MetadataFields`), MetadataFieldSpec, adapter.metadataItems, (g) => f.import(groupNames(g).fields, groups));
     f.print();
     f.print(f.jsDoc(`Validates raw metadata of a "${adapter.type}" ${capability} component; throws MetadataError.`));
     f.print(f.export("function", `parse${base}Metadata`), "(raw: ", RawMetadata, "): ", `${base}Metadata {`);

@@ -30,6 +30,11 @@ export function adapterModule(adapterType: string): string {
   return `./components/adapters/${fileStem(adapterType)}`;
 }
 
+/** The generated module of every metadata group's interface and field table. */
+export function metadataGroupsModule(): string {
+  return "./components/metadata-groups";
+}
+
 /** Connect's Code enum member for a canonical gRPC status name (CANCELLED is spelled Canceled). */
 export function connectCode(status: string): string {
   return status === "CANCELLED" ? "Canceled" : pascalCase(status.toLowerCase());

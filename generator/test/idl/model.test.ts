@@ -1,4 +1,4 @@
-import { loadIdl, type TypeRef } from "../../src/idl";
+import { loadIdl, type MetadataGroup, type TypeRef } from "../../src/idl";
 import { check, REDIS_CAP, STATE_CAP } from "./fixtures";
 import { runtimeRegistry } from "./protos";
 
@@ -133,6 +133,35 @@ describe("a valid spec checks into a resolved model", () => {
     expect(host).toMatchObject({ doc: "The server as host:port.", aliases: ["host"], loc: { file: "spec/components/redis.cap", line: 4, column: 3 } });
     expect(password).toMatchObject({ sensitive: true, required: false, aliases: ["password"] });
     expect(redis.metadata.find((f) => f.name === "appId")).toMatchObject({ required: true, sensitive: false });
+  });
+
+  test("metadata groups keep their structure: sorted by name, items in declaration order, the same field objects", () => {
+    expect(model.metadataGroups.map((g) => g.name)).toEqual(["RedisConnection", "RedisPool"]);
+    const [connection, pool] = model.metadataGroups as [MetadataGroup, MetadataGroup];
+    expect(connection.doc).toBe("Shared connection settings.");
+    expect(connection.loc).toEqual({ file: "spec/components/redis.cap", line: 2, column: 10 });
+    expect(connection.items.map((i) => (i.kind === "include" ? `include ${i.group.name}` : i.field.name))).toEqual([
+      "redisHost",
+      "redisPassword",
+      "redisDB",
+      "enableTLS",
+      "dialTimeout",
+      "include RedisPool",
+      "appId",
+    ]);
+    expect(connection.items[5]).toEqual({ kind: "include", group: pool });
+    expect((connection.items[5] as { group: MetadataGroup }).group).toBe(pool);
+    expect(pool.fields.map((f) => f.name)).toEqual(["poolSize", "idleRatio"]);
+    expect(connection.fields.map((f) => f.name)).toEqual(["redisHost", "redisPassword", "redisDB", "enableTLS", "dialTimeout", "poolSize", "idleRatio", "appId"]);
+    expect(connection.fields[5]).toBe(pool.fields[0]);
+
+    const redis = model.adapters[1]!;
+    expect(redis.metadataItems).toHaveLength(2);
+    const [include, own] = redis.metadataItems;
+    expect(include!.kind === "include" && include!.group).toBe(connection);
+    expect(own!.kind === "field" && own!.field).toBe(redis.metadata[8]);
+    redis.metadata.slice(0, 8).forEach((field, i) => expect(field).toBe(connection.fields[i]));
+    expect(model.adapters[0]!.metadataItems).toEqual([{ kind: "field", field: model.adapters[0]!.metadata[0] }]);
   });
 
   test("the model does not depend on file order", () => {

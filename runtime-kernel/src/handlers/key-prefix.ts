@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { RawMetadata } from "@ottavo/generated/components/metadata";
+import type { MetadataFieldSpec, RawMetadata } from "@ottavo/generated/components/metadata";
 import type { ComponentEntry } from "../registry/component-table";
 import { invalidArgument } from "./error-mapping";
 
@@ -15,6 +15,17 @@ export const keySeparator = "||";
  */
 export type KeyPrefixStrategy = "appid" | "name" | "none";
 
+/**
+ * The keyPrefix default a metadata group of spec/components declares (KeyPrefix:
+ * "appid" for locks and sequencers; StateKeyPrefix: "none" for state, as in
+ * Layotto), so the kernel does not restate it.
+ */
+export function declaredKeyPrefixDefault(fields: readonly MetadataFieldSpec[]): string {
+  const declared = fields.find((field) => field.name === "keyPrefix")?.default;
+  if (typeof declared !== "string") throw new Error("the metadata group declares no keyPrefix default");
+  return declared;
+}
+
 export class KeyScope {
   /** Per component entry, the whole prefix (API part included); computed once. */
   private readonly prefixes = new WeakMap<ComponentEntry, string>();
@@ -28,7 +39,7 @@ export class KeyScope {
   constructor(
     private readonly appId: string,
     private readonly apiPrefix: string,
-    private readonly defaultStrategy: KeyPrefixStrategy,
+    private readonly defaultStrategy: KeyPrefixStrategy | string,
     private readonly storeLabel: string,
   ) {}
 

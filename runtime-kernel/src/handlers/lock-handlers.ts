@@ -4,7 +4,8 @@ import type { RuntimeLockRpcs } from "@ottavo/generated/server/runtime-handlers"
 import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
 import { componentFailure, invalidArgument } from "./error-mapping";
-import { KeyScope, checkKey } from "./key-prefix";
+import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
+import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 
 /** The fields every lock rpc names; expire only where a lease is asked for. */
 interface LockFields {
@@ -16,7 +17,7 @@ interface LockFields {
 
 export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
   // Layotto's lock keys: lock|||<appid>||<resource> by default (pkg/runtime/lock/lock_config.go).
-  const keys = new KeyScope(table.appId, "lock|||", "appid", "lock store");
+  const keys = new KeyScope(table.appId, "lock|||", declaredKeyPrefixDefault(keyPrefixMetadataFields), "lock store");
 
   /**
    * Checks a request in Layotto's order (configured, resource, owner, expire, store)

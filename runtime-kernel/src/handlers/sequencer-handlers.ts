@@ -4,7 +4,8 @@ import { SequencerOptions_AutoIncrement } from "@ottavo/generated/spec/proto/run
 import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
 import { componentFailure, invalidArgument } from "./error-mapping";
-import { KeyScope, checkKey } from "./key-prefix";
+import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
+import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 import { SegmentCache } from "./segment-cache";
 
 export function createSequencerHandlers(table: ComponentTable): RuntimeSequencerRpcs {
@@ -55,5 +56,5 @@ export function createSequencerHandlers(table: ComponentTable): RuntimeSequencer
 
 /** How sequencer keys are scoped: Layotto's "sequencer|||" before the keyPrefix strategy (app id by default). */
 export function sequencerKeyScope(appId: string): KeyScope {
-  return new KeyScope(appId, "sequencer|||", "appid", "Sequencer store");
+  return new KeyScope(appId, "sequencer|||", declaredKeyPrefixDefault(keyPrefixMetadataFields), "Sequencer store");
 }

@@ -21,16 +21,18 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
 import { componentFailure, errorText, invalidArgument } from "./error-mapping";
-import { KeyScope, type KeyPrefixStrategy } from "./key-prefix";
+import { stateKeyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
+import { KeyScope, declaredKeyPrefixDefault } from "./key-prefix";
 import { stateTtl } from "./ttl-metadata";
 
 /**
  * Layotto's default key prefix for state is "none" (pkg/runtime/state/compatibility.go,
  * documented as the default in its state component docs), so state written through
  * Layotto reads back here unchanged; a store's `keyPrefix` metadata chooses another.
- * Dapr's default would be "appid".
+ * Dapr's default would be "appid". The value comes from the StateKeyPrefix group in
+ * spec/components, which state adapters include.
  */
-export const defaultStateKeyPrefix: KeyPrefixStrategy = "none";
+export const defaultStateKeyPrefix = declaredKeyPrefixDefault(stateKeyPrefixMetadataFields);
 
 /** How many keys GetBulkState reads at once from a store without BULK when parallelism is 0 (Dapr's default). */
 const defaultBulkParallelism = 100;
