@@ -85,15 +85,20 @@ async function expectServingAgain(marker: string): Promise<void> {
   await eventually(() => client.saveState({ storeName: "state_redis", states: [{ key: "k", value: encode(marker) }] }));
   expect(decode((await client.getState({ storeName: "state_redis", key: "k" })).data)).toBe(marker);
   const owner = `owner-${marker}`;
-  expect((await client.tryLock({ storeName: "lock_redis", resourceId: `r-${marker}`, lockOwner: owner, expire: 5 })).success).toBe(true);
+  // Each component reconnects on its own backoff: wait for the lock store too (a
+  // call refused while reconnecting was never sent, so retrying takes nothing twice).
+  const taken = await eventually(() => client.tryLock({ storeName: "lock_redis", resourceId: `r-${marker}`, lockOwner: owner, expire: 5 }));
+  expect(taken.success).toBe(true);
   expect((await client.unlock({ storeName: "lock_redis", resourceId: `r-${marker}`, lockOwner: owner })).status).toBe(
     UnlockResponse_Status.SUCCESS,
   );
-  const next = await client.getNextId({
-    storeName: "sequencer_redis",
-    key: "ids",
-    options: { increment: SequencerOptions_AutoIncrement.STRONG },
-  });
+  const next = await eventually(() =>
+    client.getNextId({
+      storeName: "sequencer_redis",
+      key: "ids",
+      options: { increment: SequencerOptions_AutoIncrement.STRONG },
+    }),
+  );
   expect(BigInt(next.nextId)).toBeGreaterThan(0n);
   const ready = await eventually(async () => {
     const answer = await actuatorGet(runtime, "/actuator/health/readiness");
