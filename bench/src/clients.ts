@@ -5,6 +5,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { SubscribeTopicEventsRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import type { TopicEventRequest } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
 import { TopicEventResponse_TopicEventResponseStatus as EventStatus } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
+import { Pushable } from "@ottavo/test-support";
 
 export interface Closable<T> {
   readonly client: T;
@@ -32,37 +33,6 @@ export function connectJsonClient(apiUrl: string): Closable<RuntimeClient> {
 }
 
 type StreamRequest = MessageInitShape<typeof SubscribeTopicEventsRequestSchema>;
-
-/** An async iterable the caller pushes requests into. */
-class Pushable<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-
-  push(item: T): void {
-    this.items.push(item);
-    this.poke();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.poke();
-  }
-
-  private poke(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      if (this.items.length > 0) yield this.items.shift() as T;
-      else if (this.ended) return;
-      else await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-}
 
 /**
  * A SubscribeTopicEvents stream on a connection of its own that hands every event

@@ -2,3 +2,4 @@ export { startRedis, type RedisServer, type RedisServerOptions } from "./redis-s
 export * from "./runtime-process";
 export { startKafka, type KafkaBroker, type KafkaBrokerOptions } from "./kafka-broker";
 export { eventually } from "./eventually";
+export { Pushable } from "./pushable";

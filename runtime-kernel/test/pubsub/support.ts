@@ -6,6 +6,7 @@ import {
 } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { SubscribeTopicEventsRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { Pushable } from "@ottavo/test-support";
 
 export { freePort } from "./app-callback-app";
 
@@ -39,37 +40,6 @@ export function connectClient(apiUrl: string): { client: RuntimeClient; close():
 }
 
 type StreamRequest = MessageInitShape<typeof SubscribeTopicEventsRequestSchema>;
-
-/** An async iterable the test pushes requests into; end() half-closes it. */
-class Pushable<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-
-  push(item: T): void {
-    this.items.push(item);
-    this.poke();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.poke();
-  }
-
-  private poke(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      if (this.items.length > 0) yield this.items.shift() as T;
-      else if (this.ended) return;
-      else await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-}
 
 /** A SubscribeTopicEvents stream, open (its initial_response received). */
 export interface TopicStream {
