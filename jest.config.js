@@ -1,3 +1,5 @@
+const { workspacePackages } = require("./workspace-packages");
+
 /** One jest run over every workspace's test/ folder; TypeScript is transpiled, and type-checked by `tsc -b`. */
 module.exports = {
   testEnvironment: "node",
@@ -8,12 +10,13 @@ module.exports = {
   transform: {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.test.json" }],
   },
-  // Tests run against sources, not build output (end-to-end tests start the built runtime).
-  moduleNameMapper: {
-    "^@ottavo/generated/(.*)$": "<rootDir>/generated/$1",
-    "^@ottavo/adapter-([a-z]+)$": "<rootDir>/adapters/$1/src",
-    "^@ottavo/conformance$": "<rootDir>/adapters/conformance/src",
-    "^@ottavo/test-support$": "<rootDir>/test-support/src",
-    "^@ottavo/runtime-kernel$": "<rootDir>/runtime-kernel/src",
-  },
+  // Tests run against sources, not build output (end-to-end tests start the built runtime):
+  // every workspace package by name, from the one package map (workspace-packages.js).
+  moduleNameMapper: Object.fromEntries(
+    workspacePackages().map(({ name, dir, source }) =>
+      source === "."
+        ? [`^${name}/(.*)$`, `<rootDir>/${dir}/$1`]
+        : [`^${name}$`, `<rootDir>/${dir}/${source}`],
+    ),
+  ),
 };

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { inMemoryPubsubAdapter, inMemoryStateAdapter } from "@ottavo/adapter-memory";
 import { redisStateAdapter } from "@ottavo/adapter-redis";
-import type { AdapterContext } from "@ottavo/generated/components/adapter";
+import type { AdapterContext } from "@ottavo/component-runtime";
 import type { StateStore } from "@ottavo/generated/components/state";
 import { SequencerOptions_AutoIncrement } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import type { RuntimeClient } from "@ottavo/generated/client/runtime-client";

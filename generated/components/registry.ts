@@ -9,7 +9,7 @@ import type { PubSub, PubsubFeature } from "./pubsub";
 import type { SecretFeature, SecretStore } from "./secret";
 import type { Sequencer, SequencerFeature } from "./sequencer";
 import type { StateFeature, StateStore } from "./state";
-import type { AdapterFactory } from "./adapter";
+import type { AdapterFactory } from "@ottavo/component-runtime";
 
 /**
  * Each capability kind and the interface its components implement.

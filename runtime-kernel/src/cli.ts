@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import * as path from "node:path";
-import { parseDuration } from "@ottavo/generated/components/metadata";
+import { parseDuration } from "@ottavo/component-runtime";
 import { readAppInfo } from "./server/app-info";
 import { defaultShutdownTimeoutMs, guardProcess, runUntilSignalled, type RuntimeLog } from "./runtime";
 

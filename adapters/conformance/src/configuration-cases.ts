@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import {
   configurationFeatures,
   type Change,

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Component } from "@ottavo/generated/components/component";
-import type { RawMetadata } from "@ottavo/generated/components/metadata";
+import type { Component, RawMetadata } from "@ottavo/component-runtime";
 import type { CapabilityComponents, CapabilityFeatures } from "@ottavo/generated/components/registry";
 
 /** The capabilities that have a conformance suite. */

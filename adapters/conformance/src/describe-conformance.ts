@@ -1,5 +1,4 @@
-import type { AdapterContext } from "@ottavo/generated/components/adapter";
-import type { MetadataFieldSpec, RawMetadata } from "@ottavo/generated/components/metadata";
+import type { AdapterContext, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import {
   declaredAdapters,
   type CapabilityAdapterFactory,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import {
   pubSubHas,
   pubsubFeatures,

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import type { RawMetadata } from "@ottavo/generated/components/metadata";
+import type { RawMetadata } from "@ottavo/component-runtime";
 import type { CapabilityAdapterFactory } from "@ottavo/generated/components/registry";
 import { hasConformanceSuite, type ConformanceTarget } from "./describe-conformance";
 

@@ -14,7 +14,7 @@ import {
   type HttpBinding,
   type HttpBindingMetadata,
 } from "@ottavo/generated/components/adapters/http";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import { HttpClient } from "./http-client";
 import { failureText } from "./network-errors";
 import { requestHeaders } from "./request-headers";

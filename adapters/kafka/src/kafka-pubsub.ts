@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Kafka, logLevel, Partitioners, type Admin, type KafkaMessage, type Message, type Producer } from "kafkajs";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import { TopicNotFoundError, type MessageHandler, type PublishRequest, type SubscribeRequest } from "@ottavo/generated/components/pubsub";
 import {
   defineKafkaPubsubAdapter,

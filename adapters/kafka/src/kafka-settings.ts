@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from "node:tls";
 import type { KafkaConfig, SASLOptions } from "kafkajs";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import type { KafkaPubsubMetadata } from "@ottavo/generated/components/adapters/kafka";
 
 /** Where a group starts on a partition it never committed an offset for. */

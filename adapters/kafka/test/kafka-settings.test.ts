@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseKafkaPubsubMetadata } from "@ottavo/generated/components/adapters/kafka";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import { kafkaAdapters } from "../src";
 import { kafkaPubsubAdapter } from "../src/kafka-pubsub";
 import { readSettings } from "../src/kafka-settings";

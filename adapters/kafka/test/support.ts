@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AdapterContext } from "@ottavo/generated/components/adapter";
+import type { AdapterContext } from "@ottavo/component-runtime";
 import type { KafkaPubsub } from "@ottavo/generated/components/adapters/kafka";
 import type { DeliveryResult, TopicMessage } from "@ottavo/generated/components/pubsub";
 import { startKafka, type KafkaBroker, type KafkaBrokerOptions } from "@ottavo/test-support";

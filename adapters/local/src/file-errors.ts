@@ -4,7 +4,7 @@ import {
   NotFoundError,
   PermissionDeniedError,
 } from "@ottavo/generated/components/file";
-import { ComponentError } from "@ottavo/generated/components/component";
+import { ComponentError } from "@ottavo/component-runtime";
 
 /**
  * Turns a Node file-system error into the file capability's declared error, so the

@@ -1,6 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import type {
   Change,
   ChangeHandler,
@@ -17,7 +17,7 @@ import {
   ConfigurationItemSchema,
   type ConfigurationItem,
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
-import { SerialDelivery } from "@ottavo/generated/components/serial-delivery";
+import { SerialDelivery } from "@ottavo/adapter-kit";
 
 /**
  * The "in-memory" configuration store: items keyed by app, group, label and key,

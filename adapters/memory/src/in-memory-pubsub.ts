@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Subscription } from "@ottavo/generated/components/component";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { type Subscription, MetadataError } from "@ottavo/component-runtime";
 import type {
   MessageHandler,
   PublishRequest,

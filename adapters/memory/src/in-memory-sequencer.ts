@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NextIdRequest } from "@ottavo/generated/components/sequencer";
-import { readBiggerThan } from "@ottavo/generated/components/sequencer-floors";
+import { readBiggerThan } from "@ottavo/adapter-kit";
 import {
   defineInMemorySequencerAdapter,
   inMemorySequencerFeatures,

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { Change, ItemsRequest } from "@ottavo/generated/components/configuration";
 import type { InMemoryConfiguration } from "@ottavo/generated/components/adapters/in-memory";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import { ConfigurationItemSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { inMemoryConfigurationAdapter } from "../src/in-memory-configuration-store";
 import { closer, context, eventually } from "./support";

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import type { DeliveryResult, PublishRequest, TopicMessage } from "@ottavo/generated/components/pubsub";
 import type { InMemoryPubsub } from "@ottavo/generated/components/adapters/in-memory";
 import { inMemoryPubsubAdapter, InMemoryPubsub as Pubsub } from "../src/in-memory-pubsub";

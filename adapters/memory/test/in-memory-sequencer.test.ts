@@ -1,4 +1,4 @@
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import type { InMemorySequencer } from "@ottavo/generated/components/adapters/in-memory";
 import { inMemorySequencerAdapter } from "../src/in-memory-sequencer";
 import { closer, context } from "./support";

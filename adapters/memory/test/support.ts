@@ -1,5 +1,4 @@
-import type { AdapterContext } from "@ottavo/generated/components/adapter";
-import type { Component } from "@ottavo/generated/components/component";
+import type { AdapterContext, Component } from "@ottavo/component-runtime";
 
 /** The context the kernel passes; settings vary per test. */
 export function context(settings: Record<string, unknown> = {}): AdapterContext {

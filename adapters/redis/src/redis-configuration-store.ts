@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import type { Change, ChangeHandler, ItemsRequest, SaveRequest } from "@ottavo/generated/components/configuration";
 import {
   defineRedisConfigurationAdapter,
@@ -11,7 +11,7 @@ import { ConfigurationItemSchema, type ConfigurationItem } from "@ottavo/generat
 import type { Redis } from "ioredis";
 import { RedisConnection } from "./redis-connection";
 import { RedisScript, type ScriptArgument } from "./redis-script";
-import { SerialDelivery } from "@ottavo/generated/components/serial-delivery";
+import { SerialDelivery } from "@ottavo/adapter-kit";
 
 /**
  * The "redis" configuration store.

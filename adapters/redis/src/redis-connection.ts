@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis, type RedisOptions } from "ioredis";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import type { RedisConnectionMetadata } from "@ottavo/generated/components/metadata-groups";
 import { redisFailure } from "./redis-errors";
 

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import type { MessageHandler, PublishRequest, SubscribeRequest } from "@ottavo/generated/components/pubsub";
 import {
   defineRedisPubsubAdapter,

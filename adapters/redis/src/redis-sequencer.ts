@@ -5,7 +5,7 @@ import {
   redisSequencerFeatures,
   type RedisSequencer as RedisSequencerContract,
 } from "@ottavo/generated/components/adapters/redis";
-import { readBiggerThan } from "@ottavo/generated/components/sequencer-floors";
+import { readBiggerThan } from "@ottavo/adapter-kit";
 import { RedisConnection } from "./redis-connection";
 import { RedisScript } from "./redis-script";
 

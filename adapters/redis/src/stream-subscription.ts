@@ -1,4 +1,4 @@
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import type { DeliveryResult, MessageHandler } from "@ottavo/generated/components/pubsub";
 import type { Redis } from "ioredis";
 import { ScanSchedule } from "./scan-schedule";

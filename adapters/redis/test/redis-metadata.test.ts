@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import { createServer } from "node:net";
 import { inspect } from "node:util";
 import { redisAdapters } from "../src";

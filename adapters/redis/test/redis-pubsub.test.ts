@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseRedisPubsubMetadata, type RedisPubsub as RedisPubsubContract } from "@ottavo/generated/components/adapters/redis";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import type { DeliveryResult, PublishRequest, TopicMessage } from "@ottavo/generated/components/pubsub";
 import { RedisConnection } from "../src/redis-connection";
 import { processConsumerName, RedisPubsub, redisPubsubAdapter } from "../src/redis-pubsub";

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { RedisSequencer } from "@ottavo/generated/components/adapters/redis";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import { redisSequencerAdapter } from "../src/redis-sequencer";
 import { closer, context, useRedis } from "./support";
 

@@ -1,5 +1,4 @@
-import type { AdapterContext } from "@ottavo/generated/components/adapter";
-import type { Component } from "@ottavo/generated/components/component";
+import type { AdapterContext, Component } from "@ottavo/component-runtime";
 import { startRedis, type RedisServer, type RedisServerOptions } from "@ottavo/test-support";
 import { Redis } from "ioredis";
 

@@ -2,11 +2,9 @@
 
 import type { RedeliveryMetadata } from "../metadata-groups";
 import { redeliveryMetadataFields } from "../metadata-groups";
-import type { MetadataFieldSpec, RawMetadata } from "../metadata";
-import { parseMetadata } from "../metadata";
+import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
+import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { PubSubWith } from "../pubsub";
-import type { AdapterContext, AdapterFactory } from "../adapter";
-import { defineAdapter } from "../adapter";
 
 /**
  * Metadata of the "kafka" pubsub component, as validated at start.

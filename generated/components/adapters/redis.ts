@@ -2,11 +2,9 @@
 
 import type { KeyPrefixMetadata, RedeliveryMetadata, RedisConnectionMetadata, StateKeyPrefixMetadata } from "../metadata-groups";
 import { keyPrefixMetadataFields, redeliveryMetadataFields, redisConnectionMetadataFields, stateKeyPrefixMetadataFields } from "../metadata-groups";
-import type { MetadataFieldSpec, RawMetadata } from "../metadata";
-import { parseMetadata } from "../metadata";
+import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
+import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { ConfigurationStoreWith } from "../configuration";
-import type { AdapterContext, AdapterFactory } from "../adapter";
-import { defineAdapter } from "../adapter";
 import type { LockStoreWith } from "../lock";
 import type { PubSubWith } from "../pubsub";
 import type { SequencerWith } from "../sequencer";

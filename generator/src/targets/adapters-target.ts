@@ -3,7 +3,7 @@ import type { Adapter, MetadataField, MetadataGroup, MetadataItem } from "../idl
 import type { Target } from "./target";
 import { runTsTarget } from "./es-plugin";
 import { printDoc } from "./components-target";
-import { supportModule } from "./support-files";
+import { componentRuntime } from "./component-runtime";
 import { adapterModule, camelCase, capabilityModule, metadataGroupsModule, pascalCase } from "./ts-names";
 
 /**
@@ -45,7 +45,7 @@ function groupNames(group: MetadataGroup): { iface: string; fields: string } {
 
 /** Each group once, a group after those it includes (the tables spread them, so order matters at run time), else by name. */
 function printMetadataGroups(f: GeneratedFile, groups: readonly MetadataGroup[]): void {
-  const MetadataFieldSpec = f.import("MetadataFieldSpec", supportModule("metadata"), true);
+  const MetadataFieldSpec = f.import("MetadataFieldSpec", componentRuntime, true);
   const printed = new Set<MetadataGroup>();
   const visit = (group: MetadataGroup): void => {
     if (printed.has(group)) return;
@@ -96,12 +96,12 @@ function printMetadataTable(f: GeneratedFile, name: Printable, MetadataFieldSpec
 }
 
 function printAdapters(f: GeneratedFile, adapters: readonly Adapter[]): void {
-  const MetadataFieldSpec = f.import("MetadataFieldSpec", supportModule("metadata"), true);
-  const RawMetadata = f.import("RawMetadata", supportModule("metadata"), true);
-  const parseMetadata = f.import("parseMetadata", supportModule("metadata"));
-  const AdapterContext = f.import("AdapterContext", supportModule("adapter"), true);
-  const AdapterFactory = f.import("AdapterFactory", supportModule("adapter"), true);
-  const defineAdapter = f.import("defineAdapter", supportModule("adapter"));
+  const MetadataFieldSpec = f.import("MetadataFieldSpec", componentRuntime, true);
+  const RawMetadata = f.import("RawMetadata", componentRuntime, true);
+  const parseMetadata = f.import("parseMetadata", componentRuntime);
+  const AdapterContext = f.import("AdapterContext", componentRuntime, true);
+  const AdapterFactory = f.import("AdapterFactory", componentRuntime, true);
+  const defineAdapter = f.import("defineAdapter", componentRuntime);
 
   adapters.forEach((adapter, i) => {
     if (i > 0) f.print();

@@ -4,7 +4,7 @@ import type { Target } from "./target";
 import { runTsTarget } from "./es-plugin";
 import { capabilityModule, connectCode, docLines, pascalCase } from "./ts-names";
 import { tsReturnType, tsType } from "./ts-types";
-import { supportFiles, supportModule } from "./support-files";
+import { componentRuntime } from "./component-runtime";
 
 /**
  * Per capability: its records, enums and callbacks, its feature flags, the component
@@ -14,7 +14,6 @@ import { supportFiles, supportModule } from "./support-files";
 export const componentsTarget: Target = {
   name: "components",
   generate: (spec) => [
-    ...supportFiles(),
     ...runTsTarget(
       spec,
       "components",
@@ -30,8 +29,8 @@ export const componentsTarget: Target = {
 };
 
 function printCapability(f: GeneratedFile, capability: Capability): void {
-  const Component = f.import("Component", supportModule("component"), true);
-  const ComponentError = f.import("ComponentError", supportModule("component"));
+  const Component = f.import("Component", componentRuntime, true);
+  const ComponentError = f.import("ComponentError", componentRuntime);
   const Code = f.import("Code", "@connectrpc/connect");
   const iface = capability.interfaceName;
   const featureType = `${pascalCase(capability.name)}Feature`;

@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { jsonFile } from "../output/output-file";
 import type { Target } from "./target";
 import { tsOutputRoot } from "./es-plugin";
+import { componentRuntime } from "./component-runtime";
 
 /** The npm runtime libraries generated code imports, at the versions the generator emits code for. */
-const runtimeLibraries = ["@bufbuild/protobuf", "@connectrpc/connect"] as const;
+const runtimeLibraries = ["@bufbuild/protobuf", "@connectrpc/connect", componentRuntime] as const;
 
 /**
  * generated/ is an npm workspace (@ottavo/generated) so the kernel, adapters and
@@ -39,6 +40,8 @@ export const packageTarget: Target = {
         compilerOptions: { rootDir: ".", outDir: "dist" },
         include: ["**/*.ts"],
         exclude: ["dist", "node_modules"],
+        // tsc -b builds the runtime package before the code that imports it.
+        references: [{ path: "../component-runtime" }],
       }),
     ];
   },

@@ -1,7 +1,7 @@
 import type { Schema } from "@bufbuild/protoplugin";
 import type { Target } from "./target";
 import { runTsTarget } from "./es-plugin";
-import { supportModule } from "./support-files";
+import { componentRuntime } from "./component-runtime";
 import { capabilityModule, pascalCase } from "./ts-names";
 
 /**
@@ -19,7 +19,7 @@ export const registryTarget: Target = {
       (schema: Schema) => {
         const f = schema.generateFile("components/registry.ts");
         const capabilities = spec.idl.capabilities;
-        const AdapterFactory = f.import("AdapterFactory", supportModule("adapter"), true);
+        const AdapterFactory = f.import("AdapterFactory", componentRuntime, true);
         f.print(f.jsDoc("Each capability kind and the interface its components implement."));
         f.print(f.export("interface", "CapabilityComponents"), " {");
         for (const c of capabilities) {

@@ -1,6 +1,6 @@
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import type { TypeRef } from "../idl";
-import { supportModule } from "./support-files";
+import { componentRuntime } from "./component-runtime";
 
 /**
  * The TypeScript form of an IDL type. Records, enums and callbacks of the same
@@ -27,7 +27,7 @@ export function tsType(f: GeneratedFile, type: TypeRef): Printable[] {
     case "protoEnum":
       return [f.importShape(type.desc)];
     case "subscription":
-      return [f.import("Subscription", supportModule("component"), true)];
+      return [f.import("Subscription", componentRuntime, true)];
   }
 }
 

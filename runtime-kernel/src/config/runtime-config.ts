@@ -1,5 +1,5 @@
 import type { CapabilityKind } from "@ottavo/generated/components/registry";
-import type { RawMetadata } from "@ottavo/generated/components/metadata";
+import type { RawMetadata } from "@ottavo/component-runtime";
 import type { ListenAddress } from "./listen-address";
 
 /** The runtime's configuration, whichever file format it was read from. */

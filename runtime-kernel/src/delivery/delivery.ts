@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import type { RuntimeConfig } from "../config/runtime-config";
 import { errorText } from "../handlers/error-mapping";
 import type { ComponentTable } from "../registry/component-table";

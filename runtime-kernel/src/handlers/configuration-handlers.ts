@@ -1,5 +1,5 @@
 import { ConnectError, type HandlerContext } from "@connectrpc/connect";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import type { ItemsRequest } from "@ottavo/generated/components/configuration";
 import type { RuntimeConfigurationRpcs } from "@ottavo/generated/server/runtime-handlers";
 import type {

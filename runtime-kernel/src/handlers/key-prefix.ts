@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { MetadataFieldSpec, RawMetadata } from "@ottavo/generated/components/metadata";
+import type { MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import type { ComponentEntry } from "../registry/component-table";
 import { invalidArgument } from "./error-mapping";
 

@@ -1,5 +1,5 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import type { DeliveryResult, TopicMessage } from "@ottavo/generated/components/pubsub";
 import type { RuntimePubsubRpcs } from "@ottavo/generated/server/runtime-handlers";
 import { TopicEventResponse_TopicEventResponseStatus as EventStatus } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";

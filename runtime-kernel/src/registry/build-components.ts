@@ -1,5 +1,5 @@
 import { ConnectError } from "@connectrpc/connect";
-import { MetadataError } from "@ottavo/generated/components/metadata";
+import { MetadataError } from "@ottavo/component-runtime";
 import { ConfigError } from "../config/config-error";
 import { ComponentTable } from "./component-table";
 import { describeComponent, type ResolvedComponent } from "./resolve-components";

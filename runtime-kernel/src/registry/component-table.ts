@@ -1,5 +1,5 @@
 import type { CapabilityComponents, CapabilityKind } from "@ottavo/generated/components/registry";
-import type { RawMetadata } from "@ottavo/generated/components/metadata";
+import type { RawMetadata } from "@ottavo/component-runtime";
 
 /** One running component: its name in the config, its adapter type and the instance. */
 export interface ComponentEntry<K extends CapabilityKind = CapabilityKind> {

@@ -5,7 +5,7 @@ import {
   unknownMetadataKeys,
   type MetadataFieldSpec,
   type RawMetadata,
-} from "@ottavo/generated/components/metadata";
+} from "@ottavo/component-runtime";
 import { ConfigReport } from "../config/config-error";
 import type { ComponentConfig, RuntimeConfig } from "../config/runtime-config";
 import type { AdapterRegistry } from "./adapter-registry";

@@ -1,4 +1,4 @@
-import type { RawMetadata } from "@ottavo/generated/components/metadata";
+import type { RawMetadata } from "@ottavo/component-runtime";
 import { keySeparator } from "../handlers/key-prefix";
 import { sequencerKeyScope } from "../handlers/sequencer-handlers";
 

@@ -4,7 +4,7 @@
  * broker, so every answer the kernel gives the component can be checked.
  */
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import type { Subscription } from "@ottavo/generated/components/component";
+import type { Subscription } from "@ottavo/component-runtime";
 import type {
   DeliveryResult,
   MessageHandler,

@@ -1,5 +1,5 @@
 import type { CapabilityAdapterFactory } from "@ottavo/generated/components/registry";
-import type { AdapterContext } from "@ottavo/generated/components/adapter";
+import type { AdapterContext } from "@ottavo/component-runtime";
 import { ConfigError } from "../../src/config/config-error";
 import type { ComponentConfig } from "../../src/config/runtime-config";
 import { buildComponents } from "../../src/registry/build-components";

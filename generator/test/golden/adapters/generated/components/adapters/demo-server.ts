@@ -2,11 +2,9 @@
 
 import type { DemoConnectionMetadata } from "../metadata-groups";
 import { demoConnectionMetadataFields } from "../metadata-groups";
-import type { MetadataFieldSpec, RawMetadata } from "../metadata";
-import { parseMetadata } from "../metadata";
+import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
+import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { NoteStoreWith } from "../notes";
-import type { AdapterContext, AdapterFactory } from "../adapter";
-import { defineAdapter } from "../adapter";
 
 /**
  * Metadata of the "demo.server" notes component, as validated at start.

@@ -1,4 +1,4 @@
-import { MetadataError, parseDuration, parseMetadata, unknownMetadataKeys, type MetadataFieldSpec } from "../../src/support/metadata";
+import { MetadataError, parseDuration, parseMetadata, unknownMetadataKeys, type MetadataFieldSpec } from "../src/metadata";
 
 const fields: MetadataFieldSpec[] = [
   { name: "redisHost", type: "string", default: "localhost:6379", required: false, sensitive: false, aliases: ["host"], description: "" },

@@ -1,5 +1,4 @@
-import type { AdapterContext } from "./adapter";
-import { MetadataError } from "./metadata";
+import { MetadataError, type AdapterContext } from "@ottavo/component-runtime";
 
 const INT64_MAX = 2n ** 63n - 1n;
 

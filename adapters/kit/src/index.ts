@@ -1,0 +1,3 @@
+/** @ottavo/adapter-kit: hand-written helpers adapters share; nothing generated imports it. */
+export * from "./serial-delivery";
+export * from "./bigger-than";

@@ -1,0 +1,8 @@
+/**
+ * @ottavo/component-runtime: what generated component code imports, as generated
+ * protobuf-es code imports @bufbuild/protobuf/codegenv2. Adapters and the kernel
+ * import the same names from here.
+ */
+export * from "./component";
+export * from "./metadata";
+export * from "./adapter";
