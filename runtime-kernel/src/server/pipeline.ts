@@ -1,0 +1,126 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** The wire protocol a call came in on. */
+export type CallProtocol = "grpc" | "grpc-web" | "connect";
+
+/** What a step sees of one call, whichever path serves it. */
+export interface CallInfo {
+  /** The service's full name, e.g. "spec.proto.runtime.v1.Runtime". */
+  readonly service: string;
+  /** The rpc's name as in the proto, e.g. "GetState". */
+  readonly method: string;
+  readonly protocol: CallProtocol;
+  /** True for client, server and bidi streaming rpcs. */
+  readonly streaming: boolean;
+  /** A request header by its lower-case name; the first value when it repeats. */
+  header(name: string): string | undefined;
+}
+
+/** How a call ended: `code` is undefined for OK; `error` is the mapped error otherwise. */
+export interface CallOutcome {
+  readonly code: Code | undefined;
+  readonly error: ConnectError | undefined;
+}
+
+/** Runs once when the call ends, with its outcome (after the last response message of a stream). */
+export type CallEnd = (outcome: CallOutcome) => void;
+
+/**
+ * One cross-cutting step (auth, limits, metrics, tracing, access logs).
+ * `begin` runs before the handler, in the handler's async context (so an
+ * AsyncLocalStorage entered there is seen by the handler); it refuses the call by
+ * throwing (a ConnectError keeps its code), and may return what to run at the end.
+ */
+export interface CallStep {
+  readonly name: string;
+  begin(call: CallInfo): CallEnd | void;
+}
+
+/** Turns whatever a handler threw into the error the client receives. */
+export type ErrorMapper = (error: unknown) => ConnectError;
+
+/**
+ * Anything that is not already a ConnectError is INTERNAL: its text reaches the
+ * client (handlers word their errors for clients), never its stack.
+ */
+export const defaultErrorMapper: ErrorMapper = (error) =>
+  error instanceof ConnectError ? error : new ConnectError(error instanceof Error ? error.message : String(error), Code.Internal, undefined, undefined, error);
+
+/** A call the pipeline has let in: `end` runs every step's end exactly once. */
+export interface StartedCall {
+  end(error?: unknown): ConnectError | undefined;
+}
+
+const okOutcome: CallOutcome = { code: undefined, error: undefined };
+
+/**
+ * The one pipeline of cross-cutting steps, run the same way by every path that
+ * serves calls (Connect-ES for every protocol, and the gRPC fast path), so a step
+ * is written once and sees every call. With no steps a call costs one branch.
+ */
+export class Pipeline {
+  private readonly steps: readonly CallStep[];
+
+  constructor(
+    steps: readonly CallStep[] = [],
+    readonly mapError: ErrorMapper = defaultErrorMapper,
+  ) {
+    this.steps = steps;
+  }
+
+  /** True when some step wants to see calls; paths may skip building CallInfo otherwise. */
+  get active(): boolean {
+    return this.steps.length > 0;
+  }
+
+  /** A pipeline with one more step at the end. */
+  with(step: CallStep): Pipeline {
+    return new Pipeline([...this.steps, step], this.mapError);
+  }
+
+  /**
+   * Lets a call in: every step's begin in order. When one refuses, the steps that
+   * already began are ended with that error and the mapped error is thrown.
+   */
+  start(call: CallInfo): StartedCall {
+    if (this.steps.length === 0) return this.unobserved;
+    const ends: CallEnd[] = [];
+    try {
+      for (const step of this.steps) {
+        const end = step.begin(call);
+        if (end) ends.push(end);
+      }
+    } catch (error) {
+      const mapped = this.mapError(error);
+      runEnds(ends, { code: mapped.code, error: mapped });
+      throw mapped;
+    }
+    let ended = false;
+    return {
+      end: (error) => {
+        const mapped = error === undefined ? undefined : this.mapError(error);
+        if (!ended) {
+          ended = true;
+          runEnds(ends, mapped ? { code: mapped.code, error: mapped } : okOutcome);
+        }
+        return mapped;
+      },
+    };
+  }
+
+  /** What paths use instead of start() when no step is active: ending only maps the error. */
+  readonly unobserved: StartedCall = {
+    end: (error) => (error === undefined ? undefined : this.mapError(error)),
+  };
+}
+
+/** Ends run in reverse order of their begins; one that throws must not keep the others from running. */
+function runEnds(ends: readonly CallEnd[], outcome: CallOutcome): void {
+  for (let i = ends.length - 1; i >= 0; i--) {
+    try {
+      ends[i]!(outcome);
+    } catch {
+      // A step's bookkeeping failing must not change the call's answer.
+    }
+  }
+}
