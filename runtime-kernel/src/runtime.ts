@@ -1,5 +1,6 @@
 import { Runtime as RuntimeService } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { runtimeServiceImpl } from "@ottavo/generated/server/runtime-handlers";
+import { runtimeUnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import { ConfigError } from "./config/config-error";
 import { formatListenAddress, type ListenAddress } from "./config/listen-address";
 import { loadConfig } from "./config/load-config";
@@ -100,7 +101,11 @@ export class Runtime {
     this.table = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
     const impl = runtimeServiceImpl(createRuntimeHandlerGroups(this.table));
     this.api = await listenOrExplain(config, "the API", config.api, () =>
-      ApiServer.start({ address: config.api, routes: (router) => router.service(RuntimeService, impl) }),
+      ApiServer.start({
+        address: config.api,
+        routes: (router) => router.service(RuntimeService, impl),
+        fastPath: { routes: runtimeUnaryDispatch(impl) },
+      }),
     );
     this.phase = "serving";
     const callback = appCallbackTarget(config, this.table);

@@ -2,6 +2,7 @@ import type { Target } from "./target";
 import { adaptersTarget } from "./adapters-target";
 import { clientTarget } from "./client-target";
 import { componentsTarget } from "./components-target";
+import { dispatchTarget } from "./dispatch-target";
 import { docsTarget } from "./docs-target";
 import { messagesTarget } from "./messages-target";
 import { packageTarget } from "./package-target";
@@ -16,6 +17,7 @@ export const targets: readonly Target[] = [
   adaptersTarget,
   registryTarget,
   serverTarget,
+  dispatchTarget,
   clientTarget,
   docsTarget,
 ];

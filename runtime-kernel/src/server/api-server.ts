@@ -3,9 +3,14 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { UnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import type { ListenAddress } from "../config/listen-address";
+import { pipelineInterceptor } from "./connect-pipeline";
+import { GrpcFastPath } from "./grpc/grpc-fast-path";
+import type { CodecTable } from "./grpc/message-codecs";
 import { fixGrpcMessageTrailer } from "./grpc-message";
 import { closeServer, listenOn } from "./listen";
+import { Pipeline } from "./pipeline";
 
 /** Every HTTP/2 connection without TLS ("prior knowledge", as gRPC clients do) opens with these bytes. */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -13,14 +18,24 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 /** A connection that sends nothing is dropped after this long, before it is known to be HTTP/1.1 or HTTP/2. */
 const firstBytesTimeoutMs = 10_000;
 
+/** gRPC's default receive limit (grpc-go, grpc-js): 4 MiB per request message. */
+export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
+
 type NodeServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeServerResponse = http.ServerResponse | http2.Http2ServerResponse;
 type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
+type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
 export interface ApiServerOptions {
   readonly address: ListenAddress;
   /** Registers the services, e.g. `(router) => router.service(Runtime, impl)`. */
   readonly routes: (router: ConnectRouter) => void;
+  /** Unary rpcs the gRPC fast path serves (generated dispatch tables); the same rpcs must be in routes too. */
+  readonly fastPath?: { readonly routes: ReadonlyMap<string, UnaryDispatch>; readonly codecs?: CodecTable };
+  /** The cross-cutting steps every call passes, on both paths. */
+  readonly pipeline?: Pipeline;
+  /** The largest request message accepted on every protocol; 4 MiB by default. */
+  readonly maxReceiveMessageBytes?: number;
 }
 
 /**
@@ -41,19 +56,45 @@ export class ApiServer {
   private draining = false;
   /** Aborted when shutdown starts: tells streaming calls (subscriptions never end on their own) to wrap up. */
   private readonly streamsShutdown = new AbortController();
+  private readonly fastPath: GrpcFastPath | undefined;
   private bound: ListenAddress;
 
   private constructor(options: ApiServerOptions) {
     this.bound = options.address;
+    const pipeline = options.pipeline ?? new Pipeline();
+    const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
     const handler = connectNodeAdapter({
       routes: options.routes,
-      interceptors: [(next) => (request) => this.linkShutdownSignal(next, request)],
+      readMaxBytes: maxReceiveMessageBytes,
+      interceptors: [(next) => (request) => this.linkShutdownSignal(next, request), pipelineInterceptor(pipeline)],
     });
     const onRequest = (request: NodeServerRequest, response: NodeServerResponse) => this.track(request, response, handler);
     // No overall request time limit: client streams over HTTP/1.1 may be long; headers still time out.
     this.http1 = http.createServer({ requestTimeout: 0 }, onRequest);
     this.http2Server = http2.createServer({}, onRequest);
     this.http2Server.on("session", (session) => this.trackSession(session));
+    if (options.fastPath) {
+      const fastPath = new GrpcFastPath({ ...options.fastPath, pipeline, maxReceiveMessageBytes });
+      fastPath.onIdle = () => this.maybeIdle();
+      this.fastPath = fastPath;
+      this.routeStreams(fastPath);
+    }
+  }
+
+  /**
+   * node:http2 serves its compatibility API (what Connect-ES runs on) from a
+   * "stream" listener it adds with the first "request" listener. That listener is
+   * taken out and called only for the streams the fast path leaves, so each
+   * stream is served by exactly one of the two.
+   */
+  private routeStreams(fastPath: GrpcFastPath): void {
+    const server = this.http2Server;
+    const compat = server.listeners("stream") as StreamListener[];
+    server.removeAllListeners("stream");
+    server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      if (fastPath.serve(stream, headers)) return;
+      for (const listener of compat) listener.call(server, stream, headers, flags, rawHeaders);
+    });
   }
 
   static async start(options: ApiServerOptions): Promise<ApiServer> {
@@ -69,7 +110,7 @@ export class ApiServer {
 
   /** Calls being served right now. */
   get inFlight(): number {
-    return this.inFlightResponses.size;
+    return this.inFlightResponses.size + (this.fastPath?.inFlight ?? 0);
   }
 
   /**
@@ -98,19 +139,23 @@ export class ApiServer {
   }
 
   private idle(): Promise<void> {
-    if (this.inFlightResponses.size === 0) return Promise.resolve();
+    if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private maybeIdle(): void {
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
   }
 
   private track(request: NodeServerRequest, response: NodeServerResponse, handler: NodeHandlerFn): void {
     this.inFlightResponses.add(response);
     response.once("close", () => {
       this.inFlightResponses.delete(response);
-      if (this.inFlightResponses.size === 0 && this.idleWaiters.length > 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
+      this.maybeIdle();
     });
     if (this.draining) this.closeAfter(response);
     // gRPC proper (not gRPC-Web, whose trailers travel in the body).

@@ -1,0 +1,250 @@
+import * as http2 from "node:http2";
+import { gunzipSync } from "node:zlib";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { UnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
+import { grpcPercentEncode } from "../grpc-message";
+import type { CallInfo, Pipeline, StartedCall } from "../pipeline";
+import { frameMessage, UnaryFrameReader, type FrameProblem } from "./grpc-frames";
+import { parseGrpcTimeout } from "./grpc-timeout";
+import { codecFor, type CodecTable, type MessageCodec } from "./message-codecs";
+import { UnaryCallContext } from "./unary-call-context";
+
+export interface GrpcFastPathOptions {
+  /** The unary rpcs served here, by HTTP/2 path (generated dispatch tables). */
+  readonly routes: ReadonlyMap<string, UnaryDispatch>;
+  readonly pipeline: Pipeline;
+  /** The largest request message accepted, compressed or not (gRPC's default is 4 MiB). */
+  readonly maxReceiveMessageBytes: number;
+  /** Specialized codecs by message type name; protobuf-es reflection for the rest. */
+  readonly codecs?: CodecTable;
+}
+
+/** One rpc with its codecs resolved once, at start. */
+interface FastRoute {
+  readonly dispatch: UnaryDispatch;
+  readonly input: MessageCodec;
+  readonly output: MessageCodec;
+}
+
+const { NGHTTP2_NO_ERROR } = http2.constants;
+
+/** Reasons given to aborted signals, made once so an abort allocates nothing. */
+const completed = new ConnectError("the call completed", Code.Canceled);
+const canceledByClient = new ConnectError("the client canceled the call", Code.Canceled);
+
+/** Content types of gRPC with protobuf messages; gRPC with JSON and gRPC-Web stay with Connect-ES. */
+function isGrpcProto(contentType: string | undefined): boolean {
+  return contentType === "application/grpc" || contentType === "application/grpc+proto";
+}
+
+/**
+ * The gRPC fast path: unary rpcs of the generated dispatch tables served straight
+ * from node:http2 stream events, with gRPC framing, trailers, deadlines,
+ * cancellation and size limits, and the same handlers and pipeline as Connect-ES.
+ * Anything it does not take (streaming rpcs, unknown paths, gRPC-Web, Connect,
+ * gRPC with JSON) is left to Connect-ES on the same port: a client cannot tell
+ * which path served it.
+ */
+export class GrpcFastPath {
+  private readonly routes = new Map<string, FastRoute>();
+  /** Calls started and not yet closed, for the server's drain. */
+  inFlight = 0;
+  onIdle: (() => void) | undefined;
+
+  constructor(readonly options: GrpcFastPathOptions) {
+    for (const [path, dispatch] of options.routes) {
+      this.routes.set(path, {
+        dispatch,
+        input: codecFor(dispatch.method.input, options.codecs),
+        output: codecFor(dispatch.method.output, options.codecs),
+      });
+    }
+  }
+
+  /** Serves the stream and returns true when it is a unary gRPC call of a known rpc; false leaves it to Connect-ES. */
+  serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean {
+    const route = this.routes.get(headers[":path"] ?? "");
+    if (route === undefined || headers[":method"] !== "POST" || !isGrpcProto(headers["content-type"])) return false;
+    this.inFlight++;
+    stream.once("close", () => {
+      if (--this.inFlight === 0) this.onIdle?.();
+    });
+    new UnaryCall(this, route, stream, headers).start();
+    return true;
+  }
+}
+
+/** One unary call from headers to trailers. */
+class UnaryCall {
+  private readonly reader: UnaryFrameReader;
+  private context: UnaryCallContext | undefined;
+  private pipelineCall: StartedCall;
+  private timer: NodeJS.Timeout | undefined;
+  private done = false;
+
+  constructor(
+    private readonly path: GrpcFastPath,
+    private readonly route: FastRoute,
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly headers: http2.IncomingHttpHeaders,
+  ) {
+    this.reader = new UnaryFrameReader(path.options.maxReceiveMessageBytes);
+    this.pipelineCall = path.options.pipeline.unobserved;
+  }
+
+  start(): void {
+    const { stream, headers } = this;
+    // A stream that fails (reset, session gone) must not take the process down; "close" tells us it ended.
+    stream.on("error", () => undefined);
+    stream.once("close", () => this.closed());
+    const pipeline = this.path.options.pipeline;
+    try {
+      if (pipeline.active) this.pipelineCall = pipeline.start(this.callInfo());
+    } catch (error) {
+      return this.fail(error);
+    }
+    const encoding = headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity" && encoding !== "gzip") {
+      return this.fail(new ConnectError(`grpc: Decompressor is not installed for grpc-encoding "${encoding}"`, Code.Unimplemented));
+    }
+    const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"] as string | undefined);
+    if (Number.isNaN(timeoutMs)) {
+      return this.fail(new ConnectError(`grpc: malformed grpc-timeout "${headers["grpc-timeout"]}"`, Code.Internal));
+    }
+    let deadline: number | undefined;
+    if (timeoutMs !== undefined) {
+      deadline = performance.now() + timeoutMs;
+      this.timer = setTimeout(() => this.fail(new ConnectError("the call's deadline passed", Code.DeadlineExceeded)), timeoutMs);
+    }
+    this.context = new UnaryCallContext(this.route.dispatch.method, headers, deadline);
+    stream.on("data", (chunk: Buffer) => {
+      const problem = this.reader.push(chunk);
+      if (problem) this.fail(frameError(problem, this.path.options.maxReceiveMessageBytes));
+    });
+    stream.once("end", () => this.received());
+  }
+
+  private callInfo(): CallInfo {
+    const headers = this.headers;
+    const method = this.route.dispatch.method;
+    return {
+      service: method.parent.typeName,
+      method: method.name,
+      protocol: "grpc",
+      streaming: false,
+      header: (name) => {
+        const value = headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      },
+    };
+  }
+
+  /** The whole request arrived: decode, call the handler, answer. */
+  private received(): void {
+    if (this.done) return;
+    const max = this.path.options.maxReceiveMessageBytes;
+    const message = this.reader.finish();
+    if (!("body" in message)) return this.fail(frameError(message, max));
+    let body: Uint8Array = message.body;
+    if (message.compressed) {
+      const encoding = this.headers["grpc-encoding"];
+      if (encoding === undefined || encoding === "identity") {
+        return this.fail(new ConnectError("grpc: compressed flag set with identity or empty encoding", Code.Internal));
+      }
+      try {
+        body = gunzipSync(body, { maxOutputLength: max });
+      } catch (error) {
+        return this.fail(
+          (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE"
+            ? new ConnectError(`grpc: received message after decompression larger than max (${max})`, Code.ResourceExhausted)
+            : new ConnectError("grpc: cannot decompress request", Code.Internal),
+        );
+      }
+    }
+    let request;
+    try {
+      request = this.route.input.decode(body);
+    } catch {
+      return this.fail(new ConnectError("grpc: cannot parse request", Code.Internal));
+    }
+    let answer: Promise<object> | object;
+    try {
+      answer = this.route.dispatch.call(request, this.context!);
+    } catch (error) {
+      return this.fail(error);
+    }
+    if (answer instanceof Promise) answer.then((response) => this.succeed(response), (error: unknown) => this.fail(error));
+    else this.succeed(answer);
+  }
+
+  private succeed(response: object): void {
+    if (this.done) return;
+    let frame: Buffer;
+    try {
+      frame = frameMessage(this.route.output.encode(response));
+    } catch (error) {
+      return this.fail(error);
+    }
+    this.finish();
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    const extraHeaders = this.context!.extraHeaders();
+    const headers = { ":status": 200, "content-type": "application/grpc", ...extraHeaders };
+    const trailers = { "grpc-status": "0", ...this.context!.extraTrailers() };
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    stream.respond(headers, { waitForTrailers: true });
+    stream.end(frame);
+    this.pipelineCall.end();
+  }
+
+  /** Answers with an error status in a trailers-only response, and stops reading what the client still sends. */
+  private fail(error: unknown): void {
+    if (this.done) return;
+    const mapped = this.pipelineCall.end(error)!;
+    this.finish(mapped);
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    if (!stream.headersSent) {
+      stream.respond(
+        {
+          ":status": 200,
+          "content-type": "application/grpc",
+          "grpc-status": String(mapped.code),
+          "grpc-message": grpcPercentEncode(mapped.rawMessage),
+          ...this.context?.extraTrailers(),
+        },
+        { endStream: true },
+      );
+    }
+    // The request may still be arriving (too large, refused early): RST_STREAM(NO_ERROR) tells the client to stop.
+    if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+  }
+
+  /** The stream closed: a call still running was canceled by the client (reset) or lost with its connection. */
+  private closed(): void {
+    if (this.done) return;
+    this.finish(canceledByClient);
+    this.pipelineCall.end(canceledByClient);
+  }
+
+  private finish(reason: unknown = completed): void {
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.context?.abort(reason);
+  }
+}
+
+function frameError(problem: FrameProblem, max: number): ConnectError {
+  switch (problem.kind) {
+    case "too-large":
+      return new ConnectError(`grpc: received message larger than max (${problem.length} vs. ${max})`, Code.ResourceExhausted);
+    case "bad-flag":
+      return new ConnectError(`grpc: received unexpected payload format ${problem.flag}`, Code.Internal);
+    case "truncated":
+      return new ConnectError("grpc: the request ended inside a message", Code.Internal);
+    case "no-message":
+      return new ConnectError("grpc: a unary request must carry one message, it carried none", Code.Internal);
+    case "extra-message":
+      return new ConnectError("grpc: a unary request must carry one message, it carried more", Code.Internal);
+  }
+}

@@ -1,0 +1,90 @@
+import type * as http2 from "node:http2";
+import type { DescMethodUnary } from "@bufbuild/protobuf";
+import { createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+
+/**
+ * Connect's HandlerContext for a call the gRPC fast path serves, so handlers run
+ * unchanged on either path. Everything a handler rarely reads (headers as a
+ * Headers object, the abort signal, context values) is made on first use: most
+ * unary calls never touch them, and an AbortController per call is measurable.
+ */
+export class UnaryCallContext implements HandlerContext {
+  readonly requestMethod = "POST";
+  readonly protocolName = "grpc";
+  private controller: AbortController | undefined;
+  private lazyRequestHeader: Headers | undefined;
+  private lazyResponseHeader: Headers | undefined;
+  private lazyResponseTrailer: Headers | undefined;
+  private lazyValues: ContextValues | undefined;
+
+  constructor(
+    readonly method: DescMethodUnary,
+    private readonly headers: http2.IncomingHttpHeaders,
+    /** When the deadline passes (performance.now() based), or undefined without one. */
+    private readonly deadline: number | undefined,
+  ) {}
+
+  get service() {
+    return this.method.parent;
+  }
+
+  get url(): string {
+    return `http://${this.headers[":authority"] ?? "localhost"}${this.headers[":path"]}`;
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  timeoutMs(): number | undefined {
+    return this.deadline === undefined ? undefined : Math.max(0, this.deadline - performance.now());
+  }
+
+  get requestHeader(): Headers {
+    if (this.lazyRequestHeader === undefined) {
+      const header = new Headers();
+      for (const [name, value] of Object.entries(this.headers)) {
+        if (name.startsWith(":") || value === undefined) continue;
+        if (Array.isArray(value)) for (const v of value) header.append(name, v);
+        else header.append(name, value);
+      }
+      this.lazyRequestHeader = header;
+    }
+    return this.lazyRequestHeader;
+  }
+
+  get responseHeader(): Headers {
+    return (this.lazyResponseHeader ??= new Headers());
+  }
+
+  get responseTrailer(): Headers {
+    return (this.lazyResponseTrailer ??= new Headers());
+  }
+
+  get values(): ContextValues {
+    return (this.lazyValues ??= createContextValues());
+  }
+
+  /** Aborts the signal if anyone asked for it; the reason is given so no DOMException is made. */
+  abort(reason: unknown): void {
+    this.controller?.abort(reason);
+  }
+
+  /** Response headers a handler set, as HTTP/2 headers (none when it set none). */
+  extraHeaders(): Record<string, string> | undefined {
+    return headersRecord(this.lazyResponseHeader);
+  }
+
+  /** Response trailers a handler set. */
+  extraTrailers(): Record<string, string> | undefined {
+    return headersRecord(this.lazyResponseTrailer);
+  }
+}
+
+function headersRecord(headers: Headers | undefined): Record<string, string> | undefined {
+  if (headers === undefined) return undefined;
+  let record: Record<string, string> | undefined;
+  headers.forEach((value, name) => ((record ??= {})[name] = value));
+  return record;
+}
