@@ -181,7 +181,8 @@ export interface TransactionOperation {
  */
 export type Concurrency =
   /**
-   * The write applies whatever is stored (the default).
+   * The write applies whatever is stored, and any etag given is ignored (the
+   * default; Layotto's and Dapr's stores do the same).
    */
   | "LAST_WRITE"
   /**
@@ -208,8 +209,9 @@ export type Consistency =
  */
 export type StateFeature =
   /**
-   * Every item carries an etag that changes on each write; writes and deletes that
-   * give an etag succeed only if it matches, and first-write concurrency is honoured.
+   * Every item carries an etag that changes on each write; first-write writes and
+   * deletes that give an etag succeed only if it matches, and without one only insert.
+   * Last-write ignores the etag, as Layotto's and Dapr's stores do.
    */
   | "ETAG"
   /**

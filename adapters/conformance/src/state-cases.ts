@@ -150,7 +150,7 @@ const core: readonly Case<never>[] = [
   },
 ];
 
-/** ETAG: versions on every item, checked on writes and deletes; first-write concurrency. */
+/** ETAG: versions on every item, checked on first-write writes and deletes, ignored under last-write. */
 const etag: readonly Case<"ETAG">[] = [
   {
     name: "set gives the item a non-empty etag",
@@ -178,24 +178,39 @@ const etag: readonly Case<"ETAG">[] = [
       const key = env.key("k");
       await store.set(setOf(key, "v1"));
       const current = await etagOf(store, key);
-      await succeeds(store.set(setOf(key, "v2", { etag: current })), `set '${key}' with its current etag`);
+      await succeeds(store.set(setOf(key, "v2", checked(current))), `set '${key}' with its current etag`);
       const got = await get(store, key);
       sameBytes(got.data, utf8("v2"), `get '${key}' after an etag-checked set: data`);
       check(got.etag !== current, `set '${key}' with its current etag: the etag should change, still ${current}`);
     },
   },
   {
-    name: "set with a stale etag is rejected with ABORTED, and value and etag stay unchanged",
+    name: "set with a stale etag under first-write is rejected with ABORTED, and value and etag stay unchanged",
     async run(store, env) {
       const key = env.key("k");
       const { stale, current } = await staleAndCurrent(store, key);
-      await rejectsWith(store.set(setOf(key, "lost", { etag: stale })), [Code.Aborted], `set '${key}' with stale etag ${stale} (last-write)`);
-      await rejectsWith(
-        store.set(setOf(key, "lost", { etag: stale, concurrency: "FIRST_WRITE" })),
-        [Code.Aborted],
-        `set '${key}' with stale etag ${stale} (first-write)`,
-      );
+      await rejectsWith(store.set(setOf(key, "lost", checked(stale))), [Code.Aborted], `set '${key}' with stale etag ${stale} (first-write)`);
       await unchanged(store, key, "v2", current, "after set with a stale etag");
+    },
+  },
+  {
+    // Layotto's stores and Dapr's Redis store ignore the etag under last-write, and
+    // Layotto's own state demo relies on it (it saves with a made-up etag "2").
+    name: "last-write ignores the etag on set and delete: stale, unknown and malformed etags all write",
+    async run(store, env) {
+      const key = env.key("k");
+      const { stale } = await staleAndCurrent(store, key);
+      await succeeds(store.set(setOf(key, "v3", { etag: stale })), `last-write set of '${key}' with stale etag ${stale}`);
+      sameBytes((await get(store, key)).data, utf8("v3"), `'${key}' after a last-write set with a stale etag: data`);
+      await succeeds(store.set(setOf(key, "v4", { etag: "not-an-etag" })), `last-write set of '${key}' with etag "not-an-etag"`);
+      sameBytes((await get(store, key)).data, utf8("v4"), `'${key}' after a last-write set with a malformed etag: data`);
+      const fresh = env.key("fresh");
+      await succeeds(store.set(setOf(fresh, "new", { etag: "2" })), `last-write set of new '${fresh}' with etag "2"`);
+      sameBytes((await get(store, fresh)).data, utf8("new"), `'${fresh}' inserted by a last-write set with an etag: data`);
+      await succeeds(store.delete(deleteOf(key, { etag: stale })), `last-write delete of '${key}' with stale etag ${stale}`);
+      equal((await get(store, key)).found, false, `'${key}' after a last-write delete with a stale etag: found`);
+      await succeeds(store.delete(deleteOf(fresh, { etag: "not-an-etag" })), `last-write delete of '${fresh}' with a malformed etag`);
+      equal((await get(store, fresh)).found, false, `'${fresh}' after a last-write delete with a malformed etag: found`);
     },
   },
   {
@@ -203,7 +218,7 @@ const etag: readonly Case<"ETAG">[] = [
     async run(store, env) {
       const key = env.key("k");
       const { stale, current } = await staleAndCurrent(store, key);
-      await rejectsWith(store.delete(deleteOf(key, { etag: stale })), [Code.Aborted], `delete '${key}' with stale etag ${stale}`);
+      await rejectsWith(store.delete(deleteOf(key, checked(stale))), [Code.Aborted], `delete '${key}' with stale etag ${stale}`);
       await unchanged(store, key, "v2", current, "after delete with a stale etag");
     },
   },
@@ -213,7 +228,7 @@ const etag: readonly Case<"ETAG">[] = [
       const key = env.key("k");
       await store.set(setOf(key, "v"));
       const current = await etagOf(store, key);
-      await succeeds(store.delete(deleteOf(key, { etag: current })), `delete '${key}' with its current etag`);
+      await succeeds(store.delete(deleteOf(key, checked(current))), `delete '${key}' with its current etag`);
       equal((await get(store, key)).found, false, `get '${key}' after an etag-checked delete: found`);
     },
   },
@@ -224,9 +239,9 @@ const etag: readonly Case<"ETAG">[] = [
       await store.set(setOf(key, "v"));
       const old = await etagOf(store, key);
       await store.delete(deleteOf(key));
-      await rejectsWith(store.set(setOf(key, "revived", { etag: old })), [Code.Aborted], `set of deleted '${key}' with its old etag ${old}`);
+      await rejectsWith(store.set(setOf(key, "revived", checked(old))), [Code.Aborted], `set of deleted '${key}' with its old etag ${old}`);
       equal((await get(store, key)).found, false, `get '${key}' after a rejected etag-checked set: found`);
-      await rejectsWith(store.delete(deleteOf(key, { etag: old })), [Code.Aborted], `delete of deleted '${key}' with its old etag ${old}`);
+      await rejectsWith(store.delete(deleteOf(key, checked(old))), [Code.Aborted], `delete of deleted '${key}' with its old etag ${old}`);
     },
   },
   {
@@ -240,12 +255,12 @@ const etag: readonly Case<"ETAG">[] = [
       await store.set(setOf(key, "v"));
       const current = await etagOf(store, key);
       await rejectsWith(
-        store.set(setOf(key, "lost", { etag: "not-an-etag" })),
+        store.set(setOf(key, "lost", checked("not-an-etag"))),
         [Code.InvalidArgument, Code.Aborted],
         `set '${key}' with etag "not-an-etag"`,
       );
       await rejectsWith(
-        store.delete(deleteOf(key, { etag: "not-an-etag" })),
+        store.delete(deleteOf(key, checked("not-an-etag"))),
         [Code.InvalidArgument, Code.Aborted],
         `delete '${key}' with etag "not-an-etag"`,
       );
@@ -275,11 +290,11 @@ const etag: readonly Case<"ETAG">[] = [
       const key = env.key("k");
       await store.set(setOf(key, "v1"));
       const first = await etagOf(store, key);
-      await succeeds(store.set(setOf(key, "v2", { etag: first, concurrency: "FIRST_WRITE" })), `first-write of '${key}' with its current etag`);
+      await succeeds(store.set(setOf(key, "v2", checked(first))), `first-write of '${key}' with its current etag`);
       const second = await etagOf(store, key);
       check(second !== first, `first-write of '${key}': the etag should change, still ${first}`);
       await rejectsWith(
-        store.set(setOf(key, "v3", { etag: first, concurrency: "FIRST_WRITE" })),
+        store.set(setOf(key, "v3", checked(first))),
         [Code.Aborted],
         `first-write of '${key}' with stale etag ${first}`,
       );
@@ -292,7 +307,7 @@ const etag: readonly Case<"ETAG">[] = [
       const key = env.key("k");
       await store.set(setOf(key, "start"));
       const current = await etagOf(store, key);
-      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.set(setOf(key, `writer-${i}`, { etag: current }))));
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.set(setOf(key, `writer-${i}`, checked(current)))));
       const winners = outcomes.flatMap((o, i) => (o.status === "fulfilled" ? [i] : []));
       equal(winners.length, 1, `writers of '${key}' with etag ${current} that succeeded (${winners.join(", ")})`);
       for (const [i, o] of outcomes.entries()) {
@@ -319,13 +334,13 @@ const etag: readonly Case<"ETAG">[] = [
       const key = env.key("k");
       const { stale, current } = await staleAndCurrent(store, key);
       await rejectsWith(
-        store.delete(deleteOf(key, { etag: stale, concurrency: "FIRST_WRITE" })),
+        store.delete(deleteOf(key, checked(stale))),
         [Code.Aborted],
         `first-write delete of '${key}' with stale etag ${stale}`,
       );
       await unchanged(store, key, "v2", current, "after a rejected first-write delete");
       await succeeds(
-        store.delete(deleteOf(key, { etag: current, concurrency: "FIRST_WRITE" })),
+        store.delete(deleteOf(key, checked(current))),
         `first-write delete of '${key}' with its current etag`,
       );
       equal((await get(store, key)).found, false, `get '${key}' after first-write delete: found`);
@@ -390,9 +405,9 @@ const transactional: readonly Case<"TRANSACTIONAL">[] = [
       await rejectsWith(
         store.transact({
           operations: [
-            { set: setOf(a, "a2", { etag: aEtag }) },
+            { set: setOf(a, "a2", checked(aEtag)) },
             { delete: deleteOf(d) },
-            { set: setOf(b, "b3", { etag: stale }) },
+            { set: setOf(b, "b3", checked(stale)) },
             { set: setOf(c, "c1") },
           ],
           metadata: {},
@@ -431,7 +446,7 @@ const transactional: readonly Case<"TRANSACTIONAL">[] = [
       await store.set(setOf(b, "b1"));
       const [aEtag, bEtag] = [await etagOf(store, a), await etagOf(store, b)];
       await succeeds(
-        store.transact({ operations: [{ set: setOf(a, "a2", { etag: aEtag }) }, { delete: deleteOf(b, { etag: bEtag }) }], metadata: {} }),
+        store.transact({ operations: [{ set: setOf(a, "a2", checked(aEtag)) }, { delete: deleteOf(b, checked(bEtag)) }], metadata: {} }),
         "transaction with current etags",
       );
       const got = await get(store, a);
@@ -581,7 +596,7 @@ const bulk: readonly Case<"BULK">[] = [
       const { stale, current } = await staleAndCurrent(store, a);
       await store.set(setOf(b, "b1"));
       await rejectsWith(
-        store.bulkSet([setOf(a, "lost", { etag: stale }), setOf(b, "b2", { etag: await etagOf(store, b) })]),
+        store.bulkSet([setOf(a, "lost", checked(stale)), setOf(b, "b2", checked(await etagOf(store, b)))]),
         [Code.Aborted],
         `bulkSet giving stale etag ${stale} for '${a}'`,
       );
@@ -596,7 +611,7 @@ const bulk: readonly Case<"BULK">[] = [
       const { stale, current } = await staleAndCurrent(store, a);
       await store.set(setOf(b, "b1"));
       await rejectsWith(
-        store.bulkDelete([deleteOf(b, { etag: await etagOf(store, b) }), deleteOf(a, { etag: stale })]),
+        store.bulkDelete([deleteOf(b, checked(await etagOf(store, b))), deleteOf(a, checked(stale))]),
         [Code.Aborted],
         `bulkDelete giving stale etag ${stale} for '${a}'`,
       );
@@ -632,6 +647,11 @@ function setOf(key: string, value: string | Uint8Array, extra: Partial<SetReques
     metadata: {},
     ...extra,
   };
+}
+
+/** An etag-checked write: under last-write the etag is ignored, so checks ask for first-write. */
+function checked(etag: string): { etag: string; concurrency: "FIRST_WRITE" } {
+  return { etag, concurrency: "FIRST_WRITE" };
 }
 
 function deleteOf(key: string, extra: Partial<DeleteRequest> = {}): DeleteRequest {

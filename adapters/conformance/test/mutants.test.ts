@@ -72,13 +72,21 @@ describe("state mutants", () => {
   it("a store that ignores etags on set", async () => {
     const make = () => {
       const store = new InMemoryStateStore();
-      return mutant<InMemoryState>(store, { set: (request) => store.set({ ...request, etag: undefined }) });
+      return mutant<InMemoryState>(store, { set: (request) => store.set({ ...request, etag: undefined, concurrency: "LAST_WRITE" }) });
     };
     await expectCaught(
       make,
       caseNamed(stateCases.ETAG, "set with a stale etag"),
-      /with stale etag 1 \(last-write\): expected a rejection with status ABORTED, but it succeeded/,
+      /with stale etag 1 \(first-write\): expected a rejection with status ABORTED, but it succeeded/,
     );
+  });
+
+  it("a store that checks the etag under last-write", async () => {
+    const make = () => {
+      const store = new InMemoryStateStore();
+      return mutant<InMemoryState>(store, { set: (request) => store.set({ ...request, concurrency: request.etag ? "FIRST_WRITE" : request.concurrency }) });
+    };
+    await expectCaught(make, caseNamed(stateCases.ETAG, "last-write ignores the etag"), /last-write set of '.*' with stale etag 1/);
   });
 
   it("a store that reports an etag mismatch with the wrong status", async () => {
@@ -105,7 +113,7 @@ describe("state mutants", () => {
           const got = await store.get({ key: request.key, consistency: "STRONG", metadata: {} });
           if (got.etag !== request.etag) throw new EtagMismatchError(`stale etag for '${request.key}'`);
           await new Promise((resolve) => setImmediate(resolve));
-          return store.set({ ...request, etag: undefined });
+          return store.set({ ...request, etag: undefined, concurrency: "LAST_WRITE" });
         },
       });
     };

@@ -174,9 +174,10 @@ interface Operation {
 }
 
 /**
- * An etag, when given, must name the current version of an existing item. Without
- * one, first-write means insert-only; last-write applies whatever is stored.
- * An empty etag counts as none, as in Dapr.
+ * Last-write applies whatever is stored and ignores any etag, as Layotto's stores
+ * and Dapr's Redis store do. Under first-write an etag, when given, must name the
+ * current version of an existing item; without one the write only inserts. An
+ * empty etag counts as none, as in Dapr.
  */
 function checkConcurrency(
   key: string,
@@ -185,6 +186,7 @@ function checkConcurrency(
   existing: StoredItem | undefined,
   where: string,
 ): void {
+  if (concurrency === "LAST_WRITE") return;
   if (etag !== undefined && etag !== "") {
     const version = parseEtag(etag);
     if (version === undefined) {
@@ -200,7 +202,7 @@ function checkConcurrency(
         `${where}etag "${etag}" of key '${key}' is stale: the current etag is "${existing.version}"; read the key again`,
       );
     }
-  } else if (concurrency === "FIRST_WRITE" && existing !== undefined) {
+  } else if (existing !== undefined) {
     throw new EtagMismatchError(
       `${where}key '${key}' already exists: first-write without an etag only inserts; give the etag to replace it`,
     );

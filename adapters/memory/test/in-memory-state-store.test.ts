@@ -72,8 +72,8 @@ describe("in-memory state", () => {
   it("accepts a matching etag and rejects a stale one with ABORTED, leaving the value", async () => {
     const s = await store();
     await s.set(set("k", "a"));
-    await s.set(set("k", "b", { etag: "1" }));
-    const error = await rejection(s.set(set("k", "c", { etag: "1" })));
+    await s.set(set("k", "b", { etag: "1", concurrency: "FIRST_WRITE" }));
+    const error = await rejection(s.set(set("k", "c", { etag: "1", concurrency: "FIRST_WRITE" })));
     expect(error).toBeInstanceOf(EtagMismatchError);
     expect(error.code).toBe(Code.Aborted);
     expect(error.message).toContain("'k'");
@@ -84,7 +84,7 @@ describe("in-memory state", () => {
 
   it("rejects an etag for a key that does not exist", async () => {
     const s = await store();
-    expect((await rejection(s.set(set("k", "a", { etag: "1" })))).code).toBe(Code.Aborted);
+    expect((await rejection(s.set(set("k", "a", { etag: "1", concurrency: "FIRST_WRITE" })))).code).toBe(Code.Aborted);
     expect((await get(s, "k")).found).toBe(false);
   });
 
@@ -92,7 +92,7 @@ describe("in-memory state", () => {
     const s = await store();
     await s.set(set("k", "a"));
     for (const etag of ["abc", "-1", "1.0", "0x1"]) {
-      const error = await rejection(s.set(set("k", "b", { etag })));
+      const error = await rejection(s.set(set("k", "b", { etag, concurrency: "FIRST_WRITE" })));
       expect(error).toBeInstanceOf(EtagInvalidError);
       expect(error.code).toBe(Code.InvalidArgument);
     }
@@ -109,11 +109,16 @@ describe("in-memory state", () => {
     expect(text((await get(s, "k")).data)).toBe("c");
   });
 
-  it("lets last-write without an etag overwrite", async () => {
+  it("lets last-write overwrite and delete, ignoring any etag", async () => {
     const s = await store();
     await s.set(set("k", "a"));
     await s.set(set("k", "b"));
     expect(text((await get(s, "k")).data)).toBe("b");
+    await s.set(set("k", "c", { etag: "7" }));
+    await s.set(set("new", "n", { etag: "not-a-version" }));
+    expect([text((await get(s, "k")).data), (await get(s, "k")).etag, text((await get(s, "new")).data)]).toEqual(["c", "3", "n"]);
+    await s.delete(del("k", { etag: "1" }));
+    expect((await get(s, "k")).found).toBe(false);
   });
 
   it("keeps an empty value as a value", async () => {
@@ -137,9 +142,9 @@ describe("in-memory state", () => {
     await s.delete(del("never-there"));
     await s.set(set("k", "a"));
     await s.set(set("k", "b"));
-    expect((await rejection(s.delete(del("k", { etag: "1" })))).code).toBe(Code.Aborted);
+    expect((await rejection(s.delete(del("k", { etag: "1", concurrency: "FIRST_WRITE" })))).code).toBe(Code.Aborted);
     expect((await get(s, "k")).found).toBe(true);
-    await s.delete(del("k", { etag: "2" }));
+    await s.delete(del("k", { etag: "2", concurrency: "FIRST_WRITE" }));
     expect((await get(s, "k")).found).toBe(false);
   });
 
@@ -159,7 +164,7 @@ describe("in-memory state", () => {
   it("applies a bulk set all or nothing", async () => {
     const s = await store();
     await s.set(set("b", "old"));
-    await rejection(s.bulkSet([set("a", "1"), set("b", "2", { etag: "9" })]));
+    await rejection(s.bulkSet([set("a", "1"), set("b", "2", { etag: "9", concurrency: "FIRST_WRITE" })]));
     expect((await get(s, "a")).found).toBe(false);
     expect(text((await get(s, "b")).data)).toBe("old");
   });
@@ -171,8 +176,8 @@ describe("in-memory state", () => {
       await s.transact({
         operations: [
           { set: set("k", "a") },
-          { set: set("k", "b", { etag: "1" }) },
-          { delete: del("gone", { etag: "1" }) },
+          { set: set("k", "b", { etag: "1", concurrency: "FIRST_WRITE" }) },
+          { delete: del("gone", { etag: "1", concurrency: "FIRST_WRITE" }) },
           { set: set("gone", "again", { concurrency: "FIRST_WRITE" }) },
         ],
         metadata: {},
@@ -192,7 +197,7 @@ describe("in-memory state", () => {
           operations: [
             { set: set("new", "n") },
             { delete: del("x") },
-            { set: set("y", "y3", { etag: "1" }) },
+            { set: set("y", "y3", { etag: "1", concurrency: "FIRST_WRITE" }) },
             { set: set("z", "z") },
           ],
           metadata: {},
@@ -236,7 +241,7 @@ describe("in-memory state", () => {
     it("starts an expired key afresh at etag 1 and rejects its old etag", async () => {
       await s.set(set("k", "a", { ttlInSeconds: 1 }));
       clock.advance(1_000);
-      expect((await rejection(s.set(set("k", "b", { etag: "1" })))).code).toBe(Code.Aborted);
+      expect((await rejection(s.set(set("k", "b", { etag: "1", concurrency: "FIRST_WRITE" })))).code).toBe(Code.Aborted);
       await s.set(set("k", "b", { concurrency: "FIRST_WRITE" }));
       expect((await get(s, "k")).etag).toBe("1");
     });

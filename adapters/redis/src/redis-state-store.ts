@@ -115,8 +115,9 @@ export class RedisStateStore implements RedisState {
     operations.forEach((op, i) => {
       const request = op.set ?? op.delete;
       if (request === undefined) return;
-      const etag = request.etag === undefined || request.etag === "" ? "" : checkEtag(request.key, request.etag, where(i));
+      // Last-write ignores the etag, as Layotto's and Dapr's Redis stores do.
       const firstWrite = request.concurrency === "FIRST_WRITE" ? "1" : "0";
+      const etag = firstWrite === "0" || request.etag === undefined || request.etag === "" ? "" : checkEtag(request.key, request.etag, where(i));
       keys.push(request.key);
       if (op.set !== undefined) {
         const ttl = this.ttlOf(op.set.key, op.set.ttlInSeconds, where(i));

@@ -59,7 +59,7 @@ describe("redis state", () => {
     const read = await get(s, "book1");
     expect([read.found, text(read.data), read.etag]).toEqual([true, "100", undefined]);
     // A last-write replaces it with an item; an etag never matches a value without one.
-    await expect(s.set(setReq("book1", "x", { etag: "1" }))).rejects.toBeInstanceOf(EtagMismatchError);
+    await expect(s.set(setReq("book1", "x", { etag: "1", concurrency: "FIRST_WRITE" }))).rejects.toBeInstanceOf(EtagMismatchError);
     await s.set(setReq("book1", "101"));
     expect((await get(s, "book1")).etag).toBe("1");
   });
@@ -77,21 +77,21 @@ describe("redis state", () => {
   it("writes and deletes with the current etag, and rejects a stale one leaving the value unchanged", async () => {
     const s = await store();
     await s.set(setReq("k", "v1"));
-    await s.set(setReq("k", "v2", { etag: "1" }));
-    const stale = await s.set(setReq("k", "v3", { etag: "1" })).catch((e: unknown) => e);
+    await s.set(setReq("k", "v2", { etag: "1", concurrency: "FIRST_WRITE" }));
+    const stale = await s.set(setReq("k", "v3", { etag: "1", concurrency: "FIRST_WRITE" })).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(EtagMismatchError);
     expect((stale as ConnectError).code).toBe(Code.Aborted);
     expect((stale as Error).message).toContain('the current etag is "2"');
     expect(text((await get(s, "k")).data)).toBe("v2");
 
-    await expect(s.delete(delReq("k", { etag: "1" }))).rejects.toBeInstanceOf(EtagMismatchError);
+    await expect(s.delete(delReq("k", { etag: "1", concurrency: "FIRST_WRITE" }))).rejects.toBeInstanceOf(EtagMismatchError);
     expect((await get(s, "k")).found).toBe(true);
-    await s.delete(delReq("k", { etag: "2" }));
+    await s.delete(delReq("k", { etag: "2", concurrency: "FIRST_WRITE" }));
     expect((await get(s, "k")).found).toBe(false);
     // Deleting a missing key succeeds; with an etag it cannot match.
     await s.delete(delReq("k"));
-    await expect(s.delete(delReq("k", { etag: "2" }))).rejects.toBeInstanceOf(EtagMismatchError);
-    await expect(s.set(setReq("new", "v", { etag: "1" }))).rejects.toBeInstanceOf(EtagMismatchError);
+    await expect(s.delete(delReq("k", { etag: "2", concurrency: "FIRST_WRITE" }))).rejects.toBeInstanceOf(EtagMismatchError);
+    await expect(s.set(setReq("new", "v", { etag: "1", concurrency: "FIRST_WRITE" }))).rejects.toBeInstanceOf(EtagMismatchError);
     expect((await get(s, "new")).found).toBe(false);
   });
 
@@ -99,7 +99,7 @@ describe("redis state", () => {
     const s = await store();
     await s.set(setReq("k", "v"));
     for (const etag of ["abc", "-1", "1.0", "01"]) {
-      const error = await s.set(setReq("k", "x", { etag })).catch((e: unknown) => e);
+      const error = await s.set(setReq("k", "x", { etag, concurrency: "FIRST_WRITE" })).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(EtagInvalidError);
       expect((error as ConnectError).code).toBe(Code.InvalidArgument);
     }
@@ -177,7 +177,7 @@ describe("redis state", () => {
     ]);
     // A key of another type fails on its own, not the whole read.
     expect(items[3].error).toMatch(/WRONGTYPE/);
-    await s.bulkDelete([delReq("a"), delReq("b", { etag: "1" })]);
+    await s.bulkDelete([delReq("a"), delReq("b", { etag: "1", concurrency: "FIRST_WRITE" })]);
     expect((await s.bulkGet({ keys: ["a", "b", "c"], metadata: {} })).map((i) => i.found)).toEqual([false, false, true]);
     expect(await s.bulkGet({ keys: [], metadata: {} })).toEqual([]);
   });
@@ -186,7 +186,7 @@ describe("redis state", () => {
     const s = await store();
     await s.set(setReq("x", "old"));
     const error = await s
-      .bulkSet([setReq("y", "new"), setReq("x", "new", { etag: "9" })])
+      .bulkSet([setReq("y", "new"), setReq("x", "new", { etag: "9", concurrency: "FIRST_WRITE" })])
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EtagMismatchError);
     expect((error as ConnectError).rawMessage).toMatch(/^bulk set: /);
@@ -199,10 +199,10 @@ describe("redis state", () => {
     await s.set(setReq("a", "a1"));
     await s.transact({
       operations: [
-        { set: setReq("a", "a2", { etag: "1" }) },
-        { set: setReq("a", "a3", { etag: "2" }) },
+        { set: setReq("a", "a2", { etag: "1", concurrency: "FIRST_WRITE" }) },
+        { set: setReq("a", "a3", { etag: "2", concurrency: "FIRST_WRITE" }) },
         { set: setReq("b", "b1", { concurrency: "FIRST_WRITE" }) },
-        { delete: delReq("b", { etag: "1" }) },
+        { delete: delReq("b", { etag: "1", concurrency: "FIRST_WRITE" }) },
         { set: setReq("c", "c1", { ttlInSeconds: 100 }) },
       ],
       metadata: {},
@@ -224,7 +224,7 @@ describe("redis state", () => {
         operations: [
           { set: setReq("a", "changed") },
           { delete: delReq("c") },
-          { set: setReq("b", "changed", { etag: "1" }) },
+          { set: setReq("b", "changed", { etag: "1", concurrency: "FIRST_WRITE" }) },
           { set: setReq("d", "new") },
         ],
         metadata: {},

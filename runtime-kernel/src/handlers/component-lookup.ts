@@ -4,8 +4,11 @@ import type { ComponentEntry, ComponentTable } from "../registry/component-table
 
 /** The errors a capability answers when a request names no usable component. */
 export interface LookupTexts {
-  /** No component of the capability is configured at all: FAILED_PRECONDITION. */
-  readonly notConfigured: string;
+  /**
+   * No component of the capability is configured at all: FAILED_PRECONDITION.
+   * Absent where Layotto answers an unknown name alike either way (file).
+   */
+  readonly notConfigured?: string;
   /** The name matches no component: INVALID_ARGUMENT. */
   notFound(name: string): string;
 }
@@ -37,7 +40,7 @@ export const lookupTexts = {
     notFound: (name) => `pubsub ${name} not found`,
   },
   file: {
-    notConfigured: "file store is not configured",
+    // Layotto spells it so in PutFile, ListFile, DelFile and GetFileMeta; GetFile says getFileNotFound's text.
     notFound: (name) => `not support store type: ${name}`,
   },
   binding: {
@@ -65,9 +68,11 @@ export function findComponent<K extends CapabilityKind>(
   name: string,
 ): ComponentEntry<K> | undefined {
   const entry = table.get(capability, name);
+  const texts: LookupTexts = lookupTexts[capability];
+  const notConfigured = texts.notConfigured;
   // list() allocates, so it only runs on the miss path.
-  if (entry === undefined && table.list(capability).length === 0) {
-    throw new ConnectError(lookupTexts[capability].notConfigured, Code.FailedPrecondition);
+  if (entry === undefined && notConfigured !== undefined && table.list(capability).length === 0) {
+    throw new ConnectError(notConfigured, Code.FailedPrecondition);
   }
   return entry;
 }

@@ -8,7 +8,7 @@ import type {
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
-import { lookupComponent } from "./component-lookup";
+import { lookupTexts } from "./component-lookup";
 import { componentFailure, invalidArgument } from "./error-mapping";
 
 /** The largest GetFile chunk, as upstream's 100 KiB read buffer. */
@@ -16,13 +16,20 @@ export const fileChunkSize = 100 * 1024;
 /** ListFile's page size when the request gives none (what S3-style stores default to). */
 export const defaultListPageSize = 1000;
 
+/** GetFile's text for a name that is not a file store; Layotto's other file rpcs say lookupTexts.file's. */
+const getFileNotFound = (name: string) => `not supported store type: ${name}`;
+
 type GetFileResponse = MessageInitShape<typeof GetFileResponseSchema>;
 
 export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
-  /** Configured, named, known: FAILED_PRECONDITION, then INVALID_ARGUMENT. */
-  function store(storeName: string): ComponentEntry<"file"> {
-    if (storeName === "" && table.list("file").length > 0) throw invalidArgument("file store name is empty");
-    return lookupComponent(table, "file", storeName);
+  /**
+   * The named store. As in Layotto, any name that is not a store (empty, unknown,
+   * or no file store configured at all) is INVALID_ARGUMENT naming it.
+   */
+  function store(storeName: string, notFound = lookupTexts.file.notFound): ComponentEntry<"file"> {
+    const entry = table.get("file", storeName);
+    if (entry === undefined) throw invalidArgument(notFound(storeName));
+    return entry;
   }
 
   /** The FileRequest inside ListFile, DelFile and GetFileMeta; Layotto's text when it is missing. */
@@ -102,7 +109,7 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
 
   /** Streams the file in chunks of at most fileChunkSize, in order. */
   async function* getFile(request: GetFileRequest): AsyncGenerator<GetFileResponse> {
-    const entry = store(request.storeName);
+    const entry = store(request.storeName, getFileNotFound);
     try {
       for await (const chunk of entry.component.get({ name: request.name, metadata: request.metadata })) {
         for (let at = 0; at < chunk.length; at += fileChunkSize) {

@@ -56,7 +56,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       key: scopedKey(entry, item.key),
       value: item.value,
       etag: etagOf(item.etag),
-      concurrency: concurrencyOf(item.options),
+      concurrency: concurrencyOf(item.options, item.etag),
       consistency: consistencyOf(item.options),
       // Stores without TTL ignore it, as Dapr documents ("other state stores will ignore this value").
       ttlInSeconds: ttl !== undefined && stateStoreHas(entry.component, "TTL") ? ttl : undefined,
@@ -68,7 +68,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
     return {
       key: scopedKey(entry, item.key),
       etag: etagOf(item.etag),
-      concurrency: concurrencyOf(item.options),
+      concurrency: concurrencyOf(item.options, item.etag),
       consistency: consistencyOf(item.options),
       metadata: item.metadata,
     };
@@ -141,7 +141,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       const one: DeleteRequest = {
         key: scopedKey(entry, request.key),
         etag: etagOf(request.etag),
-        concurrency: concurrencyOf(request.options),
+        concurrency: concurrencyOf(request.options, request.etag),
         consistency: consistencyOf(request.options),
         metadata: request.metadata,
       };
@@ -243,8 +243,16 @@ function etagOf(etag: Etag | undefined): string | undefined {
   return etag === undefined || etag.value === "" || etag.value === "0" ? undefined : etag.value;
 }
 
-function concurrencyOf(options: StateOptions | undefined): Concurrency {
-  return options?.concurrency === StateOptions_StateConcurrency.CONCURRENCY_FIRST_WRITE ? "FIRST_WRITE" : "LAST_WRITE";
+/**
+ * Only an explicit LAST_WRITE ignores the etag, as Layotto's and Dapr's stores do.
+ * With no concurrency given, Dapr's stores still check an etag: that is first-write
+ * in the IDL's terms (with an etag it must match; without one the write upserts).
+ */
+function concurrencyOf(options: StateOptions | undefined, etag: Etag | undefined): Concurrency {
+  const asked = options?.concurrency ?? StateOptions_StateConcurrency.CONCURRENCY_UNSPECIFIED;
+  if (asked === StateOptions_StateConcurrency.CONCURRENCY_FIRST_WRITE) return "FIRST_WRITE";
+  if (asked === StateOptions_StateConcurrency.CONCURRENCY_UNSPECIFIED && etagOf(etag) !== undefined) return "FIRST_WRITE";
+  return "LAST_WRITE";
 }
 
 function consistencyOf(options: StateOptions | undefined): Consistency {

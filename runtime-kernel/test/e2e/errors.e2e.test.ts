@@ -74,7 +74,6 @@ describe("a kind with no component configured: FAILED_PRECONDITION", () => {
       "configuration stores not configured",
     ],
     ["PublishEvent", { pubsub_name: "pub_subs_demo", topic: "t" }, status.FAILED_PRECONDITION, "no pubsub is configured"],
-    ["GetFileMeta", file("file_demo"), status.FAILED_PRECONDITION, "file store is not configured"],
     ["InvokeBinding", { name: "http", operation: "get" }, status.FAILED_PRECONDITION, "output binding is not configured"],
     [
       "GetSecret",
@@ -111,6 +110,17 @@ describe("an unknown component name: INVALID_ARGUMENT with Layotto's text", () =
 
   it.each(cases)("%s %j", async (rpc, request, code, message) => {
     const error = await rejection(unary(fullStub, rpc, request));
+    expect({ code: error.code, details: error.details }).toEqual({ code, details: message });
+  });
+});
+
+describe("a file rpc naming no file store: INVALID_ARGUMENT even when none is configured, as Layotto", () => {
+  it.each([
+    ["GetFileMeta", file("file_demo"), status.INVALID_ARGUMENT, "not support store type: file_demo"],
+    ["ListFile", file("file_demo"), status.INVALID_ARGUMENT, "not support store type: file_demo"],
+    ["DelFile", file("file_demo"), status.INVALID_ARGUMENT, "not support store type: file_demo"],
+  ] as Case[])("%s %j", async (rpc, request, code, message) => {
+    const error = await rejection(unary(helloOnlyStub, rpc, request));
     expect({ code: error.code, details: error.details }).toEqual({ code, details: message });
   });
 });

@@ -140,6 +140,27 @@ describe("state", () => {
     await client.state.delete({ storeName, key: "sdk-etag", etag: "3" });
     expect(await client.state.get({ storeName, key: "sdk-etag" })).toBeNull();
   });
+
+  // Layotto's demo/state/common/client.go, step by step: its SaveBulkState gives a
+  // made-up etag "2" under last-write (one key exists at etag 1, the other not at
+  // all), which Layotto's stores accept by ignoring the etag.
+  it("runs Layotto's state demo: a last-write bulk save with a made-up etag succeeds", async () => {
+    const [key1, key2] = ["demo-key1", "demo-key2"];
+    await client.state.save({ storeName, states: { key: key1, value: "hello world" } });
+    expect(await client.state.get({ storeName, key: key1 })).toMatchObject({ etag: "1" });
+    const lastWrite = {
+      concurrency: RuntimeTypes.StateOptions.StateConcurrency.CONCURRENCY_LAST_WRITE,
+      consistency: RuntimeTypes.StateOptions.StateConsistency.CONSISTENCY_STRONG,
+    };
+    const item = (key: string) => ({ key, value: "hello world", etag: "2", options: lastWrite, metadata: { "some-key-for-component": "some-value" } });
+    await client.state.save({ storeName, states: [item(key1), item(key2)] });
+    const bulk = await client.state.getBulk({ storeName, keys: [key1, key2, "demo-key3"], parallelism: 3 });
+    const etags = Object.fromEntries(bulk.map((one) => [one.key, one.etag]));
+    expect(etags).toEqual({ [key1]: "2", [key2]: "1" });
+    await client.state.delete({ storeName, key: key1, etag: etags[key1] });
+    await client.state.delete({ storeName, key: key2, etag: etags[key2] });
+    expect(await client.state.get({ storeName, key: key1 })).toBeNull();
+  });
 });
 
 describe("lock", () => {

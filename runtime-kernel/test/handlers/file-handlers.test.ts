@@ -120,13 +120,14 @@ describe("file handlers", () => {
       Code.InvalidArgument,
       "request can't be nil",
     );
-    await expectError(read("a.txt", ""), Code.InvalidArgument, "file store name is empty");
-    await expectError(read("a.txt", "nope"), Code.InvalidArgument, "not support store type: nope");
+    await expectError(read("a.txt", ""), Code.InvalidArgument, "not supported store type: ");
+    await expectError(read("a.txt", "nope"), Code.InvalidArgument, "not supported store type: nope");
+    // Layotto answers an unknown name the same when no file store is configured at all.
     const bare = await runtimeWith([]);
     await expectError(
       bare.groups.file.getFileMeta(create(GetFileMetaRequestSchema, fileRequest("a.txt")), contextFor("getFileMeta")),
-      Code.FailedPrecondition,
-      "file store is not configured",
+      Code.InvalidArgument,
+      "not support store type: files",
     );
   });
 });

@@ -160,6 +160,20 @@ describe("state handlers", () => {
       expect((await get("state_demo", "k")).etag).toBe("3");
     });
 
+    it("ignores a stale or made-up etag under last-write, as Layotto's state demo expects", async () => {
+      const lastWrite = { concurrency: StateOptions_StateConcurrency.CONCURRENCY_LAST_WRITE };
+      await save("state_demo", { key: "k", value: bytes("v") });
+      await save("state_demo", { key: "k", value: bytes("w"), etag: { value: "7" }, options: lastWrite });
+      await save("state_demo", { key: "new", value: bytes("n"), etag: { value: "2" }, options: lastWrite });
+      expect(text((await get("state_demo", "k")).data)).toBe("w");
+      expect(text((await get("state_demo", "new")).data)).toBe("n");
+      await runtime.groups.state.deleteState(
+        create(DeleteStateRequestSchema, { storeName: "state_demo", key: "k", etag: { value: "9" }, options: lastWrite }),
+        ctx,
+      );
+      expect((await get("state_demo", "k")).etag).toBe("");
+    });
+
     it("honours first-write concurrency without an etag: only a new key may be written", async () => {
       const firstWrite = { concurrency: StateOptions_StateConcurrency.CONCURRENCY_FIRST_WRITE };
       await save("state_demo", { key: "k", value: bytes("v"), options: firstWrite });
