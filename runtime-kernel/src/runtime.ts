@@ -7,6 +7,9 @@ import { loadConfig } from "./config/load-config";
 import type { RuntimeConfig } from "./config/runtime-config";
 import { AppDelivery, appCallbackTarget, type DeliveryOptions } from "./delivery/delivery";
 import { createRuntimeHandlerGroups } from "./handlers";
+import { createInvoker } from "./invoke/invocation-setup";
+import type { InvocationTargets } from "./invoke/invocation-targets";
+import type { Invoker } from "./invoke/invoker";
 import { createDefaultRegistry, type AdapterRegistry } from "./registry/adapter-registry";
 import { buildComponents, closeAll } from "./registry/build-components";
 import type { ComponentTable } from "./registry/component-table";
@@ -59,6 +62,7 @@ export class Runtime {
   private table: ComponentTable | undefined;
   private api: ApiServer | undefined;
   private delivery: AppDelivery | undefined;
+  private invoker: Invoker | undefined;
   private stopping: Promise<{ drained: boolean }> | undefined;
 
   private constructor(
@@ -99,7 +103,8 @@ export class Runtime {
   private async startServing(components: Parameters<typeof buildComponents>[0]): Promise<void> {
     const config = this.config;
     this.table = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
-    const impl = runtimeServiceImpl(createRuntimeHandlerGroups(this.table));
+    this.invoker = createInvoker(config.invoke);
+    const impl = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invoker));
     this.api = await listenOrExplain(config, "the API", config.api, () =>
       ApiServer.start({
         address: config.api,
@@ -126,6 +131,14 @@ export class Runtime {
   /** Delivery to the app's AppCallback server, when the config names a callback port and a pubsub exists. */
   get appDelivery(): AppDelivery | undefined {
     return this.delivery;
+  }
+
+  /**
+   * What InvokeService can call, by id. Other engines register their callables
+   * here once the runtime serves (wasm functions: see InvocationTargets).
+   */
+  get invocationTargets(): InvocationTargets {
+    return this.invoker!.targets;
   }
 
   get componentCount(): number {
@@ -188,6 +201,7 @@ export class Runtime {
         `ottavo: warning: ${this.api.inFlight} call(s) still in flight after ${this.options.shutdownTimeoutMs} ms; connections closed`,
       );
     }
+    await this.invoker?.targets.close();
     await this.closeComponents();
     await this.actuator.close();
     return { drained };

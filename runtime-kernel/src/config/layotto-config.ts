@@ -1,6 +1,7 @@
 import type { CapabilityKind } from "@ottavo/generated/components/registry";
 import { ConfigError, ConfigReport } from "./config-error";
 import { isPlainObject, readComponentMap } from "./component-entry";
+import { readLayottoRpcs } from "./invoke-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import {
   defaultActuatorAddress,
@@ -70,7 +71,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
   const app = readApp(report, config.app);
   const components: ComponentConfig[] = [];
   for (const [key, value] of Object.entries(config)) {
-    if (key === "app") continue;
+    if (key === "app" || key === "rpcs") continue;
     const capability = layottoCapabilityKeys[key];
     if (capability === undefined) {
       report.warning(`grpc_config key '${key}' is not supported yet; ignored`);
@@ -88,6 +89,8 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
     }
   }
 
+  const invoke = readLayottoRpcs(report, config.rpcs, root as Record<string, unknown>);
+
   report.throwIfProblems();
   // Both addresses are set here: a missing or bad one was a problem, thrown above.
   return {
@@ -98,6 +101,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
     api: api!,
     actuator: actuator!,
     components,
+    invoke,
     warnings: report.warnings,
   };
 }

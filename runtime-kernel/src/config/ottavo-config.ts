@@ -2,6 +2,7 @@ import { parseDocument } from "yaml";
 import { capabilityKinds, type CapabilityKind } from "@ottavo/generated/components/registry";
 import { ConfigError, ConfigReport } from "./config-error";
 import { isPlainObject, readComponentMap } from "./component-entry";
+import { readOttavoInvoke } from "./invoke-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import {
   defaultActuatorAddress,
@@ -12,7 +13,7 @@ import {
   type RuntimeConfig,
 } from "./runtime-config";
 
-const topLevelKeys = ["app", "api", "actuator", "components"];
+const topLevelKeys = ["app", "api", "actuator", "components", "invoke"];
 
 /**
  * Reads Ottavo's own YAML config:
@@ -23,6 +24,8 @@ const topLevelKeys = ["app", "api", "actuator", "components"];
  *   components:
  *     state:
  *       state_demo: { type: in-memory, metadata: {} }
+ *   invoke:                                  # see invoke-config.ts
+ *     targets: { HelloService:1.0: { url: http://127.0.0.1:8889 } }
  *
  * It is our own format, so unknown keys are errors (a typo must not silently
  * drop a section), unlike Layotto's file where unknown keys are only warned about.
@@ -57,8 +60,10 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
     }
   }
 
+  const invoke = readOttavoInvoke(report, doc.invoke);
+
   report.throwIfProblems();
-  return { file, configDir, format: "ottavo", app, api, actuator, components, warnings: report.warnings };
+  return { file, configDir, format: "ottavo", app, api, actuator, components, invoke, warnings: report.warnings };
 }
 
 function readApp(report: ConfigReport, value: unknown): AppConfig {

@@ -1,5 +1,6 @@
 import type { CapabilityKind } from "@ottavo/generated/components/registry";
 import type { RawMetadata } from "@ottavo/component-runtime";
+import type { InvokeConfig } from "./invoke-config";
 import type { ListenAddress } from "./listen-address";
 
 /** The runtime's configuration, whichever file format it was read from. */
@@ -16,6 +17,8 @@ export interface RuntimeConfig {
   readonly actuator: ListenAddress;
   /** In file order, per capability in file order. */
   readonly components: readonly ComponentConfig[];
+  /** Service invocation targets (Ottavo's `invoke`, Layotto's `rpcs`). */
+  readonly invoke: InvokeConfig;
   /** Lines about things the runtime ignores; printed on stderr, never fatal. */
   readonly warnings: readonly string[];
 }

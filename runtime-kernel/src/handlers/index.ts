@@ -1,4 +1,6 @@
 import type { RuntimeHandlerGroups } from "@ottavo/generated/server/runtime-handlers";
+import { createInvoker } from "../invoke/invocation-setup";
+import type { Invoker } from "../invoke/invoker";
 import type { ComponentTable } from "../registry/component-table";
 import { createBindingHandlers } from "./binding-handlers";
 import { createConfigurationHandlers } from "./configuration-handlers";
@@ -16,8 +18,12 @@ import { createStateHandlers } from "./state-handlers";
  * request, routes it to the component it names and maps the component's errors to
  * the API's codes, as Layotto does. Stateful parts (sequencer id blocks, open
  * subscription streams) live in the groups, so create them once per runtime.
+ * InvokeService calls through the invoker (none configured: every id is NOT_FOUND).
  */
-export function createRuntimeHandlerGroups(table: ComponentTable): RuntimeHandlerGroups {
+export function createRuntimeHandlerGroups(
+  table: ComponentTable,
+  invoker: Invoker = createInvoker({ targets: [] }),
+): RuntimeHandlerGroups {
   return {
     hello: createHelloHandlers(table),
     state: createStateHandlers(table),
@@ -28,9 +34,8 @@ export function createRuntimeHandlerGroups(table: ComponentTable): RuntimeHandle
     file: createFileHandlers(table),
     binding: createBindingHandlers(table),
     secret: createSecretHandlers(table),
-    kernel: createKernelHandlers(),
+    kernel: createKernelHandlers(invoker),
   };
 }
 
 export { defaultStateKeyPrefix } from "./state-handlers";
-export { invokeServiceUnimplemented } from "./kernel-handlers";

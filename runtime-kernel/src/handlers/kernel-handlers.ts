@@ -1,13 +1,45 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { RuntimeKernelRpcs } from "@ottavo/generated/server/runtime-handlers";
+import { HTTPExtension_Verb, type InvokeServiceRequest } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { invokeHopsHeader, requestHeadersOf } from "../invoke/forwarded-headers";
+import { httpStatusError, httpStatusHeader } from "../invoke/http-status-errors";
+import type { InvocationRequest } from "../invoke/invocation";
+import type { Invoker } from "../invoke/invoker";
+import { invalidArgument } from "./error-mapping";
 
-export const invokeServiceUnimplemented = "InvokeService is not implemented yet: service invocation is planned";
+const noData = new Uint8Array(0);
 
-/** The rpcs the kernel answers itself. Service invocation comes with a later issue. */
-export function createKernelHandlers(): RuntimeKernelRpcs {
+/** The rpcs the kernel answers itself: InvokeService, through the invocation targets. */
+export function createKernelHandlers(invoker: Invoker): RuntimeKernelRpcs {
   return {
-    async invokeService() {
-      throw new ConnectError(invokeServiceUnimplemented, Code.Unimplemented);
+    async invokeService(request, context) {
+      const invocation = invocationOf(request, context);
+      const answer = await invoker.invoke(invocation);
+      if (answer.status < 200 || answer.status > 299) throw httpStatusError(answer.status, answer.data, answer.headers);
+      for (const [name, value] of answer.headers) context.responseHeader.append(name, value);
+      context.responseHeader.set(httpStatusHeader, String(answer.status));
+      return { data: { value: answer.data }, contentType: answer.contentType };
     },
+  };
+}
+
+/** InvokeService's request as a target sees it: POST when no verb is given (as Dapr), metadata filtered. */
+function invocationOf(request: InvokeServiceRequest, context: HandlerContext): InvocationRequest {
+  if (request.id === "") throw invalidArgument("InvokeService: id is required (the app, service or function to call)");
+  const message = request.message;
+  const extension = message?.httpExtension;
+  const verb = extension === undefined || extension.verb === HTTPExtension_Verb.NONE ? "POST" : HTTPExtension_Verb[extension.verb];
+  if (verb === undefined) throw invalidArgument(`InvokeService: unknown http_extension.verb ${extension?.verb}`);
+  const hops = Number(context.requestHeader.get(invokeHopsHeader) ?? "0");
+  return {
+    id: request.id,
+    method: message?.method ?? "",
+    verb,
+    query: extension?.querystring ?? "",
+    contentType: message?.contentType ?? "",
+    data: message?.data?.value ?? noData,
+    headers: requestHeadersOf(context.requestHeader),
+    signal: context.signal,
+    hops: Number.isInteger(hops) && hops > 0 ? hops : 0,
   };
 }

@@ -212,11 +212,20 @@ describe("failures of the operation itself", () => {
     });
   });
 
-  it("InvokeService is UNIMPLEMENTED, saying so", async () => {
+  it("InvokeService to an id nothing is configured for is NOT_FOUND, saying what to configure", async () => {
     const error = await rejection(unary(fullStub, "InvokeService", { id: "other-app", message: { method: "hello" } }));
     expect({ code: error.code, details: error.details }).toEqual({
-      code: status.UNIMPLEMENTED,
-      details: "InvokeService is not implemented yet: service invocation is planned",
+      code: status.NOT_FOUND,
+      details:
+        "no invocation target 'other-app': configure it under invoke.targets (Ottavo YAML) or grpc_config.rpcs (Layotto), or add a nameresolution component",
+    });
+  });
+
+  it("InvokeService without an id is INVALID_ARGUMENT", async () => {
+    const error = await rejection(unary(fullStub, "InvokeService", { message: { method: "hello" } }));
+    expect({ code: error.code, details: error.details }).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: "InvokeService: id is required (the app, service or function to call)",
     });
   });
 

@@ -30,8 +30,8 @@ export interface RuntimeStub extends grpc.Client {
   [rpc: string]: unknown;
 }
 
-export function layottoStub(port: number): RuntimeStub {
-  return new loaded.spec.proto.runtime.v1.Runtime(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as RuntimeStub;
+export function layottoStub(port: number, options?: grpc.ChannelOptions): RuntimeStub {
+  return new loaded.spec.proto.runtime.v1.Runtime(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), options) as RuntimeStub;
 }
 
 /** One unary call; resolves with the response or rejects with grpc-js's ServiceError. */

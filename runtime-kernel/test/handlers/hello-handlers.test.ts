@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { StringValueSchema, anyPack } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { InvokeServiceRequestSchema, SayHelloRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { SayHelloRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { contextFor, expectError, runtimeWith } from "./support";
 
 describe("hello handlers", () => {
@@ -38,16 +38,5 @@ describe("hello handlers", () => {
 
     const bare = await runtimeWith([]);
     await expectError(sayHello(bare, "helloworld"), Code.FailedPrecondition, "no instance found: no hello component is configured");
-  });
-});
-
-describe("kernel handlers", () => {
-  it("answers InvokeService with UNIMPLEMENTED until service invocation exists", async () => {
-    const runtime = await runtimeWith([]);
-    await expectError(
-      runtime.groups.kernel.invokeService(create(InvokeServiceRequestSchema, { id: "app2" }), contextFor("invokeService")),
-      Code.Unimplemented,
-      "InvokeService is not implemented yet: service invocation is planned",
-    );
   });
 });
