@@ -8,6 +8,7 @@ import { frameMessage, UnaryFrameReader, type FrameProblem } from "./grpc-frames
 import { parseGrpcTimeout } from "./grpc-timeout";
 import { codecFor, type CodecTable, type MessageCodec } from "./message-codecs";
 import { UnaryCallContext } from "./unary-call-context";
+import { errorTrailerFields } from "./error-trailers";
 
 export interface GrpcFastPathOptions {
   /** The unary rpcs served here, by HTTP/2 path (generated dispatch tables). */
@@ -211,6 +212,7 @@ class UnaryCall {
           "content-type": "application/grpc",
           "grpc-status": String(mapped.code),
           "grpc-message": grpcPercentEncode(mapped.rawMessage),
+          ...errorTrailerFields(mapped),
           ...this.context?.extraTrailers(),
         },
         { endStream: true },
