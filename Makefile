@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 GENERATOR := generator/dist/cli.js
 
-.PHONY: help install run test-services kafka-broker gen gen-check spec-diff lint build test bench
+.PHONY: help install run test-services kafka-broker gen gen-check spec-diff lint build test bench bench-tools
 
 help:
 	@echo "make run        start the runtime on the embedded in-memory default (CONFIG=file for another)"
@@ -62,7 +62,18 @@ test: test-services gen-check lint build
 	@mkdir -p .cache
 	npx jest --ci --json --outputFile=.cache/jest-results.json
 
-# The hot-path benchmarks (bench/): the runtime vs its backends called directly,
-# on a redis-server and runtimes it starts on loopback; about 2.5 minutes.
-bench: test-services build
+# Load generators that are not in Node: ghz (Go module, built into .cache/tools) and
+# h2load (Debian's nghttp2-client); redis-benchmark comes with redis-server.
+GHZ := .cache/tools/bin/ghz
+$(GHZ):
+	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
+	GOBIN=$(abspath .cache/tools/bin) go install github.com/bojand/ghz/cmd/ghz@v0.121.0
+
+bench-tools: $(GHZ)
+	@command -v h2load >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nghttp2-client; }
+
+# The hot-path benchmarks (bench/): the runtime against a hand-framed node:http2
+# reference and Redis itself, servers on CPU 0 and load generators on CPU 1;
+# about 4 minutes. BENCH_BASELINE=<checkout> adds another build's runtime.
+bench: test-services bench-tools build
 	node bench/dist/main.js

@@ -1,40 +1,83 @@
 /**
- * Ottavo's hot-path benchmarks: `make bench` (which builds, then runs
- * `node bench/dist/main.js`). Starts a redis-server, two runtimes and a bare
- * Connect-ES server (bare-server.ts) on free loopback ports, measures, prints a
- * table and writes it to bench/out/latest.md (RESULTS.md is written from it by hand);
- * every process it started is stopped on the way out, also on failure or Ctrl-C.
+ * Ottavo's hot-path benchmark: `make bench` (installs ghz and h2load, builds,
+ * then runs `node bench/dist/main.js`). Servers run on one core, the load
+ * generators (ghz, h2load, redis-benchmark: none in Node) on the other. Every
+ * figure is set against a reference measured in the same run: a hand-framed
+ * node:http2 gRPC server (reference-server.ts) for the physical limit, and
+ * redis-benchmark for Redis itself. Writes bench/out/latest.md; RESULTS.md is
+ * written from it by hand, with the command.
  *
- * Settings (environment): BENCH_WARMUP_MS (750), BENCH_ROUND_MS (1500),
- * BENCH_ROUNDS (3), BENCH_ONLY (groups, e.g. "1,3a").
+ * Settings (environment): BENCH_SECONDS per run (3), BENCH_ROUNDS of the
+ * interleaved headline (3), BENCH_BASELINE=<checkout of another build> adds its
+ * runtime to the headline (before/after), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startRedis, startRuntime, stopAllRuntimes, type RedisServer } from "@ottavo/test-support";
-import { formatMicros, formatRate, formatRatio, log, type Result, type Timing } from "./harness";
-import { startBareServer } from "./processes";
-import { helloTransports, names, nextIdModes, pubsubDelivery, stateInMemory, stateRedis } from "./suites";
+import { startRedis, startRuntime, stopAllRuntimes, type RedisServer, type RunningRuntime } from "@ottavo/test-support";
+import { fromJson, toBinary, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
+import {
+  GetNextIdRequestSchema,
+  GetStateRequestSchema,
+  PublishEventRequestSchema,
+  SaveStateRequestSchema,
+  SayHelloRequestSchema,
+} from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { summarizeCpuProfile } from "./cpu-profile";
+import { summarizeGcTrace } from "./gc-trace";
+import { ghz, h2loadConnectJson, h2loadGrpc, loadCpu, redisBenchmark, type GrpcLoad, type LoadResult } from "./load-generators";
+import { cpuShare, pin, rssBytes } from "./process-stats";
+import { startScriptServer, type ScriptServer } from "./processes";
 
-const timing: Timing = {
-  warmupMs: numberFromEnv("BENCH_WARMUP_MS", 750),
-  roundMs: numberFromEnv("BENCH_ROUND_MS", 1500),
-  rounds: numberFromEnv("BENCH_ROUNDS", 3),
-};
-const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
-const wanted = (group: string) => only === undefined || only.includes(group);
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const serverCpu = process.env.BENCH_SERVER_CPU ?? "0";
+const baselineDir = process.env.BENCH_BASELINE;
+
+const runtimeCall = (method: string) => `spec.proto.runtime.v1.Runtime/${method}`;
+const value100 = Buffer.alloc(100, "v").toString("base64");
+
+/** The unary calls measured, each with its request (protobuf JSON) and the request's schema. */
+const calls = {
+  SayHello: { call: runtimeCall("SayHello"), schema: SayHelloRequestSchema, data: { service_name: "quick_start_demo", name: "bench" } },
+  GetState: { call: runtimeCall("GetState"), schema: GetStateRequestSchema, data: { store_name: "state_demo", key: "bench-key" } },
+  SaveState: {
+    call: runtimeCall("SaveState"),
+    schema: SaveStateRequestSchema,
+    data: { store_name: "state_demo", states: [{ key: "bench-key", value: value100 }] },
+  },
+  GetNextId: { call: runtimeCall("GetNextId"), schema: GetNextIdRequestSchema, data: { store_name: "sequencer_demo", key: "bench" } },
+  PublishEvent: {
+    call: runtimeCall("PublishEvent"),
+    schema: PublishEventRequestSchema,
+    data: { pubsub_name: "pub_subs_demo", topic: "bench", data: value100, data_content_type: "text/plain" },
+  },
+} as const;
+type CallName = keyof typeof calls;
+
+/** The call's request as one gRPC frame, for h2load. */
+function requestFrame(name: CallName): Uint8Array {
+  const { schema, data } = calls[name];
+  const body = toBinary(schema as DescMessage, fromJson(schema as DescMessage, data as JsonValue));
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  frame.set(body, 5);
+  return frame;
+}
 
 const memoryConfig = `app: { id: bench }
 api: { address: 127.0.0.1:0 }
 actuator: { address: 127.0.0.1:0 }
 components:
   hello:
-    ${names.hello}: { type: helloworld, metadata: { hello: greetings } }
+    quick_start_demo: { type: helloworld, metadata: { hello: greetings } }
   state:
-    ${names.state}: { type: in-memory }
+    state_demo: { type: in-memory }
+  sequencer:
+    sequencer_demo: { type: in-memory }
   pubsub:
-    ${names.pubsub}: { type: in-memory }
+    pub_subs_demo: { type: in-memory }
 `;
 
 const redisConfig = (redis: RedisServer) => `app: { id: bench }
@@ -42,119 +85,260 @@ api: { address: 127.0.0.1:0 }
 actuator: { address: 127.0.0.1:0 }
 components:
   state:
-    ${names.state}: { type: redis, metadata: { redisHost: "${redis.host}:${redis.port}" } }
-  sequencer:
-    ${names.sequencer}: { type: redis, metadata: { redisHost: "${redis.host}:${redis.port}" } }
+    state_demo: { type: redis, metadata: { redisHost: "${redis.host}:${redis.port}" } }
 `;
 
+/** One row of the output. */
+interface Row {
+  readonly section: string;
+  readonly server: string;
+  readonly call: string;
+  readonly load: string;
+  readonly result: LoadResult;
+  readonly cpu?: number;
+  readonly note?: string;
+}
+
+interface Target {
+  readonly name: string;
+  readonly address: string;
+  readonly pid: number;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function startPinnedRuntime(config: string, options: { nodeArgs?: string[]; cliFile?: string } = {}): Promise<RunningRuntime> {
+  const runtime = await startRuntime({ config, ...options });
+  pin(runtime.process.pid!, serverCpu);
+  return runtime;
+}
+
+function runtimeTarget(name: string, runtime: RunningRuntime): Target {
+  return { name, address: `127.0.0.1:${runtime.apiPort}`, pid: runtime.process.pid! };
+}
+
+function scriptTarget(name: string, server: ScriptServer): Target {
+  pin(server.pid, serverCpu);
+  return { name, address: `127.0.0.1:${server.port}`, pid: server.pid };
+}
+
+async function grpcRun(target: Target, name: CallName, load: Omit<GrpcLoad, "call" | "data">): Promise<{ result: LoadResult; cpu: number }> {
+  const { call, data } = calls[name];
+  const { result, share } = await cpuShare(target.pid, () => ghz(target.address, { call, data, ...load }));
+  if (result.failed > 0) log(`  warning: ${target.name} ${name}: ${result.failed} calls failed`);
+  return { result, cpu: share };
+}
+
+async function warm(target: Target, name: CallName): Promise<void> {
+  await ghz(target.address, { call: calls[name].call, data: calls[name].data, concurrency: 16, seconds: 1 });
+}
+
+/** Throughput with h2load (much lighter than ghz, so the server is what saturates). */
+async function h2Run(target: Target, name: CallName, concurrency: number): Promise<{ result: LoadResult; cpu: number }> {
+  const url = `http://${target.address}/${calls[name].call}`;
+  const { result, share } = await cpuShare(target.pid, () => h2loadGrpc(url, requestFrame(name), concurrency, seconds));
+  return { result, cpu: share };
+}
+
+/** The headline: the same call on each target, interleaved round by round; the median round of each. */
+async function headline(targets: readonly Target[], name: CallName, rows: Row[]): Promise<void> {
+  for (const target of targets) await warm(target, name);
+  const byTarget = new Map<string, { result: LoadResult; cpu: number }[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const target of targets) {
+      const run = await h2Run(target, name, 16);
+      byTarget.set(target.name, [...(byTarget.get(target.name) ?? []), run]);
+      log(`  ${name} c=16 ${target.name}: ${run.result.rps.toFixed(0)} rps`);
+    }
+  }
+  for (const target of targets) {
+    const runs = byTarget.get(target.name)!;
+    const mid = runs.find((r) => r.result.rps === median(runs.map((x) => x.result.rps)))!;
+    const spread = (Math.max(...runs.map((r) => r.result.rps)) - Math.min(...runs.map((r) => r.result.rps))) / 2 / mid.result.rps;
+    rows.push({ section: "headline", server: target.name, call: name, load: "c=16", result: mid.result, cpu: mid.cpu, note: `±${(spread * 100).toFixed(0)} % over ${rounds} rounds` });
+  }
+}
+
 async function main(): Promise<void> {
-  const started = new Date();
-  const facts = machineFacts(started);
+  const started = Date.now();
+  const facts = machineFacts();
   log(`ottavo bench: ${facts.join("; ")}`);
-  log(`timing: warm-up ${timing.warmupMs} ms, then ${timing.rounds} rounds of ${timing.roundMs} ms per case, interleaved; medians reported`);
-
-  const results: Result[] = [];
+  const rows: Row[] = [];
+  const memoryFacts: string[] = [];
+  const profileFacts: string[] = [];
   let redis: RedisServer | undefined;
-  let bare: { url: string; stop(): Promise<void> } | undefined;
+  const scripts: ScriptServer[] = [];
   try {
-    const memory = await startRuntime({ config: memoryConfig });
-    if (wanted("1")) results.push(...(await stateInMemory(memory.apiUrl, timing)));
-    if (wanted("2") || wanted("3b")) {
-      redis = await startRedis();
-      const onRedis = await startRuntime({ config: redisConfig(redis) });
-      if (wanted("2")) results.push(...(await stateRedis(onRedis.apiUrl, redis.host, redis.port, timing)));
-      if (wanted("3b")) results.push(...(await nextIdModes(onRedis.apiUrl, timing)));
+    // Start-to-ready and idle memory, on fresh processes before anything else runs.
+    const starts: number[] = [];
+    let idleRss = 0;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const runtime = await startRuntime({ config: memoryConfig });
+      starts.push(performance.now() - t0);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      idleRss = rssBytes(runtime.process.pid!);
+      await runtime.stop();
     }
-    if (wanted("3a")) {
-      bare = await startBareServer();
-      results.push(...(await helloTransports(memory.apiUrl, bare.url, timing)));
+    memoryFacts.push(`start to ready (spawn until the ready line), median of 5: ${median(starts).toFixed(0)} ms`);
+    memoryFacts.push(`RSS idle (0.5 s after ready, in-memory config): ${(idleRss / 1048576).toFixed(1)} MB`);
+
+    const reference = await startScriptServer("reference-server.js");
+    scripts.push(reference);
+    const bare = await startScriptServer("bare-server.js");
+    scripts.push(bare);
+    const memory = await startPinnedRuntime(memoryConfig);
+    const targets = {
+      runtime: runtimeTarget("runtime (gRPC fast path)", memory),
+      reference: scriptTarget("reference: hand-framed node:http2", reference),
+      bare: scriptTarget("bare Connect-ES server", bare),
+    };
+    const baseline = baselineDir
+      ? runtimeTarget(`runtime before (${path.basename(baselineDir)})`, await startPinnedRuntime(memoryConfig, { cliFile: path.join(baselineDir, "runtime-kernel", "dist", "cli.js") }))
+      : undefined;
+
+    log("headline: c=16, interleaved");
+    await headline([targets.runtime, targets.reference, targets.bare, ...(baseline ? [baseline] : [])], "SayHello", rows);
+    await headline([targets.runtime, targets.reference, ...(baseline ? [baseline] : [])], "GetState", rows);
+
+    log("every call: c=16, c=64 and a fixed 1,000 rps");
+    for (const name of ["SayHello", "GetState", "SaveState", "GetNextId", "PublishEvent"] as const) {
+      await warm(targets.runtime, name);
+      for (const concurrency of [16, 64]) {
+        const run = await h2Run(targets.runtime, name, concurrency);
+        rows.push({ section: "grid", server: "runtime, in-memory", call: name, load: `c=${concurrency}`, ...run });
+      }
+      const fixed = await grpcRun(targets.runtime, name, { concurrency: 16, seconds, rps: 1000 });
+      rows.push({ section: "grid", server: "runtime, in-memory", call: name, load: "1,000 rps", ...fixed });
+      log(`  ${name} done`);
     }
-    if (wanted("4")) results.push(...(await pubsubDelivery(memory.apiUrl, timing)));
+    for (const [target, name] of [[targets.reference, "SayHello"], [targets.reference, "GetState"]] as const) {
+      const fixed = await grpcRun(target, name, { concurrency: 16, seconds, rps: 1000 });
+      rows.push({ section: "grid", server: target.name, call: name, load: "1,000 rps", ...fixed });
+    }
+    memoryFacts.push(`RSS after the load above: ${(rssBytes(targets.runtime.pid) / 1048576).toFixed(1)} MB`);
+
+    log("Connect JSON over HTTP/1.1 (h2load --h1), c=16, interleaved with the baseline");
+    for (const name of ["SayHello", "GetState"] as const) {
+      const connectTargets = [runtimeTarget("runtime", memory), ...(baseline ? [baseline] : [])];
+      const runs = new Map<string, { result: LoadResult; cpu: number }[]>();
+      for (const target of connectTargets) await h2loadConnectJson(`http://${target.address}/${calls[name].call}`, calls[name].data, 16, 1);
+      for (let round = 0; round < rounds; round++) {
+        for (const target of connectTargets) {
+          const url = `http://${target.address}/${calls[name].call}`;
+          const { result, share } = await cpuShare(target.pid, () => h2loadConnectJson(url, calls[name].data, 16, seconds));
+          runs.set(target.name, [...(runs.get(target.name) ?? []), { result, cpu: share }]);
+        }
+      }
+      for (const target of connectTargets) {
+        const all = runs.get(target.name)!;
+        const mid = all.find((r) => r.result.rps === median(all.map((x) => x.result.rps)))!;
+        rows.push({ section: "connect", server: target.name, call: name, load: "c=16", ...mid, note: `median of ${rounds} rounds` });
+      }
+    }
+
+    log("Redis: the runtime's GetState at 1,000 rps against Redis's own latency");
+    redis = await startRedis();
+    pin(Number(execFileSync("redis-cli", ["-p", String(redis.port), "info", "server"], { encoding: "utf8" }).match(/process_id:(\d+)/)![1]), serverCpu);
+    execFileSync("redis-cli", ["-p", String(redis.port), "hset", "bench-key", "data", "v".repeat(100), "version", "1"], { stdio: "ignore" });
+    const direct = await redisBenchmark(redis.port, ["hmget", "bench-key", "data", "version"], 5000);
+    rows.push({ section: "redis", server: "redis-benchmark, 1 client", call: "HMGET key data version", load: "closed loop", result: direct });
+    const onRedis = runtimeTarget("runtime, Redis state store", await startPinnedRuntime(redisConfig(redis)));
+    await warm(onRedis, "GetState");
+    const redisFixed = await grpcRun(onRedis, "GetState", { concurrency: 16, seconds, rps: 1000 });
+    rows.push({ section: "redis", server: onRedis.name, call: "GetState", load: "1,000 rps", ...redisFixed, note: `added p50 ${((redisFixed.result.p50 - direct.p50) / 1000).toFixed(2)} ms over Redis` });
+    for (const concurrency of [16, 64]) {
+      const run = await h2Run(onRedis, "GetState", concurrency);
+      rows.push({ section: "redis", server: onRedis.name, call: "GetState", load: `c=${concurrency}`, ...run });
+    }
+
+    log("allocation and GC pauses (--trace-gc)");
+    const traced = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--trace-gc"] });
+    const tracedTarget = runtimeTarget("runtime --trace-gc", traced);
+    await warm(tracedTarget, "GetState");
+    for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
+      const from = traced.stdout().length;
+      const run = await grpcRun(tracedTarget, "GetState", { concurrency: 16, seconds, rps });
+      const gc = summarizeGcTrace(traced.stdout().slice(from));
+      memoryFacts.push(
+        `GetState in-memory at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
+          `(${gc.scavenges} scavenges, ${gc.markSweeps} mark-compacts over ${run.result.ok} calls), longest young-generation pause ${gc.maxScavengeMs.toFixed(2)} ms`,
+      );
+    }
+
+    log("where the time goes: a CPU profile of GetState in-memory at c=16");
+    const profileDir = mkdtempSync(path.join(os.tmpdir(), "ottavo-profile-"));
+    const profiled = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] });
+    const profiledTarget = runtimeTarget("runtime --cpu-prof", profiled);
+    await warm(profiledTarget, "GetState");
+    await h2Run(profiledTarget, "GetState", 16);
+    await profiled.stop();
+    profileFacts.push(...summarizeCpuProfile(profileDir).map((c) => `${(c.share * 100).toFixed(1)} % ${c.category}`));
   } finally {
-    // SIGTERM, SIGKILL after a grace; then the temp folders go.
-    await stopAllRuntimes(3_000);
+    await stopAllRuntimes();
+    for (const server of scripts) await server.stop();
     await redis?.stop();
-    await bare?.stop();
   }
-  results.sort((a, b) => groupOrder(a.group) - groupOrder(b.group));
-
-  const seconds = (Date.now() - started.getTime()) / 1000;
-  const report = markdown(results, facts, seconds);
-  log(`\n${report}`);
-  const out = path.resolve(__dirname, "..", "out", "latest.md");
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, report);
-  log(`written to ${path.relative(process.cwd(), out)} (${seconds.toFixed(0)} s in all)`);
+  const text = markdown(rows, facts, memoryFacts, profileFacts, (Date.now() - started) / 1000);
+  const outDir = path.join(__dirname, "..", "out");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, "latest.md"), text);
+  process.stdout.write(text);
 }
 
-/** "1", "2", "3a", "3b", "4" in that order. */
-function groupOrder(group: string): number {
-  return ["1.", "2.", "3a.", "3b.", "4."].findIndex((prefix) => group.startsWith(prefix));
-}
-
-function machineFacts(date: Date): string[] {
+function machineFacts(): string[] {
   const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
-  let redisVersion = "redis-server not found";
-  try {
-    redisVersion = /v=(\S+)/.exec(execFileSync("redis-server", ["--version"], { encoding: "utf8" }))?.[1] ?? "unknown";
-  } catch {
-    // reported as not found
-  }
+  const version = (command: string, args: string[], pattern: RegExp) => {
+    try {
+      return pattern.exec(execFileSync(command, args, { encoding: "utf8" }))?.[1] ?? "unknown";
+    } catch {
+      return "not found";
+    }
+  };
   return [
-    `date ${date.toISOString()}`,
-    `nproc ${os.availableParallelism()} (${cpu})`,
-    `node ${process.version}`,
-    `redis-server ${redisVersion}`,
+    `date ${new Date().toISOString()}`,
+    `nproc ${os.availableParallelism()} (${cpu}); servers on CPU ${serverCpu}, load generators on CPU ${loadCpu}`,
+    `node ${process.version}; redis-server ${version("redis-server", ["--version"], /v=(\S+)/)}; h2load ${version("h2load", ["--version"], /nghttp2\/(\S+)/)}`,
     `load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+    `each run ${seconds} s after a 1 s warm-up per server and call; ghz over one HTTP/2 connection`,
   ];
 }
 
-/** The results as a Markdown table, one row per case, with the run's settings above it. */
-function markdown(results: readonly Result[], facts: readonly string[], seconds: number): string {
-  const lines = [
-    `Command: \`make bench\` (runs \`node bench/dist/main.js\`), ${seconds.toFixed(0)} s.`,
-    "",
-    ...facts.map((f) => `- ${f}`),
-    `- warm-up ${timing.warmupMs} ms per case, then ${timing.rounds} rounds of ${timing.roundMs} ms per case, ` +
-      "the cases of a group interleaved round by round; each figure is the median over rounds; " +
-      "spread is half the range of ops/s over the rounds, relative to the median",
-    "",
-    "| group | case | conc | ops/s | p50 | p99 | spread | cost × (baseline ops/s ÷ ops/s) |",
-    "|---|---|--:|--:|--:|--:|--:|---|",
-  ];
-  for (const r of results) {
-    const rates = r.rounds.map((x) => x.opsPerSec);
-    const spread = ((Math.max(...rates) - Math.min(...rates)) / 2 / r.opsPerSec) * 100;
-    const ratios = r.ratios.map((x) => `**${formatRatio(x.ratio)}** vs ${x.baseline}`).join("; ");
-    lines.push(
-      `| ${r.group.split(" ")[0].replace(/\.$/, "")} | ${r.name} | ${r.concurrency} | ${formatRate(r.opsPerSec)} | ` +
-        `${formatMicros(r.p50)} | ${formatMicros(r.p99)} | ±${spread.toFixed(0)} % | ${ratios} |`,
-    );
-  }
-  return `${lines.join("\n")}\n`;
+const us = (value: number) => (Number.isNaN(value) ? "–" : value >= 1000 ? `${(value / 1000).toFixed(2)} ms` : `${value.toFixed(0)} µs`);
+
+function markdown(
+  rows: readonly Row[],
+  facts: readonly string[],
+  memoryFacts: readonly string[],
+  profileFacts: readonly string[],
+  elapsed: number,
+): string {
+  const out = [`Command: \`make bench\` (${elapsed.toFixed(0)} s).`, "", ...facts.map((f) => `- ${f}`), ""];
+  const table = (title: string, section: string, ratioTo?: (row: Row) => Row | undefined) => {
+    out.push(`### ${title}`, "", "| server | call | load | rps | p50 | p99 | mean | server CPU | failed | note |", "|---|---|---|--:|--:|--:|--:|--:|--:|---|");
+    for (const row of rows.filter((r) => r.section === section)) {
+      const reference = ratioTo?.(row);
+      const ratio = reference && reference !== row ? `**×${(row.result.rps / reference.result.rps).toFixed(2)}** of ${reference.server}` : "";
+      const note = [ratio, row.note].filter(Boolean).join("; ");
+      out.push(
+        `| ${row.server} | ${row.call} | ${row.load} | ${row.result.rps.toFixed(0)} | ${us(row.result.p50)} | ${us(row.result.p99)} | ${us(row.result.mean)} | ` +
+          `${row.cpu === undefined ? "–" : `${(row.cpu * 100).toFixed(0)} %`} | ${row.result.failed} | ${note} |`,
+      );
+    }
+    out.push("");
+  };
+  const referenceOf = (row: Row) => rows.find((r) => r.section === row.section && r.call === row.call && r.load === row.load && r.server.startsWith("reference"));
+  table("Headline: unary gRPC at c=16, the runtime against the reference in the same run", "headline", referenceOf);
+  table("Every call through the runtime (in-memory components)", "grid", referenceOf);
+  table("Connect JSON over HTTP/1.1 (Connect-ES path)", "connect");
+  table("Redis", "redis");
+  out.push("### Memory, start-up, allocation", "", ...memoryFacts.map((f) => `- ${f}`), "");
+  out.push("### Where the runtime's CPU time goes (GetState in-memory, c=16; self time, idle left out)", "", ...profileFacts.map((f) => `- ${f}`), "");
+  return out.join("\n");
 }
 
-function numberFromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not ${JSON.stringify(text)}`);
-  return value;
-}
-
-// Ctrl-C or a kill: exit now; test-support's exit hooks SIGKILL the runtimes and redis-server.
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`bench: ${signal}, stopping what it started\n`);
-    process.exit(130);
-  });
-}
-
-// Exits once done, whatever a cancelled stream may still hold open; everything it started is stopped by then.
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -7,9 +7,17 @@ process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL");
 });
 
-/** The baseline server of bare-server.ts in a process of its own, like the runtime. */
-export async function startBareServer(timeoutMs = 10_000): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(__dirname, "bare-server.js")], { stdio: ["pipe", "pipe", "inherit"] });
+/** A server script of this folder (reference-server.js, bare-server.js) in a process of its own. */
+export interface ScriptServer {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts dist/<script> with node; resolves once it printed "port <n>". */
+export async function startScriptServer(script: string, timeoutMs = 10_000): Promise<ScriptServer> {
+  const child = spawn(process.execPath, [path.join(__dirname, script)], { stdio: ["pipe", "pipe", "inherit"] });
   children.add(child);
   const exited = new Promise<void>((resolve) =>
     child.once("exit", () => {
@@ -24,7 +32,7 @@ export async function startBareServer(timeoutMs = 10_000): Promise<{ url: string
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let out = "";
-      const timer = setTimeout(() => reject(new Error(`the bare server printed no port within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`${script} printed no port within ${timeoutMs} ms`)), timeoutMs);
       child.stdout!.setEncoding("utf8");
       child.stdout!.on("data", (chunk: string) => {
         out += chunk;
@@ -35,11 +43,11 @@ export async function startBareServer(timeoutMs = 10_000): Promise<{ url: string
       });
       void exited.then(() => {
         clearTimeout(timer);
-        reject(new Error("the bare server exited before it listened"));
+        reject(new Error(`${script} exited before it listened`));
       });
     });
     child.stdout!.resume();
-    return { url: `http://127.0.0.1:${port}`, stop };
+    return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, stop };
   } catch (error) {
     await stop();
     throw error;

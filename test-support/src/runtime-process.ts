@@ -35,6 +35,10 @@ export interface StartRuntimeOptions {
   readonly args?: readonly string[];
   /** Environment variables added to this process's own. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Node's own flags before the script, e.g. ["--trace-gc"]. */
+  readonly nodeArgs?: readonly string[];
+  /** Another build's cli.js (the bench compares builds); this checkout's by default. */
+  readonly cliFile?: string;
   /** How long the runtime may take to print its ready line; 15 s by default. */
   readonly startTimeoutMs?: number;
 }
@@ -183,9 +187,10 @@ interface Launched {
 }
 
 function launch(options: StartRuntimeOptions): Launched {
-  if (!existsSync(cliFile)) throw new Error(`${cliFile} is missing: build first (npx tsc -b)`);
+  const cli = options.cliFile ?? cliFile;
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -b)`);
   const configFile = writeConfig(options);
-  const child = spawn(process.execPath, [cliFile, "run", "-c", configFile, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cli, "run", "-c", configFile, ...(options.args ?? [])], {
     cwd: path.dirname(configFile),
     env: { ...process.env, ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
