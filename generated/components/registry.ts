@@ -5,6 +5,7 @@ import type { ConfigurationFeature, ConfigurationStore } from "./configuration";
 import type { FileFeature, FileStore } from "./file";
 import type { HelloFeature, HelloService } from "./hello";
 import type { LockFeature, LockStore } from "./lock";
+import type { NameresolutionFeature, NameResolver } from "./nameresolution";
 import type { PubSub, PubsubFeature } from "./pubsub";
 import type { SecretFeature, SecretStore } from "./secret";
 import type { Sequencer, SequencerFeature } from "./sequencer";
@@ -20,6 +21,7 @@ export interface CapabilityComponents {
   file: FileStore;
   hello: HelloService;
   lock: LockStore;
+  nameresolution: NameResolver;
   pubsub: PubSub;
   secret: SecretStore;
   sequencer: Sequencer;
@@ -35,6 +37,7 @@ export interface CapabilityFeatures {
   file: FileFeature;
   hello: HelloFeature;
   lock: LockFeature;
+  nameresolution: NameresolutionFeature;
   pubsub: PubsubFeature;
   secret: SecretFeature;
   sequencer: SequencerFeature;
@@ -49,7 +52,7 @@ export type CapabilityKind = keyof CapabilityComponents;
 /**
  * Every capability kind, in name order.
  */
-export const capabilityKinds: readonly CapabilityKind[] = ["binding", "configuration", "file", "hello", "lock", "pubsub", "secret", "sequencer", "state"];
+export const capabilityKinds: readonly CapabilityKind[] = ["binding", "configuration", "file", "hello", "lock", "nameresolution", "pubsub", "secret", "sequencer", "state"];
 
 /**
  * The factory of an adapter of capability K, as the registry holds it.
@@ -82,7 +85,9 @@ export const declaredAdapters: readonly AdapterDeclaration[] = [
   { capability: "secret", type: "local.file", features: [] },
   { capability: "configuration", type: "redis", features: [] },
   { capability: "lock", type: "redis", features: ["KEEPALIVE"] },
+  { capability: "nameresolution", type: "redis", features: ["REGISTRATION"] },
   { capability: "pubsub", type: "redis", features: ["DEAD_LETTER", "DURABLE"] },
   { capability: "sequencer", type: "redis", features: ["SEGMENT"] },
   { capability: "state", type: "redis", features: ["ETAG", "TRANSACTIONAL", "TTL", "BULK"] },
+  { capability: "nameresolution", type: "static", features: [] },
 ];

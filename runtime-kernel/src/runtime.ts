@@ -7,9 +7,8 @@ import { loadConfig } from "./config/load-config";
 import type { RuntimeConfig } from "./config/runtime-config";
 import { AppDelivery, appCallbackTarget, type DeliveryOptions } from "./delivery/delivery";
 import { createRuntimeHandlerGroups } from "./handlers";
-import { createInvoker } from "./invoke/invocation-setup";
+import { advertisedAddress, createInvocation, type Invocation } from "./invoke/invocation-setup";
 import type { InvocationTargets } from "./invoke/invocation-targets";
-import type { Invoker } from "./invoke/invoker";
 import { createDefaultRegistry, type AdapterRegistry } from "./registry/adapter-registry";
 import { buildComponents, closeAll } from "./registry/build-components";
 import type { ComponentTable } from "./registry/component-table";
@@ -62,7 +61,7 @@ export class Runtime {
   private table: ComponentTable | undefined;
   private api: ApiServer | undefined;
   private delivery: AppDelivery | undefined;
-  private invoker: Invoker | undefined;
+  private invocation: Invocation | undefined;
   private stopping: Promise<{ drained: boolean }> | undefined;
 
   private constructor(
@@ -103,8 +102,8 @@ export class Runtime {
   private async startServing(components: Parameters<typeof buildComponents>[0]): Promise<void> {
     const config = this.config;
     this.table = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
-    this.invoker = createInvoker(config.invoke);
-    const impl = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invoker));
+    this.invocation = createInvocation(config.invoke, config.app, this.table);
+    const impl = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token));
     this.api = await listenOrExplain(config, "the API", config.api, () =>
       ApiServer.start({
         address: config.api,
@@ -113,6 +112,11 @@ export class Runtime {
       }),
     );
     this.phase = "serving";
+    // Other runtimes find this app once the API answers, not before.
+    const address = advertisedAddress(this.api.address);
+    if (address !== undefined) {
+      for (const line of await this.invocation.nameResolution.registerSelf(address)) this.options.log.warn(line);
+    }
     const callback = appCallbackTarget(config, this.table);
     if (callback !== undefined) {
       this.delivery = AppDelivery.start({ table: this.table, callback, log: this.options.log, options: this.options.delivery });
@@ -138,7 +142,7 @@ export class Runtime {
    * here once the runtime serves (wasm functions: see InvocationTargets).
    */
   get invocationTargets(): InvocationTargets {
-    return this.invoker!.targets;
+    return this.invocation!.invoker.targets;
   }
 
   get componentCount(): number {
@@ -190,6 +194,8 @@ export class Runtime {
 
   private async stop(): Promise<{ drained: boolean }> {
     this.phase = "shutting-down";
+    // Others stop sending calls here before the drain starts.
+    await this.invocation?.nameResolution.unregisterSelf();
     const timeoutMs = this.options.shutdownTimeoutMs;
     const [api, delivery] = await Promise.all([
       this.api ? this.api.shutdown(timeoutMs) : { drained: true },
@@ -201,7 +207,7 @@ export class Runtime {
         `ottavo: warning: ${this.api.inFlight} call(s) still in flight after ${this.options.shutdownTimeoutMs} ms; connections closed`,
       );
     }
-    await this.invoker?.targets.close();
+    await this.invocation?.close();
     await this.closeComponents();
     await this.actuator.close();
     return { drained };

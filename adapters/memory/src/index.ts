@@ -5,6 +5,7 @@ import { inMemoryLockAdapter } from "./in-memory-lock-store";
 import { inMemoryPubsubAdapter } from "./in-memory-pubsub";
 import { inMemorySequencerAdapter } from "./in-memory-sequencer";
 import { inMemoryStateAdapter } from "./in-memory-state-store";
+import { staticNameresolutionAdapter } from "./static-name-resolver";
 
 /** Every adapter of this package, for the kernel's registry. */
 export const memoryAdapters: readonly CapabilityAdapterFactory[] = [
@@ -14,6 +15,7 @@ export const memoryAdapters: readonly CapabilityAdapterFactory[] = [
   inMemorySequencerAdapter,
   inMemoryConfigurationAdapter,
   inMemoryPubsubAdapter,
+  staticNameresolutionAdapter,
 ];
 
 export { helloworldAdapter, HelloWorld } from "./helloworld";
@@ -22,4 +24,5 @@ export { inMemoryLockAdapter, InMemoryLockStore, type InMemoryLockStoreOptions }
 export { inMemorySequencerAdapter, InMemorySequencer } from "./in-memory-sequencer";
 export { inMemoryConfigurationAdapter, InMemoryConfigurationStore } from "./in-memory-configuration-store";
 export { inMemoryPubsubAdapter, InMemoryPubsub, type InMemoryPubsubOptions } from "./in-memory-pubsub";
+export { staticNameresolutionAdapter, StaticNameResolver } from "./static-name-resolver";
 export type { Clock } from "./clock";

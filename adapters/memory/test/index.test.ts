@@ -3,12 +3,13 @@ import { memoryAdapters } from "../src";
 import { context } from "./support";
 
 describe("memoryAdapters", () => {
-  it("holds the six declared memory adapters, as spec/components declares them", () => {
+  it("holds the seven declared memory adapters, as spec/components declares them", () => {
     const held = memoryAdapters.map((f) => `${f.capability}/${f.type}`).sort();
     expect(held).toEqual([
       "configuration/in-memory",
       "hello/helloworld",
       "lock/in-memory",
+      "nameresolution/static",
       "pubsub/in-memory",
       "sequencer/in-memory",
       "state/in-memory",

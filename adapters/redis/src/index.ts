@@ -1,6 +1,7 @@
 import type { CapabilityAdapterFactory } from "@ottavo/generated/components/registry";
 import { redisConfigurationAdapter } from "./redis-configuration-store";
 import { redisLockAdapter } from "./redis-lock-store";
+import { redisNameresolutionAdapter } from "./redis-name-resolver";
 import { redisPubsubAdapter } from "./redis-pubsub";
 import { redisSequencerAdapter } from "./redis-sequencer";
 import { redisStateAdapter } from "./redis-state-store";
@@ -12,6 +13,7 @@ export const redisAdapters: readonly CapabilityAdapterFactory[] = [
   redisSequencerAdapter,
   redisConfigurationAdapter,
   redisPubsubAdapter,
+  redisNameresolutionAdapter,
 ];
 
 export { redisStateAdapter, RedisStateStore } from "./redis-state-store";
@@ -19,4 +21,5 @@ export { redisLockAdapter, RedisLockStore } from "./redis-lock-store";
 export { redisSequencerAdapter, RedisSequencer } from "./redis-sequencer";
 export { redisConfigurationAdapter, RedisConfigurationStore } from "./redis-configuration-store";
 export { redisPubsubAdapter, RedisPubsub, type RedisPubsubSettings } from "./redis-pubsub";
+export { redisNameresolutionAdapter, RedisNameResolver, nameResolutionKey } from "./redis-name-resolver";
 export { RedisConnection, type RedisConnectionMetadata } from "./redis-connection";

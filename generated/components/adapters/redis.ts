@@ -6,6 +6,7 @@ import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } f
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { ConfigurationStoreWith } from "../configuration";
 import type { LockStoreWith } from "../lock";
+import type { NameResolverWith } from "../nameresolution";
 import type { PubSubWith } from "../pubsub";
 import type { SequencerWith } from "../sequencer";
 import type { StateStoreWith } from "../state";
@@ -122,6 +123,68 @@ export function defineRedisLockAdapter(
     type: "redis",
     features: redisLockFeatures,
     metadata: redisLockMetadataFields,
+    create,
+  });
+}
+
+/**
+ * Metadata of the "redis" nameresolution component, as validated at start.
+ */
+export interface RedisNameresolutionMetadata extends RedisConnectionMetadata {
+  /**
+   * How long an entry lives without a heartbeat.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s".
+   */
+  ttl: number;
+  /**
+   * How long a lookup's answer is reused before asking Redis again; "0" asks every time.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "1s".
+   */
+  cacheTtl: number;
+}
+
+/**
+ * The declared metadata fields of the "redis" nameresolution component.
+ */
+export const redisNameresolutionMetadataFields: readonly MetadataFieldSpec[] = [
+  ...redisConnectionMetadataFields,
+  { name: "ttl", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "How long an entry lives without a heartbeat." },
+  { name: "cacheTtl", type: "duration", default: "1s", required: false, sensitive: false, aliases: [], description: "How long a lookup's answer is reused before asking Redis again; \"0\" asks every time." },
+];
+
+/**
+ * Validates raw metadata of a "redis" nameresolution component; throws MetadataError.
+ */
+export function parseRedisNameresolutionMetadata(raw: RawMetadata): RedisNameresolutionMetadata {
+  return parseMetadata<RedisNameresolutionMetadata>(raw, redisNameresolutionMetadataFields);
+}
+
+/**
+ * The features the "redis" nameresolution component declares.
+ */
+export const redisNameresolutionFeatures = ["REGISTRATION"] as const;
+
+/**
+ * What a "redis" nameresolution component implements: the core operations and those its features unlock.
+ */
+export type RedisNameresolution = NameResolverWith<"REGISTRATION">;
+
+/**
+ * Runtimes register themselves in Redis: each runtime adds its API address to
+ * the sorted set `ottavo|nameresolution|<app id>`, scored with the time its
+ * entry expires (Redis's own clock), refreshes it every third of ttl, and removes
+ * it at shutdown; a runtime that dies without removing it drops out when ttl
+ * passes. Lookups read the entries not yet expired, and reuse an answer for at
+ * most cacheTtl.
+ */
+export function defineRedisNameresolutionAdapter(
+  create: (metadata: RedisNameresolutionMetadata, context: AdapterContext) => Promise<RedisNameresolution>,
+): AdapterFactory<"nameresolution", RedisNameresolution> {
+  return defineAdapter({
+    capability: "nameresolution",
+    type: "redis",
+    features: redisNameresolutionFeatures,
+    metadata: redisNameresolutionMetadataFields,
     create,
   });
 }

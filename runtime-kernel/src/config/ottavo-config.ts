@@ -18,7 +18,7 @@ const topLevelKeys = ["app", "api", "actuator", "components", "invoke"];
 /**
  * Reads Ottavo's own YAML config:
  *
- *   app: { id: quickstart, callbackPort: 9999, callbackHost: 127.0.0.1 }
+ *   app: { id: quickstart, callbackPort: 9999, callbackHost: 127.0.0.1, httpPort: 3000 }
  *   api: { address: 127.0.0.1:34904 }        # or unix:/path/to.sock
  *   actuator: { address: 127.0.0.1:34999 }
  *   components:
@@ -69,26 +69,28 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
 function readApp(report: ConfigReport, value: unknown): AppConfig {
   if (value === undefined || value === null) return { id: "" };
   if (!isPlainObject(value)) {
-    report.problem("'app' must be a map with id (and optionally callbackPort, callbackHost)");
+    report.problem("'app' must be a map with id (and optionally callbackPort, callbackHost, httpPort, httpHost)");
     return { id: "" };
   }
-  const { id, callbackPort, callbackHost, ...unknown } = value;
-  for (const key of Object.keys(unknown)) report.problem(`unknown key 'app.${key}'; known: id, callbackPort, callbackHost`);
+  const { id, callbackPort, callbackHost, httpPort, httpHost, ...unknown } = value;
+  for (const key of Object.keys(unknown)) {
+    report.problem(`unknown key 'app.${key}'; known: id, callbackPort, callbackHost, httpPort, httpHost`);
+  }
   if (id !== undefined && id !== null && typeof id !== "string") report.problem("'app.id' must be a string");
-  const ok = (p: unknown): p is number => Number.isInteger(p) && (p as number) > 0 && (p as number) <= 65535;
-  if (callbackPort !== undefined && callbackPort !== null && !ok(callbackPort)) {
-    report.problem("'app.callbackPort' must be a port number (1-65535)");
-  }
-  if (callbackHost !== undefined && callbackHost !== null && typeof callbackHost !== "string") {
-    report.problem("'app.callbackHost' must be a string");
-  }
-  if (callbackHost !== undefined && callbackPort === undefined) {
-    report.problem("'app.callbackHost' is given without 'app.callbackPort'");
-  }
   const appId = typeof id === "string" ? id : "";
-  if (!ok(callbackPort)) return { id: appId };
-  const host = typeof callbackHost === "string" && callbackHost !== "" ? callbackHost : defaultCallbackHost;
-  return { id: appId, callback: { host, port: callbackPort } };
+  const callback = readAppPort(report, "callback", callbackPort, callbackHost);
+  const http = readAppPort(report, "http", httpPort, httpHost);
+  return { id: appId, ...(callback && { callback }), ...(http && { http }) };
+}
+
+/** One of the app's servers: `app.<kind>Port` and optionally `app.<kind>Host` (127.0.0.1 by default). */
+function readAppPort(report: ConfigReport, kind: string, port: unknown, host: unknown): { host: string; port: number } | undefined {
+  const ok = (p: unknown): p is number => Number.isInteger(p) && (p as number) > 0 && (p as number) <= 65535;
+  if (port !== undefined && port !== null && !ok(port)) report.problem(`'app.${kind}Port' must be a port number (1-65535)`);
+  if (host !== undefined && host !== null && typeof host !== "string") report.problem(`'app.${kind}Host' must be a string`);
+  if (host !== undefined && port === undefined) report.problem(`'app.${kind}Host' is given without 'app.${kind}Port'`);
+  if (!ok(port)) return undefined;
+  return { host: typeof host === "string" && host !== "" ? host : defaultCallbackHost, port };
 }
 
 function readAddressSection(report: ConfigReport, key: string, value: unknown, fallback: ListenAddress): ListenAddress {

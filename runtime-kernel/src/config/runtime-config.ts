@@ -28,6 +28,8 @@ export interface AppConfig {
   readonly id: string;
   /** The app's own gRPC server (AppCallback), when it has one. */
   readonly callback?: { readonly host: string; readonly port: number };
+  /** The app's HTTP server, where InvokeService calls for this app id are delivered. */
+  readonly http?: { readonly host: string; readonly port: number };
 }
 
 /** One configured component, as the file gives it; validated against its adapter later. */

@@ -55,6 +55,11 @@ export const lookupTexts = {
     notConfigured: "no instance found: no hello component is configured",
     notFound: (name) => `no instance found: hello service '${name}' is not configured`,
   },
+  // No rpc names a resolver: the kernel consults every one for InvokeService.
+  nameresolution: {
+    notConfigured: "no nameresolution component is configured",
+    notFound: (name) => `nameresolution component ${name} is not configured`,
+  },
 } as const satisfies Record<CapabilityKind, LookupTexts>;
 
 /**

@@ -23,6 +23,7 @@ import { createStateHandlers } from "./state-handlers";
 export function createRuntimeHandlerGroups(
   table: ComponentTable,
   invoker: Invoker = createInvoker({ targets: [] }),
+  runtimeToken?: string,
 ): RuntimeHandlerGroups {
   return {
     hello: createHelloHandlers(table),
@@ -34,7 +35,7 @@ export function createRuntimeHandlerGroups(
     file: createFileHandlers(table),
     binding: createBindingHandlers(table),
     secret: createSecretHandlers(table),
-    kernel: createKernelHandlers(invoker),
+    kernel: createKernelHandlers(invoker, runtimeToken),
   };
 }
 

@@ -1,19 +1,24 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { RuntimeKernelRpcs } from "@ottavo/generated/server/runtime-handlers";
 import { HTTPExtension_Verb, type InvokeServiceRequest } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
-import { invokeHopsHeader, requestHeadersOf } from "../invoke/forwarded-headers";
+import { apiTokenHeader, invokeHopsHeader, requestHeadersOf } from "../invoke/forwarded-headers";
 import { httpStatusError, httpStatusHeader } from "../invoke/http-status-errors";
 import type { InvocationRequest } from "../invoke/invocation";
 import type { Invoker } from "../invoke/invoker";
+import { checkRuntimeToken } from "../invoke/runtime-token";
 import { invalidArgument } from "./error-mapping";
 
 const noData = new Uint8Array(0);
 
-/** The rpcs the kernel answers itself: InvokeService, through the invocation targets. */
-export function createKernelHandlers(invoker: Invoker): RuntimeKernelRpcs {
+/**
+ * The rpcs the kernel answers itself: InvokeService, through the invocation
+ * targets. A call another runtime forwarded must carry `runtimeToken` when one is set.
+ */
+export function createKernelHandlers(invoker: Invoker, runtimeToken?: string): RuntimeKernelRpcs {
   return {
     async invokeService(request, context) {
       const invocation = invocationOf(request, context);
+      if (invocation.hops > 0) checkRuntimeToken(runtimeToken, context.requestHeader.get(apiTokenHeader));
       const answer = await invoker.invoke(invocation);
       if (answer.status < 200 || answer.status > 299) throw httpStatusError(answer.status, answer.data, answer.headers);
       for (const [name, value] of answer.headers) context.responseHeader.append(name, value);

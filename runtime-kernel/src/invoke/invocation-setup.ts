@@ -1,8 +1,14 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { InvokeConfig } from "../config/invoke-config";
+import { formatListenAddress, type ListenAddress } from "../config/listen-address";
+import type { AppConfig } from "../config/runtime-config";
+import { ComponentTable } from "../registry/component-table";
 import { HttpTarget } from "./http-target";
 import type { InvocationTarget } from "./invocation";
 import { InvocationTargets } from "./invocation-targets";
 import { Invoker } from "./invoker";
+import { NameResolution } from "./name-resolution";
+import { runtimeToken } from "./runtime-token";
 import { withTimeout } from "./timed-target";
 
 /** The HTTP target of one configured service, with its timeout. */
@@ -14,17 +20,72 @@ export function httpTargetOf(
   return config.timeoutMs === undefined ? target : withTimeout(target, config.timeoutMs);
 }
 
+/** Everything service invocation needs at run time. */
+export interface Invocation {
+  readonly invoker: Invoker;
+  readonly nameResolution: NameResolution;
+  /** The token forwarded calls must carry here, if any. */
+  readonly token: string | undefined;
+  close(): Promise<void>;
+}
+
 /**
- * The runtime's invocation targets from its config: one HTTP target per
- * configured id, and Layotto's catch-all channel as a fallback.
+ * The runtime's invocation targets, consulted in this order: an id registered
+ * (configured HTTP services, the local app under this runtime's app id, functions),
+ * then Layotto's catch-all channel, then name resolution to another runtime.
  */
-export function createInvoker(config: InvokeConfig): Invoker {
+export function createInvocation(config: InvokeConfig, app: AppConfig, table: ComponentTable): Invocation {
   const targets = new InvocationTargets();
   for (const target of config.targets) targets.register(target.id, httpTargetOf(target, `HTTP service '${target.id}' (${target.url})`));
+  if (app.http !== undefined && app.id !== "" && targets.get(app.id) === undefined) {
+    const url = `http://${app.http.host.includes(":") ? `[${app.http.host}]` : app.http.host}:${app.http.port}`;
+    targets.register(app.id, new HttpTarget({ url, description: `app '${app.id}' (${url})` }));
+  }
+  if (app.id !== "") {
+    // Never resolve our own app id: name resolution would send the call back here.
+    targets.addFallback(async (id) => {
+      if (id !== app.id) return undefined;
+      throw new ConnectError(
+        `app '${app.id}' is served by this runtime, which has no app HTTP port to deliver to (set app.httpPort)`,
+        Code.FailedPrecondition,
+      );
+    });
+  }
   const { fallback } = config;
   if (fallback !== undefined) {
     const target = httpTargetOf(fallback, `HTTP service ${fallback.url}`);
     targets.addFallback(async () => target);
   }
-  return new Invoker(targets, "configure it under invoke.targets (Ottavo YAML) or grpc_config.rpcs (Layotto), or add a nameresolution component");
+  const token = runtimeToken(config.token);
+  const nameResolution = new NameResolution(table, app.id, token);
+  targets.addFallback(nameResolution.fallback);
+  const invoker = new Invoker(
+    targets,
+    "configure it under invoke.targets (Ottavo YAML) or grpc_config.rpcs (Layotto), or add a nameresolution component",
+  );
+  return {
+    invoker,
+    nameResolution,
+    token,
+    async close() {
+      nameResolution.close();
+      await targets.close();
+    },
+  };
+}
+
+/** Service invocation with only the configured HTTP targets (tests, embedding). */
+export function createInvoker(config: InvokeConfig): Invoker {
+  return createInvocation(config, { id: "" }, new ComponentTable("")).invoker;
+}
+
+/**
+ * The address other runtimes reach this API at: as bound, except that a
+ * wildcard host (every interface) is advertised as loopback; undefined for a
+ * Unix socket, which no other runtime can dial.
+ */
+export function advertisedAddress(address: ListenAddress): string | undefined {
+  if (address.kind !== "tcp") return undefined;
+  const host = address.host === "" || address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
+  return formatListenAddress({ kind: "tcp", host, port: address.port });
 }
