@@ -33,6 +33,8 @@ const { NGHTTP2_NO_ERROR } = http2.constants;
 const completed = new ConnectError("the call completed", Code.Canceled);
 const canceledByClient = new ConnectError("the client canceled the call", Code.Canceled);
 
+function ignore(): void {}
+
 /** Content types of gRPC with protobuf messages; gRPC with JSON and gRPC-Web stay with Connect-ES. */
 function isGrpcProto(contentType: string | undefined): boolean {
   return contentType === "application/grpc" || contentType === "application/grpc+proto";
@@ -67,9 +69,6 @@ export class GrpcFastPath {
     const route = this.routes.get(headers[":path"] ?? "");
     if (route === undefined || headers[":method"] !== "POST" || !isGrpcProto(headers["content-type"])) return false;
     this.inFlight++;
-    stream.once("close", () => {
-      if (--this.inFlight === 0) this.onIdle?.();
-    });
     new UnaryCall(this, route, stream, headers).start();
     return true;
   }
@@ -96,7 +95,7 @@ class UnaryCall {
   start(): void {
     const { stream, headers } = this;
     // A stream that fails (reset, session gone) must not take the process down; "close" tells us it ended.
-    stream.on("error", () => undefined);
+    stream.on("error", ignore);
     stream.once("close", () => this.closed());
     const pipeline = this.path.options.pipeline;
     try {
@@ -224,6 +223,8 @@ class UnaryCall {
 
   /** The stream closed: a call still running was canceled by the client (reset) or lost with its connection. */
   private closed(): void {
+    const path = this.path;
+    if (--path.inFlight === 0) path.onIdle?.();
     if (this.done) return;
     this.finish(canceledByClient);
     this.pipelineCall.end(canceledByClient);
