@@ -1,6 +1,7 @@
 import type { Target } from "./target";
 import { adaptersTarget } from "./adapters-target";
 import { clientTarget } from "./client-target";
+import { codecsTarget } from "./codecs-target";
 import { componentsTarget } from "./components-target";
 import { dispatchTarget } from "./dispatch-target";
 import { docsTarget } from "./docs-target";
@@ -19,5 +20,6 @@ export const targets: readonly Target[] = [
   serverTarget,
   dispatchTarget,
   clientTarget,
+  codecsTarget,
   docsTarget,
 ];
