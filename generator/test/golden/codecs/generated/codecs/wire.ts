@@ -439,28 +439,30 @@ export class Writer {
 
   fixed32(value: number): void {
     assertUInt32(value);
-    this.ensure(4);
-    this.dataView.setUint32(this.pos, value, true);
-    this.pos += 4;
+    this.bits32(value);
   }
 
   sfixed32(value: number): void {
     assertInt32(value);
-    this.ensure(4);
-    this.dataView.setInt32(this.pos, value, true);
-    this.pos += 4;
+    this.bits32(value);
   }
 
   fixed64(value: bigint | number | string): void {
-    const tc = protoInt64.uEnc(value);
-    this.ensure(8);
-    this.dataView.setInt32(this.pos, tc.lo, true);
-    this.dataView.setInt32(this.pos + 4, tc.hi, true);
-    this.pos += 8;
+    this.bits64(protoInt64.uEnc(value));
   }
 
   sfixed64(value: bigint | number | string): void {
-    const tc = protoInt64.enc(value);
+    this.bits64(protoInt64.enc(value));
+  }
+
+  /** Four bytes, little-endian: the same for a signed or an unsigned value of the same bits. */
+  private bits32(value: number): void {
+    this.ensure(4);
+    this.dataView.setInt32(this.pos, value | 0, true);
+    this.pos += 4;
+  }
+
+  private bits64(tc: { lo: number; hi: number }): void {
     this.ensure(8);
     this.dataView.setInt32(this.pos, tc.lo, true);
     this.dataView.setInt32(this.pos + 4, tc.hi, true);
