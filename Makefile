@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 GENERATOR := generator/dist/cli.js
 
-.PHONY: help install run test-services kafka-broker gen gen-check spec-diff lint build test bench bench-tools
+.PHONY: help install run test-services kafka-broker go-tools gen gen-check spec-diff lint build test bench bench-tools
 
 help:
 	@echo "make run        start the runtime on the embedded in-memory default (CONFIG=file for another)"
@@ -47,13 +47,19 @@ run: gen build
 
 # Backends the tests start themselves on free loopback ports: Redis from Debian.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-test-services: kafka-broker
+test-services: kafka-broker go-tools
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
 
 # Apache Kafka's broker jars from Maven Central (Java 17 runs them), copied once into .cache/kafka/libs.
 kafka-broker:
 	@command -v mvn >/dev/null && command -v java >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq maven openjdk-17-jre-headless; }
 	@test-support/kafka/fetch-broker.sh >/dev/null
+
+# Go clients the tests run (grpc-go's grpcprobe, grpcurl, grpc_health_probe), pinned in
+# test-support/go/go.mod, from the Go module proxy into .cache/go/bin (Go from Debian when missing).
+go-tools:
+	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
+	@cd test-support/go && GOBIN=$(CURDIR)/.cache/go/bin GOFLAGS=-mod=mod go install tool ./grpcprobe
 
 build: $(NODE_MODULES)
 	npx tsc -b

@@ -15,6 +15,8 @@ import type { ComponentTable } from "./registry/component-table";
 import { resolveComponents } from "./registry/resolve-components";
 import { ActuatorServer } from "./server/actuator";
 import { ApiServer } from "./server/api-server";
+import { registerHealth } from "./server/health/health-service";
+import { registerReflection } from "./server/reflection/reflection-service";
 import { readAppInfo } from "./server/app-info";
 import {
   aggregateHealth,
@@ -107,7 +109,11 @@ export class Runtime {
     this.api = await listenOrExplain(config, "the API", config.api, () =>
       ApiServer.start({
         address: config.api,
-        routes: (router) => router.service(RuntimeService, impl),
+        routes: (router) => {
+          router.service(RuntimeService, impl);
+          registerHealth(router, { readiness: () => this.readiness() });
+          registerReflection(router);
+        },
         fastPath: { routes: runtimeUnaryDispatch(impl) },
       }),
     );

@@ -3,3 +3,4 @@ export * from "./runtime-process";
 export { startKafka, type KafkaBroker, type KafkaBrokerOptions } from "./kafka-broker";
 export { eventually } from "./eventually";
 export { Pushable } from "./pushable";
+export { goTool, goToolsDir, type GoTool } from "./go-tools";

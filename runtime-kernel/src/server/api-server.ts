@@ -11,6 +11,7 @@ import type { CodecTable } from "./grpc/message-codecs";
 import { fixGrpcMessageTrailer } from "./grpc-message";
 import { closeServer, listenOn } from "./listen";
 import { Pipeline } from "./pipeline";
+import { withUnimplementedFallback } from "./unimplemented";
 
 /** Every HTTP/2 connection without TLS ("prior knowledge", as gRPC clients do) opens with these bytes. */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -63,8 +64,10 @@ export class ApiServer {
     this.bound = options.address;
     const pipeline = options.pipeline ?? new Pipeline();
     const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
+    const served = withUnimplementedFallback(options.routes);
     const handler = connectNodeAdapter({
-      routes: options.routes,
+      routes: served.routes,
+      fallback: served.fallback,
       readMaxBytes: maxReceiveMessageBytes,
       interceptors: [(next) => (request) => this.linkShutdownSignal(next, request), pipelineInterceptor(pipeline)],
     });
