@@ -104,7 +104,7 @@ export class Runtime {
   private async startServing(components: Parameters<typeof buildComponents>[0]): Promise<void> {
     const config = this.config;
     this.table = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
-    this.invocation = createInvocation(config.invoke, config.app, this.table);
+    this.invocation = createInvocation(config.invoke, config.app, this.table, config.resiliency);
     const impl = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token));
     this.api = await listenOrExplain(config, "the API", config.api, () =>
       ApiServer.start({

@@ -1,6 +1,7 @@
 import type { CapabilityKind } from "@ottavo/generated/components/registry";
 import { ConfigError, ConfigReport } from "./config-error";
 import { isPlainObject, readComponentMap } from "./component-entry";
+import { emptyResiliency } from "../resiliency/resiliency-spec";
 import { readLayottoRpcs } from "./invoke-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import {
@@ -102,6 +103,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
     actuator: actuator!,
     components,
     invoke,
+    resiliency: emptyResiliency,
     warnings: report.warnings,
   };
 }

@@ -3,6 +3,7 @@ import { capabilityKinds, type CapabilityKind } from "@ottavo/generated/componen
 import { ConfigError, ConfigReport } from "./config-error";
 import { isPlainObject, readComponentMap } from "./component-entry";
 import { readOttavoInvoke } from "./invoke-config";
+import { readResiliency } from "./resiliency-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import {
   defaultActuatorAddress,
@@ -13,7 +14,7 @@ import {
   type RuntimeConfig,
 } from "./runtime-config";
 
-const topLevelKeys = ["app", "api", "actuator", "components", "invoke"];
+const topLevelKeys = ["app", "api", "actuator", "components", "invoke", "resiliency"];
 
 /**
  * Reads Ottavo's own YAML config:
@@ -26,6 +27,7 @@ const topLevelKeys = ["app", "api", "actuator", "components", "invoke"];
  *       state_demo: { type: in-memory, metadata: {} }
  *   invoke:                                  # see invoke-config.ts
  *     targets: { HelloService:1.0: { url: http://127.0.0.1:8889 } }
+ *   resiliency: { policies: ..., targets: { apps: ... } }   # Dapr's; see resiliency-config.ts
  *
  * It is our own format, so unknown keys are errors (a typo must not silently
  * drop a section), unlike Layotto's file where unknown keys are only warned about.
@@ -61,9 +63,10 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
   }
 
   const invoke = readOttavoInvoke(report, doc.invoke);
+  const resiliency = readResiliency(report, doc.resiliency);
 
   report.throwIfProblems();
-  return { file, configDir, format: "ottavo", app, api, actuator, components, invoke, warnings: report.warnings };
+  return { file, configDir, format: "ottavo", app, api, actuator, components, invoke, resiliency, warnings: report.warnings };
 }
 
 function readApp(report: ConfigReport, value: unknown): AppConfig {

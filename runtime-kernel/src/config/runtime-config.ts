@@ -1,5 +1,6 @@
 import type { CapabilityKind } from "@ottavo/generated/components/registry";
 import type { RawMetadata } from "@ottavo/component-runtime";
+import type { ResiliencySpec } from "../resiliency/resiliency-spec";
 import type { InvokeConfig } from "./invoke-config";
 import type { ListenAddress } from "./listen-address";
 
@@ -19,6 +20,8 @@ export interface RuntimeConfig {
   readonly components: readonly ComponentConfig[];
   /** Service invocation targets (Ottavo's `invoke`, Layotto's `rpcs`). */
   readonly invoke: InvokeConfig;
+  /** Timeouts, retries and circuit breakers per invocation target (Dapr's resiliency spec). */
+  readonly resiliency: ResiliencySpec;
   /** Lines about things the runtime ignores; printed on stderr, never fatal. */
   readonly warnings: readonly string[];
 }

@@ -3,6 +3,8 @@ import type { InvokeConfig } from "../config/invoke-config";
 import { formatListenAddress, type ListenAddress } from "../config/listen-address";
 import type { AppConfig } from "../config/runtime-config";
 import { ComponentTable } from "../registry/component-table";
+import { Resiliency } from "../resiliency/resiliency";
+import { emptyResiliency, type ResiliencySpec } from "../resiliency/resiliency-spec";
 import { HttpTarget } from "./http-target";
 import type { InvocationTarget } from "./invocation";
 import { InvocationTargets } from "./invocation-targets";
@@ -34,7 +36,12 @@ export interface Invocation {
  * (configured HTTP services, the local app under this runtime's app id, functions),
  * then Layotto's catch-all channel, then name resolution to another runtime.
  */
-export function createInvocation(config: InvokeConfig, app: AppConfig, table: ComponentTable): Invocation {
+export function createInvocation(
+  config: InvokeConfig,
+  app: AppConfig,
+  table: ComponentTable,
+  resiliency: ResiliencySpec = emptyResiliency,
+): Invocation {
   const targets = new InvocationTargets();
   for (const target of config.targets) targets.register(target.id, httpTargetOf(target, `HTTP service '${target.id}' (${target.url})`));
   if (app.http !== undefined && app.id !== "" && targets.get(app.id) === undefined) {
@@ -62,6 +69,7 @@ export function createInvocation(config: InvokeConfig, app: AppConfig, table: Co
   const invoker = new Invoker(
     targets,
     "configure it under invoke.targets (Ottavo YAML) or grpc_config.rpcs (Layotto), or add a nameresolution component",
+    resiliency.apps.size > 0 ? new Resiliency(resiliency) : undefined,
   );
   return {
     invoker,
@@ -75,8 +83,8 @@ export function createInvocation(config: InvokeConfig, app: AppConfig, table: Co
 }
 
 /** Service invocation with only the configured HTTP targets (tests, embedding). */
-export function createInvoker(config: InvokeConfig): Invoker {
-  return createInvocation(config, { id: "" }, new ComponentTable("")).invoker;
+export function createInvoker(config: InvokeConfig, resiliency?: ResiliencySpec): Invoker {
+  return createInvocation(config, { id: "" }, new ComponentTable(""), resiliency).invoker;
 }
 
 /**

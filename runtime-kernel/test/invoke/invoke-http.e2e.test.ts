@@ -16,6 +16,8 @@ const { Verb } = RuntimeTypes.HTTPExtension;
 let service: TestService;
 let yamlRuntime: RunningRuntime;
 let layottoRuntime: RunningRuntime;
+/** How many more calls to /flaky answer 503. */
+let flakyLeft = 0;
 
 /** The HTTP service: echoes JSON, answers /status/<n> with that status, /slow never, /big with 8 MiB. */
 function answer(request: ServiceRequest, response: import("node:http").ServerResponse) {
@@ -26,6 +28,11 @@ function answer(request: ServiceRequest, response: import("node:http").ServerRes
     return response.end(`the service says ${response.statusCode}`);
   }
   if (path === "/slow") return; // never answers
+  if (path === "/flaky" && flakyLeft > 0) {
+    flakyLeft--;
+    response.statusCode = 503;
+    return response.end("not yet");
+  }
   if (path === "/bytes") {
     response.setHeader("content-type", "application/octet-stream");
     return response.end(request.body);
@@ -117,6 +124,12 @@ invoke:
   targets:
     HelloService:1.0: { url: "${service.url}" }
     slow-service: { url: "${service.url}", timeout: 300ms }
+    flaky-service: { url: "${service.url}" }
+resiliency:
+  policies:
+    retries: { twice: { policy: constant, duration: 10ms, maxRetries: 2 } }
+  targets:
+    apps: { flaky-service: { retry: twice } }
 `,
     }),
     startRuntime({ config: layottoConfig(service.port) }),
@@ -235,6 +248,13 @@ describe("raw grpc-js over Layotto's protos", () => {
       grpc.status.DEADLINE_EXCEEDED,
       `HTTP service 'slow-service' (${service.url}) did not answer within 300 ms`,
     ]);
+  });
+
+  it("retries a flaky service as the resiliency section says", async () => {
+    flakyLeft = 2;
+    const { response } = await invoke({ id: "flaky-service", message: { method: "flaky", http_extension: { verb: "GET" } } });
+    expect(response.content_type).toBe("application/json");
+    expect(flakyLeft).toBe(0);
   });
 
   it("carries a body just under the API's default 4 MiB message limit there and back intact", async () => {

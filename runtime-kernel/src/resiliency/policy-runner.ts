@@ -1,0 +1,110 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { CircuitBreaker } from "./circuit-breaker";
+import type { RetryPolicy, TargetPolicies } from "./resiliency-spec";
+
+/**
+ * How one attempt went, as the caller of the runner judges it: "ok" ends the
+ * call; "retry" is a failure worth another attempt; "fail" is a failure that
+ * another attempt would not fix (the breaker still counts both failures).
+ */
+export type Verdict = "ok" | "retry" | "fail";
+
+/** What the runner needs to know about the operation it wraps. */
+export interface Operation<T> {
+  /** One attempt; it must stop when the signal fires. */
+  attempt(signal: AbortSignal): Promise<T>;
+  /** The verdict on a value an attempt returned (a 503 answer is a value, and a failure). */
+  judgeValue(value: T, retry: RetryPolicy | undefined): Verdict;
+  /** The verdict on an error an attempt threw. */
+  judgeError(error: unknown, retry: RetryPolicy | undefined): Verdict;
+}
+
+/**
+ * Runs operations of one target under its policies, in Dapr's order: the
+ * circuit breaker is asked before every attempt (open: fail fast with
+ * UNAVAILABLE), each attempt gets the timeout (DEADLINE_EXCEEDED when it
+ * passes), and failures judged retryable are tried again after the retry
+ * policy's backoff, while the caller's signal allows. Reusable for anything with
+ * attempts: invocation uses it per target id; a component call could per component.
+ */
+export class PolicyRunner {
+  private readonly breaker: CircuitBreaker | undefined;
+
+  constructor(
+    readonly target: string,
+    readonly policies: TargetPolicies,
+  ) {
+    this.breaker = policies.circuitBreaker && new CircuitBreaker(policies.circuitBreaker);
+  }
+
+  async run<T>(operation: Operation<T>, signal: AbortSignal): Promise<T> {
+    const retry = this.policies.retry;
+    for (let attempt = 0; ; attempt++) {
+      if (this.breaker !== undefined && !this.breaker.allow()) {
+        throw new ConnectError(
+          `circuit breaker '${this.breaker.policy.name}' is open for '${this.target}': calls fail fast until a probe succeeds`,
+          Code.Unavailable,
+        );
+      }
+      let verdict: Verdict;
+      let outcome: { value: T } | { error: unknown };
+      try {
+        const value = await this.attempt(operation, signal);
+        outcome = { value };
+        verdict = operation.judgeValue(value, retry);
+      } catch (error) {
+        // The caller going away is no failure of the target: nothing is counted.
+        if (signal.aborted) throw error;
+        outcome = { error };
+        verdict = operation.judgeError(error, retry);
+      }
+      if (verdict === "ok") this.breaker?.succeeded();
+      else this.breaker?.failed();
+      const again = verdict === "retry" && retry !== undefined && (retry.maxRetries < 0 || attempt < retry.maxRetries);
+      if (!again) {
+        if ("value" in outcome) return outcome.value;
+        throw outcome.error;
+      }
+      await pause(backoffMs(retry, attempt), signal);
+    }
+  }
+
+  private attempt<T>(operation: Operation<T>, signal: AbortSignal): Promise<T> {
+    const timeoutMs = this.policies.timeoutMs;
+    if (timeoutMs === undefined) return operation.attempt(signal);
+    const timer = new AbortController();
+    const handle = setTimeout(
+      () =>
+        timer.abort(
+          new ConnectError(
+            `'${this.target}' did not answer within ${timeoutMs} ms (resiliency timeout '${this.policies.timeoutName}')`,
+            Code.DeadlineExceeded,
+          ),
+        ),
+      timeoutMs,
+    );
+    return operation.attempt(AbortSignal.any([signal, timer.signal])).finally(() => clearTimeout(handle));
+  }
+}
+
+/** The wait before retry number attempt+1: constant, or doubling from initialInterval up to maxInterval. */
+export function backoffMs(retry: RetryPolicy, attempt: number): number {
+  if (retry.policy === "constant") return retry.durationMs;
+  return Math.min(retry.maxIntervalMs, retry.initialIntervalMs * 2 ** Math.min(attempt, 30));
+}
+
+/** Waits, or rejects with the signal's reason as soon as it fires. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
