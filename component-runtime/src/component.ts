@@ -1,5 +1,3 @@
-import { ConnectError, type Code } from "@connectrpc/connect";
-
 /** The part of every component's contract that is not specific to its capability. */
 export interface Component<F extends string> {
   /** The optional features this component supports; it must support each one fully. */
@@ -13,20 +11,4 @@ export interface Component<F extends string> {
 /** An active subscription; close() stops delivery and releases it. */
 export interface Subscription {
   close(): Promise<void>;
-}
-
-/**
- * An error a component raises on purpose. It is a ConnectError, so the API answers
- * with its status as it is; capability and errorName say which declared error it is.
- */
-export class ComponentError extends ConnectError {
-  constructor(
-    message: string,
-    code: Code,
-    readonly capability: string,
-    readonly errorName: string,
-    cause?: unknown,
-  ) {
-    super(message, code, undefined, undefined, cause);
-  }
 }

@@ -1,8 +1,9 @@
 /**
  * @ottavo/component-runtime: what generated component code imports, as generated
  * protobuf-es code imports @bufbuild/protobuf/codegenv2. Adapters and the kernel
- * import the same names from here.
+ * import the same names from here. It depends on no transport library.
  */
 export * from "./component";
+export * from "./component-error";
 export * from "./metadata";
 export * from "./adapter";

@@ -2,7 +2,6 @@
 
 import type { Component } from "@ottavo/component-runtime";
 import { ComponentError } from "@ottavo/component-runtime";
-import { Code } from "@connectrpc/connect";
 
 /**
  * One operation on the external system.
@@ -74,7 +73,7 @@ export function outputBindingHas<F extends BindingFeature>(component: OutputBind
  */
 export class UnsupportedOperationError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.InvalidArgument, "binding", "UnsupportedOperation", cause);
+    super(message, "INVALID_ARGUMENT", "binding", "UnsupportedOperation", cause);
   }
 }
 
@@ -83,6 +82,6 @@ export class UnsupportedOperationError extends ComponentError {
  */
 export class UnreachableError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.Unavailable, "binding", "Unreachable", cause);
+    super(message, "UNAVAILABLE", "binding", "Unreachable", cause);
   }
 }

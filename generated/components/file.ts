@@ -2,7 +2,6 @@
 
 import type { Component } from "@ottavo/component-runtime";
 import { ComponentError } from "@ottavo/component-runtime";
-import { Code } from "@connectrpc/connect";
 
 /**
  * Names one file.
@@ -152,7 +151,7 @@ export function fileStoreHas<F extends FileFeature>(component: FileStore, featur
  */
 export class NotFoundError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.NotFound, "file", "NotFound", cause);
+    super(message, "NOT_FOUND", "file", "NotFound", cause);
   }
 }
 
@@ -161,7 +160,7 @@ export class NotFoundError extends ComponentError {
  */
 export class AlreadyExistsError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.AlreadyExists, "file", "AlreadyExists", cause);
+    super(message, "ALREADY_EXISTS", "file", "AlreadyExists", cause);
   }
 }
 
@@ -170,7 +169,7 @@ export class AlreadyExistsError extends ComponentError {
  */
 export class InvalidNameError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.InvalidArgument, "file", "InvalidName", cause);
+    super(message, "INVALID_ARGUMENT", "file", "InvalidName", cause);
   }
 }
 
@@ -179,6 +178,6 @@ export class InvalidNameError extends ComponentError {
  */
 export class PermissionDeniedError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.PermissionDenied, "file", "PermissionDenied", cause);
+    super(message, "PERMISSION_DENIED", "file", "PermissionDenied", cause);
   }
 }

@@ -2,7 +2,6 @@
 
 import type { Component } from "@ottavo/component-runtime";
 import { ComponentError } from "@ottavo/component-runtime";
-import { Code } from "@connectrpc/connect";
 
 /**
  * A lookup of one app id.
@@ -92,6 +91,6 @@ export function nameResolverHas<F extends NameresolutionFeature>(component: Name
  */
 export class ResolverUnavailableError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.Unavailable, "nameresolution", "ResolverUnavailable", cause);
+    super(message, "UNAVAILABLE", "nameresolution", "ResolverUnavailable", cause);
   }
 }

@@ -2,7 +2,6 @@
 
 import type { Component, Subscription } from "@ottavo/component-runtime";
 import { ComponentError } from "@ottavo/component-runtime";
-import { Code } from "@connectrpc/connect";
 
 /**
  * A message to publish.
@@ -180,6 +179,6 @@ export function pubSubHas<F extends PubsubFeature>(component: PubSub, feature: F
  */
 export class TopicNotFoundError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.NotFound, "pubsub", "TopicNotFound", cause);
+    super(message, "NOT_FOUND", "pubsub", "TopicNotFound", cause);
   }
 }

@@ -2,7 +2,6 @@
 
 import type { Component } from "@ottavo/component-runtime";
 import { ComponentError } from "@ottavo/component-runtime";
-import { Code } from "@connectrpc/connect";
 
 /**
  * Names one secret.
@@ -69,6 +68,6 @@ export function secretStoreHas<F extends SecretFeature>(component: SecretStore, 
  */
 export class NotFoundError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.NotFound, "secret", "NotFound", cause);
+    super(message, "NOT_FOUND", "secret", "NotFound", cause);
   }
 }

@@ -2,7 +2,6 @@
 
 import type { Component } from "@ottavo/component-runtime";
 import { ComponentError } from "@ottavo/component-runtime";
-import { Code } from "@connectrpc/connect";
 
 /**
  * A read of one key.
@@ -301,7 +300,7 @@ export function stateStoreHas<F extends StateFeature>(component: StateStore, fea
  */
 export class EtagMismatchError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.Aborted, "state", "EtagMismatch", cause);
+    super(message, "ABORTED", "state", "EtagMismatch", cause);
   }
 }
 
@@ -310,6 +309,6 @@ export class EtagMismatchError extends ComponentError {
  */
 export class EtagInvalidError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.InvalidArgument, "state", "EtagInvalid", cause);
+    super(message, "INVALID_ARGUMENT", "state", "EtagInvalid", cause);
   }
 }

@@ -1,5 +1,5 @@
 import { AssertionError } from "node:assert";
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { ComponentError, StatusName } from "@ottavo/component-runtime";
 
 /**
  * Assertions for conformance cases. They throw node's AssertionError, so the cases
@@ -38,32 +38,35 @@ export function sameSet(actual: readonly string[], expected: readonly string[], 
   if (a.length !== e.length || a.some((v, i) => v !== e[i])) fail(`${what}: expected ${show(e)}, got ${show(a)}`, a, e);
 }
 
-/** The canonical gRPC name of a code: Code.Aborted -> "ABORTED". */
-export function codeName(code: Code): string {
-  return (Code[code] ?? String(code)).replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
-}
-
 /**
- * Awaits an operation that must fail with one of the given status codes, and
- * returns the error. Adapters raise the generated error classes (EtagMismatchError
- * is a ConnectError with code ABORTED); any ConnectError with the code passes, so
- * an adapter built against its own copy of the generated code passes too.
+ * Awaits an operation that must fail with one of the given statuses, and returns
+ * the error. Adapters raise the generated error classes (EtagMismatchError is a
+ * ComponentError with status ABORTED); the check is by shape (status and
+ * errorName), so an adapter built against another copy of the runtime passes too.
  */
-export async function rejectsWith(operation: Promise<unknown>, codes: readonly Code[], what: string): Promise<ConnectError> {
-  const wanted = codes.map(codeName).join(" or ");
+export async function rejectsWith(operation: Promise<unknown>, statuses: readonly StatusName[], what: string): Promise<ComponentError> {
+  const wanted = statuses.join(" or ");
   let outcome: unknown;
   try {
     outcome = await operation;
   } catch (error) {
-    if (!(error instanceof ConnectError)) {
+    if (!isComponentError(error)) {
       fail(`${what}: expected a rejection with status ${wanted}, got a plain error (${describeError(error)}); raise the generated error class`);
     }
-    if (!codes.includes(error.code)) {
-      fail(`${what}: expected status ${wanted}, got ${codeName(error.code)} (${error.rawMessage})`);
+    if (!statuses.includes(error.status)) {
+      fail(`${what}: expected status ${wanted}, got ${error.status} (${error.message})`);
     }
     return error;
   }
   return fail(`${what}: expected a rejection with status ${wanted}, but it succeeded${outcome === undefined ? "" : ` with ${show(outcome)}`}`);
+}
+
+function isComponentError(error: unknown): error is ComponentError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<ComponentError>).status === "string" &&
+    typeof (error as Partial<ComponentError>).errorName === "string"
+  );
 }
 
 /** Awaits an operation that must succeed, naming it if it does not. */
@@ -84,7 +87,7 @@ export function utf8Text(data: Uint8Array): string {
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof ConnectError) return `${codeName(error.code)} (${error.rawMessage})`;
+  if (isComponentError(error)) return `${error.status} (${error.message})`;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return show(error);
 }

@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { OutputBinding } from "@ottavo/generated/components/binding";
 import { httpAdapters, httpBindingAdapter } from "../src";
 
@@ -126,11 +126,12 @@ async function open(metadata: Record<string, unknown> = {}): Promise<OutputBindi
 const bytes = (text: string) => new TextEncoder().encode(text);
 const echoOf = (data: Uint8Array) => JSON.parse(Buffer.from(data).toString()) as Echo;
 
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
+async function failure(promise: Promise<unknown>): Promise<ComponentError> {
   try {
     await promise;
   } catch (err) {
-    return ConnectError.from(err);
+    expect(err).toBeInstanceOf(ComponentError);
+    return err as ComponentError;
   }
   throw new Error("expected a rejection");
 }
@@ -204,20 +205,20 @@ test("an answer with status >= 400 fails with the status and the start of the bo
   const binding = await httpBindingAdapter.create({ url: baseUrl }, context);
   opened.push(binding);
   const err = await failure(binding.invoke({ operation: "post", data: bytes("x"), metadata: { path: "status/404" } }));
-  expect(err.code).toBe(Code.Unavailable);
-  expect(err.rawMessage).toMatch(new RegExp(`^http binding: POST ${baseUrl}/status/404 answered 404: failure details x+$`));
-  expect(err.rawMessage.length).toBeLessThan(700);
+  expect(err.status).toBe("UNAVAILABLE");
+  expect(err.message).toMatch(new RegExp(`^http binding: POST ${baseUrl}/status/404 answered 404: failure details x+$`));
+  expect(err.message.length).toBeLessThan(700);
 
   const server500 = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "status/503" } }));
-  expect(server500.rawMessage).toContain("answered 503");
+  expect(server500.message).toContain("answered 503");
 });
 
 test("a request slower than responseTimeout fails as UNAVAILABLE naming the timeout", async () => {
   const binding = await open({ responseTimeout: "200ms" });
   const started = Date.now();
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "slow" } }));
-  expect(err.code).toBe(Code.Unavailable);
-  expect(err.rawMessage).toContain("timed out after 200 ms");
+  expect(err.status).toBe("UNAVAILABLE");
+  expect(err.message).toContain("timed out after 200 ms");
   expect(Date.now() - started).toBeLessThan(5000);
 });
 
@@ -227,23 +228,23 @@ test("close cancels requests in flight", async () => {
   await new Promise((resolve) => setTimeout(resolve, 50));
   await binding.close();
   const err = await call;
-  expect(err.code).toBe(Code.Unavailable);
-  expect(err.rawMessage).toContain("the binding is closing");
+  expect(err.status).toBe("UNAVAILABLE");
+  expect(err.message).toContain("the binding is closing");
 });
 
 test("a body larger than maxResponseBytes is refused", async () => {
   const binding = await open({ maxResponseBytes: 1000 });
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "big" } }));
-  expect(err.code).toBe(Code.Unavailable);
-  expect(err.rawMessage).toContain("larger than maxResponseBytes (1000 bytes)");
+  expect(err.status).toBe("UNAVAILABLE");
+  expect(err.message).toContain("larger than maxResponseBytes (1000 bytes)");
   const roomy = await open({ maxResponseBytes: 4096 });
   expect((await roomy.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "big" } })).data.byteLength).toBe(4096);
 });
 
 test("an unsupported operation fails with INVALID_ARGUMENT listing the supported ones", async () => {
   const err = await failure((await open()).invoke({ operation: "create", data: new Uint8Array(), metadata: {} }));
-  expect(err.code).toBe(Code.InvalidArgument);
-  expect(err.rawMessage).toContain("get, head, post, put, patch, delete, options, trace");
+  expect(err.status).toBe("INVALID_ARGUMENT");
+  expect(err.message).toContain("get, head, post, put, patch, delete, options, trace");
 });
 
 test("an endpoint nobody listens on fails as UNAVAILABLE", async () => {
@@ -254,9 +255,9 @@ test("an endpoint nobody listens on fails as UNAVAILABLE", async () => {
   const binding = await httpBindingAdapter.create({ url: `http://127.0.0.1:${port}` }, context);
   opened.push(binding);
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: {} }));
-  expect(err.code).toBe(Code.Unavailable);
-  expect(err.rawMessage).toMatch(/failed: .*ECONNREFUSED/);
-  expect(err.rawMessage).toBe(
+  expect(err.status).toBe("UNAVAILABLE");
+  expect(err.message).toMatch(/failed: .*ECONNREFUSED/);
+  expect(err.message).toBe(
     `http binding: GET http://127.0.0.1:${port} failed: the connection was refused (connect ECONNREFUSED 127.0.0.1:${port})`,
   );
 });
@@ -322,8 +323,8 @@ test("credentials in the url are sent as basic auth, as Go does, and never shown
   expect(own.headers.authorization).toBe("Bearer t");
 
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "status/401" } }));
-  expect(err.rawMessage).toMatch(new RegExp(`^http binding: GET http://127.0.0.1:${port}/api/status/401 answered 401`));
-  expect(err.rawMessage).not.toMatch(/us%40er|p%3Ass|us@er/);
+  expect(err.message).toMatch(new RegExp(`^http binding: GET http://127.0.0.1:${port}/api/status/401 answered 401`));
+  expect(err.message).not.toMatch(/us%40er|p%3Ass|us@er/);
 });
 
 test("gzip, deflate (zlib or raw) and br bodies are decoded, maxResponseBytes counting decoded bytes", async () => {
@@ -334,7 +335,7 @@ test("gzip, deflate (zlib or raw) and br bodies are decoded, maxResponseBytes co
   }
   const small = await open({ maxResponseBytes: 1000 });
   const err = await failure(small.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "encoded/gzip" } }));
-  expect(err.rawMessage).toContain("larger than maxResponseBytes (1000 bytes)");
+  expect(err.message).toContain("larger than maxResponseBytes (1000 bytes)");
 });
 
 test("redirects are followed as fetch follows them", async () => {
@@ -369,15 +370,15 @@ test("redirects are followed as fetch follows them", async () => {
   }
 
   const loop = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "loop" } }));
-  expect(loop.code).toBe(Code.Unavailable);
-  expect(loop.rawMessage).toContain("failed: more than 20 redirects");
+  expect(loop.status).toBe("UNAVAILABLE");
+  expect(loop.message).toContain("failed: more than 20 redirects");
 });
 
 test("responseTimeout covers reading the body, and the connection is closed when it passes", async () => {
   const binding = await open({ responseTimeout: "200ms" });
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "stall-body/1" } }));
-  expect(err.code).toBe(Code.Unavailable);
-  expect(err.rawMessage).toContain("timed out after 200 ms");
+  expect(err.status).toBe("UNAVAILABLE");
+  expect(err.message).toContain("timed out after 200 ms");
   await closedByClient.get("/stall-body/1");
 });
 
@@ -386,13 +387,13 @@ test("close cancels a request whose body is being read", async () => {
   const call = failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "stall-body/2" } }));
   await new Promise((resolve) => setTimeout(resolve, 50));
   await binding.close();
-  expect((await call).rawMessage).toContain("the binding is closing");
+  expect((await call).message).toContain("the binding is closing");
   await closedByClient.get("/stall-body/2");
 });
 
 test("a body over maxResponseBytes is not read to its end: the response is dropped", async () => {
   const binding = await open({ maxResponseBytes: 1000 });
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "endless/1" } }));
-  expect(err.rawMessage).toContain("larger than maxResponseBytes (1000 bytes)");
+  expect(err.message).toContain("larger than maxResponseBytes (1000 bytes)");
   await closedByClient.get("/endless/1"); // the body never ends, so only dropping the connection ends it
 });

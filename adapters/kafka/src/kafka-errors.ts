@@ -1,4 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
+import { InvalidArgumentError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from "@ottavo/generated/components/errors";
 
 /** Broker answers that say "you may not", whatever the call. */
 const refusedTypes = new Set([
@@ -34,30 +35,30 @@ export function kafkaErrorTypes(error: unknown): string[] {
 }
 
 /**
- * The error a call answers with when talking to Kafka failed. ConnectErrors (the
- * capability's typed errors, or ours) pass through unchanged. Otherwise the
+ * The error a call answers with when talking to Kafka failed. ComponentErrors (the
+ * capability's typed errors, or the shared ones) pass through unchanged. Otherwise the
  * message names the brokers (never credentials: kafkajs does not put them in its
  * messages) and the status says what the caller can do: PERMISSION_DENIED or
  * UNAUTHENTICATED when the cluster refuses us, INVALID_ARGUMENT when it refuses
  * the request, UNAVAILABLE for everything else (unreachable, timed out, leader
  * moving, rebalancing), which a caller may retry.
  */
-export function kafkaFailure(error: unknown, endpoint: string): ConnectError {
-  if (error instanceof ConnectError) return error;
+export function kafkaFailure(error: unknown, endpoint: string): ComponentError {
+  if (error instanceof ComponentError) return error;
   const text = describe(error);
   const types = kafkaErrorTypes(error);
   const cause = isErrorLike(error) ? error : undefined;
   const name = (error as { name?: unknown } | null)?.name;
   if (name === "KafkaJSSASLAuthenticationError" || types.includes("SASL_AUTHENTICATION_FAILED")) {
-    return new ConnectError(`kafka at ${endpoint} refused the credentials: ${text}`, Code.Unauthenticated, undefined, undefined, cause);
+    return new UnauthenticatedError(`kafka at ${endpoint} refused the credentials: ${text}`, cause);
   }
   if (types.some((type) => refusedTypes.has(type))) {
-    return new ConnectError(`kafka at ${endpoint} refused the request: ${text}`, Code.PermissionDenied, undefined, undefined, cause);
+    return new PermissionDeniedError(`kafka at ${endpoint} refused the request: ${text}`, cause);
   }
   if (types.some((type) => invalidTypes.has(type))) {
-    return new ConnectError(`kafka at ${endpoint} rejected the request: ${text}`, Code.InvalidArgument, undefined, undefined, cause);
+    return new InvalidArgumentError(`kafka at ${endpoint} rejected the request: ${text}`, cause);
   }
-  return new ConnectError(`kafka at ${endpoint} is unavailable: ${text}`, Code.Unavailable, undefined, undefined, cause);
+  return new UnavailableError(`kafka at ${endpoint} is unavailable: ${text}`, cause);
 }
 
 /** The error's message, with its causes' when retries wrapped it ("...: Connection error: connect ECONNREFUSED"). */

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { FailedPreconditionError, InvalidArgumentError } from "@ottavo/generated/components/errors";
 import { Kafka, logLevel, Partitioners, type Admin, type KafkaMessage, type Message, type Producer } from "kafkajs";
 import type { Subscription } from "@ottavo/component-runtime";
 import { TopicNotFoundError, type MessageHandler, type PublishRequest, type SubscribeRequest } from "@ottavo/generated/components/pubsub";
@@ -102,7 +102,7 @@ export class KafkaPubsub implements KafkaPubsubContract {
     this.checkOpen();
     const groupId = this.settings.consumerGroup ?? request.consumerGroup;
     if (groupId === "") {
-      throw new ConnectError("kafka subscriptions need a consumer group (the runtime's app id, or metadata consumerGroup)", Code.InvalidArgument);
+      throw new InvalidArgumentError("kafka subscriptions need a consumer group (the runtime's app id, or metadata consumerGroup)");
     }
     await this.ensureTopic(request.topic);
     const subscription = await KafkaSubscription.start({
@@ -188,13 +188,13 @@ export class KafkaPubsub implements KafkaPubsubContract {
       const failure = kafkaFailure(error, this.settings.endpoint);
       const types = kafkaErrorTypes(error);
       if (types.includes("INVALID_TOPIC_EXCEPTION")) {
-        throw new ConnectError(`'${topic}' is not a valid Kafka topic name: ${failure.rawMessage}`, Code.InvalidArgument);
+        throw new InvalidArgumentError(`'${topic}' is not a valid Kafka topic name: ${failure.message}`);
       }
       // Unreachable, timed out, no controller yet: may pass, so not NOT_FOUND.
-      const refused = failure.code === Code.PermissionDenied || types.some((type) => creationRefusals.has(type));
+      const refused = failure.status === "PERMISSION_DENIED" || types.some((type) => creationRefusals.has(type));
       if (!refused) throw failure;
       if (await this.exists(topic)) return;
-      throw new TopicNotFoundError(`topic '${topic}' does not exist and could not be created: ${failure.rawMessage}`, failure);
+      throw new TopicNotFoundError(`topic '${topic}' does not exist and could not be created: ${failure.message}`, failure);
     }
   }
 
@@ -204,7 +204,7 @@ export class KafkaPubsub implements KafkaPubsubContract {
   }
 
   /**
-   * Runs one call against Kafka, mapping client errors to ConnectErrors. A topic
+   * Runs one call against Kafka, mapping client errors to ComponentErrors. A topic
    * deleted behind our back is forgotten, so the next call creates it again.
    */
   private async call<T>(run: () => Promise<T>, topics: readonly string[] = []): Promise<T> {
@@ -217,7 +217,7 @@ export class KafkaPubsub implements KafkaPubsubContract {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new ConnectError(`kafka at ${this.settings.endpoint}: the component is closed`, Code.FailedPrecondition);
+    if (this.closed) throw new FailedPreconditionError(`kafka at ${this.settings.endpoint}: the component is closed`);
   }
 }
 

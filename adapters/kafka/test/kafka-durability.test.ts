@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import { bytes, closer, eventually, recorder, sleep, text, unique, useKafka } from "./support";
 
 const kafka = useKafka();
@@ -101,7 +101,7 @@ describe("kafka pubsub durability", () => {
         await pubsub.publish(publish(topic, "after"));
         return true;
       } catch (error) {
-        expect((error as ConnectError).code).toBe(Code.Unavailable);
+        expect((error as ComponentError).status).toBe("UNAVAILABLE");
         return false;
       }
     }, 30_000);
@@ -117,12 +117,12 @@ describe("kafka pubsub durability", () => {
     await pubsub.publish(publish(unique("up"), "x"));
     await kafka.broker().stop();
     const health = await pubsub.health!().catch((e: unknown) => e);
-    expect(health).toBeInstanceOf(ConnectError);
-    expect((health as ConnectError).code).toBe(Code.Unavailable);
-    expect((health as ConnectError).message).toContain(kafka.broker().brokers[0]);
+    expect(health).toBeInstanceOf(ComponentError);
+    expect((health as ComponentError).status).toBe("UNAVAILABLE");
+    expect((health as ComponentError).message).toContain(kafka.broker().brokers[0]);
     const published = await pubsub.publish(publish(unique("down"), "x")).catch((e: unknown) => e);
-    expect((published as ConnectError).code).toBe(Code.Unavailable);
-    expect((published as ConnectError).message).toContain(kafka.broker().brokers[0]);
+    expect((published as ComponentError).status).toBe("UNAVAILABLE");
+    expect((published as ComponentError).message).toContain(kafka.broker().brokers[0]);
     await sleep(0);
   });
 });

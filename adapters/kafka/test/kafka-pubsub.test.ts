@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { TopicMessage } from "@ottavo/generated/components/pubsub";
 import { bytes, closer, eventually, recorder, sleep, text, unique, useKafka } from "./support";
 
@@ -233,11 +233,11 @@ describe("kafka pubsub", () => {
     const pubsub = await components.open(kafka.metadata());
     await expect(pubsub.health!()).resolves.toBeUndefined();
     const bad = await pubsub.publish(publish("not a valid topic!", "x")).catch((e: unknown) => e);
-    expect(bad).toBeInstanceOf(ConnectError);
-    expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
+    expect(bad).toBeInstanceOf(ComponentError);
+    expect((bad as ComponentError).status).toBe("INVALID_ARGUMENT");
     await pubsub.close();
     const closed = await pubsub.publish(publish(unique("t"), "x")).catch((e: unknown) => e);
-    expect((closed as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect((closed as ComponentError).status).toBe("FAILED_PRECONDITION");
   });
 
   it("heartbeats while a slow handler runs, so the group keeps its member", async () => {

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import { parseKafkaPubsubMetadata } from "@ottavo/generated/components/adapters/kafka";
 import { MetadataError } from "@ottavo/component-runtime";
 import { kafkaAdapters } from "../src";
@@ -93,9 +93,9 @@ describe("kafka metadata", () => {
     const port = await closedPort();
     const started = Date.now();
     const error = await kafkaPubsubAdapter.create({ brokers: `127.0.0.1:${port}` }, context()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectError);
-    expect((error as ConnectError).code).toBe(Code.Unavailable);
-    expect((error as ConnectError).message).toContain(`kafka at 127.0.0.1:${port} is unavailable`);
+    expect(error).toBeInstanceOf(ComponentError);
+    expect((error as ComponentError).status).toBe("UNAVAILABLE");
+    expect((error as ComponentError).message).toContain(`kafka at 127.0.0.1:${port} is unavailable`);
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 20_000);
 });

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { statusOf } from "@ottavo/component-runtime";
 import { localAdapters, localEnvSecretAdapter } from "../src";
 
 const context = { componentName: "env", appId: "app", configDir: "/", settings: {} };
@@ -32,13 +32,13 @@ test("with a prefix only matching variables count, named without the prefix", as
     API_KEY: { API_KEY: "k" },
   });
   const err = await store.get({ name: "OTTAVO_TEST_DB_PASSWORD", ...none }).catch((e: unknown) => e);
-  expect(ConnectError.from(err).code).toBe(Code.NotFound);
+  expect(statusOf(err)).toBe("NOT_FOUND");
 });
 
 test("variables are read at call time", async () => {
   const store = await localEnvSecretAdapter.create({ prefix: "OTTAVO_LATE_" }, context);
   const before = await store.get({ name: "TOKEN", ...none }).catch((e: unknown) => e);
-  expect(ConnectError.from(before).code).toBe(Code.NotFound);
+  expect(statusOf(before)).toBe("NOT_FOUND");
   process.env.OTTAVO_LATE_TOKEN = "now";
   expect(await store.get({ name: "TOKEN", ...none })).toEqual({ TOKEN: "now" });
 });
@@ -46,6 +46,6 @@ test("variables are read at call time", async () => {
 test("an unset variable answers NOT_FOUND", async () => {
   const store = await localEnvSecretAdapter.create({}, context);
   const err = await store.get({ name: "OTTAVO_SURELY_NOT_SET_ANYWHERE", ...none }).catch((e: unknown) => e);
-  expect(ConnectError.from(err).code).toBe(Code.NotFound);
+  expect(statusOf(err)).toBe("NOT_FOUND");
   expect(store.features.size).toBe(0);
 });

@@ -1,7 +1,7 @@
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { statusOf } from "@ottavo/component-runtime";
 import type { SecretStore } from "@ottavo/generated/components/secret";
 import { localAdapters, localFileSecretAdapter } from "../src";
 
@@ -55,8 +55,8 @@ test("without multiValued, nested values are flattened into one secret per leaf"
     "hosts:1": { "hosts:1": "h2" },
   });
   // The object itself is not a secret when flattened.
-  expect(ConnectError.from(await store.get({ name: "connectionStrings", ...none }).catch((e) => e)).code).toBe(
-    Code.NotFound,
+  expect(statusOf(await store.get({ name: "connectionStrings", ...none }).catch((e) => e))).toBe(
+    "NOT_FOUND",
   );
 });
 
@@ -81,7 +81,7 @@ test("with multiValued, each top-level key is one secret holding its flattened l
 test("an unknown secret answers NOT_FOUND", async () => {
   const store = await open({ secretsFile: "secrets.json" });
   const err = await store.get({ name: "missing", ...none }).catch((e: unknown) => e);
-  expect(ConnectError.from(err).code).toBe(Code.NotFound);
+  expect(statusOf(err)).toBe("NOT_FOUND");
 });
 
 test("a returned secret is a copy: changing it does not change the store", async () => {

@@ -1,5 +1,5 @@
 import { clone, create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import type { Subscription } from "@ottavo/component-runtime";
 import type {
   Change,
@@ -55,7 +55,7 @@ export class InMemoryConfigurationStore implements InMemoryConfiguration {
   async save(request: SaveRequest): Promise<void> {
     request.items.forEach((item, i) => {
       if (item.key === "") {
-        throw new ConnectError(`configuration item ${i + 1} has an empty key; every item needs one`, Code.InvalidArgument);
+        throw new InvalidArgumentError(`configuration item ${i + 1} has an empty key; every item needs one`);
       }
     });
     const changed: ScopedItem[] = [];

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import type { KeepAliveRequest, TryLockRequest, TryLockResult, UnlockRequest } from "@ottavo/generated/components/lock";
 import {
   defineInMemoryLockAdapter,
@@ -95,10 +95,7 @@ interface Lease {
 /** The kernel rejects expire <= 0 already; this guards direct callers the same way. */
 function leaseMs(expireSeconds: number): number {
   if (!Number.isFinite(expireSeconds) || expireSeconds <= 0) {
-    throw new ConnectError(
-      `lock expire ${expireSeconds} is not valid: give a positive number of seconds`,
-      Code.InvalidArgument,
-    );
+    throw new InvalidArgumentError(`lock expire ${expireSeconds} is not valid: give a positive number of seconds`);
   }
   return expireSeconds * 1000;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ResourceExhaustedError, UnavailableError } from "@ottavo/generated/components/errors";
 import { type Subscription, MetadataError } from "@ottavo/component-runtime";
 import type {
   MessageHandler,
@@ -93,11 +93,8 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
     // All groups accept the message or none does.
     for (const queue of queues) {
       if (queue.length >= this.options.maxPendingPerGroup) {
-        throw new ConnectError(
-          `topic '${request.topic}' has ${queue.length} unacknowledged messages for one consumer group; ` +
-            "publish again once its subscriber catches up",
-          Code.ResourceExhausted,
-        );
+        throw new ResourceExhaustedError(`topic '${request.topic}' has ${queue.length} unacknowledged messages for one consumer group; ` +
+            "publish again once its subscriber catches up");
       }
     }
     const message: StoredMessage = {
@@ -192,7 +189,7 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new ConnectError("the in-memory pubsub is closed", Code.Unavailable);
+    if (this.closed) throw new UnavailableError("the in-memory pubsub is closed");
   }
 }
 

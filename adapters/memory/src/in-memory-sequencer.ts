@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ResourceExhaustedError } from "@ottavo/generated/components/errors";
 import type { NextIdRequest } from "@ottavo/generated/components/sequencer";
 import { readBiggerThan } from "@ottavo/adapter-kit";
 import {
@@ -27,7 +27,7 @@ export class InMemorySequencer implements InMemorySequencerContract {
     const previous = this.last.get(request.key) ?? maxOf(this.floors.get(request.key) ?? 0n, 0n);
     const next = previous + 1n;
     if (next > INT64_MAX) {
-      throw new ConnectError(`sequence '${request.key}' has reached the int64 maximum`, Code.ResourceExhausted);
+      throw new ResourceExhaustedError(`sequence '${request.key}' has reached the int64 maximum`);
     }
     this.last.set(request.key, next);
     return next;

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import {
   EtagInvalidError,
   EtagMismatchError,
@@ -73,10 +73,7 @@ export class InMemoryStateStore implements InMemoryState {
   async transact(request: TransactRequest): Promise<void> {
     request.operations.forEach((op, i) => {
       if ((op.set === undefined) === (op.delete === undefined)) {
-        throw new ConnectError(
-          `transaction operation ${i + 1}: give exactly one of set and delete`,
-          Code.InvalidArgument,
-        );
+        throw new InvalidArgumentError(`transaction operation ${i + 1}: give exactly one of set and delete`);
       }
     });
     this.apply(request.operations, (i) => `transaction operation ${i + 1}: `);
@@ -219,10 +216,7 @@ function parseEtag(etag: string): number | undefined {
 function readTtl(key: string, ttl: number | undefined, where: string): number {
   if (ttl === undefined) return 0;
   if (!Number.isInteger(ttl) || ttl < -1) {
-    throw new ConnectError(
-      `${where}ttlInSeconds ${ttl} of key '${key}' is not valid: give whole seconds, or -1 for no expiry`,
-      Code.InvalidArgument,
-    );
+    throw new InvalidArgumentError(`${where}ttlInSeconds ${ttl} of key '${key}' is not valid: give whole seconds, or -1 for no expiry`);
   }
   return Math.max(ttl, 0);
 }

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { InMemoryLock } from "@ottavo/generated/components/adapters/in-memory";
 import {
   LockKeepAliveResponse_Status,
@@ -85,7 +85,7 @@ describe("in-memory lock", () => {
 
   it("rejects a non-positive expiry with INVALID_ARGUMENT", async () => {
     const error = await tryLock("alice", 0).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectError);
-    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect(error).toBeInstanceOf(ComponentError);
+    expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
   });
 });

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import { MetadataError } from "@ottavo/component-runtime";
 import type { DeliveryResult, PublishRequest, TopicMessage } from "@ottavo/generated/components/pubsub";
 import type { InMemoryPubsub } from "@ottavo/generated/components/adapters/in-memory";
@@ -195,8 +195,8 @@ describe("in-memory pubsub", () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(received).toHaveLength(1);
     const error = await p.publish(message("y")).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectError);
-    expect((error as ConnectError).code).toBe(Code.Unavailable);
+    expect(error).toBeInstanceOf(ComponentError);
+    expect((error as ComponentError).status).toBe("UNAVAILABLE");
   });
 
   it("waits redeliveryBackoff after the first delivery, doubling per delivery up to maxRedeliveryBackoff", async () => {
@@ -266,7 +266,7 @@ describe("in-memory pubsub", () => {
     await p.publish(message("1"));
     await p.publish(message("2"));
     const error = await p.publish(message("3")).catch((e: unknown) => e);
-    expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((error as ComponentError).status).toBe("RESOURCE_EXHAUSTED");
     const { received, handler } = recorder();
     await subscribe(p, handler);
     await eventually(() => received.length === 2);

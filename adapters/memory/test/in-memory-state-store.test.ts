@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { DeleteRequest, SetRequest } from "@ottavo/generated/components/state";
 import { EtagInvalidError, EtagMismatchError } from "@ottavo/generated/components/state";
 import type { InMemoryState } from "@ottavo/generated/components/adapters/in-memory";
@@ -31,13 +31,13 @@ const del = (key: string, extra: Partial<DeleteRequest> = {}): DeleteRequest => 
 
 const get = (s: InMemoryState, key: string) => s.get({ key, consistency: "EVENTUAL", metadata: {} });
 
-async function rejection(promise: Promise<unknown>): Promise<ConnectError> {
+async function rejection(promise: Promise<unknown>): Promise<ComponentError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(ConnectError);
-  return error as ConnectError;
+  expect(error).toBeInstanceOf(ComponentError);
+  return error as ComponentError;
 }
 
 describe("in-memory state", () => {
@@ -75,7 +75,7 @@ describe("in-memory state", () => {
     await s.set(set("k", "b", { etag: "1", concurrency: "FIRST_WRITE" }));
     const error = await rejection(s.set(set("k", "c", { etag: "1", concurrency: "FIRST_WRITE" })));
     expect(error).toBeInstanceOf(EtagMismatchError);
-    expect(error.code).toBe(Code.Aborted);
+    expect(error.status).toBe("ABORTED");
     expect(error.message).toContain("'k'");
     const item = await get(s, "k");
     expect(text(item.data)).toBe("b");
@@ -84,7 +84,7 @@ describe("in-memory state", () => {
 
   it("rejects an etag for a key that does not exist", async () => {
     const s = await store();
-    expect((await rejection(s.set(set("k", "a", { etag: "1", concurrency: "FIRST_WRITE" })))).code).toBe(Code.Aborted);
+    expect((await rejection(s.set(set("k", "a", { etag: "1", concurrency: "FIRST_WRITE" })))).status).toBe("ABORTED");
     expect((await get(s, "k")).found).toBe(false);
   });
 
@@ -94,7 +94,7 @@ describe("in-memory state", () => {
     for (const etag of ["abc", "-1", "1.0", "0x1"]) {
       const error = await rejection(s.set(set("k", "b", { etag, concurrency: "FIRST_WRITE" })));
       expect(error).toBeInstanceOf(EtagInvalidError);
-      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.status).toBe("INVALID_ARGUMENT");
     }
     expect(text((await get(s, "k")).data)).toBe("a");
   });
@@ -103,7 +103,7 @@ describe("in-memory state", () => {
     const s = await store();
     await s.set(set("k", "a", { concurrency: "FIRST_WRITE" }));
     const error = await rejection(s.set(set("k", "b", { concurrency: "FIRST_WRITE" })));
-    expect(error.code).toBe(Code.Aborted);
+    expect(error.status).toBe("ABORTED");
     expect(text((await get(s, "k")).data)).toBe("a");
     await s.set(set("k", "c", { concurrency: "FIRST_WRITE", etag: "1" }));
     expect(text((await get(s, "k")).data)).toBe("c");
@@ -142,7 +142,7 @@ describe("in-memory state", () => {
     await s.delete(del("never-there"));
     await s.set(set("k", "a"));
     await s.set(set("k", "b"));
-    expect((await rejection(s.delete(del("k", { etag: "1", concurrency: "FIRST_WRITE" })))).code).toBe(Code.Aborted);
+    expect((await rejection(s.delete(del("k", { etag: "1", concurrency: "FIRST_WRITE" })))).status).toBe("ABORTED");
     expect((await get(s, "k")).found).toBe(true);
     await s.delete(del("k", { etag: "2", concurrency: "FIRST_WRITE" }));
     expect((await get(s, "k")).found).toBe(false);
@@ -203,7 +203,7 @@ describe("in-memory state", () => {
           metadata: {},
         }),
       );
-      expect(error.code).toBe(Code.Aborted);
+      expect(error.status).toBe("ABORTED");
       expect(error.message).toContain("operation 3");
       expect((await get(s, "new")).found).toBe(false);
       expect(await get(s, "x")).toMatchObject({ found: true, etag: "1" });
@@ -215,7 +215,7 @@ describe("in-memory state", () => {
     it("reject an operation that is neither or both of set and delete", async () => {
       const s = await store();
       const error = await rejection(s.transact({ operations: [{ set: set("a", "1") }, {}], metadata: {} }));
-      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.status).toBe("INVALID_ARGUMENT");
       expect((await get(s, "a")).found).toBe(false);
     });
   });
@@ -241,7 +241,7 @@ describe("in-memory state", () => {
     it("starts an expired key afresh at etag 1 and rejects its old etag", async () => {
       await s.set(set("k", "a", { ttlInSeconds: 1 }));
       clock.advance(1_000);
-      expect((await rejection(s.set(set("k", "b", { etag: "1", concurrency: "FIRST_WRITE" })))).code).toBe(Code.Aborted);
+      expect((await rejection(s.set(set("k", "b", { etag: "1", concurrency: "FIRST_WRITE" })))).status).toBe("ABORTED");
       await s.set(set("k", "b", { concurrency: "FIRST_WRITE" }));
       expect((await get(s, "k")).etag).toBe("1");
     });
@@ -257,7 +257,7 @@ describe("in-memory state", () => {
     });
 
     it("rejects a ttl below -1", async () => {
-      expect((await rejection(s.set(set("k", "a", { ttlInSeconds: -5 })))).code).toBe(Code.InvalidArgument);
+      expect((await rejection(s.set(set("k", "a", { ttlInSeconds: -5 })))).status).toBe("INVALID_ARGUMENT");
     });
   });
 });

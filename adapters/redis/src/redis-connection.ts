@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { FailedPreconditionError } from "@ottavo/generated/components/errors";
 import { Redis, type RedisOptions } from "ioredis";
 import { MetadataError } from "@ottavo/component-runtime";
 import type { RedisConnectionMetadata } from "@ottavo/generated/components/metadata-groups";
@@ -94,7 +94,7 @@ export class RedisConnection {
    */
   subscriber(): Promise<Redis> {
     if (this.closed) {
-      return Promise.reject(new ConnectError(`redis at ${this.endpoint}: the component is closed`, Code.FailedPrecondition));
+      return Promise.reject(new FailedPreconditionError(`redis at ${this.endpoint}: the component is closed`));
     }
     if (this.subscriberReady === undefined) {
       const client = this.client.duplicate();

@@ -1,4 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
+import { UnavailableError } from "@ottavo/generated/components/errors";
 
 /**
  * Socket errors that mean "Redis could not be reached", whatever the command.
@@ -32,7 +33,7 @@ const transientReplies = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|READONLY|CLUSTERDOW
 
 /** Whether an error means Redis is out of reach (or not answering) rather than refusing the command. */
 export function isUnavailable(error: unknown): boolean {
-  if (error instanceof ConnectError) return error.code === Code.Unavailable;
+  if (error instanceof ComponentError) return error.status === "UNAVAILABLE";
   // Duck-typed: socket errors come from Node's own realm, where instanceof Error
   // can fail (under jest, for one).
   if (!isErrorLike(error)) return false;
@@ -52,22 +53,23 @@ function isErrorLike(error: unknown): error is { name: string; message: string; 
 }
 
 /**
- * The error a call answers with when talking to Redis failed. ConnectErrors (the
- * typed errors of the capability, or ours) pass through unchanged. Otherwise the
+ * The error a call answers with when talking to Redis failed. ComponentErrors (the
+ * typed errors of the capability, or the shared ones) pass through unchanged. Otherwise the
  * message names the server as host:port (never credentials: they are not in the
  * client's messages, and endpoint is built without them) and the status is
- * UNAVAILABLE for reachability problems, INTERNAL for anything else.
+ * UNAVAILABLE for reachability problems; anything else is an undeclared failure
+ * (INTERNAL).
  */
-export function redisFailure(error: unknown, endpoint: string): ConnectError {
-  if (error instanceof ConnectError) return error;
+export function redisFailure(error: unknown, endpoint: string): Error {
+  if (error instanceof ComponentError) return error;
   const text = isErrorLike(error) ? error.message : String(error);
   // ioredis's wording for "disconnected" names its own option; say what it means.
   const detail = /enableOfflineQueue|Stream isn't writeable/.test(text) ? "not connected (reconnecting in the background)" : text;
   const cause = sanitized(error);
   if (isUnavailable(error)) {
-    return new ConnectError(`redis at ${endpoint} is unavailable: ${detail}`, Code.Unavailable, undefined, undefined, cause);
+    return new UnavailableError(`redis at ${endpoint} is unavailable: ${detail}`, cause);
   }
-  return new ConnectError(`redis at ${endpoint} failed: ${detail}`, Code.Internal, undefined, undefined, cause);
+  return new Error(`redis at ${endpoint} failed: ${detail}`, { cause });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { UnavailableError } from "@ottavo/generated/components/errors";
 import type { Subscription } from "@ottavo/component-runtime";
 import type { MessageHandler, PublishRequest, SubscribeRequest } from "@ottavo/generated/components/pubsub";
 import {
@@ -156,8 +156,8 @@ export class RedisPubsub implements RedisPubsubContract {
     if (this.closed) throw this.closedError();
   }
 
-  private closedError(): ConnectError {
-    return new ConnectError(`redis pubsub at ${this.connection.endpoint}: the component is closed`, Code.Unavailable);
+  private closedError(): UnavailableError {
+    return new UnavailableError(`redis pubsub at ${this.connection.endpoint}: the component is closed`);
   }
 }
 

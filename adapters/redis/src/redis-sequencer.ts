@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { InvalidArgumentError, ResourceExhaustedError } from "@ottavo/generated/components/errors";
 import type { NextIdRequest, Segment, SegmentRequest } from "@ottavo/generated/components/sequencer";
 import {
   defineRedisSequencerAdapter,
@@ -63,7 +63,7 @@ export class RedisSequencer implements RedisSequencerContract {
 
   async reserveSegment(request: SegmentRequest): Promise<Segment> {
     if (!Number.isSafeInteger(request.size) || request.size <= 0) {
-      throw new ConnectError(`segment size ${request.size} is not valid: give a positive integer`, Code.InvalidArgument);
+      throw new InvalidArgumentError(`segment size ${request.size} is not valid: give a positive integer`);
     }
     const reply = await this.connection.call(() =>
       exhaustible(request.key, this.connection.client.incrby(request.key, request.size)),
@@ -101,7 +101,7 @@ async function exhaustible<T>(key: string, reply: Promise<T>): Promise<T> {
   } catch (error) {
     const message = (error as { message?: unknown } | null)?.message;
     if (typeof message === "string" && /would overflow/.test(message)) {
-      throw new ConnectError(`sequence '${key}' has reached the int64 maximum`, Code.ResourceExhausted);
+      throw new ResourceExhaustedError(`sequence '${key}' has reached the int64 maximum`);
     }
     throw error;
   }
@@ -110,6 +110,6 @@ async function exhaustible<T>(key: string, reply: Promise<T>): Promise<T> {
 /** An id from an INCR reply: with stringNumbers the client answers decimal text. */
 function readId(key: string, reply: unknown): bigint {
   const text = typeof reply === "string" || typeof reply === "number" ? String(reply) : "";
-  if (!/^-?\d+$/.test(text)) throw new ConnectError(`unexpected reply for sequence '${key}' from redis`, Code.Internal);
+  if (!/^-?\d+$/.test(text)) throw new Error(`unexpected reply for sequence '${key}' from redis`);
   return BigInt(text);
 }

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import {
   EtagInvalidError,
   EtagMismatchError,
@@ -89,7 +89,7 @@ export class RedisStateStore implements RedisState {
   async transact(request: TransactRequest): Promise<void> {
     request.operations.forEach((op, i) => {
       if ((op.set === undefined) === (op.delete === undefined)) {
-        throw new ConnectError(`transaction operation ${i + 1}: give exactly one of set and delete`, Code.InvalidArgument);
+        throw new InvalidArgumentError(`transaction operation ${i + 1}: give exactly one of set and delete`);
       }
     });
     await this.apply(request.operations, (i) => `transaction operation ${i + 1}: `);
@@ -138,10 +138,7 @@ export class RedisStateStore implements RedisState {
   private ttlOf(key: string, ttl: number | undefined, where: string): number {
     if (ttl === undefined) return this.defaultTtl;
     if (!Number.isInteger(ttl) || ttl < -1) {
-      throw new ConnectError(
-        `${where}ttlInSeconds ${ttl} of key '${key}' is not valid: give whole seconds, or -1 for no expiry`,
-        Code.InvalidArgument,
-      );
+      throw new InvalidArgumentError(`${where}ttlInSeconds ${ttl} of key '${key}' is not valid: give whole seconds, or -1 for no expiry`);
     }
     return Math.max(ttl, 0);
   }
@@ -187,7 +184,7 @@ function readItem(key: string, reply: unknown): GetResponse {
   if (!Array.isArray(reply) || reply.length < 3) return { found: false, data: new Uint8Array(0), metadata: {} };
   const [data, version, pttl] = reply as [unknown, unknown, unknown];
   if (!Buffer.isBuffer(data) || !Buffer.isBuffer(version) || typeof pttl !== "number") {
-    throw new ConnectError(`unexpected reply reading key '${key}' from redis`, Code.Internal);
+    throw new Error(`unexpected reply reading key '${key}' from redis`);
   }
   const etag = version.length > 0 ? version.toString("latin1") : undefined;
   // Dapr answers the expiry as ttlExpireTime metadata; so does the in-memory store.
@@ -198,7 +195,7 @@ function readItem(key: string, reply: unknown): GetResponse {
 
 function readPair(reply: unknown): [number, number] {
   if (Array.isArray(reply) && typeof reply[0] === "number" && typeof reply[1] === "number") return [reply[0], reply[1]];
-  throw new ConnectError(`unexpected reply from the redis state script`, Code.Internal);
+  throw new Error(`unexpected reply from the redis state script`);
 }
 
 /** A Buffer view of the value, without copying; ioredis sends Buffers as raw bytes. */

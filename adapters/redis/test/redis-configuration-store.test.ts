@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { RedisConfiguration } from "@ottavo/generated/components/adapters/redis";
 import type { Change, ItemsRequest } from "@ottavo/generated/components/configuration";
 import { ConfigurationItemSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
@@ -88,7 +88,7 @@ describe("redis configuration", () => {
   it("refuses an item without a key", async () => {
     const s = await store();
     const error = await save(s, item("", "x")).catch((e: unknown) => e);
-    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
   });
 
   it("tells a subscriber the changes of the keys it watches, deletes with empty content", async () => {

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { Change } from "@ottavo/generated/components/configuration";
 import { ConfigurationItemSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { redisConfigurationAdapter } from "../src/redis-configuration-store";
@@ -26,7 +26,7 @@ const setReq = (key: string, value: string) => ({
 });
 
 /** Awaits a call expected to fail, answering its error and how long it took. */
-async function failure(call: () => Promise<unknown>): Promise<{ error: ConnectError; ms: number }> {
+async function failure(call: () => Promise<unknown>): Promise<{ error: ComponentError; ms: number }> {
   const started = Date.now();
   const error = await call().then(
     () => {
@@ -34,8 +34,8 @@ async function failure(call: () => Promise<unknown>): Promise<{ error: ConnectEr
     },
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(ConnectError);
-  return { error: error as ConnectError, ms: Date.now() - started };
+  expect(error).toBeInstanceOf(ComponentError);
+  return { error: error as ComponentError, ms: Date.now() - started };
 }
 
 describe("redis faults", () => {
@@ -73,9 +73,9 @@ describe("redis faults", () => {
     ];
     for (const call of calls) {
       const { error, ms } = await failure(call);
-      expect(error.code).toBe(Code.Unavailable);
-      expect(error.rawMessage).toContain(endpoint);
-      expect(error.rawMessage).not.toContain(password);
+      expect(error.status).toBe("UNAVAILABLE");
+      expect(error.message).toContain(endpoint);
+      expect(error.message).not.toContain(password);
       // Within the configured timeout, with room for a slow machine.
       expect(ms).toBeLessThan(readTimeoutMs + 1_000);
     }
@@ -83,11 +83,11 @@ describe("redis faults", () => {
     const refused = await failure(() =>
       configuration.subscribe({ appId: "app1", group: "g", label: "", keys: [], metadata: {} }, async () => {}),
     );
-    expect(refused.error.code).toBe(Code.Unavailable);
+    expect(refused.error.status).toBe("UNAVAILABLE");
     const refusedFirst = await failure(() =>
       lateConfiguration.subscribe({ appId: "app1", group: "", label: "", keys: [], metadata: {} }, async () => {}),
     );
-    expect(refusedFirst.error.code).toBe(Code.Unavailable);
+    expect(refusedFirst.error.status).toBe("UNAVAILABLE");
 
     await redis.server().restart();
 
@@ -120,11 +120,11 @@ describe("redis faults", () => {
     // CLIENT PAUSE holds every other client's commands: Redis is up but silent.
     await redis.raw().call("CLIENT", "PAUSE", "1500", "ALL");
     const { error, ms } = await failure(() => state.get({ key: "k", consistency: "EVENTUAL", metadata: {} }));
-    expect(error.code).toBe(Code.Unavailable);
-    expect(error.rawMessage).toMatch(/timed out/);
+    expect(error.status).toBe("UNAVAILABLE");
+    expect(error.message).toMatch(/timed out/);
     expect(ms).toBeGreaterThanOrEqual(readTimeoutMs - 50);
     expect(ms).toBeLessThan(readTimeoutMs + 1_000);
-    await expect(state.health!()).rejects.toMatchObject({ code: Code.Unavailable });
+    await expect(state.health!()).rejects.toMatchObject({ status: "UNAVAILABLE" });
     await redis.raw().call("CLIENT", "UNPAUSE");
     await eventually(() => state.health!().then(() => true, () => false), 3_000);
     expect(text((await state.get({ key: "k", consistency: "EVENTUAL", metadata: {} })).data)).toBe("v");
@@ -143,7 +143,7 @@ describe("redis faults", () => {
     const dropped = Date.now();
     await redis.raw().call("CLIENT", "KILL", "ID", id!);
     const error = await pending;
-    expect((error as ConnectError).code).toBe(Code.Unavailable);
+    expect((error as ComponentError).status).toBe("UNAVAILABLE");
     expect(Date.now() - dropped).toBeLessThan(readTimeoutMs);
     await redis.raw().call("CLIENT", "UNPAUSE");
     // Once reconnected (a resent command would run before this PING), the lock was never taken.

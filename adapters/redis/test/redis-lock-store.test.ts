@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { RedisLock } from "@ottavo/generated/components/adapters/redis";
 import {
   LockKeepAliveResponse_Status,
@@ -74,7 +74,7 @@ describe("redis lock", () => {
   it("refuses a non-positive expiry as INVALID_ARGUMENT", async () => {
     const s = await store();
     const error = await lock(s, "owner1", 0).catch((e: unknown) => e);
-    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
   });
 
   it("declares KEEPALIVE", async () => {

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import { MetadataError } from "@ottavo/component-runtime";
 import { createServer } from "node:net";
 import { inspect } from "node:util";
@@ -116,7 +116,7 @@ describe("redis metadata", () => {
       .create({ redisHost: `127.0.0.1:${port}`, redisPassword: password }, context())
       .catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect((error as ConnectError).code).toBe(Code.Unavailable);
+    expect((error as ComponentError).status).toBe("UNAVAILABLE");
     expect((error as Error).message).toContain(`127.0.0.1:${port}`);
     expect((error as Error).message).not.toContain(password);
   });
@@ -126,7 +126,7 @@ describe("redis metadata", () => {
     const error = await redisStateAdapter
       .create({ ...redis.metadata(), redisPassword: wrong }, context())
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectError);
+    expect(error).toBeInstanceOf(Error);
     const message = (error as Error).message;
     expect(message).toContain(`127.0.0.1:${redis.server().port}`);
     expect(message).toMatch(/WRONGPASS|NOAUTH|auth/i);

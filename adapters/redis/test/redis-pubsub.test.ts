@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import { parseRedisPubsubMetadata, type RedisPubsub as RedisPubsubContract } from "@ottavo/generated/components/adapters/redis";
 import { MetadataError } from "@ottavo/component-runtime";
 import type { DeliveryResult, PublishRequest, TopicMessage } from "@ottavo/generated/components/pubsub";
@@ -252,7 +252,7 @@ describe("redis pubsub", () => {
     expect(clientsAfter).toBe(clientsBefore - 1);
     expect(await pendingCount("orders", "app1")).toBe(1);
     const error = await p.publish(message("late")).catch((e: unknown) => e);
-    expect((error as ConnectError).code).toBe(Code.Unavailable);
+    expect((error as ComponentError).status).toBe("UNAVAILABLE");
   });
 
   it("fails with UNAVAILABLE naming host:port while Redis is down, and delivers again once it is back", async () => {
@@ -266,9 +266,9 @@ describe("redis pubsub", () => {
     const endpoint = `127.0.0.1:${redis.server().port}`;
     for (const call of [() => p.publish(message("during")), () => p.subscribe({ topic: "t", consumerGroup: "g", metadata: {} }, async () => "SUCCESS")]) {
       const error = await call().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ConnectError);
-      expect((error as ConnectError).code).toBe(Code.Unavailable);
-      expect((error as ConnectError).rawMessage).toContain(endpoint);
+      expect(error).toBeInstanceOf(ComponentError);
+      expect((error as ComponentError).status).toBe("UNAVAILABLE");
+      expect((error as ComponentError).message).toContain(endpoint);
     }
 
     // Back without its data (no persistence): the subscription makes its group again and goes on.

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { RedisSequencer } from "@ottavo/generated/components/adapters/redis";
 import { MetadataError } from "@ottavo/component-runtime";
 import { redisSequencerAdapter } from "../src/redis-sequencer";
@@ -33,7 +33,7 @@ describe("redis sequencer", () => {
     expect(await s.reserveSegment({ key: "k", size: 1 })).toEqual({ from: 102n, to: 102n });
     expect(await next(s, "k")).toBe(103n);
     const error = await s.reserveSegment({ key: "k", size: 0 }).catch((e: unknown) => e);
-    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
   });
 
   it("starts above biggerThan floors, never lowers a sequence already above, and ignores floors of 0 or less", async () => {
@@ -56,7 +56,7 @@ describe("redis sequencer", () => {
     await redis.raw().set("near-max", "9223372036854775806");
     expect(await next(s, "near-max")).toBe(9223372036854775807n);
     const error = await next(s, "near-max").catch((e: unknown) => e);
-    expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((error as ComponentError).status).toBe("RESOURCE_EXHAUSTED");
   });
 
   it("compares floors as int64, not as doubles", async () => {

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ComponentError } from "@ottavo/component-runtime";
 import type { RedisState } from "@ottavo/generated/components/adapters/redis";
 import {
   EtagInvalidError,
@@ -80,7 +80,7 @@ describe("redis state", () => {
     await s.set(setReq("k", "v2", { etag: "1", concurrency: "FIRST_WRITE" }));
     const stale = await s.set(setReq("k", "v3", { etag: "1", concurrency: "FIRST_WRITE" })).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(EtagMismatchError);
-    expect((stale as ConnectError).code).toBe(Code.Aborted);
+    expect((stale as ComponentError).status).toBe("ABORTED");
     expect((stale as Error).message).toContain('the current etag is "2"');
     expect(text((await get(s, "k")).data)).toBe("v2");
 
@@ -101,7 +101,7 @@ describe("redis state", () => {
     for (const etag of ["abc", "-1", "1.0", "01"]) {
       const error = await s.set(setReq("k", "x", { etag, concurrency: "FIRST_WRITE" })).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(EtagInvalidError);
-      expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+      expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
     }
     expect(text((await get(s, "k")).data)).toBe("v");
   });
@@ -161,7 +161,7 @@ describe("redis state", () => {
   it("rejects a ttlInSeconds below -1 as INVALID_ARGUMENT", async () => {
     const s = await store();
     const error = await s.set(setReq("k", "v", { ttlInSeconds: -5 })).catch((e: unknown) => e);
-    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
   });
 
   it("reads, writes and deletes in bulk", async () => {
@@ -189,7 +189,7 @@ describe("redis state", () => {
       .bulkSet([setReq("y", "new"), setReq("x", "new", { etag: "9", concurrency: "FIRST_WRITE" })])
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EtagMismatchError);
-    expect((error as ConnectError).rawMessage).toMatch(/^bulk set: /);
+    expect((error as ComponentError).message).toMatch(/^bulk set: /);
     expect((await get(s, "y")).found).toBe(false);
     expect(text((await get(s, "x")).data)).toBe("old");
   });
@@ -231,7 +231,7 @@ describe("redis state", () => {
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EtagMismatchError);
-    expect((error as ConnectError).rawMessage).toMatch(/^transaction operation 3: etag "1" of key 'b' is stale/);
+    expect((error as ComponentError).message).toMatch(/^transaction operation 3: etag "1" of key 'b' is stale/);
     expect(await redis.raw().hgetall("a")).toEqual({ data: "a1", version: "1" });
     expect(await redis.raw().hgetall("b")).toEqual({ data: "b2", version: "2" });
     expect(await redis.raw().hgetall("c")).toEqual({ data: "c1", version: "1" });
@@ -241,7 +241,7 @@ describe("redis state", () => {
   it("refuses a transaction operation with neither or both of set and delete", async () => {
     const s = await store();
     const error = await s.transact({ operations: [{}], metadata: {} }).catch((e: unknown) => e);
-    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
   });
 
   it("declares exactly its features and answers health", async () => {

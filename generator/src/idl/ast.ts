@@ -14,6 +14,8 @@ export interface IdlFileAst {
   capabilities: CapabilityAst[];
   adapters: AdapterAst[];
   metadataGroups: MetadataGroupAst[];
+  /** Shared errors (`error Name = STATUS` outside a capability): any component may raise them. */
+  errors: ErrorAst[];
 }
 
 export type TypeAst =

@@ -5,7 +5,7 @@
 import type { DescService, FileRegistry } from "@bufbuild/protobuf";
 import type { CapabilityAst, Name, ParamAst, TypeAst } from "./ast";
 import { compareLocs, formatLoc, type Diagnostics } from "./diagnostics";
-import { GRPC_STATUS_NAMES, isGrpcStatusName } from "./grpc-status";
+import { checkErrorStatus, checkErrorSuffix } from "./error-checks";
 import type { Capability, CallbackDecl, EnumDecl, Feature, Loc, MessageDecl, Operation, Param, ServedRpc, TypeRef } from "./model";
 import { NameTable } from "./name-table";
 import { checkNaming } from "./naming";
@@ -18,6 +18,7 @@ export function checkCapability(ast: CapabilityAst, protos: FileRegistry, diag: 
   const capName = ast.name.text;
   const inCap = `in capability '${capName}'`;
   checkNaming(diag, ast.name, "capability name", "lowerCamel");
+  if (capName === "errors") diag.error(ast.name.loc, "capability name 'errors' is taken by the module of the shared errors");
   checkNaming(diag, ast.interfaceName, "interface name", "UpperCamel");
 
   const cap: Capability = {
@@ -63,10 +64,7 @@ export function checkCapability(ast: CapabilityAst, protos: FileRegistry, diag: 
       diag.error(entry.name.loc, `${entry.kind} name '${entry.name.text}' ${inCap} is taken by generated code (reserved: ${[...generatedNames].join(", ")})`);
       continue;
     }
-    if (entry.kind === "error" && entry.name.text.endsWith("Error")) {
-      diag.error(entry.name.loc, `error name '${entry.name.text}' ends in 'Error'; the generated class adds it (write '${entry.name.text.slice(0, -5)}')`);
-      continue;
-    }
+    if (entry.kind === "error" && !checkErrorSuffix(diag, entry.name)) continue;
     const first = firstOfName.get(entry.name.text);
     if (first) {
       const detail =
@@ -113,11 +111,8 @@ export function checkCapability(ast: CapabilityAst, protos: FileRegistry, diag: 
   }
 
   for (const e of ast.errors) {
-    if (!isGrpcStatusName(e.status.text)) {
-      diag.error(e.status.loc, `unknown status '${e.status.text}' for error '${e.name.text}' (expected a gRPC status code: ${GRPC_STATUS_NAMES.join(", ")})`);
-      continue;
-    }
-    if (isFirst(e.name.text, e.name.loc)) cap.errors.push({ name: e.name.text, doc: e.doc, loc: e.name.loc, status: e.status.text });
+    const decl = checkErrorStatus(diag, e);
+    if (decl && isFirst(e.name.text, e.name.loc)) cap.errors.push(decl);
   }
 
   const operations = new NameTable<Operation>(diag, (n) => `operation '${n}' ${inCap}`);

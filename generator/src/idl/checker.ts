@@ -8,9 +8,10 @@ import type { AdapterAst, IdlFileAst } from "./ast";
 import { checkCapability, type ServedRpcRegistry } from "./capability-checker";
 import { compareLocs, Diagnostics, formatLoc } from "./diagnostics";
 import { MetadataChecker } from "./metadata-checker";
-import type { Adapter, Capability, Feature, IdlModel, MetadataField, MetadataItem } from "./model";
+import { checkErrorStatus, checkErrorSuffix } from "./error-checks";
+import type { Adapter, Capability, ErrorDecl, Feature, IdlModel, MetadataField, MetadataItem } from "./model";
 import { NameTable } from "./name-table";
-import { checkAdapterType } from "./naming";
+import { checkAdapterType, checkNaming } from "./naming";
 
 export function checkIdl(files: IdlFileAst[], protos: FileRegistry): { model: IdlModel; errors: SpecError[] } {
   const diag = new Diagnostics();
@@ -48,10 +49,21 @@ export function checkIdl(files: IdlFileAst[], protos: FileRegistry): { model: Id
     adapters.push(adapter);
   }
 
+  // Shared errors: one namespace across files (they become one generated module).
+  const sharedErrors = new NameTable<true>(diag, (n) => `shared error '${n}'`);
+  const errors: ErrorDecl[] = [];
+  for (const ast of files.flatMap((f) => f.errors).sort((a, b) => compareLocs(a.name.loc, b.name.loc))) {
+    checkNaming(diag, ast.name, "error name", "UpperCamel");
+    if (!checkErrorSuffix(diag, ast.name)) continue;
+    const decl = checkErrorStatus(diag, ast);
+    if (decl && sharedErrors.add(ast.name, true)) errors.push(decl);
+  }
+
   const model: IdlModel = {
     capabilities: capabilityList.sort((a, b) => compareStrings(a.name, b.name)),
     adapters: adapters.sort((a, b) => compareStrings(a.type, b.type) || compareStrings(a.capability.name, b.capability.name)),
     metadataGroups: metadata.groupModels().sort((a, b) => compareStrings(a.name, b.name)),
+    errors: errors.sort((a, b) => compareStrings(a.name, b.name)),
   };
   return { model, errors: diag.errors.sort(compareSpecErrors) };
 }

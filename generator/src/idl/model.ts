@@ -21,6 +21,8 @@ export interface IdlModel {
   adapters: Adapter[];
   /** Sorted by name. */
   metadataGroups: MetadataGroup[];
+  /** The shared errors any component may raise, declared once outside capabilities; sorted by name. */
+  errors: ErrorDecl[];
 }
 
 export interface Capability {

@@ -41,7 +41,7 @@ class Parser {
   ) {}
 
   parseFile(): IdlFileAst {
-    const ast: IdlFileAst = { file: this.file, capabilities: [], adapters: [], metadataGroups: [] };
+    const ast: IdlFileAst = { file: this.file, capabilities: [], adapters: [], metadataGroups: [], errors: [] };
     for (;;) {
       const doc = this.takeDoc();
       const token = this.peek();
@@ -52,7 +52,8 @@ class Parser {
       if (this.isKeyword(token, "capability")) ast.capabilities.push(this.parseCapability(doc.text));
       else if (this.isKeyword(token, "adapter")) ast.adapters.push(this.parseAdapter(doc.text));
       else if (this.isKeyword(token, "metadata")) ast.metadataGroups.push(this.parseMetadataGroup(doc.text));
-      else this.fail(token, `expected 'capability', 'adapter' or 'metadata', found ${describeToken(token)}`);
+      else if (this.isKeyword(token, "error")) ast.errors.push(this.parseError(doc.text));
+      else this.fail(token, `expected 'capability', 'adapter', 'metadata' or 'error', found ${describeToken(token)}`);
     }
   }
 

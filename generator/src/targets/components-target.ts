@@ -1,8 +1,8 @@
 import type { GeneratedFile, Schema } from "@bufbuild/protoplugin";
-import type { Capability, Operation } from "../idl";
+import type { Capability, ErrorDecl, Operation } from "../idl";
 import type { Target } from "./target";
 import { runTsTarget } from "./es-plugin";
-import { capabilityModule, connectCode, docLines, pascalCase } from "./ts-names";
+import { capabilityModule, docLines, pascalCase, sharedErrorsModule } from "./ts-names";
 import { tsReturnType, tsType } from "./ts-types";
 import { componentRuntime } from "./component-runtime";
 
@@ -22,16 +22,24 @@ export const componentsTarget: Target = {
           const f = schema.generateFile(`${capabilityModule(capability.name).slice(2)}.ts`);
           printCapability(f, capability);
         }
+        if (spec.idl.errors.length > 0) {
+          const f = schema.generateFile(`${sharedErrorsModule.slice(2)}.ts`);
+          spec.idl.errors.forEach((error, i) => {
+            if (i > 0) f.print();
+            printErrorClass(f, error, undefined);
+          });
+        }
       },
-      (fileName) => spec.idl.capabilities.find((c) => `${capabilityModule(c.name).slice(2)}.ts` === fileName)!.loc.file,
+      (fileName) =>
+        fileName === `${sharedErrorsModule.slice(2)}.ts`
+          ? spec.idl.errors[0].loc.file
+          : spec.idl.capabilities.find((c) => `${capabilityModule(c.name).slice(2)}.ts` === fileName)!.loc.file,
     ),
   ],
 };
 
 function printCapability(f: GeneratedFile, capability: Capability): void {
   const Component = f.import("Component", componentRuntime, true);
-  const ComponentError = f.import("ComponentError", componentRuntime);
-  const Code = f.import("Code", "@connectrpc/connect");
   const iface = capability.interfaceName;
   const featureType = `${pascalCase(capability.name)}Feature`;
 
@@ -102,16 +110,23 @@ function printCapability(f: GeneratedFile, capability: Capability): void {
   f.print("  return component.features.has(feature);");
   f.print("}");
 
-  // Typed errors: a class per declared error, carrying its gRPC status.
+  // Typed errors: a class per declared error, carrying its status.
   for (const error of capability.errors) {
     f.print();
-    printDoc(f, error.doc);
-    f.print(f.export("class", `${error.name}Error`), " extends ", ComponentError, " {");
-    f.print("  constructor(message: string, cause?: unknown) {");
-    f.print("    super(message, ", Code, ".", connectCode(error.status), ", ", f.string(capability.name), ", ", f.string(error.name), ", cause);");
-    f.print("  }");
-    f.print("}");
+    printErrorClass(f, error, capability.name);
   }
+}
+
+/** A declared error's class; capability undefined for the shared errors. */
+function printErrorClass(f: GeneratedFile, error: ErrorDecl, capability: string | undefined): void {
+  const ComponentError = f.import("ComponentError", componentRuntime);
+  printDoc(f, error.doc);
+  f.print(f.export("class", `${error.name}Error`), " extends ", ComponentError, " {");
+  f.print("  constructor(message: string, cause?: unknown) {");
+  const owner = capability === undefined ? "undefined" : f.string(capability);
+  f.print("    super(message, ", f.string(error.status), ", ", owner, ", ", f.string(error.name), ", cause);");
+  f.print("  }");
+  f.print("}");
 }
 
 function printOperation(f: GeneratedFile, op: Operation): void {

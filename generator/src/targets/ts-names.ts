@@ -25,6 +25,9 @@ export function capabilityModule(capability: string): string {
   return `./components/${fileStem(capability)}`;
 }
 
+/** The generated module of the shared errors (declared outside capabilities); no capability may be named "errors". */
+export const sharedErrorsModule = "./components/errors";
+
 /** The generated module of one adapter type's metadata and factory helpers. */
 export function adapterModule(adapterType: string): string {
   return `./components/adapters/${fileStem(adapterType)}`;
@@ -33,11 +36,6 @@ export function adapterModule(adapterType: string): string {
 /** The generated module of every metadata group's interface and field table. */
 export function metadataGroupsModule(): string {
   return "./components/metadata-groups";
-}
-
-/** Connect's Code enum member for a canonical gRPC status name (CANCELLED is spelled Canceled). */
-export function connectCode(status: string): string {
-  return status === "CANCELLED" ? "Canceled" : pascalCase(status.toLowerCase());
 }
 
 /** The `@param` lines and text of a JSDoc block, or nothing when there is no doc. */

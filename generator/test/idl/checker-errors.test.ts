@@ -83,6 +83,29 @@ describe("feature, error and naming errors", () => {
     ]);
   });
 
+  test("shared errors: status, suffix, naming and duplicates across files", () => {
+    const { model, errors } = check({
+      "spec/components/errors.cap": `/// Out of reach.
+error Unavailable = UNAVAILABLE
+error Gone = GONE
+error NotFoundError = NOT_FOUND`,
+      "spec/components/more.cap": "error Unavailable = UNAVAILABLE\nerror lower = INTERNAL",
+    });
+    expect(errors).toEqual([
+      "spec/components/errors.cap:3:14: unknown status 'GONE' for error 'Gone' (expected a gRPC status code: CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED)",
+      "spec/components/errors.cap:4:7: error name 'NotFoundError' ends in 'Error'; the generated class adds it (write 'NotFound')",
+      "spec/components/more.cap:1:7: duplicate shared error 'Unavailable' (first declared at spec/components/errors.cap:2:7)",
+      "spec/components/more.cap:2:7: error name 'lower' must be UpperCamelCase (letters and digits, starting uppercase), like 'GetRequest'",
+    ]);
+    expect(model.errors.map((e) => `${e.name}=${e.status} ${JSON.stringify(e.doc)}`)).toEqual(['Unavailable=UNAVAILABLE "Out of reach."', 'lower=INTERNAL ""']);
+  });
+
+  test("a capability may not be named 'errors' (the shared errors' module)", () => {
+    expect(check({ [FILE]: "capability errors as Errors {}" }).errors).toEqual([
+      `${FILE}:1:12: capability name 'errors' is taken by the module of the shared errors`,
+    ]);
+  });
+
   test("naming rules", () => {
     const errors = check({
       [FILE]: `capability State as stateStore {
@@ -334,6 +357,6 @@ describe("reporting", () => {
         ],
         runtimeRegistry(),
       ),
-    ).toThrow("spec/components/a.cap:1:1: expected 'capability', 'adapter' or 'metadata', found 'capabilty'\nspec/components/b.cap:1:20: expected '}', found end of file");
+    ).toThrow("spec/components/a.cap:1:1: expected 'capability', 'adapter', 'metadata' or 'error', found 'capabilty'\nspec/components/b.cap:1:20: expected '}', found end of file");
   });
 });

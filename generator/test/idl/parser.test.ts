@@ -11,7 +11,7 @@ describe("syntax errors stop at the first, with file:line:col", () => {
   });
 
   test.each([
-    ["top level", "capabilty state as S {}", "1:1: expected 'capability', 'adapter' or 'metadata', found 'capabilty'"],
+    ["top level", "capabilty state as S {}", "1:1: expected 'capability', 'adapter', 'metadata' or 'error', found 'capabilty'"],
     ["missing interface name", "capability state {\n}", "1:18: expected 'as' and the interface name (like 'capability state as StateStore'), found '{'"],
     ["unclosed block", "capability state as S {\n  operation get()\n", "3:1: expected '}', found end of file"],
     ["parameter list", "capability s as S {\n  operation get(a: string b: string)\n}", "2:27: expected ',' or ')', found 'b'"],
@@ -41,7 +41,7 @@ describe("syntax errors stop at the first, with file:line:col", () => {
       throw new Error("no error");
     } catch (e) {
       expect(e).toBeInstanceOf(SpecError);
-      expect(e).toMatchObject({ file: "spec/components/x.cap", line: 3, column: 4, detail: "expected 'capability', 'adapter' or 'metadata', found 'oops'" });
+      expect(e).toMatchObject({ file: "spec/components/x.cap", line: 3, column: 4, detail: "expected 'capability', 'adapter', 'metadata' or 'error', found 'oops'" });
     }
   });
 });

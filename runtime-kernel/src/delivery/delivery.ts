@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Subscription } from "@ottavo/component-runtime";
 import type { RuntimeConfig } from "../config/runtime-config";
-import { errorText } from "../handlers/error-mapping";
+import { errorText } from "../errors/error-mapping";
 import type { ComponentTable } from "../registry/component-table";
 import { AppCallbackConnection, type AppCallbackAddress } from "./app-callback-connection";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff";

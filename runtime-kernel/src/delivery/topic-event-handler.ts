@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { AppCallbackClient } from "@ottavo/generated/client/app-callback-client";
 import type { DeliveryResult, MessageHandler, TopicMessage } from "@ottavo/generated/components/pubsub";
 import { unpackMessage } from "../handlers/cloud-events";
-import { errorText } from "../handlers/error-mapping";
+import { errorText } from "../errors/error-mapping";
 import { resultOfError, resultOfStatus } from "./event-status";
 import type { InFlightDeliveries } from "./in-flight";
 

@@ -1,7 +1,7 @@
 import type { RuntimeBindingRpcs } from "@ottavo/generated/server/runtime-handlers";
 import type { ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
-import { componentFailure } from "./error-mapping";
+import { componentFailure } from "../errors/error-mapping";
 
 export function createBindingHandlers(table: ComponentTable): RuntimeBindingRpcs {
   return {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { TopicMessage } from "@ottavo/generated/components/pubsub";
-import { invalidArgument, errorText } from "./error-mapping";
+import { invalidArgument, errorText } from "../errors/error-mapping";
 
 /**
  * CloudEvents 1.0 envelopes, as Dapr's components-contrib builds them (pubsub/envelope.go):

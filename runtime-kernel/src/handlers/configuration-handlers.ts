@@ -11,7 +11,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentTable } from "../registry/component-table";
 import { AsyncQueue } from "./async-queue";
 import { lookupComponent } from "./component-lookup";
-import { componentFailure } from "./error-mapping";
+import { componentFailure } from "../errors/error-mapping";
 
 type SubscribeResponse = MessageInitShape<typeof SubscribeConfigurationResponseSchema>;
 

@@ -9,7 +9,7 @@ import type {
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupTexts } from "./component-lookup";
-import { componentFailure, invalidArgument } from "./error-mapping";
+import { componentFailure, invalidArgument } from "../errors/error-mapping";
 
 /** The largest GetFile chunk, as upstream's 100 KiB read buffer. */
 export const fileChunkSize = 100 * 1024;

@@ -6,7 +6,7 @@ import { httpStatusError, httpStatusHeader } from "../invoke/http-status-errors"
 import type { InvocationRequest } from "../invoke/invocation";
 import type { Invoker } from "../invoke/invoker";
 import { checkRuntimeToken } from "../invoke/runtime-token";
-import { invalidArgument } from "./error-mapping";
+import { invalidArgument } from "../errors/error-mapping";
 
 const noData = new Uint8Array(0);
 

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import type { ComponentEntry } from "../registry/component-table";
-import { invalidArgument } from "./error-mapping";
+import { invalidArgument } from "../errors/error-mapping";
 
 /** What joins a prefix to a key; user keys may not contain it, as in Layotto and Dapr. */
 export const keySeparator = "||";

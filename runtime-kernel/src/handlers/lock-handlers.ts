@@ -3,7 +3,7 @@ import { lockStoreHas } from "@ottavo/generated/components/lock";
 import type { RuntimeLockRpcs } from "@ottavo/generated/server/runtime-handlers";
 import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
-import { componentFailure, invalidArgument } from "./error-mapping";
+import { componentFailure, invalidArgument } from "../errors/error-mapping";
 import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 

@@ -13,7 +13,7 @@ import { resultOfStatus } from "../delivery/event-status";
 import { AsyncQueue } from "./async-queue";
 import { findComponent, requireComponent } from "./component-lookup";
 import { cloudEventContentType, publishEnvelope, unpackMessage } from "./cloud-events";
-import { componentFailure, invalidArgument } from "./error-mapping";
+import { componentFailure, invalidArgument } from "../errors/error-mapping";
 import { messageTtl } from "./ttl-metadata";
 
 type StreamResponse = MessageInitShape<typeof SubscribeTopicEventsResponseSchema>;

@@ -3,7 +3,7 @@ import type { SecretResponseSchema } from "@ottavo/generated/spec/proto/runtime/
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
-import { componentFailure } from "./error-mapping";
+import { componentFailure } from "../errors/error-mapping";
 
 /**
  * Failures keep the store's declared status: a missing secret is NOT_FOUND, as

@@ -3,7 +3,7 @@ import type { RuntimeSequencerRpcs } from "@ottavo/generated/server/runtime-hand
 import { SequencerOptions_AutoIncrement } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
-import { componentFailure, invalidArgument } from "./error-mapping";
+import { componentFailure, invalidArgument } from "../errors/error-mapping";
 import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 import { SegmentCache } from "./segment-cache";

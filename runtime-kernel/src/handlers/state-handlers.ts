@@ -20,7 +20,7 @@ import {
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
-import { componentFailure, errorText, invalidArgument } from "./error-mapping";
+import { componentFailure, errorText, invalidArgument } from "../errors/error-mapping";
 import { stateKeyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, declaredKeyPrefixDefault } from "./key-prefix";
 import { stateTtl } from "./ttl-metadata";

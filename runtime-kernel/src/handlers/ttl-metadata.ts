@@ -1,4 +1,4 @@
-import { invalidArgument } from "./error-mapping";
+import { invalidArgument } from "../errors/error-mapping";
 
 /** The request metadata key Dapr and Layotto read a time to live from. */
 export const ttlMetadataKey = "ttlInSeconds";

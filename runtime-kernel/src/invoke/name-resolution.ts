@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { nameResolverHas } from "@ottavo/generated/components/nameresolution";
 import type { ComponentTable } from "../registry/component-table";
-import { componentFailure } from "../handlers/error-mapping";
+import { componentFailure } from "../errors/error-mapping";
 import type { InvocationTarget } from "./invocation";
 import type { TargetResolver } from "./invocation-targets";
 import { RemoteRuntimeTarget } from "./remote-runtime-target";

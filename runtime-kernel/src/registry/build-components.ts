@@ -1,4 +1,4 @@
-import { ConnectError } from "@connectrpc/connect";
+import { errorText } from "../errors/error-mapping";
 import { MetadataError } from "@ottavo/component-runtime";
 import { ConfigError } from "../config/config-error";
 import { ComponentTable } from "./component-table";
@@ -66,14 +66,4 @@ export async function closeAll(components: readonly { close(): Promise<void> }[]
         .catch((error: unknown) => onError?.(error, index)),
     ),
   );
-}
-
-/**
- * A failed creation as text. Adapters fail with ConnectErrors (a Redis that cannot
- * be reached, say), whose message starts with the status, "[unavailable] ...":
- * the start-up error shows their own words only.
- */
-function errorText(error: unknown): string {
-  if (error instanceof ConnectError) return error.rawMessage;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -3,7 +3,6 @@
 import type { Note, Note_Kind } from "../spec/proto/demo/v1/demo_pb";
 import type { Component, Subscription } from "@ottavo/component-runtime";
 import { ComponentError } from "@ottavo/component-runtime";
-import { Code } from "@connectrpc/connect";
 
 /**
  * Names one note.
@@ -131,7 +130,7 @@ export function noteStoreHas<F extends NotesFeature>(component: NoteStore, featu
  */
 export class NotFoundError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.NotFound, "notes", "NotFound", cause);
+    super(message, "NOT_FOUND", "notes", "NotFound", cause);
   }
 }
 
@@ -140,6 +139,6 @@ export class NotFoundError extends ComponentError {
  */
 export class RefusedError extends ComponentError {
   constructor(message: string, cause?: unknown) {
-    super(message, Code.Canceled, "notes", "Refused", cause);
+    super(message, "CANCELLED", "notes", "Refused", cause);
   }
 }
