@@ -115,6 +115,7 @@ export class Runtime {
           registerReflection(router);
         },
         fastPath: { routes: runtimeUnaryDispatch(impl) },
+        cors: config.cors,
       }),
     );
     this.phase = "serving";

@@ -2,6 +2,7 @@ import { parseDocument } from "yaml";
 import { capabilityKinds, type CapabilityKind } from "@ottavo/generated/components/registry";
 import { ConfigError, ConfigReport } from "./config-error";
 import { isPlainObject, readComponentMap } from "./component-entry";
+import { readCorsConfig } from "./cors-config";
 import { readOttavoInvoke } from "./invoke-config";
 import { readResiliency } from "./resiliency-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
@@ -20,7 +21,7 @@ const topLevelKeys = ["app", "api", "actuator", "components", "invoke", "resilie
  * Reads Ottavo's own YAML config:
  *
  *   app: { id: quickstart, callbackPort: 9999, callbackHost: 127.0.0.1, httpPort: 3000 }
- *   api: { address: 127.0.0.1:34904 }        # or unix:/path/to.sock
+ *   api: { address: 127.0.0.1:34904 }        # or unix:/path/to.sock; cors: see cors-config.ts
  *   actuator: { address: 127.0.0.1:34999 }
  *   components:
  *     state:
@@ -44,7 +45,9 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
     if (!topLevelKeys.includes(key)) report.problem(`unknown top-level key '${key}'; known: ${topLevelKeys.join(", ")}`);
   }
   const app = readApp(report, doc.app);
-  const api = readAddressSection(report, "api", doc.api, defaultApiAddress);
+  const { cors: corsSection, ...apiSection } = isPlainObject(doc.api) ? doc.api : { cors: undefined };
+  const api = readAddressSection(report, "api", isPlainObject(doc.api) ? apiSection : doc.api, defaultApiAddress);
+  const cors = readCorsConfig(report, corsSection);
   const actuator = readAddressSection(report, "actuator", doc.actuator, defaultActuatorAddress);
 
   const components: ComponentConfig[] = [];
@@ -66,7 +69,7 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
   const resiliency = readResiliency(report, doc.resiliency);
 
   report.throwIfProblems();
-  return { file, configDir, format: "ottavo", app, api, actuator, components, invoke, resiliency, warnings: report.warnings };
+  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, components, invoke, resiliency, warnings: report.warnings };
 }
 
 function readApp(report: ConfigReport, value: unknown): AppConfig {

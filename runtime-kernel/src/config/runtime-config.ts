@@ -2,6 +2,7 @@ import type { CapabilityKind } from "@ottavo/generated/components/registry";
 import type { RawMetadata } from "@ottavo/component-runtime";
 import type { ResiliencySpec } from "../resiliency/resiliency-spec";
 import type { InvokeConfig } from "./invoke-config";
+import type { CorsConfig } from "../server/cors";
 import type { ListenAddress } from "./listen-address";
 
 /** The runtime's configuration, whichever file format it was read from. */
@@ -14,6 +15,8 @@ export interface RuntimeConfig {
   readonly app: AppConfig;
   /** Where the runtime API (gRPC, gRPC-Web, Connect) listens. */
   readonly api: ListenAddress;
+  /** Cross-origin access to the API for browsers (Ottavo YAML's api.cors); absent means off. */
+  readonly cors?: CorsConfig;
   /** Where the actuator (health, info) listens. */
   readonly actuator: ListenAddress;
   /** In file order, per capability in file order. */

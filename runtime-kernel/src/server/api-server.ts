@@ -11,7 +11,8 @@ import type { CodecTable } from "./grpc/message-codecs";
 import { fixGrpcMessageTrailer } from "./grpc-message";
 import { closeServer, listenOn } from "./listen";
 import { Pipeline } from "./pipeline";
-import { withUnimplementedFallback } from "./unimplemented";
+import { CorsPolicy, type CorsConfig } from "./cors";
+import { ServedRoutes } from "./served-routes";
 
 /** Every HTTP/2 connection without TLS ("prior knowledge", as gRPC clients do) opens with these bytes. */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   readonly pipeline?: Pipeline;
   /** The largest request message accepted on every protocol; 4 MiB by default. */
   readonly maxReceiveMessageBytes?: number;
+  /** Cross-origin access for browsers; off when absent. */
+  readonly cors?: CorsConfig;
 }
 
 /**
@@ -58,13 +61,17 @@ export class ApiServer {
   /** Aborted when shutdown starts: tells streaming calls (subscriptions never end on their own) to wrap up. */
   private readonly streamsShutdown = new AbortController();
   private readonly fastPath: GrpcFastPath | undefined;
+  private readonly served: ServedRoutes;
+  private readonly cors: CorsPolicy | undefined;
   private bound: ListenAddress;
 
   private constructor(options: ApiServerOptions) {
     this.bound = options.address;
     const pipeline = options.pipeline ?? new Pipeline();
     const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
-    const served = withUnimplementedFallback(options.routes);
+    const served = new ServedRoutes(options.routes);
+    this.served = served;
+    this.cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
     const handler = connectNodeAdapter({
       routes: served.routes,
       fallback: served.fallback,
@@ -166,6 +173,8 @@ export class ApiServer {
     if (contentType.startsWith("application/grpc") && !contentType.startsWith("application/grpc-web")) {
       fixGrpcMessageTrailer(response);
     }
+    if (this.cors?.handle(request, response)) return;
+    if (this.served.serveOutsideConnect(request, response)) return;
     handler(request, response);
   }
 

@@ -1,5 +1,4 @@
 import type * as http from "node:http";
-import type { ConnectRouter } from "@connectrpc/connect";
 import type * as http2 from "node:http2";
 import { grpcPercentEncode } from "./grpc-message";
 
@@ -64,22 +63,4 @@ export function unknownCallMessage(url: string, servedServices: ReadonlySet<stri
   if (match === null) return `malformed method name: ${JSON.stringify(path)}`;
   const [, service, method] = match;
   return servedServices.has(service!) ? `unknown method ${method} for service ${service}` : `unknown service ${service}`;
-}
-
-/**
- * The router's routes, plus a Connect fallback answering UNIMPLEMENTED for every
- * path they do not serve, naming the service when it is served.
- */
-export function withUnimplementedFallback(routes: (router: ConnectRouter) => void): {
-  routes: (router: ConnectRouter) => void;
-  fallback: (request: NodeServerRequest, response: NodeServerResponse) => void;
-} {
-  let served: ReadonlySet<string> = new Set();
-  return {
-    routes(router) {
-      routes(router);
-      served = new Set(router.handlers.map((handler) => handler.service.typeName));
-    },
-    fallback: (request, response) => answerUnimplemented(request, response, served),
-  };
 }

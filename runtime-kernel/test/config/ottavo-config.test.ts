@@ -44,6 +44,19 @@ components:
     expect(config.warnings).toEqual([]);
   });
 
+  it("reads api.cors, with the defaults for what it leaves out; no cors section means off", () => {
+    const config = parseOttavoConfig("api:\n  address: 127.0.0.1:0\n  cors: { allowedOrigins: [\"https://*.example.com\"], exposedHeaders: [x-id] }\n", "c.yaml", "/");
+    expect(config.cors).toEqual({
+      allowedOrigins: ["https://*.example.com"],
+      allowedHeaders: [],
+      exposedHeaders: ["x-id"],
+      maxAgeSeconds: 600,
+      allowCredentials: false,
+    });
+    expect(config.api).toEqual({ kind: "tcp", host: "127.0.0.1", port: 0 });
+    expect(parseOttavoConfig("api: { address: 127.0.0.1:0 }", "c.yaml", "/").cors).toBeUndefined();
+  });
+
   it("defaults to Layotto's ports, no app id and no components", () => {
     const config = parseOttavoConfig("", "empty.yaml", "/");
     expect(config.api).toEqual({ kind: "tcp", host: "127.0.0.1", port: 34904 });
@@ -127,6 +140,15 @@ components:
         "configs/broken.yaml: 'api.address' '127.0.0.1:99999' has a port above 65535",
         "configs/broken.yaml: 'actuator.address' must be a string such as 127.0.0.1:34904 or unix:/path/to.sock",
       ]);
+    });
+
+    it("api.cors: origins that are none, a bad max-age, unknown keys", () => {
+      expect(problemsOf('api: { cors: { allowedOrigins: ["app.example.com", "*"], maxAge: -1, allowedHeader: [x] } }')).toEqual([
+        "configs/broken.yaml: unknown key 'api.cors.allowedHeader'; known: allowedOrigins, allowedHeaders, exposedHeaders, maxAge, allowCredentials",
+        "configs/broken.yaml: 'api.cors.allowedOrigins' entry 'app.example.com' is not an origin such as https://app.example.com, https://*.example.com or *",
+        "configs/broken.yaml: 'api.cors.maxAge' must be whole seconds (0 or more)",
+      ]);
+      expect(problemsOf("api: { cors: {} }")).toEqual([`configs/broken.yaml: 'api.cors.allowedOrigins' must name at least one origin (or "*")`]);
     });
 
     it("a callback host without a port", () => {
