@@ -1779,7 +1779,7 @@ function decodeGetNextIdResponse(r: Reader, end: number, depth: number, into?: G
     const tag = r.tag();
     switch (tag >>> 3) {
       case 1: {
-        m.nextId = String(r.int64());
+        m.nextId = r.int64String();
         break;
       }
       default:

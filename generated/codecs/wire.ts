@@ -177,6 +177,20 @@ export class Reader {
     return protoInt64.uDec(lo, hi);
   }
 
+  /** An int64 as decimal text (jstype = JS_STRING); below 2^53 without a BigInt. */
+  int64String(): string {
+    const [lo, hi] = this.varint64();
+    if (hi >= 0 && hi <= 0x1fffff) return String(hi * 4294967296 + (lo >>> 0));
+    return protoInt64.dec(lo, hi).toString();
+  }
+
+  /** A uint64 as decimal text (jstype = JS_STRING); below 2^53 without a BigInt. */
+  uint64String(): string {
+    const [lo, hi] = this.varint64();
+    if (hi >= 0 && hi <= 0x1fffff) return String(hi * 4294967296 + (lo >>> 0));
+    return protoInt64.uDec(lo, hi).toString();
+  }
+
   sint64(): bigint {
     let [lo, hi] = this.varint64();
     const s = -(lo & 1);
@@ -307,6 +321,9 @@ const initialSize = 8192;
 /** A buffer grown past this by one big message is let go after it, not kept for the process. */
 const keepAtMost = 1 << 20;
 
+/** Node's Buffer, whose allocUnsafe hands out views of a pooled slab; absent outside Node. */
+const pooled = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
+
 export class Writer {
   buf = new Uint8Array(initialSize);
   pos = 0;
@@ -317,9 +334,18 @@ export class Writer {
     this.pos = 0;
   }
 
-  /** The bytes of the message written since reset(), as a new array. */
+  /**
+   * The bytes of the message written since reset(), as a new array: above 64
+   * bytes a Buffer from Node's pool (a Uint8Array view into a shared slab, read
+   * it through byteOffset), several times cheaper than a Uint8Array of its own.
+   */
   finish(): Uint8Array {
-    const out = this.buf.slice(0, this.pos);
+    const n = this.pos;
+    let out: Uint8Array;
+    if (n > 64 && pooled !== undefined) {
+      out = pooled.allocUnsafe(n);
+      out.set(this.buf.subarray(0, n));
+    } else out = this.buf.slice(0, n);
     if (this.buf.length > keepAtMost) this.resize(initialSize);
     return out;
   }
@@ -422,11 +448,22 @@ export class Writer {
   }
 
   int64(value: bigint | number | string): void {
+    const n = safeInteger(value);
+    if (n !== undefined) {
+      // two's complement halves of a safe integer, without a BigInt
+      this.varint64(n >>> 0, Math.floor(n / 4294967296));
+      return;
+    }
     const tc = protoInt64.enc(value);
     this.varint64(tc.lo, tc.hi);
   }
 
   uint64(value: bigint | number | string): void {
+    const n = safeInteger(value);
+    if (n !== undefined && n >= 0) {
+      this.varint64(n >>> 0, Math.floor(n / 4294967296));
+      return;
+    }
     const tc = protoInt64.uEnc(value);
     this.varint64(tc.lo, tc.hi);
   }
@@ -566,6 +603,16 @@ export class Writer {
 }
 
 export const writer = new Writer();
+
+/** A 64-bit value given as a safe integer or as its canonical decimal text, as a number; else undefined. */
+function safeInteger(value: bigint | number | string): number | undefined {
+  if (typeof value == "number") return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value == "string" && value.length <= 16) {
+    const n = Number(value);
+    if (Number.isSafeInteger(n) && String(n) === value) return n;
+  }
+  return undefined;
+}
 
 function assertInt32(arg: number): void {
   if (typeof arg != "number") throw new Error("invalid int32: " + typeof arg);

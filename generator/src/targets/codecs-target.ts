@@ -236,6 +236,8 @@ function is64(scalar: ScalarType): boolean {
 
 /** The reader call for one scalar value (64-bit integers as text where the field says jstype = JS_STRING). */
 function readScalar(scalar: ScalarType, utf8: boolean, longAsString: boolean): string {
+  if (longAsString && scalar === ScalarType.INT64) return "r.int64String()";
+  if (longAsString && scalar === ScalarType.UINT64) return "r.uint64String()";
   const call = `r.${scalarMethod(scalar)}(${scalar === ScalarType.STRING ? String(utf8) : ""})`;
   return is64(scalar) && longAsString ? `String(${call})` : call;
 }

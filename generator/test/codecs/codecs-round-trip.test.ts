@@ -1,4 +1,4 @@
-import { createRegistry, type DescMessage } from "@bufbuild/protobuf";
+import { create, createRegistry, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import { file_google_protobuf_any, file_google_protobuf_empty } from "@bufbuild/protobuf/wkt";
 import { codecs } from "@ottavo/generated/codecs/index";
 import { file_spec_proto_runtime_v1_appcallback } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
@@ -31,6 +31,19 @@ describe("generated/codecs", () => {
       expect(codecs[method.input.typeName]?.typeName).toBe(method.input.typeName);
       expect(codecs[method.output.typeName]?.typeName).toBe(method.output.typeName);
     }
+  });
+
+  it("each encode returns bytes of its own: later encodes, larger than the scratch buffer or not, leave them as they were", () => {
+    const schema = schemaOf("spec.proto.runtime.v1.GetStateResponse");
+    const codec = codecs[schema.typeName];
+    const inits = [
+      { data: Uint8Array.from({ length: 100 }, (_, i) => i), etag: "1" },
+      { data: new Uint8Array(3 << 20).fill(7), etag: "2", metadata: { a: "b".repeat(70_000) } },
+      { etag: "3" },
+      { data: new Uint8Array(20_000).fill(9), metadata: { k: "v" } },
+    ];
+    const encoded = inits.map((init) => codec.encode(init));
+    inits.forEach((init, i) => expect(Buffer.from(encoded[i]).equals(toBinary(schema, create(schema, init)))).toBe(true));
   });
 
   it.each(Object.keys(codecs))("%s agrees with protobuf-es on random messages", (typeName) => {

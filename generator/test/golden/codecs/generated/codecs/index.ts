@@ -70,7 +70,7 @@ function decodeNote(r: Reader, end: number, depth: number, into?: Note): Note {
         break;
       }
       case 3: {
-        m.version = String(r.int64());
+        m.version = r.int64String();
         break;
       }
       case 4: {
