@@ -1,5 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError } from "@ottavo/generated/components/errors";
-import { Kafka, logLevel, Partitioners, type Admin, type KafkaMessage, type Message, type Producer } from "kafkajs";
+import type { Admin, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
+import { kafkajs } from "./kafkajs-module";
 import type { Subscription } from "@ottavo/component-runtime";
 import { TopicNotFoundError, type MessageHandler, type PublishRequest, type SubscribeRequest } from "@ottavo/generated/components/pubsub";
 import {
@@ -54,6 +55,7 @@ export class KafkaPubsub implements KafkaPubsubContract {
    * reconnecting.
    */
   static async open(settings: KafkaSettings): Promise<KafkaPubsub> {
+    const { Kafka, logLevel, Partitioners } = kafkajs();
     const kafka = new Kafka({
       ...settings.client,
       connectionTimeout: 3_000,

@@ -1,4 +1,5 @@
-import { AssignerProtocol, type Assignment, type PartitionAssigner } from "kafkajs";
+import type { Assignment, PartitionAssigner } from "kafkajs";
+import { kafkajs } from "./kafkajs-module";
 
 /**
  * The group protocol name: every member of a group must offer it. Changing it
@@ -24,7 +25,7 @@ export const topicAssigner: PartitionAssigner = ({ cluster }) => ({
   async assign({ members }) {
     const subscribers = new Map<string, string[]>();
     for (const member of [...members].sort((a, b) => a.memberId.localeCompare(b.memberId))) {
-      const metadata = AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
+      const metadata = kafkajs().AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
       for (const topic of metadata?.topics ?? []) {
         const list = subscribers.get(topic) ?? [];
         list.push(member.memberId);
@@ -47,14 +48,14 @@ export const topicAssigner: PartitionAssigner = ({ cluster }) => ({
     }
     return [...assignments].map(([memberId, assignment]) => ({
       memberId,
-      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
+      memberAssignment: kafkajs().AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
     }));
   },
 
   protocol({ topics }) {
     return {
       name: topicAssignerName,
-      metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+      metadata: kafkajs().AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
     };
   },
 });

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { FailedPreconditionError } from "@ottavo/generated/components/errors";
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
+import { ioredis } from "./ioredis-module";
 import { MetadataError } from "@ottavo/component-runtime";
 import type { RedisConnectionMetadata } from "@ottavo/generated/components/metadata-groups";
 import { redisFailure } from "./redis-errors";
@@ -55,7 +56,7 @@ export class RedisConnection {
    */
   static async open(metadata: RedisConnectionMetadata, options: OpenOptions = {}): Promise<RedisConnection> {
     const settings = readSettings(metadata, options.problems ?? []);
-    const client = new Redis({
+    const client = new (ioredis().Redis)({
       ...settings.options,
       stringNumbers: options.stringNumbers ?? false,
       ...(options.componentName === undefined ? {} : { connectionName: connectionName(options.componentName) }),
