@@ -1,4 +1,5 @@
 import { Runtime as RuntimeService } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { codecs } from "@ottavo/generated/codecs/index";
 import { runtimeServiceImpl } from "@ottavo/generated/server/runtime-handlers";
 import { runtimeUnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import { ConfigError } from "./config/config-error";
@@ -114,7 +115,7 @@ export class Runtime {
           registerHealth(router, { readiness: () => this.readiness() });
           registerReflection(router);
         },
-        fastPath: { routes: runtimeUnaryDispatch(impl) },
+        fastPath: { routes: runtimeUnaryDispatch(impl), codecs },
         cors: config.cors,
       }),
     );
