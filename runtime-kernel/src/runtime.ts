@@ -18,6 +18,7 @@ import { ActuatorServer } from "./server/actuator";
 import { ApiServer } from "./server/api-server";
 import { registerHealth } from "./server/health/health-service";
 import { registerReflection } from "./server/reflection/reflection-service";
+import { withRequestLimits } from "./server/request-limits";
 import { readAppInfo } from "./server/app-info";
 import {
   aggregateHealth,
@@ -106,10 +107,12 @@ export class Runtime {
     const config = this.config;
     this.table = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
     this.invocation = createInvocation(config.invoke, config.app, this.table, config.resiliency);
-    const impl = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token));
+    const handlers = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token));
+    const impl = withRequestLimits(RuntimeService, handlers, config.limits);
     this.api = await listenOrExplain(config, "the API", config.api, () =>
       ApiServer.start({
         address: config.api,
+        limits: config.limits,
         routes: (router) => {
           router.service(RuntimeService, impl);
           registerHealth(router, { readiness: () => this.readiness() });

@@ -4,3 +4,4 @@ export { startKafka, type KafkaBroker, type KafkaBrokerOptions } from "./kafka-b
 export { eventually } from "./eventually";
 export { Pushable } from "./pushable";
 export { goTool, goToolsDir, type GoTool } from "./go-tools";
+export { openFdCount, rssBytes, tcpStatesOfPort } from "./process-stats";

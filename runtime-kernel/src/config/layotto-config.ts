@@ -4,6 +4,7 @@ import { isPlainObject, readComponentMap } from "./component-entry";
 import { emptyResiliency } from "../resiliency/resiliency-spec";
 import { readLayottoRpcs } from "./invoke-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
+import { readServerLimits } from "./server-limits";
 import {
   defaultActuatorAddress,
   defaultCallbackHost,
@@ -71,8 +72,10 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
   const config = isPlainObject(grpcConfig) ? grpcConfig : {};
   const app = readApp(report, config.app);
   const components: ComponentConfig[] = [];
+  // Not Layotto's: Ottavo's server limits, read where the rest of the runtime's settings are.
+  const limits = readServerLimits(report, "grpc_config.limits", config.limits);
   for (const [key, value] of Object.entries(config)) {
-    if (key === "app" || key === "rpcs") continue;
+    if (key === "app" || key === "rpcs" || key === "limits") continue;
     const capability = layottoCapabilityKeys[key];
     if (capability === undefined) {
       report.warning(`grpc_config key '${key}' is not supported yet; ignored`);
@@ -101,6 +104,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
     app,
     api: api!,
     actuator: actuator!,
+    limits,
     components,
     invoke,
     resiliency: emptyResiliency,

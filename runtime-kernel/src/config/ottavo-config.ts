@@ -6,6 +6,7 @@ import { readCorsConfig } from "./cors-config";
 import { readOttavoInvoke } from "./invoke-config";
 import { readResiliency } from "./resiliency-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
+import { readServerLimits } from "./server-limits";
 import {
   defaultActuatorAddress,
   defaultApiAddress,
@@ -15,7 +16,7 @@ import {
   type RuntimeConfig,
 } from "./runtime-config";
 
-const topLevelKeys = ["app", "api", "actuator", "components", "invoke", "resiliency"];
+const topLevelKeys = ["app", "api", "actuator", "limits", "components", "invoke", "resiliency"];
 
 /**
  * Reads Ottavo's own YAML config:
@@ -23,6 +24,7 @@ const topLevelKeys = ["app", "api", "actuator", "components", "invoke", "resilie
  *   app: { id: quickstart, callbackPort: 9999, callbackHost: 127.0.0.1, httpPort: 3000 }
  *   api: { address: 127.0.0.1:34904 }        # or unix:/path/to.sock; cors: see cors-config.ts
  *   actuator: { address: 127.0.0.1:34999 }
+ *   limits: { maxReceiveMessageBytes: 4194304, idleTimeout: 5m }   # see server-limits.ts
  *   components:
  *     state:
  *       state_demo: { type: in-memory, metadata: {} }
@@ -49,6 +51,7 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
   const api = readAddressSection(report, "api", isPlainObject(doc.api) ? apiSection : doc.api, defaultApiAddress);
   const cors = readCorsConfig(report, corsSection);
   const actuator = readAddressSection(report, "actuator", doc.actuator, defaultActuatorAddress);
+  const limits = readServerLimits(report, "limits", doc.limits);
 
   const components: ComponentConfig[] = [];
   if (doc.components !== undefined && doc.components !== null) {
@@ -69,7 +72,7 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
   const resiliency = readResiliency(report, doc.resiliency);
 
   report.throwIfProblems();
-  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, components, invoke, resiliency, warnings: report.warnings };
+  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, limits, components, invoke, resiliency, warnings: report.warnings };
 }
 
 function readApp(report: ConfigReport, value: unknown): AppConfig {

@@ -4,6 +4,7 @@ import type { ResiliencySpec } from "../resiliency/resiliency-spec";
 import type { InvokeConfig } from "./invoke-config";
 import type { CorsConfig } from "../server/cors";
 import type { ListenAddress } from "./listen-address";
+import type { ServerLimits } from "./server-limits";
 
 /** The runtime's configuration, whichever file format it was read from. */
 export interface RuntimeConfig {
@@ -19,6 +20,8 @@ export interface RuntimeConfig {
   readonly cors?: CorsConfig;
   /** Where the actuator (health, info) listens. */
   readonly actuator: ListenAddress;
+  /** What one client may ask of the API server: sizes, counts and timeouts. */
+  readonly limits: ServerLimits;
   /** In file order, per capability in file order. */
   readonly components: readonly ComponentConfig[];
   /** Service invocation targets (Ottavo's `invoke`, Layotto's `rpcs`). */

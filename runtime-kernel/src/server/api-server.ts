@@ -8,6 +8,9 @@ import type { ListenAddress } from "../config/listen-address";
 import { pipelineInterceptor } from "./connect-pipeline";
 import { GrpcFastPath } from "./grpc/grpc-fast-path";
 import type { CodecTable } from "./grpc/message-codecs";
+import { defaultServerLimits, type ServerLimits } from "../config/server-limits";
+import { connectLimitOptions, streamLimitInterceptor, StreamCounter } from "./connect-limits";
+import { applyHttp1Limits, ClientConnections, http1ServerOptions, http2ServerOptions, watchSession } from "./connection-limits";
 import { fixGrpcMessageTrailer } from "./grpc-message";
 import { closeServer, listenOn } from "./listen";
 import { Pipeline } from "./pipeline";
@@ -21,7 +24,7 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const firstBytesTimeoutMs = 10_000;
 
 /** gRPC's default receive limit (grpc-go, grpc-js): 4 MiB per request message. */
-export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
+export const defaultMaxReceiveMessageBytes = defaultServerLimits.maxReceiveMessageBytes;
 
 type NodeServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeServerResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -36,10 +39,12 @@ export interface ApiServerOptions {
   readonly fastPath?: { readonly routes: ReadonlyMap<string, UnaryDispatch>; readonly codecs?: CodecTable };
   /** The cross-cutting steps every call passes, on both paths. */
   readonly pipeline?: Pipeline;
-  /** The largest request message accepted on every protocol; 4 MiB by default. */
+  /** The largest request message accepted on every protocol; limits.maxReceiveMessageBytes (4 MiB) by default. */
   readonly maxReceiveMessageBytes?: number;
   /** Cross-origin access for browsers; off when absent. */
   readonly cors?: CorsConfig;
+  /** Sizes, counts and timeouts; the defaults when not given. */
+  readonly limits?: ServerLimits;
 }
 
 /**
@@ -64,24 +69,33 @@ export class ApiServer {
   private readonly served: ServedRoutes;
   private readonly cors: CorsPolicy | undefined;
   private bound: ListenAddress;
+  private readonly limits: ServerLimits;
+  private readonly clients: ClientConnections;
 
   private constructor(options: ApiServerOptions) {
     this.bound = options.address;
+    this.limits = options.limits ?? defaultServerLimits;
+    this.clients = new ClientConnections(this.limits.maxConnectionsPerClient);
     const pipeline = options.pipeline ?? new Pipeline();
-    const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
+    const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? this.limits.maxReceiveMessageBytes;
     const served = new ServedRoutes(options.routes);
     this.served = served;
     this.cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
     const handler = connectNodeAdapter({
       routes: served.routes,
       fallback: served.fallback,
+      ...connectLimitOptions(this.limits),
       readMaxBytes: maxReceiveMessageBytes,
-      interceptors: [(next) => (request) => this.linkShutdownSignal(next, request), pipelineInterceptor(pipeline)],
+      interceptors: [
+        (next) => (request) => this.linkShutdownSignal(next, request),
+        pipelineInterceptor(pipeline),
+        streamLimitInterceptor(new StreamCounter(this.limits.maxSubscriptionStreams)),
+      ],
     });
     const onRequest = (request: NodeServerRequest, response: NodeServerResponse) => this.track(request, response, handler);
-    // No overall request time limit: client streams over HTTP/1.1 may be long; headers still time out.
-    this.http1 = http.createServer({ requestTimeout: 0 }, onRequest);
-    this.http2Server = http2.createServer({}, onRequest);
+    this.http1 = http.createServer(http1ServerOptions(this.limits), onRequest);
+    applyHttp1Limits(this.http1, this.limits);
+    this.http2Server = http2.createServer(http2ServerOptions(this.limits), onRequest);
     this.http2Server.on("session", (session) => this.trackSession(session));
     if (options.fastPath) {
       const fastPath = new GrpcFastPath({ ...options.fastPath, pipeline, maxReceiveMessageBytes });
@@ -188,6 +202,7 @@ export class ApiServer {
     session.once("close", () => this.sessions.delete(session));
     // A broken session must not take the process down; its streams fail on their own.
     session.on("error", () => undefined);
+    watchSession(session, this.limits);
     if (this.draining) session.close();
   }
 
@@ -205,7 +220,7 @@ export class ApiServer {
     socket.once("close", () => this.sockets.delete(socket));
     // A client that resets the connection must not crash the process (http and http2 add their own handlers later).
     socket.on("error", () => undefined);
-    if (this.draining) return void socket.destroy();
+    if (this.draining || !this.clients.admit(socket)) return void socket.destroy();
     let received: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), firstBytesTimeoutMs).unref();
     const onData = (chunk: Buffer) => {
