@@ -71,12 +71,16 @@ function rapidResets(count: number): Buffer {
   return Buffer.concat(frames);
 }
 
-/** Opens a raw connection, sends bytes, and resolves once the server closed it or `holdMs` passed; the client ends its side on GOAWAY. */
-function rawConnection(port: number, bytes: Buffer): Promise<net.Socket> {
+/** Opens a raw connection and sends bytes; `answered` resolves once the server sent something or closed it. */
+function rawConnection(port: number, bytes: Buffer): Promise<net.Socket & { answered: Promise<void> }> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1", () => {
       socket.write(bytes);
-      resolve(socket);
+      resolve(Object.assign(socket, { answered }));
+    });
+    const answered = new Promise<void>((done) => {
+      socket.once("data", () => done());
+      socket.once("close", () => done());
     });
     socket.on("data", () => undefined);
     socket.on("error", () => undefined);
@@ -89,8 +93,9 @@ const fdsBackToBaseline = () => openFdCount(runtime.process.pid!) <= baselineFds
 describe("after an HTTP/2 connection error (finding 4)", () => {
   it.each(Object.entries(brokenConnections))("closes the socket the client left, after %s", async (_what, bytes) => {
     const sockets = await Promise.all(Array.from({ length: 10 }, () => rawConnection(runtime.apiPort, Buffer.concat([preface, emptySettings, bytes]))));
-    // The client hangs up its side, as grpc clients do after GOAWAY; the server must notice and close its own.
-    await eventually(() => openFdCount(runtime.process.pid!) >= baselineFds + 10);
+    // Once the server has answered (its SETTINGS, then GOAWAY), the client hangs up its side, as grpc clients do
+    // after GOAWAY; the server must notice and close its own.
+    await Promise.all(sockets.map((socket) => socket.answered));
     for (const socket of sockets) socket.end();
     await eventually(() => noCloseWait() && fdsBackToBaseline());
     for (const socket of sockets) socket.destroy();
@@ -141,6 +146,8 @@ describe("timeouts (finding 5)", () => {
 
 describe("connection and stream limits", () => {
   it("holds one client to maxConnectionsPerClient (40 here)", async () => {
+    // Connections of earlier tests count too: wait until they are gone.
+    await eventually(fdsBackToBaseline);
     const sockets = await Promise.all(Array.from({ length: 50 }, () => rawConnection(runtime.apiPort, Buffer.alloc(0))));
     const closedAtOnce = await eventually(() => {
       const closed = sockets.filter((socket) => socket.destroyed || socket.readyState === "closed" || (socket as net.Socket & { readableEnded: boolean }).readableEnded).length;
