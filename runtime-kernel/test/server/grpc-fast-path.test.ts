@@ -3,6 +3,7 @@ import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type ConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { codecs } from "@ottavo/generated/codecs/index";
 import { runtimeUnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import { GetStateRequestSchema, Runtime, SayHelloRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { eventually } from "@ottavo/test-support";
@@ -96,7 +97,8 @@ describe("the gRPC fast path", () => {
     server = await ApiServer.start({
       address: { kind: "tcp", host: "127.0.0.1", port: 0 },
       routes: (router: ConnectRouter) => router.service(Runtime, impl),
-      fastPath: { routes: runtimeUnaryDispatch(impl) },
+      // The generated codecs, as the runtime runs them.
+      fastPath: { routes: runtimeUnaryDispatch(impl), codecs },
       pipeline,
       maxReceiveMessageBytes: 64 * 1024,
     });
