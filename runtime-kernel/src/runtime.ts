@@ -2,7 +2,6 @@ import { Runtime as RuntimeService } from "@ottavo/generated/spec/proto/runtime/
 import { codecs } from "@ottavo/generated/codecs/index";
 import { runtimeServiceImpl } from "@ottavo/generated/server/runtime-handlers";
 import { runtimeUnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
-import { codecs } from "@ottavo/generated/codecs/index";
 import { ConfigError } from "./config/config-error";
 import { formatListenAddress, type ListenAddress } from "./config/listen-address";
 import { loadConfig } from "./config/load-config";
