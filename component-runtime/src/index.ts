@@ -3,6 +3,7 @@
  * protobuf-es code imports @bufbuild/protobuf/codegenv2. Adapters and the kernel
  * import the same names from here. It depends on no transport library.
  */
+export * from "./call-context";
 export * from "./component";
 export * from "./component-error";
 export * from "./metadata";

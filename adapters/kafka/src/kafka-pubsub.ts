@@ -1,7 +1,8 @@
 import { FailedPreconditionError, InvalidArgumentError } from "@ottavo/generated/components/errors";
 import type { Admin, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 import { kafkajs } from "./kafkajs-module";
-import type { Subscription } from "@ottavo/component-runtime";
+import type { CallContext, Subscription } from "@ottavo/component-runtime";
+import { abortable, throwIfAborted } from "@ottavo/adapter-kit";
 import { TopicNotFoundError, type MessageHandler, type PublishRequest, type SubscribeRequest } from "@ottavo/generated/components/pubsub";
 import {
   defineKafkaPubsubAdapter,
@@ -80,12 +81,12 @@ export class KafkaPubsub implements KafkaPubsubContract {
     return new KafkaPubsub(kafka, producer, admin, settings);
   }
 
-  async publish(request: PublishRequest): Promise<void> {
-    await this.send(request.topic, [toKafkaMessage(request)]);
+  async publish(request: PublishRequest, context?: CallContext): Promise<void> {
+    await this.send(request.topic, [toKafkaMessage(request)], context);
   }
 
   /** One request per broker for all the messages; not atomic: some may be stored when it fails. */
-  async bulkPublish(requests: PublishRequest[]): Promise<void> {
+  async bulkPublish(requests: PublishRequest[], context?: CallContext): Promise<void> {
     this.checkOpen();
     if (requests.length === 0) return;
     const byTopic = new Map<string, Message[]>();
@@ -95,9 +96,9 @@ export class KafkaPubsub implements KafkaPubsubContract {
       byTopic.set(request.topic, messages);
     }
     const topics = [...byTopic.keys()];
-    await Promise.all(topics.map((topic) => this.ensureTopic(topic)));
+    await abortable(Promise.all(topics.map((topic) => this.ensureTopic(topic))), context);
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    await this.call(() => this.producer.sendBatch({ acks: acksAll, topicMessages }), topics);
+    await this.call(() => this.producer.sendBatch({ acks: acksAll, topicMessages }), topics, context);
   }
 
   async subscribe(request: SubscribeRequest, handler: MessageHandler): Promise<Subscription> {
@@ -153,10 +154,10 @@ export class KafkaPubsub implements KafkaPubsubContract {
     await Promise.all([disconnect(this.producer), disconnect(this.admin)]);
   }
 
-  private async send(topic: string, messages: Message[]): Promise<void> {
+  private async send(topic: string, messages: Message[], context?: CallContext): Promise<void> {
     this.checkOpen();
-    await this.ensureTopic(topic);
-    await this.call(() => this.producer.send({ topic, acks: acksAll, messages }), [topic]);
+    await abortable(this.ensureTopic(topic), context);
+    await this.call(() => this.producer.send({ topic, acks: acksAll, messages }), [topic], context);
   }
 
   /** Publishes a message that ran out of deliveries, as it was, to the subscription's dead-letter topic. */
@@ -209,9 +210,10 @@ export class KafkaPubsub implements KafkaPubsubContract {
    * Runs one call against Kafka, mapping client errors to ComponentErrors. A topic
    * deleted behind our back is forgotten, so the next call creates it again.
    */
-  private async call<T>(run: () => Promise<T>, topics: readonly string[] = []): Promise<T> {
+  private async call<T>(run: () => Promise<T>, topics: readonly string[] = [], context?: CallContext): Promise<T> {
     try {
-      return await run();
+      throwIfAborted(context);
+      return await abortable(run(), context);
     } catch (error) {
       if (kafkaErrorTypes(error).includes("UNKNOWN_TOPIC_OR_PARTITION")) for (const topic of topics) this.topics.delete(topic);
       throw kafkaFailure(error, this.settings.endpoint);

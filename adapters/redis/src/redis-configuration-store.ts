@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { InvalidArgumentError } from "@ottavo/generated/components/errors";
-import type { Subscription } from "@ottavo/component-runtime";
+import type { CallContext, Subscription } from "@ottavo/component-runtime";
 import type { Change, ChangeHandler, ItemsRequest, SaveRequest } from "@ottavo/generated/components/configuration";
 import {
   defineRedisConfigurationAdapter,
@@ -58,24 +58,24 @@ export class RedisConfigurationStore implements RedisConfiguration {
     deleteScript.define(connection.client);
   }
 
-  async get(request: ItemsRequest): Promise<ConfigurationItem[]> {
+  async get(request: ItemsRequest, context?: CallContext): Promise<ConfigurationItem[]> {
     const scope = this.scopeOf(request);
     const client = this.connection.client;
     if (request.keys.length > 0) {
       const keys = [...new Set(request.keys)];
-      const values = await this.connection.call(() => client.hmget(scope.hash, ...keys));
+      const values = await this.connection.call(() => client.hmget(scope.hash, ...keys), context);
       return keys.flatMap((key, i) => {
         const value = values[i];
         return value === null || value === undefined ? [] : [readItem(key, value, scope)];
       });
     }
-    const all = await this.connection.call(() => client.hgetall(scope.hash));
+    const all = await this.connection.call(() => client.hgetall(scope.hash), context);
     return Object.keys(all)
       .sort()
       .map((key) => readItem(key, all[key], scope));
   }
 
-  async save(request: SaveRequest): Promise<void> {
+  async save(request: SaveRequest, context?: CallContext): Promise<void> {
     request.items.forEach((item, i) => {
       if (item.key === "") {
         throw new InvalidArgumentError(`configuration item ${i + 1} has an empty key; every item needs one`);
@@ -106,14 +106,15 @@ export class RedisConfigurationStore implements RedisConfiguration {
     }
     await this.connection.call(() =>
       saveScript.run(this.connection.client, keys, [count, ...writes, ...publishes]),
+      context,
     );
   }
 
-  async delete(request: ItemsRequest): Promise<void> {
+  async delete(request: ItemsRequest, context?: CallContext): Promise<void> {
     const keys = [...new Set(request.keys)];
     if (keys.length === 0) return;
     const scope = this.scopeOf(request);
-    await this.connection.call(() => deleteScript.run(this.connection.client, [scope.hash], [scope.channel, ...keys]));
+    await this.connection.call(() => deleteScript.run(this.connection.client, [scope.hash], [scope.channel, ...keys]), context);
   }
 
   async subscribe(request: ItemsRequest, handler: ChangeHandler): Promise<Subscription> {

@@ -2,7 +2,8 @@ import { isIP } from "node:net";
 import { FailedPreconditionError } from "@ottavo/generated/components/errors";
 import type { Redis, RedisOptions } from "ioredis";
 import { ioredis } from "./ioredis-module";
-import { MetadataError } from "@ottavo/component-runtime";
+import { MetadataError, type CallContext } from "@ottavo/component-runtime";
+import { abortable, throwIfAborted } from "@ottavo/adapter-kit";
 import type { RedisConnectionMetadata } from "@ottavo/generated/components/metadata-groups";
 import { redisFailure } from "./redis-errors";
 
@@ -79,10 +80,15 @@ export class RedisConnection {
     return connection;
   }
 
-  /** Runs one call against Redis, mapping client errors to UNAVAILABLE or INTERNAL. */
-  async call<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one call against Redis, mapping client errors to UNAVAILABLE or INTERNAL.
+   * With the call's context it stops waiting when the call is over for its caller
+   * (deadline, cancel, shutdown), however long readTimeout is.
+   */
+  async call<T>(run: () => Promise<T>, context?: CallContext): Promise<T> {
     try {
-      return await run();
+      throwIfAborted(context);
+      return await abortable(run(), context);
     } catch (error) {
       throw redisFailure(error, this.endpoint);
     }

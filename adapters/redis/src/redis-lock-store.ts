@@ -1,3 +1,4 @@
+import type { CallContext } from "@ottavo/component-runtime";
 import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import type { KeepAliveRequest, TryLockRequest, TryLockResult, UnlockRequest } from "@ottavo/generated/components/lock";
 import {
@@ -55,27 +56,30 @@ export class RedisLockStore implements RedisLock {
     keepAliveScript.define(connection.client);
   }
 
-  async tryLock(request: TryLockRequest): Promise<TryLockResult> {
+  async tryLock(request: TryLockRequest, context?: CallContext): Promise<TryLockResult> {
     const ttlMs = leaseMs(request.expireSeconds);
     const reply = await this.connection.call(() =>
       this.connection.client.set(request.resourceId, request.lockOwner, "PX", ttlMs, "NX"),
+      context,
     );
     return { success: reply === "OK" };
   }
 
-  async unlock(request: UnlockRequest): Promise<UnlockResponse_Status> {
+  async unlock(request: UnlockRequest, context?: CallContext): Promise<UnlockResponse_Status> {
     const code = await this.connection.call(() =>
       unlockScript.run(this.connection.client, [request.resourceId], [request.lockOwner]),
+      context,
     );
     if (code === -1) return UnlockResponse_Status.LOCK_UNEXIST;
     if (code === -2) return UnlockResponse_Status.LOCK_BELONG_TO_OTHERS;
     return UnlockResponse_Status.SUCCESS;
   }
 
-  async keepAlive(request: KeepAliveRequest): Promise<LockKeepAliveResponse_Status> {
+  async keepAlive(request: KeepAliveRequest, context?: CallContext): Promise<LockKeepAliveResponse_Status> {
     const ttlMs = leaseMs(request.expireSeconds);
     const code = await this.connection.call(() =>
       keepAliveScript.run(this.connection.client, [request.resourceId], [request.lockOwner, ttlMs]),
+      context,
     );
     if (code === -1) return LockKeepAliveResponse_Status.LOCK_UNEXIST;
     if (code === -2) return LockKeepAliveResponse_Status.LOCK_BELONG_TO_OTHERS;

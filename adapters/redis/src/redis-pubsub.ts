@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { UnavailableError } from "@ottavo/generated/components/errors";
-import type { Subscription } from "@ottavo/component-runtime";
+import type { CallContext, Subscription } from "@ottavo/component-runtime";
 import type { MessageHandler, PublishRequest, SubscribeRequest } from "@ottavo/generated/components/pubsub";
 import {
   defineRedisPubsubAdapter,
@@ -66,9 +66,9 @@ export class RedisPubsub implements RedisPubsubContract {
     defineStreamScripts(connection.client);
   }
 
-  async publish(request: PublishRequest): Promise<void> {
+  async publish(request: PublishRequest, context?: CallContext): Promise<void> {
     this.checkOpen();
-    await this.connection.call(() => this.connection.client.xadd(request.topic, ...this.trim(), "*", ...entryFields(request)));
+    await this.connection.call(() => this.connection.client.xadd(request.topic, ...this.trim(), "*", ...entryFields(request)), context);
   }
 
   async subscribe(request: SubscribeRequest, handler: MessageHandler): Promise<Subscription> {

@@ -1,3 +1,4 @@
+import type { CallContext } from "@ottavo/component-runtime";
 import { InvalidArgumentError, ResourceExhaustedError } from "@ottavo/generated/components/errors";
 import type { NextIdRequest, Segment, SegmentRequest } from "@ottavo/generated/components/sequencer";
 import {
@@ -56,17 +57,18 @@ export class RedisSequencer implements RedisSequencerContract {
     }
   }
 
-  async nextId(request: NextIdRequest): Promise<bigint> {
-    const reply = await this.connection.call(() => exhaustible(request.key, this.connection.client.incr(request.key)));
+  async nextId(request: NextIdRequest, context?: CallContext): Promise<bigint> {
+    const reply = await this.connection.call(() => exhaustible(request.key, this.connection.client.incr(request.key)), context);
     return readId(request.key, reply);
   }
 
-  async reserveSegment(request: SegmentRequest): Promise<Segment> {
+  async reserveSegment(request: SegmentRequest, context?: CallContext): Promise<Segment> {
     if (!Number.isSafeInteger(request.size) || request.size <= 0) {
       throw new InvalidArgumentError(`segment size ${request.size} is not valid: give a positive integer`);
     }
     const reply = await this.connection.call(() =>
       exhaustible(request.key, this.connection.client.incrby(request.key, request.size)),
+      context,
     );
     const to = readId(request.key, reply);
     return { from: to - BigInt(request.size) + 1n, to };

@@ -1,3 +1,4 @@
+import type { CallContext } from "@ottavo/component-runtime";
 import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import {
   EtagInvalidError,
@@ -47,24 +48,24 @@ export class RedisStateStore implements RedisState {
     applyScript.define(connection.client);
   }
 
-  async get(request: GetRequest): Promise<GetResponse> {
-    const reply = await this.connection.call(() => getScript.runBuffer(this.connection.client, [request.key], []));
+  async get(request: GetRequest, context?: CallContext): Promise<GetResponse> {
+    const reply = await this.connection.call(() => getScript.runBuffer(this.connection.client, [request.key], []), context);
     return readItem(request.key, reply);
   }
 
-  async set(request: SetRequest): Promise<void> {
-    await this.apply([{ set: request }], () => "");
+  async set(request: SetRequest, context?: CallContext): Promise<void> {
+    await this.apply([{ set: request }], () => "", context);
   }
 
-  async delete(request: DeleteRequest): Promise<void> {
-    await this.apply([{ delete: request }], () => "");
+  async delete(request: DeleteRequest, context?: CallContext): Promise<void> {
+    await this.apply([{ delete: request }], () => "", context);
   }
 
-  async bulkGet(request: BulkGetRequest): Promise<BulkGetItem[]> {
+  async bulkGet(request: BulkGetRequest, context?: CallContext): Promise<BulkGetItem[]> {
     if (request.keys.length === 0) return [];
     const pipeline = this.connection.client.pipeline();
     for (const key of request.keys) getScript.queueBuffer(pipeline, [key], []);
-    const results = await this.connection.call(async () => (await pipeline.exec()) ?? []);
+    const results = await this.connection.call(async () => (await pipeline.exec()) ?? [], context);
     return request.keys.map((key, i): BulkGetItem => {
       const [error, reply] = results[i] ?? [new Error("no reply"), null];
       if (error !== null) {
@@ -77,22 +78,22 @@ export class RedisStateStore implements RedisState {
   }
 
   /** All or nothing here, although the contract allows partial bulk writes. */
-  async bulkSet(requests: SetRequest[]): Promise<void> {
-    await this.apply(requests.map((set) => ({ set })), () => "bulk set: ");
+  async bulkSet(requests: SetRequest[], context?: CallContext): Promise<void> {
+    await this.apply(requests.map((set) => ({ set })), () => "bulk set: ", context);
   }
 
   /** All or nothing here, although the contract allows partial bulk deletes. */
-  async bulkDelete(requests: DeleteRequest[]): Promise<void> {
-    await this.apply(requests.map((del) => ({ delete: del })), () => "bulk delete: ");
+  async bulkDelete(requests: DeleteRequest[], context?: CallContext): Promise<void> {
+    await this.apply(requests.map((del) => ({ delete: del })), () => "bulk delete: ", context);
   }
 
-  async transact(request: TransactRequest): Promise<void> {
+  async transact(request: TransactRequest, context?: CallContext): Promise<void> {
     request.operations.forEach((op, i) => {
       if ((op.set === undefined) === (op.delete === undefined)) {
         throw new InvalidArgumentError(`transaction operation ${i + 1}: give exactly one of set and delete`);
       }
     });
-    await this.apply(request.operations, (i) => `transaction operation ${i + 1}: `);
+    await this.apply(request.operations, (i) => `transaction operation ${i + 1}: `, context);
   }
 
   health(): Promise<void> {
@@ -108,7 +109,7 @@ export class RedisStateStore implements RedisState {
    * runs the apply script once with all of them and turns a failed check into
    * EtagMismatchError naming the operation. `where` prefixes messages by index.
    */
-  private async apply(operations: readonly Operation[], where: (index: number) => string): Promise<void> {
+  private async apply(operations: readonly Operation[], where: (index: number) => string, context: CallContext | undefined): Promise<void> {
     if (operations.length === 0) return;
     const keys: string[] = [];
     const args: ScriptArgument[] = [];
@@ -127,7 +128,7 @@ export class RedisStateStore implements RedisState {
       }
     });
     if (args.length !== keys.length * argsPerOperation) throw new Error("state operation encoding is inconsistent");
-    const reply = await this.connection.call(() => applyScript.run(this.connection.client, keys, args));
+    const reply = await this.connection.call(() => applyScript.run(this.connection.client, keys, args), context);
     const [failed, current] = readPair(reply);
     if (failed === 0) return;
     const op = operations[failed - 1];

@@ -130,6 +130,31 @@ describe("redis faults", () => {
     expect(text((await state.get({ key: "k", consistency: "EVENTUAL", metadata: {} })).data)).toBe("v");
   });
 
+  it("stops waiting when the call's context aborts: TIMEOUT past its deadline, CANCELLED otherwise, long before readTimeout", async () => {
+    const state = components.track(await redisStateAdapter.create(redis.metadata({ readTimeout: "30s" }), context()));
+    await state.set(setReq("k", "v"));
+    // Silent for 1.5 s, which ends by itself: a call that waited for Redis would take that long at least.
+    await redis.raw().call("CLIENT", "PAUSE", "1500", "ALL");
+    const deadline = new AbortController();
+    setTimeout(() => deadline.abort(), 50);
+    const timedOut = await failure(() =>
+      state.get({ key: "k", consistency: "EVENTUAL", metadata: {} }, { signal: deadline.signal, deadline: Date.now() + 50 }),
+    );
+    expect(timedOut.error.status).toBe("DEADLINE_EXCEEDED");
+    expect(timedOut.ms).toBeLessThan(1_500);
+    const cancel = new AbortController();
+    setTimeout(() => cancel.abort(), 50);
+    const cancelled = await failure(() => state.set(setReq("k", "w"), { signal: cancel.signal, deadline: undefined }));
+    expect(cancelled.error.status).toBe("CANCELLED");
+    // Aborted before it starts: nothing is sent.
+    const over = await failure(() => state.get({ key: "k", consistency: "EVENTUAL", metadata: {} }, { signal: AbortSignal.abort(), deadline: undefined }));
+    expect(over.error.status).toBe("CANCELLED");
+    // The cancelled write was sent before the cancel and runs once Redis answers again:
+    // cancelling stops the waiting, not the backend.
+    await eventually(() => state.health!().then(() => true, () => false), 5_000);
+    expect(["v", "w"]).toContain(text((await state.get({ key: "k", consistency: "EVENTUAL", metadata: {} })).data));
+  });
+
   it("fails a command caught by a dropped connection with UNAVAILABLE at once, and never sends it again", async () => {
     const lock = components.track(await redisLockAdapter.create(redis.metadata(fast), { ...context(), componentName: "locks" }));
     await lock.health!();

@@ -175,6 +175,10 @@ function checkParams(scope: TypeScope, params: ParamAst[], position: TypePositio
   const out: Param[] = [];
   for (const p of params) {
     checkNaming(scope.diag, p.name, "parameter name", "lowerCamel");
+    if (position === "operationParam" && p.name.text === "context") {
+      scope.diag.error(p.name.loc, `parameter name 'context' ${context} is taken by the call's context every operation receives`);
+      continue;
+    }
     const fresh = names.add(p.name, true);
     const type = resolveType(scope, p.type, position, context);
     if (fresh && type) out.push({ name: p.name.text, type, loc: p.name.loc });

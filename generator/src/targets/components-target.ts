@@ -129,9 +129,15 @@ function printErrorClass(f: GeneratedFile, error: ErrorDecl, capability: string 
   f.print("}");
 }
 
+/**
+ * Every operation takes the call's context last. It is optional so tests and
+ * tools may call a component directly; the kernel always passes it.
+ */
 function printOperation(f: GeneratedFile, op: Operation): void {
+  const CallContext = f.import("CallContext", componentRuntime, true);
   printDoc(f, op.doc, "  ");
-  f.print("  ", op.name, "(", ...params(f, op.params), "): ", ...tsReturnType(f, op.returns), ";");
+  const separator = op.params.length > 0 ? ", " : "";
+  f.print("  ", op.name, "(", ...params(f, op.params), separator, "context?: ", CallContext, "): ", ...tsReturnType(f, op.returns), ";");
 }
 
 function params(f: GeneratedFile, list: Operation["params"]): ReturnType<typeof tsType> {

@@ -100,6 +100,12 @@ error NotFoundError = NOT_FOUND`,
     expect(model.errors.map((e) => `${e.name}=${e.status} ${JSON.stringify(e.doc)}`)).toEqual(['Unavailable=UNAVAILABLE "Out of reach."', 'lower=INTERNAL ""']);
   });
 
+  test("an operation parameter may not be named 'context' (every operation receives the call's context last)", () => {
+    expect(capabilityErrors("  operation get(key: string, context: string)")).toEqual([
+      `${FILE}:2:30: parameter name 'context' in operation 'get' is taken by the call's context every operation receives`,
+    ]);
+  });
+
   test("a capability may not be named 'errors' (the shared errors' module)", () => {
     expect(check({ [FILE]: "capability errors as Errors {}" }).errors).toEqual([
       `${FILE}:1:12: capability name 'errors' is taken by the module of the shared errors`,

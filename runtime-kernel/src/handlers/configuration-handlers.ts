@@ -12,6 +12,7 @@ import type { ComponentTable } from "../registry/component-table";
 import { AsyncQueue } from "./async-queue";
 import { lookupComponent } from "./component-lookup";
 import { componentFailure } from "../errors/error-mapping";
+import { callContext } from "./call-context";
 
 type SubscribeResponse = MessageInitShape<typeof SubscribeConfigurationResponseSchema>;
 
@@ -37,16 +38,16 @@ export function createConfigurationHandlers(table: ComponentTable): RuntimeConfi
   }
 
   return {
-    async getConfiguration(request) {
+    async getConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
       try {
-        return { items: await entry.component.get(itemsRequest(request)) };
+        return { items: await entry.component.get(itemsRequest(request), callContext(context)) };
       } catch (error) {
         throw componentFailure(error, (detail) => `get configuration from store ${entry.name} failed with error: ${detail}`);
       }
     },
 
-    async saveConfiguration(request) {
+    async saveConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
       const items = request.items.map(blankGroupAndLabel);
       try {
@@ -54,17 +55,17 @@ export function createConfigurationHandlers(table: ComponentTable): RuntimeConfi
           appId: request.appId === "" ? table.appId : request.appId,
           items,
           metadata: request.metadata,
-        });
+        }, callContext(context));
       } catch (error) {
         throw componentFailure(error, (detail) => `save configuration into store ${entry.name} failed with error: ${detail}`);
       }
       return {};
     },
 
-    async deleteConfiguration(request) {
+    async deleteConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
       try {
-        await entry.component.delete(itemsRequest(request));
+        await entry.component.delete(itemsRequest(request), callContext(context));
       } catch (error) {
         throw componentFailure(error, (detail) => `delete configuration from store ${entry.name} failed with error: ${detail}`);
       }

@@ -10,6 +10,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupTexts } from "./component-lookup";
 import { componentFailure, invalidArgument } from "../errors/error-mapping";
+import { callContext } from "./call-context";
 
 /** The largest GetFile chunk, as upstream's 100 KiB read buffer. */
 export const fileChunkSize = 100 * 1024;
@@ -57,7 +58,7 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
       return {};
     },
 
-    async listFile(request) {
+    async listFile(request, context) {
       const file = inner(request);
       const entry = store(file.storeName);
       try {
@@ -66,7 +67,7 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
           pageSize: request.pageSize > 0 ? request.pageSize : defaultListPageSize,
           marker: request.marker,
           metadata: file.metadata,
-        });
+        }, callContext(context));
         return {
           files: page.files.map((info) => ({
             fileName: info.name,
@@ -82,22 +83,22 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
       }
     },
 
-    async delFile(request) {
+    async delFile(request, context) {
       const file = inner(request);
       const entry = store(file.storeName);
       try {
-        await entry.component.delete({ name: file.name, metadata: file.metadata });
+        await entry.component.delete({ name: file.name, metadata: file.metadata }, callContext(context));
       } catch (error) {
         throw componentFailure(error, (detail) => `delete file ${file.name} in file store ${entry.name} fail, err: ${detail}`);
       }
       return {};
     },
 
-    async getFileMeta(request) {
+    async getFileMeta(request, context) {
       const file = inner(request);
       const entry = store(file.storeName);
       try {
-        const meta = await entry.component.stat({ name: file.name, metadata: file.metadata });
+        const meta = await entry.component.stat({ name: file.name, metadata: file.metadata }, callContext(context));
         const metadata: Record<string, MessageInitShape<typeof FileMetaValueSchema>> = {};
         for (const [key, values] of Object.entries(meta.metadata)) metadata[key] = { value: values };
         return { size: meta.size, lastModified: meta.lastModified, response: { metadata } };

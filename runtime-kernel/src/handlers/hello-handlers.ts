@@ -2,6 +2,7 @@ import type { RuntimeHelloRpcs } from "@ottavo/generated/server/runtime-handlers
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
 import { componentFailure } from "../errors/error-mapping";
+import { callContext } from "./call-context";
 
 export function createHelloHandlers(table: ComponentTable): RuntimeHelloRpcs {
   /**
@@ -19,10 +20,10 @@ export function createHelloHandlers(table: ComponentTable): RuntimeHelloRpcs {
   }
 
   return {
-    async sayHello(request) {
+    async sayHello(request, context) {
       const entry = hello(request.serviceName);
       try {
-        const answer = await entry.component.sayHello({ name: request.name });
+        const answer = await entry.component.sayHello({ name: request.name }, callContext(context));
         return { hello: answer.hello, data: request.data };
       } catch (error) {
         throw componentFailure(error, (detail) => `say hello failed in hello service ${entry.name}: ${detail}`);

@@ -4,6 +4,7 @@ import type { RuntimeLockRpcs } from "@ottavo/generated/server/runtime-handlers"
 import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
 import { componentFailure, invalidArgument } from "../errors/error-mapping";
+import { callContext } from "./call-context";
 import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 
@@ -36,24 +37,24 @@ export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
   }
 
   return {
-    async tryLock(request) {
+    async tryLock(request, context) {
       const { entry, resourceId } = resolve(request);
       try {
         const result = await entry.component.tryLock({
           resourceId,
           lockOwner: request.lockOwner,
           expireSeconds: request.expire,
-        });
+        }, callContext(context));
         return { success: result.success };
       } catch (error) {
         throw componentFailure(error, (detail) => `failed to try acquiring lock in lock store ${entry.name}: ${detail}`);
       }
     },
 
-    async unlock(request) {
+    async unlock(request, context) {
       const { entry, resourceId } = resolve(request);
       try {
-        const status = await entry.component.unlock({ resourceId, lockOwner: request.lockOwner });
+        const status = await entry.component.unlock({ resourceId, lockOwner: request.lockOwner }, callContext(context));
         return { status };
       } catch (error) {
         throw componentFailure(error, (detail) => `failed to release lock in lock store ${entry.name}: ${detail}`);
@@ -61,7 +62,7 @@ export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
     },
 
     // Upstream Layotto never implemented LockKeepAlive; this extends the lease for real.
-    async lockKeepAlive(request) {
+    async lockKeepAlive(request, context) {
       const { entry, resourceId } = resolve(request);
       const store = entry.component;
       if (!lockStoreHas(store, "KEEPALIVE")) {
@@ -75,7 +76,7 @@ export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
           resourceId,
           lockOwner: request.lockOwner,
           expireSeconds: request.expire,
-        });
+        }, callContext(context));
         return { status };
       } catch (error) {
         throw componentFailure(error, (detail) => `failed to keep lock alive in lock store ${entry.name}: ${detail}`);

@@ -14,6 +14,7 @@ import { AsyncQueue } from "./async-queue";
 import { findComponent, requireComponent } from "./component-lookup";
 import { cloudEventContentType, publishEnvelope, unpackMessage } from "./cloud-events";
 import { componentFailure, invalidArgument } from "../errors/error-mapping";
+import { callContext } from "./call-context";
 import { messageTtl } from "./ttl-metadata";
 
 type StreamResponse = MessageInitShape<typeof SubscribeTopicEventsResponseSchema>;
@@ -53,7 +54,7 @@ export function createPubsubHandlers(table: ComponentTable): RuntimePubsubRpcs {
           data,
           contentType: cloudEventContentType,
           metadata: request.metadata,
-        });
+        }, callContext(context));
       } catch (error) {
         throw componentFailure(error, (detail) => `error when publish to topic ${request.topic} in pubsub ${name}: ${detail}`);
       }

@@ -4,6 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
 import { componentFailure } from "../errors/error-mapping";
+import { callContext } from "./call-context";
 
 /**
  * Failures keep the store's declared status: a missing secret is NOT_FOUND, as
@@ -12,10 +13,10 @@ import { componentFailure } from "../errors/error-mapping";
  */
 export function createSecretHandlers(table: ComponentTable): RuntimeSecretRpcs {
   return {
-    async getSecret(request) {
+    async getSecret(request, context) {
       const entry = lookupComponent(table, "secret", request.storeName);
       try {
-        return { data: await entry.component.get({ name: request.key, metadata: request.metadata }) };
+        return { data: await entry.component.get({ name: request.key, metadata: request.metadata }, callContext(context)) };
       } catch (error) {
         throw componentFailure(
           error,
@@ -24,11 +25,11 @@ export function createSecretHandlers(table: ComponentTable): RuntimeSecretRpcs {
       }
     },
 
-    async getBulkSecret(request) {
+    async getBulkSecret(request, context) {
       const entry = lookupComponent(table, "secret", request.storeName);
       let secrets: Record<string, Record<string, string>>;
       try {
-        secrets = await entry.component.bulkGet({ metadata: request.metadata });
+        secrets = await entry.component.bulkGet({ metadata: request.metadata }, callContext(context));
       } catch (error) {
         throw componentFailure(error, (detail) => `error when bulk get secret ${entry.name}: ${detail}`);
       }

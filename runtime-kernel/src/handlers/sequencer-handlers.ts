@@ -4,6 +4,7 @@ import { SequencerOptions_AutoIncrement } from "@ottavo/generated/spec/proto/run
 import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
 import { componentFailure, invalidArgument } from "../errors/error-mapping";
+import { callContext } from "./call-context";
 import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 import { SegmentCache } from "./segment-cache";
@@ -23,7 +24,7 @@ export function createSequencerHandlers(table: ComponentTable): RuntimeSequencer
   }
 
   return {
-    async getNextId(request) {
+    async getNextId(request, context) {
       // Layotto's order: configured, key, options, key syntax, store.
       const found = findComponent(table, "sequencer", request.storeName);
       if (request.key === "") throw invalidArgument(`Key is empty in sequencer store ${request.storeName}`);
@@ -40,7 +41,7 @@ export function createSequencerHandlers(table: ComponentTable): RuntimeSequencer
         if (increment === SequencerOptions_AutoIncrement.WEAK && sequencerHas(store, "SEGMENT")) {
           id = await cacheFor(store, key, (size) => store.reserveSegment({ key, size })).nextId();
         } else {
-          id = await store.nextId({ key, metadata: request.metadata });
+          id = await store.nextId({ key, metadata: request.metadata }, callContext(context));
         }
         // next_id is an int64 with jstype JS_STRING: a decimal string in protobuf-es.
         return { nextId: id.toString() };

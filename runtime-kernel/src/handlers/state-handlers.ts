@@ -21,6 +21,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
 import { componentFailure, errorText, invalidArgument } from "../errors/error-mapping";
+import { callContext } from "./call-context";
+import type { CallContext } from "@ottavo/component-runtime";
 import { stateKeyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, declaredKeyPrefixDefault } from "./key-prefix";
 import { stateTtl } from "./ttl-metadata";
@@ -75,7 +77,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
   }
 
   return {
-    async getState(request) {
+    async getState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const key = scopedKey(entry, request.key);
       try {
@@ -83,7 +85,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
           key,
           consistency: consistencyFrom(request.consistency),
           metadata: request.metadata,
-        });
+        }, callContext(context));
         // A missing key is not an error: empty data and etag.
         return { data: found.data, etag: found.etag ?? "", metadata: found.metadata };
       } catch (error) {
@@ -91,7 +93,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       }
     },
 
-    async getBulkState(request) {
+    async getBulkState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       if (request.keys.length === 0) return { items: [] };
       const scoped = request.keys.map((key) => scopedKey(entry, key));
@@ -99,7 +101,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       if (stateStoreHas(store, "BULK")) {
         let found;
         try {
-          found = await store.bulkGet({ keys: scoped, metadata: request.metadata });
+          found = await store.bulkGet({ keys: scoped, metadata: request.metadata }, callContext(context));
         } catch (error) {
           throw componentFailure(error, (detail) => `fail to bulk get from state store ${entry.name}: ${detail}`);
         }
@@ -116,27 +118,28 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
         };
       }
       const limit = request.parallelism > 0 ? request.parallelism : defaultBulkParallelism;
-      const items = await mapBounded(scoped, limit, (key, i) => getOne(store, key, request.keys[i], request.metadata));
+      const call = callContext(context);
+      const items = await mapBounded(scoped, limit, (key, i) => getOne(store, key, request.keys[i], request.metadata, call));
       return { items };
     },
 
-    async saveState(request) {
+    async saveState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const requests = request.states.map((item) => setRequest(entry, item));
       if (requests.length === 0) return {};
       const store = entry.component;
       try {
         // One item is a plain set, so its errors read as such (no "bulk set:").
-        if (requests.length > 1 && stateStoreHas(store, "BULK")) await store.bulkSet(requests);
+        if (requests.length > 1 && stateStoreHas(store, "BULK")) await store.bulkSet(requests, callContext(context));
         // In order, stopping at the first failure, like Dapr's default BulkSet.
-        else for (const one of requests) await store.set(one);
+        else for (const one of requests) await store.set(one, callContext(context));
       } catch (error) {
         throw componentFailure(error, (detail) => `failed saving state in state store ${entry.name}: ${detail}`);
       }
       return {};
     },
 
-    async deleteState(request) {
+    async deleteState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const one: DeleteRequest = {
         key: scopedKey(entry, request.key),
@@ -146,21 +149,21 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
         metadata: request.metadata,
       };
       try {
-        await entry.component.delete(one);
+        await entry.component.delete(one, callContext(context));
       } catch (error) {
         throw componentFailure(error, (detail) => `failed deleting state with key ${request.key}: ${detail}`);
       }
       return {};
     },
 
-    async deleteBulkState(request) {
+    async deleteBulkState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const requests = request.states.map((item) => deleteRequest(entry, item));
       if (requests.length === 0) return {};
       const store = entry.component;
       if (stateStoreHas(store, "BULK")) {
         try {
-          await store.bulkDelete(requests);
+          await store.bulkDelete(requests, callContext(context));
         } catch (error) {
           throw componentFailure(error, (detail) => `failed deleting state in state store ${entry.name}: ${detail}`);
         }
@@ -168,7 +171,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       }
       for (let i = 0; i < requests.length; i++) {
         try {
-          await store.delete(requests[i]);
+          await store.delete(requests[i], callContext(context));
         } catch (error) {
           const key = request.states[i].key;
           throw componentFailure(error, (detail) => `failed deleting state with key ${key}: ${detail}`);
@@ -177,7 +180,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       return {};
     },
 
-    async executeStateTransaction(request) {
+    async executeStateTransaction(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const store = entry.component;
       if (!stateStoreHas(store, "TRANSACTIONAL")) {
@@ -196,7 +199,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
           : { delete: deleteRequest(entry, op.request) };
       });
       try {
-        await store.transact({ operations, metadata: request.metadata });
+        await store.transact({ operations, metadata: request.metadata }, callContext(context));
       } catch (error) {
         throw componentFailure(error, (detail) => `error while executing state transaction: ${detail}`);
       }
@@ -211,9 +214,10 @@ async function getOne(
   key: string,
   callerKey: string,
   metadata: Record<string, string>,
+  context: CallContext,
 ): Promise<BulkItemInit> {
   try {
-    const found = await store.get({ key, consistency: "EVENTUAL", metadata });
+    const found = await store.get({ key, consistency: "EVENTUAL", metadata }, context);
     return { key: callerKey, data: found.data, etag: found.etag ?? "", metadata: found.metadata };
   } catch (error) {
     return { key: callerKey, data: emptyBytes, error: errorText(error) };

@@ -1,4 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { Code, ConnectError } from "@connectrpc/connect";
+import { toConnectError } from "../errors/error-mapping";
 
 /** The wire protocol a call came in on. */
 export type CallProtocol = "grpc" | "grpc-web" | "connect";
@@ -40,11 +41,12 @@ export interface CallStep {
 export type ErrorMapper = (error: unknown) => ConnectError;
 
 /**
- * Anything that is not already a ConnectError is INTERNAL: its text reaches the
- * client (handlers word their errors for clients), never its stack.
+ * The kernel's one error mapping (runtime-kernel/src/errors/error-mapping.ts): a
+ * ConnectError keeps its code, a component's declared error its status, anything
+ * else is INTERNAL; its text reaches the client (handlers word their errors for
+ * clients), never its stack.
  */
-export const defaultErrorMapper: ErrorMapper = (error) =>
-  error instanceof ConnectError ? error : new ConnectError(error instanceof Error ? error.message : String(error), Code.Internal, undefined, undefined, error);
+export const defaultErrorMapper: ErrorMapper = toConnectError;
 
 /** A call the pipeline has let in: `end` runs every step's end exactly once. */
 export interface StartedCall {

@@ -9,8 +9,7 @@ import { Code } from "@connectrpc/connect";
 import type { RuntimeClient } from "@ottavo/generated/client/runtime-client";
 import { SequencerOptions_AutoIncrement, UnlockResponse_Status } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { startRedis, startRuntime, type RedisServer, type RunningRuntime } from "@ottavo/test-support";
-import { Redis } from "ioredis";
-import { actuatorGet, decode, encode, eventually, failedCall, grpcClient, redisConfig } from "./support";
+import { actuatorGet, decode, encode, eventually, failedCall, grpcClient, redisConfig, redisPid } from "./support";
 
 /** readTimeout and dialTimeout in the config; calls must fail well within `callBoundMs`. */
 const timeoutMs = 1_000;
@@ -174,17 +173,3 @@ describe("the runtime on Redis, when Redis fails", () => {
     await expectServingAgain("after-pause");
   }, 30_000);
 });
-
-/** The pid of the test's redis-server, from INFO server. */
-async function redisPid(server: RedisServer): Promise<number> {
-  const raw = new Redis({ host: server.host, port: server.port, lazyConnect: true });
-  try {
-    await raw.connect();
-    const info = await raw.info("server");
-    const match = /process_id:(\d+)/.exec(info);
-    if (match === null) throw new Error(`INFO server gave no process_id:\n${info}`);
-    return Number(match[1]);
-  } finally {
-    raw.disconnect();
-  }
-}

@@ -2,6 +2,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createRuntimeClient, type RuntimeClient } from "@ottavo/generated/client/runtime-client";
 import type { RedisServer, RunningRuntime } from "@ottavo/test-support";
+import { Redis } from "ioredis";
 
 /** The capabilities a test puts on Redis; the rest of the config is in-memory or absent. */
 export type RedisCapability = "state" | "lock" | "sequencer" | "configuration";
@@ -65,3 +66,17 @@ export { eventually } from "@ottavo/test-support";
 
 export const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+/** The pid of the test's redis-server, from INFO server. */
+export async function redisPid(server: RedisServer): Promise<number> {
+  const raw = new Redis({ host: server.host, port: server.port, lazyConnect: true });
+  try {
+    await raw.connect();
+    const info = await raw.info("server");
+    const match = /process_id:(\d+)/.exec(info);
+    if (match === null) throw new Error(`INFO server gave no process_id:\n${info}`);
+    return Number(match[1]);
+  } finally {
+    raw.disconnect();
+  }
+}

@@ -1,0 +1,49 @@
+import type { CallContext } from "@ottavo/component-runtime";
+import { CancelledError, TimeoutError } from "@ottavo/generated/components/errors";
+
+/**
+ * Waits for `work` until the call's context aborts, then rejects with TimeoutError
+ * (past its deadline) or CancelledError (cancelled, shut down) and stops waiting.
+ * The work itself goes on (a Redis command sent cannot be taken back); its outcome
+ * is dropped. Without a context (direct calls in tests) it is `work` itself.
+ */
+export function abortable<T>(work: Promise<T>, context: CallContext | undefined): Promise<T> {
+  if (context === undefined) return work;
+  const { signal } = context;
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(abortError(context));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {});
+      reject(abortError(context));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Throws the abort's error when the call is already over, before any work starts. */
+export function throwIfAborted(context: CallContext | undefined): void {
+  if (context?.signal.aborted) throw abortError(context);
+}
+
+const deadlineSlackMs = 10;
+
+/** The error for a call whose context aborted: its deadline passed, or it was cancelled. */
+export function abortError(context: CallContext): TimeoutError | CancelledError {
+  // The transport's timer and the deadline are taken at slightly different moments.
+  return context.deadline !== undefined && Date.now() >= context.deadline - deadlineSlackMs
+    ? new TimeoutError("the call's deadline passed before the backend answered")
+    : new CancelledError("the call was cancelled before the backend answered");
+}

@@ -1,0 +1,14 @@
+/**
+ * What a component operation knows of the call it serves, as every
+ * components-contrib operation takes a ctx: a signal that aborts when the caller
+ * cancels, the deadline passes or the runtime shuts down, and the deadline itself.
+ * The kernel passes one to every operation; an adapter that waits on a backend
+ * stops waiting when the signal fires (adapter-kit's `abortable`) and lets the
+ * backend's answer, if it still comes, fall on the floor.
+ */
+export interface CallContext {
+  /** Aborted when the call is over for the caller: cancelled, past its deadline, or shut down. */
+  readonly signal: AbortSignal;
+  /** When the call's deadline passes, in Date.now() milliseconds; undefined when it has none. */
+  readonly deadline: number | undefined;
+}
