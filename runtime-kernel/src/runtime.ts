@@ -107,7 +107,7 @@ export class Runtime {
     const config = this.config;
     this.table = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
     this.invocation = createInvocation(config.invoke, config.app, this.table, config.resiliency);
-    const handlers = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token));
+    const handlers = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token, this.config.limits.maxQueuedStreamResponses));
     const impl = withRequestLimits(RuntimeService, handlers, config.limits);
     this.api = await listenOrExplain(config, "the API", config.api, () =>
       ApiServer.start({

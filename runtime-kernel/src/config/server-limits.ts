@@ -24,6 +24,11 @@ export interface ServerLimits {
   readonly maxConnectionsPerClient: number;
   /** Long-lived streaming calls (subscriptions, file downloads) open at once on the server. */
   readonly maxSubscriptionStreams: number;
+  /**
+   * Responses one subscription stream may hold for a client that stopped reading;
+   * one more closes the stream with RESOURCE_EXHAUSTED and drops them (see AsyncQueue).
+   */
+  readonly maxQueuedStreamResponses: number;
   /** How long a client may take to send a request's headers. */
   readonly headersTimeoutMs: number;
   /** A connection with no call in progress is closed after this long. */
@@ -43,6 +48,7 @@ export const defaultServerLimits: ServerLimits = {
   maxConcurrentStreams: 250,
   maxConnectionsPerClient: 512,
   maxSubscriptionStreams: 1_000,
+  maxQueuedStreamResponses: 1_000,
   headersTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
   keepAliveTimeMs: 30_000,
@@ -59,6 +65,7 @@ const countKeys = {
   maxConcurrentStreams: "maxConcurrentStreams",
   maxConnectionsPerClient: "maxConnectionsPerClient",
   maxSubscriptionStreams: "maxSubscriptionStreams",
+  maxQueuedStreamResponses: "maxQueuedStreamResponses",
 } as const satisfies Record<string, keyof ServerLimits>;
 
 const durationKeys = {

@@ -1,11 +1,30 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** Responses a streaming call may have waiting for its client by default (limits.maxQueuedStreamResponses). */
+export const defaultQueueLimit = 1_000;
+
 /**
- * An unbounded single-consumer queue that is also an async iterator: producers push
+ * A bounded single-consumer queue that is also an async iterator: producers push
  * (component callbacks, a request reader), the streaming handler iterates. end()
  * lets the consumer drain what is queued and finish; fail() makes its next read
  * throw, after what is already queued. No polling: a waiting consumer is woken by
  * the next push, end or fail.
+ *
+ * The bound is the backpressure of a stream whose client stopped reading: the
+ * handler pulls the next item only once the transport took the last one, so
+ * items pile up here. A push beyond `limit` cuts the consumer off: what is queued
+ * is dropped (memory stays flat) and its next read throws RESOURCE_EXHAUSTED,
+ * which ends the call with that status. Pub/sub events dropped that way were not
+ * acknowledged, so the pubsub delivers them again; configuration changes are not
+ * replayed, the client subscribes again and reads the current values.
  */
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
+  constructor(
+    private readonly limit: number = defaultQueueLimit,
+    /** Names the stream in the RESOURCE_EXHAUSTED message. */
+    private readonly what: string = "the stream",
+  ) {}
+
   private items: T[] = [];
   private head = 0;
   private waiter: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
@@ -17,16 +36,32 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     return this.finished;
   }
 
-  /** Queues an item; false (and dropped) once the queue is closed. */
+  /** Items waiting for the consumer. */
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Queues an item; false (and dropped) once the queue is closed, or when it overflowed and cut the consumer off. */
   push(item: T): boolean {
     if (this.finished) return false;
     const waiter = this.waiter;
     if (waiter !== undefined) {
       this.waiter = undefined;
       waiter.resolve({ value: item, done: false });
-    } else {
-      this.items.push(item);
+      return true;
     }
+    if (this.size >= this.limit) {
+      this.items = [];
+      this.head = 0;
+      this.fail(
+        new ConnectError(
+          `${this.what} has ${this.limit} responses its client has not read (limits.maxQueuedStreamResponses); the stream is closed`,
+          Code.ResourceExhausted,
+        ),
+      );
+      return false;
+    }
+    this.items.push(item);
     return true;
   }
 

@@ -9,7 +9,7 @@ import type {
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentTable } from "../registry/component-table";
-import { AsyncQueue } from "./async-queue";
+import { AsyncQueue, defaultQueueLimit } from "./async-queue";
 import { lookupComponent } from "./component-lookup";
 import { componentFailure } from "../errors/error-mapping";
 import { callContext } from "./call-context";
@@ -25,7 +25,7 @@ interface Selection {
   metadata: Record<string, string>;
 }
 
-export function createConfigurationHandlers(table: ComponentTable): RuntimeConfigurationRpcs {
+export function createConfigurationHandlers(table: ComponentTable, maxQueuedResponses = defaultQueueLimit): RuntimeConfigurationRpcs {
   /** Blank app id means this runtime's app; blank (even all-space) group and label mean the store's defaults. */
   function itemsRequest(request: Selection): ItemsRequest {
     return {
@@ -87,7 +87,7 @@ export function createConfigurationHandlers(table: ComponentTable): RuntimeConfi
     requests: AsyncIterable<SubscribeConfigurationRequest>,
     context: HandlerContext,
   ): AsyncGenerator<SubscribeResponse> {
-    const changes = new AsyncQueue<SubscribeResponse>();
+    const changes = new AsyncQueue<SubscribeResponse>(maxQueuedResponses, "this SubscribeConfiguration stream");
     const subscriptions: Subscription[] = [];
     const stop = () => changes.end();
     // Aborted with a status (the runtime shutting down: UNAVAILABLE; a deadline), the stream

@@ -2,6 +2,7 @@ import type { RuntimeHandlerGroups } from "@ottavo/generated/server/runtime-hand
 import { createInvoker } from "../invoke/invocation-setup";
 import type { Invoker } from "../invoke/invoker";
 import type { ComponentTable } from "../registry/component-table";
+import { defaultQueueLimit } from "./async-queue";
 import { createBindingHandlers } from "./binding-handlers";
 import { createConfigurationHandlers } from "./configuration-handlers";
 import { createFileHandlers } from "./file-handlers";
@@ -24,14 +25,16 @@ export function createRuntimeHandlerGroups(
   table: ComponentTable,
   invoker: Invoker = createInvoker({ targets: [] }),
   runtimeToken?: string,
+  /** Responses a streaming call may queue for a client that does not read them (limits.maxQueuedStreamResponses). */
+  maxQueuedStreamResponses: number = defaultQueueLimit,
 ): RuntimeHandlerGroups {
   return {
     hello: createHelloHandlers(table),
     state: createStateHandlers(table),
     lock: createLockHandlers(table),
     sequencer: createSequencerHandlers(table),
-    configuration: createConfigurationHandlers(table),
-    pubsub: createPubsubHandlers(table),
+    configuration: createConfigurationHandlers(table, maxQueuedStreamResponses),
+    pubsub: createPubsubHandlers(table, maxQueuedStreamResponses),
     file: createFileHandlers(table),
     binding: createBindingHandlers(table),
     secret: createSecretHandlers(table),

@@ -10,7 +10,7 @@ import type {
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentTable } from "../registry/component-table";
 import { resultOfStatus } from "../delivery/event-status";
-import { AsyncQueue } from "./async-queue";
+import { AsyncQueue, defaultQueueLimit } from "./async-queue";
 import { findComponent, requireComponent } from "./component-lookup";
 import { cloudEventContentType, publishEnvelope, unpackMessage } from "./cloud-events";
 import { componentFailure, invalidArgument } from "../errors/error-mapping";
@@ -19,7 +19,7 @@ import { messageTtl } from "./ttl-metadata";
 
 type StreamResponse = MessageInitShape<typeof SubscribeTopicEventsResponseSchema>;
 
-export function createPubsubHandlers(table: ComponentTable): RuntimePubsubRpcs {
+export function createPubsubHandlers(table: ComponentTable, maxQueuedResponses = defaultQueueLimit): RuntimePubsubRpcs {
   /** Open SubscribeTopicEvents streams, by pubsub and topic: one stream per pair. */
   const streams = new Set<string>();
 
@@ -96,7 +96,7 @@ export function createPubsubHandlers(table: ComponentTable): RuntimePubsubRpcs {
     }
     streams.add(streamKey);
 
-    const outgoing = new AsyncQueue<StreamResponse>();
+    const outgoing = new AsyncQueue<StreamResponse>(maxQueuedResponses, `the SubscribeTopicEvents stream of topic ${topic}`);
     /** Settlers of the messages sent and not yet answered, by event id (ids may repeat). */
     const waiting = new Map<string, Array<(result: DeliveryResult) => void>>();
     /** Set once the call is told to end: nothing new is sent, answers to what was sent are still taken. */

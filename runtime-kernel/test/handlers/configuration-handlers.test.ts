@@ -7,6 +7,7 @@ import {
   SubscribeConfigurationRequestSchema,
   type SubscribeConfigurationRequest,
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { createConfigurationHandlers } from "../../src/handlers/configuration-handlers";
 import { clientStream, contextFor, eventually, expectError, nextOf, rejection, runtimeWith } from "./support";
 
 describe("configuration handlers", () => {
@@ -113,6 +114,23 @@ describe("configuration handlers", () => {
       await eventually(() => openSubscriptions("config_demo") === 1);
       abort.abort();
       expect((await pending).done).toBe(true);
+      await eventually(() => openSubscriptions("config_demo") === 0);
+    });
+
+    it("cuts off a client that stops reading: RESOURCE_EXHAUSTED past the bound, queue dropped, subscriptions closed", async () => {
+      const bounded = createConfigurationHandlers(runtime.table, 3);
+      const client = clientStream<SubscribeConfigurationRequest>();
+      const stream = bounded.subscribeConfiguration(client.iterable, contextFor("subscribeConfiguration"))[Symbol.asyncIterator]();
+      const first = nextOf(stream);
+      client.push(request({ storeName: "config_demo", keys: [] }));
+      await eventually(() => openSubscriptions("config_demo") === 1);
+      await save("config_demo", [{ key: "k0", content: "read" }]);
+      expect(summary((await first).value?.items)).toEqual([["k0", "read", "default"]]);
+      // The client reads nothing more: three changes wait, the fourth is one too many.
+      for (let i = 1; i <= 4; i++) await save("config_demo", [{ key: `k${i}`, content: "unread" }]);
+      const error = await rejection(nextOf(stream));
+      expect(Code[error.code]).toBe("ResourceExhausted");
+      expect(error.rawMessage).toMatch(/has 3 responses its client has not read \(limits\.maxQueuedStreamResponses\)/);
       await eventually(() => openSubscriptions("config_demo") === 0);
     });
 

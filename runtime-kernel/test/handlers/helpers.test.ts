@@ -120,6 +120,23 @@ describe("AsyncQueue", () => {
     await expect(failing.next()).rejects.toThrow("boom");
   });
 
+  it("is bounded: one push past the limit drops what is queued and fails the next read with RESOURCE_EXHAUSTED", async () => {
+    const queue = new AsyncQueue<number>(2, "the test stream");
+    expect([queue.push(1), queue.push(2), queue.size]).toEqual([true, true, 2]);
+    expect(queue.push(3)).toBe(false);
+    expect([queue.size, queue.closed]).toEqual([0, true]);
+    const error = await queue.next().then(() => undefined, (e: unknown) => e as ConnectError);
+    expect(Code[error!.code]).toBe("ResourceExhausted");
+    expect(error!.rawMessage).toMatch(/^the test stream has 2 responses its client has not read/);
+    // A reader that keeps up never sees the bound: items handed straight to a waiting reader are not queued.
+    const live = new AsyncQueue<number>(1);
+    for (let i = 0; i < 5; i++) {
+      const waiting = live.next();
+      expect(live.push(i)).toBe(true);
+      expect((await waiting).value).toBe(i);
+    }
+  });
+
   it("wakes a waiting reader on end", async () => {
     const queue = new AsyncQueue<number>();
     const waiting = queue.next();
