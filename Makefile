@@ -7,6 +7,7 @@ NODE_MODULES := node_modules/.package-lock.json
 GENERATOR := generator/dist/cli.js
 
 .PHONY: help install run test-services kafka-broker go-tools gen gen-check spec-diff lint build test bench bench-tools
+.PHONY: sdks-build
 
 help:
 	@echo "make run        start the runtime on the embedded in-memory default (CONFIG=file for another)"
@@ -66,7 +67,13 @@ go-tools:
 build: $(NODE_MODULES)
 	npx tsc -b
 
-test: test-services gen-check lint build
+# The SDKs as their users get them (sdks/): the TypeScript SDK's ES module build
+# beside the CommonJS one that `build` makes.
+sdks-build: build
+	npx tsc -p sdks/typescript/tsconfig.esm.json
+	node sdks/typescript/scripts/module-types.js
+
+test: test-services gen-check lint build sdks-build
 	@mkdir -p .cache
 	npx jest --ci --json --outputFile=.cache/jest-results.json
 

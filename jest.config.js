@@ -12,11 +12,15 @@ module.exports = {
   },
   // Tests run against sources, not build output (end-to-end tests start the built runtime):
   // every workspace package by name, from the one package map (workspace-packages.js).
-  moduleNameMapper: Object.fromEntries(
-    workspacePackages().map(({ name, dir, source }) =>
-      source === "."
-        ? [`^${name}/(.*)$`, `<rootDir>/${dir}/$1`]
-        : [`^${name}$`, `<rootDir>/${dir}/${source}`],
+  moduleNameMapper: {
+    ...Object.fromEntries(
+      workspacePackages().map(({ name, dir, source }) =>
+        source === "."
+          ? [`^${name}/(.*)$`, `<rootDir>/${dir}/$1`]
+          : [`^${name}$`, `<rootDir>/${dir}/${source}`],
+      ),
     ),
-  ),
+    // ESM-style relative imports ("./call.js", as the SDK writes them) name the .ts source.
+    "^(\\.{1,2}/.*)\\.js$": "$1",
+  },
 };

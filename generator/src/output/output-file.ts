@@ -7,9 +7,16 @@ export interface OutputFile {
 /** The folders `make gen` owns: everything in them is output (build products aside). */
 export const outputRoots = ["generated", "docs/api"] as const;
 
-/** Build products that live inside generated/ but are not generator output. */
+/**
+ * Folders where generated files sit beside hand-written ones (the SDKs: a Go
+ * package or a Python package mixes both): a file there is output when it is
+ * headed as generated, and only then.
+ */
+export const mixedOutputRoots = ["sdks"] as const;
+
+/** Build products that live inside output folders but are not generator output. */
 export function isBuildProduct(relPath: string): boolean {
-  return /(^|\/)(dist|node_modules)(\/|$)/.test(relPath) || relPath.endsWith(".tsbuildinfo");
+  return /(^|\/)(dist|node_modules|__pycache__|\.mypy_cache|\.venv)(\/|$)/.test(relPath) || relPath.endsWith(".tsbuildinfo");
 }
 
 /**

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
-import { isBuildProduct, outputRoots, type OutputFile } from "./output-file";
+import { isBuildProduct, mixedOutputRoots, noticePrefix, outputRoots, type OutputFile } from "./output-file";
 
 export interface OutputDiff {
   /** Paths whose content on disk differs from what the spec generates. */
@@ -43,16 +43,29 @@ export function writeOutput(root: string, files: readonly OutputFile[]): OutputD
 
 function listOutputFiles(root: string): string[] {
   const found: string[] = [];
-  const walk = (dir: string): void => {
+  const walk = (dir: string, headedOnly = false): void => {
     if (!existsSync(dir)) return;
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       const rel = relative(root, path).split(sep).join("/");
       if (isBuildProduct(rel)) continue;
-      if (entry.isDirectory()) walk(path);
-      else found.push(rel);
+      if (entry.isDirectory()) walk(path, headedOnly);
+      else if (!headedOnly || isHeadedAsGenerated(path)) found.push(rel);
     }
   };
   for (const outRoot of outputRoots) walk(join(root, outRoot));
+  for (const outRoot of mixedOutputRoots) walk(join(root, outRoot), true);
   return found.sort();
+}
+
+/** The notice sits in a file's first lines (after a shebang or an encoding line at most). */
+function isHeadedAsGenerated(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(300);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).toString("utf8").includes(noticePrefix);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -9,6 +9,7 @@ import { messagesTarget } from "./messages-target";
 import { packageTarget } from "./package-target";
 import { registryTarget } from "./registry-target";
 import { serverTarget } from "./server-target";
+import { typescriptSdkTarget } from "./sdk/typescript-sdk-target";
 
 /** Every output of `make gen`, in the order they run. */
 export const targets: readonly Target[] = [
@@ -22,4 +23,5 @@ export const targets: readonly Target[] = [
   clientTarget,
   codecsTarget,
   docsTarget,
+  typescriptSdkTarget,
 ];

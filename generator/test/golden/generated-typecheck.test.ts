@@ -17,6 +17,9 @@ it("the demo fixture's generated TypeScript type-checks", () => {
   });
   const outDir = join(root, "generated", ".typecheck-fixture");
   for (const file of generateAll(loadSpec(join(__dirname, "..", "fixtures", "demo")))) {
+    // The SDK's generated layer imports its hand-written support code (sdks/typescript/src/support),
+    // which is written for spec/, not for the fixture: tsc -b type-checks the two together.
+    if (file.path.startsWith("sdks/")) continue;
     if (file.path.endsWith(".ts")) project.createSourceFile(join(outDir, file.path), file.content, { overwrite: true });
   }
   const problems = project

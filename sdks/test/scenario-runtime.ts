@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { startRuntime, type RunningRuntime } from "@ottavo/test-support";
+
+const scenariosDir = join(__dirname, "..", "scenarios");
+
+export interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  readonly input: Readonly<Record<string, unknown>>;
+  readonly expect: Readonly<Record<string, unknown>>;
+  readonly pending?: string;
+}
+
+/** The language-neutral scenario table, sdks/scenarios/scenarios.json. */
+export function loadScenarios(): readonly Scenario[] {
+  return (JSON.parse(readFileSync(join(scenariosDir, "scenarios.json"), "utf8")) as { scenarios: Scenario[] }).scenarios;
+}
+
+export interface ScenarioRuntime {
+  readonly runtime: RunningRuntime;
+  /** host:port of the runtime's API, as OTTAVO_GRPC_ENDPOINT takes it. */
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The runtime the scenarios run against (sdks/scenarios/runtime.yaml), on free
+ * loopback ports, with an HTTP echo server behind its output binding.
+ */
+export async function startScenarioRuntime(): Promise<ScenarioRuntime> {
+  const echo = await startEcho();
+  const port = (echo.address() as AddressInfo).port;
+  try {
+    const config = readFileSync(join(scenariosDir, "runtime.yaml"), "utf8").replace("${ECHO_URL}", `http://127.0.0.1:${port}`);
+    const runtime = await startRuntime({
+      config,
+      files: { "secrets.json": readFileSync(join(scenariosDir, "secrets.json"), "utf8") },
+    });
+    return {
+      runtime,
+      endpoint: `127.0.0.1:${runtime.apiPort}`,
+      stop: async () => {
+        await runtime.stop();
+        await new Promise((resolve) => echo.close(resolve));
+      },
+    };
+  } catch (error) {
+    echo.close();
+    throw error;
+  }
+}
+
+/** Answers every request with its own body and content type. */
+function startEcho(): Promise<Server> {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      response.writeHead(200, { "content-type": request.headers["content-type"] ?? "application/octet-stream" });
+      response.end(Buffer.concat(chunks));
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
