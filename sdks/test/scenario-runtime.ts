@@ -11,7 +11,6 @@ export interface Scenario {
   readonly title: string;
   readonly input: Readonly<Record<string, unknown>>;
   readonly expect: Readonly<Record<string, unknown>>;
-  readonly pending?: string;
 }
 
 /** The language-neutral scenario table, sdks/scenarios/scenarios.json. */
@@ -34,7 +33,7 @@ export async function startScenarioRuntime(): Promise<ScenarioRuntime> {
   const echo = await startEcho();
   const port = (echo.address() as AddressInfo).port;
   try {
-    const config = readFileSync(join(scenariosDir, "runtime.yaml"), "utf8").replace("${ECHO_URL}", `http://127.0.0.1:${port}`);
+    const config = readFileSync(join(scenariosDir, "runtime.yaml"), "utf8").replaceAll("${ECHO_URL}", `http://127.0.0.1:${port}`);
     const runtime = await startRuntime({
       config,
       files: { "secrets.json": readFileSync(join(scenariosDir, "secrets.json"), "utf8") },

@@ -1793,13 +1793,14 @@ export const StateOptionsSchema: GenMessage<StateOptions> = /*@__PURE__*/
 
 /**
  * StateConcurrency is the rule applied when concurrent writers touch the
- * same key. A write that carries an etag always requires a match.
+ * same key. A write that carries an etag requires a match, except under
+ * last-write, which ignores the etag as Layotto's and Dapr's stores do.
  *
  * @generated from enum spec.proto.runtime.v1.StateOptions.StateConcurrency
  */
 export enum StateOptions_StateConcurrency {
   /**
-   * Not set: the store's default rule applies.
+   * Not set: an etag given must match; without one the write overwrites.
    *
    * @generated from enum value: CONCURRENCY_UNSPECIFIED = 0;
    */
@@ -1813,7 +1814,8 @@ export enum StateOptions_StateConcurrency {
   CONCURRENCY_FIRST_WRITE = 1,
 
   /**
-   * Last write wins: a write without etag overwrites whatever is stored.
+   * Last write wins: the write overwrites whatever is stored; an etag given
+   * is ignored.
    *
    * @generated from enum value: CONCURRENCY_LAST_WRITE = 2;
    */
