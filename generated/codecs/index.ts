@@ -45,7 +45,7 @@ function writeAny(w: Writer, m: MessageInitShape<typeof AnySchema>): void {
   }
   {
     const v = m.value;
-    if (v != null && !(v instanceof Uint8Array && v.byteLength === 0)) {
+    if (v != null && v.length !== 0) {
       w.tag1(18);
       w.bytes(v);
     }
@@ -161,7 +161,7 @@ function writeBulkStateItem(w: Writer, m: MessageInitShape<typeof BulkStateItemS
   }
   {
     const v = m.data;
-    if (v != null && !(v instanceof Uint8Array && v.byteLength === 0)) {
+    if (v != null && v.length !== 0) {
       w.tag1(18);
       w.bytes(v);
     }
@@ -2065,7 +2065,7 @@ function decodeGetStateResponse(r: Reader, end: number, depth: number, into?: Ge
 function writeGetStateResponse(w: Writer, m: MessageInitShape<typeof GetStateResponseSchema>): void {
   {
     const v = m.data;
-    if (v != null && !(v instanceof Uint8Array && v.byteLength === 0)) {
+    if (v != null && v.length !== 0) {
       w.tag1(10);
       w.bytes(v);
     }
@@ -2197,7 +2197,7 @@ function writeInvokeBindingRequest(w: Writer, m: MessageInitShape<typeof InvokeB
   }
   {
     const v = m.data;
-    if (v != null && !(v instanceof Uint8Array && v.byteLength === 0)) {
+    if (v != null && v.length !== 0) {
       w.tag1(18);
       w.bytes(v);
     }
@@ -2269,7 +2269,7 @@ function decodeInvokeBindingResponse(r: Reader, end: number, depth: number, into
 function writeInvokeBindingResponse(w: Writer, m: MessageInitShape<typeof InvokeBindingResponseSchema>): void {
   {
     const v = m.data;
-    if (v != null && !(v instanceof Uint8Array && v.byteLength === 0)) {
+    if (v != null && v.length !== 0) {
       w.tag1(10);
       w.bytes(v);
     }
@@ -2711,7 +2711,7 @@ function writePublishEventRequest(w: Writer, m: MessageInitShape<typeof PublishE
   }
   {
     const v = m.data;
-    if (v != null && !(v instanceof Uint8Array && v.byteLength === 0)) {
+    if (v != null && v.length !== 0) {
       w.tag1(26);
       w.bytes(v);
     }
@@ -3135,7 +3135,7 @@ function writeStateItem(w: Writer, m: MessageInitShape<typeof StateItemSchema>):
   }
   {
     const v = m.value;
-    if (v != null && !(v instanceof Uint8Array && v.byteLength === 0)) {
+    if (v != null && v.length !== 0) {
       w.tag1(18);
       w.bytes(v);
     }
@@ -3333,7 +3333,7 @@ function writeTopicEventRequest(w: Writer, m: MessageInitShape<typeof TopicEvent
   }
   {
     const v = m.data;
-    if (v != null && !(v instanceof Uint8Array && v.byteLength === 0)) {
+    if (v != null && v.length !== 0) {
       w.tag1(58);
       w.bytes(v);
     }

@@ -394,12 +394,11 @@ export class Writer {
   }
 
   uint32(value: number): void {
-    assertUInt32(value);
-    this.varint32(value);
+    this.varint32(uint32Of(value));
   }
 
   int32(value: number): void {
-    assertInt32(value);
+    value = int32Of(value);
     if (value >= 0) this.varint32(value);
     else {
       // a negative int32 is sign-extended to ten bytes
@@ -414,7 +413,7 @@ export class Writer {
   }
 
   sint32(value: number): void {
-    assertInt32(value);
+    value = int32Of(value);
     this.varint32(((value << 1) ^ (value >> 31)) >>> 0);
   }
 
@@ -473,13 +472,11 @@ export class Writer {
   }
 
   fixed32(value: number): void {
-    assertUInt32(value);
-    this.bits32(value);
+    this.bits32(uint32Of(value));
   }
 
   sfixed32(value: number): void {
-    assertInt32(value);
-    this.bits32(value);
+    this.bits32(int32Of(value));
   }
 
   fixed64(value: bigint | number | string): void {
@@ -505,7 +502,7 @@ export class Writer {
   }
 
   float(value: number): void {
-    assertFloat32(value);
+    value = float32Of(value);
     this.ensure(4);
     this.dataView.setFloat32(this.pos, value, true);
     this.pos += 4;
@@ -525,6 +522,8 @@ export class Writer {
   }
 
   bytes(value: Uint8Array): void {
+    // create() turns an array of numbers into bytes
+    if (Array.isArray(value)) value = new Uint8Array(value as number[]);
     this.varint32(value.byteLength);
     this.raw(value);
   }
@@ -612,19 +611,31 @@ function safeInteger(value: bigint | number | string): number | undefined {
   return undefined;
 }
 
-function assertInt32(arg: number): void {
-  if (typeof arg != "number") throw new Error("invalid int32: " + typeof arg);
-  if (!Number.isInteger(arg) || arg > 0x7fffffff || arg < -0x80000000) throw new Error("invalid int32: " + arg);
+// protobuf-es's writer takes 32-bit values as numbers or as decimal text, and checks their range.
+
+function int32Of(arg: unknown): number {
+  const n = typeof arg == "string" ? Number(arg) : arg;
+  if (typeof n != "number") throw new Error("invalid int32: " + typeof n);
+  if (!Number.isInteger(n) || n > 0x7fffffff || n < -0x80000000) throw new Error("invalid int32: " + n);
+  return n;
 }
 
-function assertUInt32(arg: number): void {
-  if (typeof arg != "number") throw new Error("invalid uint32: " + typeof arg);
-  if (!Number.isInteger(arg) || arg > 0xffffffff || arg < 0) throw new Error("invalid uint32: " + arg);
+function uint32Of(arg: unknown): number {
+  const n = typeof arg == "string" ? Number(arg) : arg;
+  if (typeof n != "number") throw new Error("invalid uint32: " + typeof n);
+  if (!Number.isInteger(n) || n > 0xffffffff || n < 0) throw new Error("invalid uint32: " + n);
+  return n;
 }
 
-function assertFloat32(arg: number): void {
-  if (typeof arg != "number") throw new Error("invalid float32: " + typeof arg);
-  if (Number.isFinite(arg) && (arg > 3.4028234663852886e38 || arg < -3.4028234663852886e38)) throw new Error("invalid float32: " + arg);
+function float32Of(arg: unknown): number {
+  let n = arg;
+  if (typeof arg == "string") {
+    n = Number(arg);
+    if (Number.isNaN(n) && arg !== "NaN") throw new Error("invalid float32: " + arg);
+  } else if (typeof arg != "number") throw new Error("invalid float32: " + typeof arg);
+  const f = n as number;
+  if (Number.isFinite(f) && (f > 3.4028234663852886e38 || f < -3.4028234663852886e38)) throw new Error("invalid float32: " + f);
+  return f;
 }
 
 /**

@@ -433,7 +433,8 @@ function nonZero(scalar: ScalarType): string {
     case ScalarType.BOOL:
       return `v !== false`;
     case ScalarType.BYTES:
-      return `!(v instanceof Uint8Array && v.byteLength === 0)`;
+      // a Uint8Array, or an array of numbers that create() turns into one
+      return `v.length !== 0`;
     case ScalarType.DOUBLE:
     case ScalarType.FLOAT:
       return `!Object.is(v, 0)`;

@@ -6,7 +6,7 @@ import { file_spec_proto_runtime_v1_lifecycle } from "@ottavo/generated/spec/pro
 import { file_spec_proto_runtime_v1_runtime, Runtime } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { join } from "node:path";
 import { loadFixtureCodecs, type LoadedCodecs } from "./fixture-codecs";
-import { roundTrip } from "./codec-oracle";
+import { compareEncode, roundTrip } from "./codec-oracle";
 import { Rng } from "./random-messages";
 
 /**
@@ -76,4 +76,31 @@ describe("codecs of every field shape (fixture)", () => {
       expect(mismatches.slice(0, 3)).toEqual([]);
     },
   );
+
+  // Handlers are typed, but what create() accepts beyond the types is accepted alike (or refused alike).
+  it.each([
+    ["bytes as arrays of numbers", { by: [1, 2, 300], rby: [[1, 2], []], ri32: [] }],
+    ["empty bytes as an empty array", { by: [] }],
+    ["32-bit integers and floats as decimal text", { i32: "-7", u32: "4000000000", si32: "-3", f32: "9", sf32: "-9", f: "1.5", d: "2.5", ri32: ["200", "-1"] }],
+    ["NaN as text", { f: "NaN" }],
+    ["64-bit integers as numbers, text or bigint", { i64: 5, u64: "18446744073709551615", si64: -3, f64: 7, sf64: "-8", i64s: 42, u64s: 12n, si64s: -5, ri64s: [1, "2", 3n] }],
+    ["a 64-bit zero as text", { i64: "0", i64s: "0" }],
+    ["an int32 that is not an integer", { i32: 1.5 }],
+    ["an int32 out of range", { i32: 2 ** 31 }],
+    ["a uint32 below zero", { u32: -1 }],
+    ["an int32 that is not a number", { i32: "abc" }],
+    ["a float out of range", { f: 1e39 }],
+    ["a float that is not a number", { f: "x" }],
+    ["an int64 out of range", { i64s: "9223372036854775808" }],
+    ["an int64 that is not an integer", { i64: 1.5 }],
+    ["a uint64 below zero", { u64: -1 }],
+  ])("AllScalars with %s", (_, init) => {
+    const typeName = "spec.proto.codecs.v1.AllScalars";
+    expect(compareEncode(fixture.codecs[typeName], fixture.schema(typeName), init, "encode of a loosely typed init")).toBeUndefined();
+  });
+
+  it("a map of bytes takes arrays of numbers as create() does", () => {
+    const typeName = "spec.proto.codecs.v1.Outer";
+    expect(compareEncode(fixture.codecs[typeName], fixture.schema(typeName), { bb: { true: [1, 2], false: [] } }, "encode of a loosely typed init")).toBeUndefined();
+  });
 });
