@@ -16,6 +16,9 @@ import type { ComponentTable } from "./registry/component-table";
 import { resolveComponents } from "./registry/resolve-components";
 import { ActuatorServer } from "./server/actuator";
 import { ApiServer } from "./server/api-server";
+import { apiTokenStep } from "./server/auth";
+import { Pipeline } from "./server/pipeline";
+import { checkExposure } from "./config/api-security";
 import { registerHealth } from "./server/health/health-service";
 import { registerReflection } from "./server/reflection/reflection-service";
 import { withRequestLimits } from "./server/request-limits";
@@ -39,6 +42,8 @@ export interface RuntimeLog {
 export interface RuntimeOptions {
   /** The config file as the user named it. */
   readonly configFile: string;
+  /** Required on every API call when set (dapr-api-token header); OTTAVO_API_TOKEN by default. */
+  readonly apiToken?: string;
   /** How long in-flight calls may take to finish once shutdown begins. */
   readonly shutdownTimeoutMs: number;
   /** How long one component's health check may take before readiness calls it DOWN. */
@@ -79,6 +84,9 @@ export class Runtime {
     const { log } = options;
     const config = await loadConfig(options.configFile);
     config.warnings.forEach((line) => log.warn(line));
+    const apiToken = options.apiToken ?? (process.env.OTTAVO_API_TOKEN || undefined);
+    const exposure = checkExposure(config.file, config.api, config.apiSecurity, apiToken !== undefined);
+    if (exposure !== undefined) log.warn(exposure);
     const registry = options.registry ?? createDefaultRegistry();
     const resolved = resolveComponents(config, registry);
     resolved.warnings.forEach((line) => log.warn(line));
@@ -90,9 +98,10 @@ export class Runtime {
         liveness: async () => runtime?.liveness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),
         readiness: async () => runtime?.readiness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),
         info: () => info,
+        token: apiToken,
       }),
     );
-    runtime = new Runtime(options, config, actuator);
+    runtime = new Runtime({ ...options, apiToken }, config, actuator);
     try {
       await runtime.startServing(resolved.components);
     } catch (error) {
@@ -120,6 +129,9 @@ export class Runtime {
         },
         fastPath: { routes: runtimeUnaryDispatch(impl), codecs },
         cors: config.cors,
+        tls: config.apiSecurity.tls,
+        onTlsReloadError: (error) => this.options.log.warn(`ottavo: warning: the API's TLS files changed but cannot be loaded (${describe(error)}); still using the previous ones`),
+        pipeline: this.options.apiToken === undefined ? undefined : new Pipeline([apiTokenStep(this.options.apiToken)]),
       }),
     );
     this.phase = "serving";

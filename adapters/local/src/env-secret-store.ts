@@ -1,3 +1,4 @@
+import { MetadataError } from "@ottavo/component-runtime";
 import {
   NotFoundError,
   type BulkSecretRequest,
@@ -10,11 +11,14 @@ import {
 
 /**
  * The "local.env" secret component: each environment variable is a secret
- * {name: value}. With a prefix only variables starting with it count, and the
+ * {name: value}. Only variables starting with the (required) prefix count, and the
  * prefix is not part of the secret's name. process.env is read on every call, so
  * a variable set after start is seen.
  */
 export const localEnvSecretAdapter = defineLocalEnvSecretAdapter(async (metadata) => {
+  if (metadata.prefix.trim() === "") {
+    throw new MetadataError(["metadata field 'prefix' must not be empty: it keeps the rest of the environment (the runtime's own credentials too) out of reach"]);
+  }
   return new EnvSecretStore(metadata.prefix);
 });
 

@@ -13,11 +13,11 @@ test("is registered as the 'local.env' secret adapter", () => {
   expect(localAdapters.map((a) => `${a.capability}/${a.type}`)).toContain("secret/local.env");
 });
 
-test("without a prefix every variable is a secret", async () => {
+test("requires a prefix, so the rest of the environment stays out of reach (issue 11, finding 10)", async () => {
   process.env.OTTAVO_TEST_PLAIN = "plain-value";
-  const store = await localEnvSecretAdapter.create({}, context);
-  expect(await store.get({ name: "OTTAVO_TEST_PLAIN", ...none })).toEqual({ OTTAVO_TEST_PLAIN: "plain-value" });
-  expect((await store.bulkGet(none)).OTTAVO_TEST_PLAIN).toEqual({ OTTAVO_TEST_PLAIN: "plain-value" });
+  await expect(localEnvSecretAdapter.create({}, context)).rejects.toThrow(/prefix/);
+  await expect(localEnvSecretAdapter.create({ prefix: "" }, context)).rejects.toThrow(/'prefix' must not be empty/);
+  await expect(localEnvSecretAdapter.create({ prefix: "  " }, context)).rejects.toThrow(/'prefix' must not be empty/);
 });
 
 test("with a prefix only matching variables count, named without the prefix", async () => {
@@ -44,8 +44,8 @@ test("variables are read at call time", async () => {
 });
 
 test("an unset variable answers NOT_FOUND", async () => {
-  const store = await localEnvSecretAdapter.create({}, context);
-  const err = await store.get({ name: "OTTAVO_SURELY_NOT_SET_ANYWHERE", ...none }).catch((e: unknown) => e);
+  const store = await localEnvSecretAdapter.create({ prefix: "OTTAVO_" }, context);
+  const err = await store.get({ name: "SURELY_NOT_SET_ANYWHERE", ...none }).catch((e: unknown) => e);
   expect(statusOf(err)).toBe("NOT_FOUND");
   expect(store.features.size).toBe(0);
 });

@@ -9,8 +9,10 @@ import type { SecretStoreWith } from "../secret";
  */
 export interface LocalEnvSecretMetadata {
   /**
-   * Only variables that start with this prefix are secrets; the prefix is removed from their names.
-   * Default: "".
+   * Only variables that start with this prefix are secrets; the prefix is removed
+   * from their names. Required and not empty: without it every variable of the
+   * runtime's environment, its own credentials included, would be readable.
+   * Required.
    */
   prefix: string;
 }
@@ -19,7 +21,7 @@ export interface LocalEnvSecretMetadata {
  * The declared metadata fields of the "local.env" secret component.
  */
 export const localEnvSecretMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "prefix", type: "string", default: "", required: false, sensitive: false, aliases: [], description: "Only variables that start with this prefix are secrets; the prefix is removed from their names." },
+  { name: "prefix", type: "string", required: true, sensitive: false, aliases: [], description: "Only variables that start with this prefix are secrets; the prefix is removed\nfrom their names. Required and not empty: without it every variable of the\nruntime's environment, its own credentials included, would be readable." },
 ];
 
 /**

@@ -1,9 +1,11 @@
 import type { CapabilityKind } from "@ottavo/generated/components/registry";
 import { ConfigError, ConfigReport } from "./config-error";
 import { isPlainObject, readComponentMap } from "./component-entry";
+import { findDuplicateKeys } from "./json-duplicate-keys";
 import { emptyResiliency } from "../resiliency/resiliency-spec";
 import { readLayottoRpcs } from "./invoke-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
+import { readLayottoTls } from "./api-security";
 import { readServerLimits } from "./server-limits";
 import {
   defaultActuatorAddress,
@@ -62,6 +64,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
   }
   const { listener, index, grpcConfig } = runtimeListeners[0];
   const api = listenerAddress(report, listener, `servers[0].listeners[${index}]`);
+  const tls = readLayottoTls(report, configDir, listener, `servers[0].listeners[${index}]`);
 
   const actuatorIndex = listenerList.findIndex((l) => l.name === "actuator");
   const actuator =
@@ -74,8 +77,10 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
   const components: ComponentConfig[] = [];
   // Not Layotto's: Ottavo's server limits, read where the rest of the runtime's settings are.
   const limits = readServerLimits(report, "grpc_config.limits", config.limits);
+  if (config.insecure !== undefined && typeof config.insecure !== "boolean") report.problem("grpc_config.insecure must be true or false");
+  const apiSecurity = { ...(tls && { tls }), insecure: config.insecure === true };
   for (const [key, value] of Object.entries(config)) {
-    if (key === "app" || key === "rpcs" || key === "limits") continue;
+    if (key === "app" || key === "rpcs" || key === "limits" || key === "insecure") continue;
     const capability = layottoCapabilityKeys[key];
     if (capability === undefined) {
       report.warning(`grpc_config key '${key}' is not supported yet; ignored`);
@@ -104,6 +109,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
     app,
     api: api!,
     actuator: actuator!,
+    apiSecurity,
     limits,
     components,
     invoke,
@@ -160,8 +166,9 @@ function readApp(report: ConfigReport, value: unknown): AppConfig {
 
 /** JSON.parse with the error position turned into file:line:col. */
 function parseJson(text: string, file: string): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (error) {
     const message = (error as Error).message;
     const at = /\s*(?:in JSON )?at position (\d+)/.exec(message);
@@ -172,4 +179,14 @@ function parseJson(text: string, file: string): unknown {
     const what = message.slice(0, at.index).replace(/ in JSON$/, "");
     throw new ConfigError([`${file}:${line}:${col}: not valid JSON: ${what}`]);
   }
+  const duplicates = findDuplicateKeys(text);
+  if (duplicates.length > 0) {
+    throw new ConfigError(
+      duplicates.map(({ key, path, line, col }) => {
+        const where = path.includes("grpc_config") ? path.slice(path.indexOf("grpc_config")) : path === "" ? "the top level" : path;
+        return `${file}:${line}:${col}: duplicate key '${key}' in ${where}; each name may appear once (JSON would keep only the last)`;
+      }),
+    );
+  }
+  return parsed;
 }

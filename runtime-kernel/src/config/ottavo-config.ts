@@ -6,6 +6,7 @@ import { readCorsConfig } from "./cors-config";
 import { readOttavoInvoke } from "./invoke-config";
 import { readResiliency } from "./resiliency-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
+import { readApiSecurity } from "./api-security";
 import { readServerLimits } from "./server-limits";
 import {
   defaultActuatorAddress,
@@ -22,7 +23,7 @@ const topLevelKeys = ["app", "api", "actuator", "limits", "components", "invoke"
  * Reads Ottavo's own YAML config:
  *
  *   app: { id: quickstart, callbackPort: 9999, callbackHost: 127.0.0.1, httpPort: 3000 }
- *   api: { address: 127.0.0.1:34904 }        # or unix:/path/to.sock; cors: see cors-config.ts
+ *   api: { address: 127.0.0.1:34904 }        # or unix:/path/to.sock; cors: see cors-config.ts; tls, insecure: api-security.ts
  *   actuator: { address: 127.0.0.1:34999 }
  *   limits: { maxReceiveMessageBytes: 4194304, idleTimeout: 5m }   # see server-limits.ts
  *   components:
@@ -47,7 +48,8 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
     if (!topLevelKeys.includes(key)) report.problem(`unknown top-level key '${key}'; known: ${topLevelKeys.join(", ")}`);
   }
   const app = readApp(report, doc.app);
-  const { cors: corsSection, ...apiSection } = isPlainObject(doc.api) ? doc.api : { cors: undefined };
+  const { cors: corsSection, tls: tlsSection, insecure, ...apiSection } = isPlainObject(doc.api) ? doc.api : { cors: undefined };
+  const apiSecurity = readApiSecurity(report, configDir, tlsSection, insecure);
   const api = readAddressSection(report, "api", isPlainObject(doc.api) ? apiSection : doc.api, defaultApiAddress);
   const cors = readCorsConfig(report, corsSection);
   const actuator = readAddressSection(report, "actuator", doc.actuator, defaultActuatorAddress);
@@ -72,7 +74,7 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
   const resiliency = readResiliency(report, doc.resiliency);
 
   report.throwIfProblems();
-  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, limits, components, invoke, resiliency, warnings: report.warnings };
+  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, apiSecurity, limits, components, invoke, resiliency, warnings: report.warnings };
 }
 
 function readApp(report: ConfigReport, value: unknown): AppConfig {
@@ -135,5 +137,10 @@ function parseYaml(text: string, file: string): unknown {
       }),
     );
   }
-  return doc.toJS();
+  try {
+    // An alias bomb (aliases of aliases, a billion laughs) is refused by the yaml package's own count.
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError([`${file}: not valid YAML: ${(error as Error).message}`]);
+  }
 }

@@ -4,6 +4,7 @@ import type { ResiliencySpec } from "../resiliency/resiliency-spec";
 import type { InvokeConfig } from "./invoke-config";
 import type { CorsConfig } from "../server/cors";
 import type { ListenAddress } from "./listen-address";
+import type { ApiSecurity } from "./api-security";
 import type { ServerLimits } from "./server-limits";
 
 /** The runtime's configuration, whichever file format it was read from. */
@@ -20,6 +21,8 @@ export interface RuntimeConfig {
   readonly cors?: CorsConfig;
   /** Where the actuator (health, info) listens. */
   readonly actuator: ListenAddress;
+  /** TLS on the API port and whether plaintext on a non-loopback address is allowed. */
+  readonly apiSecurity: ApiSecurity;
   /** What one client may ask of the API server: sizes, counts and timeouts. */
   readonly limits: ServerLimits;
   /** In file order, per capability in file order. */

@@ -1,5 +1,7 @@
 import { isIPv6 } from "node:net";
+import type { Interceptor } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { apiTokenHeader } from "../server/auth";
 import { createAppCallbackClient, type AppCallbackClient } from "@ottavo/generated/client/app-callback-client";
 
 /** Where the app's own gRPC server (AppCallback) listens, from app.callbackPort / grpc_callback_port. */
@@ -22,7 +24,11 @@ export class AppCallbackConnection {
     const host = isIPv6(address.host) ? `[${address.host}]` : address.host;
     this.url = `http://${host}:${address.port}`;
     this.sessions = new Http2SessionManager(this.url);
-    this.client = createAppCallbackClient(createGrpcTransport({ baseUrl: this.url, sessionManager: this.sessions }));
+    // APP_API_TOKEN (Dapr's convention): sent on every call so the app can tell its runtime from anyone else.
+    const appToken = process.env.APP_API_TOKEN || undefined;
+    const interceptors: Interceptor[] =
+      appToken === undefined ? [] : [(next) => (request) => (request.header.set(apiTokenHeader, appToken), next(request))];
+    this.client = createAppCallbackClient(createGrpcTransport({ baseUrl: this.url, sessionManager: this.sessions, interceptors }));
   }
 
   /** Closes the connection and fails any call still on it. */

@@ -57,6 +57,12 @@ export function resolveComponents(
       for (const problem of error.problems) report.problem(`${described}: ${problem}`);
       continue;
     }
+    const keyPrefix = metadata.keyPrefix;
+    if (factory.metadata.some((field) => field.name === "keyPrefix") && typeof keyPrefix === "string" && keyPrefix.includes("||")) {
+      // Every key would then be refused at call time: refuse the config instead.
+      report.problem(`${described}: metadata field 'keyPrefix' may not contain '||', which separates the prefix from the key`);
+      continue;
+    }
     for (const key of unknownMetadataKeys(metadata, factory.metadata)) {
       report.warning(`${described}: unknown metadata key '${key}'; ignored`);
     }

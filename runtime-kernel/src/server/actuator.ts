@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import type { ListenAddress } from "../config/listen-address";
 import type { AppInfo } from "./app-info";
+import { apiTokenHeader, presentedHttpToken, tokenMatches } from "./auth";
 import { healthHttpStatus, type HealthReport } from "./health";
 import { closeServer, listenOn } from "./listen";
 
@@ -9,6 +10,8 @@ export interface ActuatorSources {
   liveness(): Promise<HealthReport>;
   readiness(): Promise<HealthReport>;
   info(): AppInfo;
+  /** The API token: when set, every endpoint but the health probes requires it. */
+  readonly token?: string;
 }
 
 /**
@@ -52,6 +55,10 @@ const routes: Record<string, (sources: ActuatorSources) => Promise<{ status: num
 async function route(request: http.IncomingMessage, sources: ActuatorSources): Promise<{ status: number; body: unknown }> {
   const path = (request.url ?? "/").split("?", 1)[0].replace(/\/+$/, "");
   const handler = routes[path];
+  // Probes cannot authenticate; everything else (info, admin endpoints) needs the API token when one is set.
+  if (handler !== undefined && sources.token !== undefined && !path.startsWith("/actuator/health/") && !tokenMatches(sources.token, presentedHttpToken(request.headers))) {
+    return { status: 401, body: { error: `a valid API token is required: send it in the '${apiTokenHeader}' header` } };
+  }
   if (!handler) return { status: 404, body: { error: "not found" } };
   if (request.method !== "GET" && request.method !== "HEAD") return { status: 405, body: { error: "method not allowed" } };
   return handler(sources);

@@ -8,10 +8,12 @@ import type { ListenAddress } from "../config/listen-address";
 import { pipelineInterceptor } from "./connect-pipeline";
 import { GrpcFastPath } from "./grpc/grpc-fast-path";
 import type { CodecTable } from "./grpc/message-codecs";
+import type { TlsSettings } from "../config/api-security";
 import { defaultServerLimits, type ServerLimits } from "../config/server-limits";
 import { connectLimitOptions, streamLimitInterceptor, StreamCounter } from "./connect-limits";
 import { applyHttp1Limits, ClientConnections, http1ServerOptions, http2ServerOptions, watchSession } from "./connection-limits";
 import { fixGrpcMessageTrailer } from "./grpc-message";
+import { createApiListener } from "./tls";
 import { closeServer, listenOn } from "./listen";
 import { Pipeline } from "./pipeline";
 import { CorsPolicy, type CorsConfig } from "./cors";
@@ -43,6 +45,10 @@ export interface ApiServerOptions {
   readonly maxReceiveMessageBytes?: number;
   /** Cross-origin access for browsers; off when absent. */
   readonly cors?: CorsConfig;
+  /** TLS on the port (server certificate, optional client certificates); plaintext when absent. */
+  readonly tls?: TlsSettings;
+  /** Told when a changed certificate file could not be loaded (the old one stays in use). */
+  readonly onTlsReloadError?: (error: unknown) => void;
   /** Sizes, counts and timeouts; the defaults when not given. */
   readonly limits?: ServerLimits;
 }
@@ -54,7 +60,7 @@ export interface ApiServerOptions {
  * hands it to an http2 or an http server that share one Connect handler.
  */
 export class ApiServer {
-  private readonly netServer = net.createServer((socket) => this.dispatch(socket));
+  private readonly netServer: net.Server;
   private readonly http1: http.Server;
   private readonly http2Server: http2.Http2Server;
   private readonly sockets = new Set<net.Socket>();
@@ -75,6 +81,7 @@ export class ApiServer {
   private constructor(options: ApiServerOptions) {
     this.bound = options.address;
     this.limits = options.limits ?? defaultServerLimits;
+    this.netServer = createApiListener(options.tls, (socket) => this.dispatch(socket), this.limits.headersTimeoutMs, options.onTlsReloadError);
     this.clients = new ClientConnections(this.limits.maxConnectionsPerClient);
     const pipeline = options.pipeline ?? new Pipeline();
     const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? this.limits.maxReceiveMessageBytes;
