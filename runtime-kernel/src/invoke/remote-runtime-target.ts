@@ -1,12 +1,22 @@
 import { isIPv6 } from "node:net";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
-import { createRuntimeClient, type RuntimeClient } from "@ottavo/generated/client/runtime-client";
-import { HTTPExtension_Verb } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { codecFor } from "@ottavo/generated/codecs/index";
+import {
+  HTTPExtension_Verb,
+  InvokeResponseSchema,
+  InvokeServiceRequestSchema,
+  Runtime,
+} from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { apiTokenHeader, forwardsResponseHeader, invokeHopsHeader } from "./forwarded-headers";
+import { ChannelFailure, GrpcUnaryClient } from "./grpc-unary-client";
 import { httpStatusHeader } from "./http-status-errors";
 import type { InvocationRequest, InvocationResponse, InvocationTarget } from "./invocation";
 import { abortedCall, unreachable } from "./invocation-errors";
+
+const invokePath = `/${Runtime.typeName}/${Runtime.method.invokeService.name}`;
+const requestCodec = codecFor(InvokeServiceRequestSchema);
+const responseCodec = codecFor(InvokeResponseSchema);
 
 /**
  * Another runtime, reached over gRPC on its API port: the call is sent on as
@@ -17,8 +27,7 @@ import { abortedCall, unreachable } from "./invocation-errors";
  */
 export class RemoteRuntimeTarget implements InvocationTarget {
   readonly description: string;
-  private readonly sessions: Http2SessionManager;
-  private readonly client: RuntimeClient;
+  private readonly client: GrpcUnaryClient;
 
   constructor(
     readonly address: string,
@@ -27,9 +36,7 @@ export class RemoteRuntimeTarget implements InvocationTarget {
   ) {
     this.description = `the runtime of app '${appId}' at ${address}`;
     const [host, port] = splitAddress(address);
-    const url = `http://${isIPv6(host) ? `[${host}]` : host}:${port}`;
-    this.sessions = new Http2SessionManager(url);
-    this.client = createRuntimeClient(createGrpcTransport({ baseUrl: url, sessionManager: this.sessions }));
+    this.client = new GrpcUnaryClient(`http://${isIPv6(host) ? `[${host}]` : host}:${port}`);
   }
 
   async invoke(request: InvocationRequest): Promise<InvocationResponse> {
@@ -37,42 +44,39 @@ export class RemoteRuntimeTarget implements InvocationTarget {
     for (const [name, value] of request.headers) headers.append(name, value);
     headers.set(invokeHopsHeader, String(request.hops + 1));
     if (this.token !== undefined) headers.set(apiTokenHeader, this.token);
-    let answered: Headers | undefined;
+    const init = {
+      id: request.id,
+      message: {
+        method: request.method,
+        contentType: request.contentType,
+        data: { value: request.data },
+        httpExtension: { verb: verbOf(request.verb), querystring: request.query },
+      },
+    };
+    const bytes = requestCodec ? requestCodec.encode(init) : toBinary(InvokeServiceRequestSchema, create(InvokeServiceRequestSchema, init));
+    let answer;
     try {
-      const response = await this.client.invokeService(
-        {
-          id: request.id,
-          message: {
-            method: request.method,
-            contentType: request.contentType,
-            data: { value: request.data },
-            httpExtension: { verb: verbOf(request.verb), querystring: request.query },
-          },
-        },
-        { headers, signal: request.signal, onHeader: (received) => (answered = received) },
-      );
-      const kept: Array<readonly [string, string]> = [];
-      answered?.forEach((value, name) => {
-        if (name !== httpStatusHeader && forwardsResponseHeader(name)) kept.push([name, value]);
-      });
-      return {
-        status: Number(answered?.get(httpStatusHeader) ?? 200),
-        contentType: response.contentType,
-        data: response.data?.value ?? new Uint8Array(0),
-        headers: kept,
-      };
+      answer = await this.client.call(invokePath, bytes, headers, request.signal);
     } catch (error) {
       if (request.signal.aborted) throw abortedCall(request.signal, this.description);
-      const failure = ConnectError.from(error);
-      if (failure.code === Code.Unavailable && isTransportFailure(failure)) {
-        throw unreachable(`cannot call ${this.description}: ${failure.rawMessage}`, failure, !isRefused(failure));
-      }
-      throw failure;
+      if (error instanceof ChannelFailure) throw unreachable(`cannot call ${this.description}: ${error.message}`, error, error.sent);
+      throw error;
     }
+    const response = responseCodec ? responseCodec.decode(answer.message) : fromBinary(InvokeResponseSchema, answer.message);
+    const kept: Array<readonly [string, string]> = [];
+    answer.headers.forEach((value, name) => {
+      if (name !== httpStatusHeader && forwardsResponseHeader(name)) kept.push([name, value]);
+    });
+    return {
+      status: Number(answer.headers.get(httpStatusHeader) ?? 200),
+      contentType: response.contentType,
+      data: response.data?.value ?? new Uint8Array(0),
+      headers: kept,
+    };
   }
 
   close(): void {
-    this.sessions.abort();
+    this.client.close();
   }
 }
 
@@ -86,18 +90,4 @@ export function splitAddress(address: string): [string, number] {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
   if (match === null) throw new ConnectError(`name resolution answered '${address}', which is not host:port`, Code.Internal);
   return [match[1] ?? match[2], Number(match[3])];
-}
-
-/** The client could not talk to the other runtime at all (as opposed to that runtime answering UNAVAILABLE). */
-function isTransportFailure(error: ConnectError): boolean {
-  return error.metadata.get("grpc-status") === null && error.cause !== undefined;
-}
-
-function isRefused(error: ConnectError): boolean {
-  let cause: unknown = error.cause;
-  for (let depth = 0; depth < 4 && cause instanceof Error; depth++) {
-    if ((cause as NodeJS.ErrnoException).code === "ECONNREFUSED") return true;
-    cause = (cause as Error & { cause?: unknown }).cause;
-  }
-  return false;
 }

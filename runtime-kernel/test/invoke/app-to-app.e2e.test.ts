@@ -23,6 +23,7 @@ let client: Client;
 
 /** An app: answers with its name, the path and what reached it. */
 const app = (name: string) => (request: ServiceRequest, response: import("node:http").ServerResponse) => {
+  if (request.url === "/slow") return; // never answers
   if (request.url === "/missing") {
     response.statusCode = 404;
     return response.end(`${name} has no such thing`);
@@ -93,6 +94,25 @@ describe("app to app through two runtimes on Redis name resolution", () => {
     const error = (await callB("/missing").catch((e: unknown) => e)) as grpc.ServiceError;
     expect([error.code, error.details, error.metadata.get("dapr-http-status")]).toEqual([grpc.status.NOT_FOUND, "Not Found", ["404"]]);
     expect(Buffer.from(error.metadata.get("grpc-status-details-bin")[0] as Buffer).toString("latin1")).toContain("b has no such thing");
+  });
+
+  it("a caller's deadline cuts the call through both runtimes: the app sees its request abandoned", async () => {
+    const stub = layottoStub(runtimeA.apiPort);
+    const abandoned = appB.abandoned.length;
+    const error = await rejection(
+      new Promise((resolve, reject) =>
+        (stub.InvokeService as (...args: unknown[]) => void).call(
+          stub,
+          { id: "b", message: { method: "slow" } },
+          new grpc.Metadata(),
+          { deadline: Date.now() + 300 },
+          (e: unknown, r: unknown) => (e ? reject(e) : resolve(r)),
+        ),
+      ),
+    );
+    stub.close();
+    expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await eventually(() => expect(appB.abandoned.length).toBe(abandoned + 1));
   });
 
   it("refuses a forwarded call without the runtimes' token", async () => {
