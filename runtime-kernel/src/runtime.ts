@@ -15,6 +15,8 @@ import { buildComponents, closeAll } from "./registry/build-components";
 import type { ComponentTable } from "./registry/component-table";
 import { resolveComponents } from "./registry/resolve-components";
 import { ActuatorServer } from "./server/actuator";
+import { withComponentMetrics } from "./observability/component-metrics";
+import { RuntimeMetrics } from "./observability/metrics";
 import { ApiServer } from "./server/api-server";
 import { apiTokenStep } from "./server/auth";
 import { Pipeline } from "./server/pipeline";
@@ -77,6 +79,7 @@ export class Runtime {
     private readonly options: RuntimeOptions,
     readonly config: RuntimeConfig,
     private readonly actuator: ActuatorServer,
+    private readonly metrics: RuntimeMetrics,
   ) {}
 
   /** Starts every stage; throws a ConfigError (lines naming the file) when the config or a listen address is unusable. */
@@ -93,15 +96,17 @@ export class Runtime {
 
     let runtime: Runtime | undefined;
     const info = readAppInfo();
+    const metrics = new RuntimeMetrics();
     const actuator = await listenOrExplain(config, "the actuator", config.actuator, () =>
       ActuatorServer.start(config.actuator, {
         liveness: async () => runtime?.liveness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),
         readiness: async () => runtime?.readiness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),
         info: () => info,
         token: apiToken,
+        metrics: () => metrics.exposition(),
       }),
     );
-    runtime = new Runtime({ ...options, apiToken }, config, actuator);
+    runtime = new Runtime({ ...options, apiToken }, config, actuator, metrics);
     try {
       await runtime.startServing(resolved.components);
     } catch (error) {
@@ -114,7 +119,8 @@ export class Runtime {
 
   private async startServing(components: Parameters<typeof buildComponents>[0]): Promise<void> {
     const config = this.config;
-    this.table = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
+    const built = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
+    this.table = withComponentMetrics(built, this.metrics);
     this.invocation = createInvocation(config.invoke, config.app, this.table, config.resiliency);
     const handlers = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token, this.config.limits.maxQueuedStreamResponses));
     const impl = withRequestLimits(RuntimeService, handlers, config.limits);
@@ -131,7 +137,8 @@ export class Runtime {
         cors: config.cors,
         tls: config.apiSecurity.tls,
         onTlsReloadError: (error) => this.options.log.warn(`ottavo: warning: the API's TLS files changed but cannot be loaded (${describe(error)}); still using the previous ones`),
-        pipeline: this.options.apiToken === undefined ? undefined : new Pipeline([apiTokenStep(this.options.apiToken)]),
+        // Metrics first: a call the token step refuses is still counted, with its code.
+        pipeline: new Pipeline([this.metrics.rpcStep, ...(this.options.apiToken === undefined ? [] : [apiTokenStep(this.options.apiToken)])]),
       }),
     );
     this.phase = "serving";
@@ -142,7 +149,13 @@ export class Runtime {
     }
     const callback = appCallbackTarget(config, this.table);
     if (callback !== undefined) {
-      this.delivery = AppDelivery.start({ table: this.table, callback, log: this.options.log, options: this.options.delivery });
+      this.delivery = AppDelivery.start({
+        table: this.table,
+        callback,
+        log: this.options.log,
+        options: this.options.delivery,
+        metrics: this.metrics,
+      });
     }
   }
 

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Subscription } from "@ottavo/component-runtime";
 import type { RuntimeConfig } from "../config/runtime-config";
 import { errorText } from "../errors/error-mapping";
+import type { RuntimeMetrics } from "../observability/metrics";
 import type { ComponentTable } from "../registry/component-table";
 import { AppCallbackConnection, type AppCallbackAddress } from "./app-callback-connection";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff";
@@ -35,6 +36,8 @@ export interface AppDeliveryInput {
   readonly callback: AppCallbackAddress;
   readonly log: DeliveryLog;
   readonly options?: Partial<DeliveryOptions>;
+  /** Counts and times each delivery, when given. */
+  readonly metrics?: RuntimeMetrics;
 }
 
 /** A subscription the runtime holds for the app. */
@@ -173,7 +176,7 @@ export class AppDelivery {
           `deadLetterTopic '${deadLetterTopic}' of topic '${topic}' is ignored`,
       );
     }
-    const handler = createTopicEventHandler({
+    const delivering = createTopicEventHandler({
       client: this.connection.client,
       pubsubName,
       topic,
@@ -181,6 +184,7 @@ export class AppDelivery {
       inFlight: this.inFlight,
       log,
     });
+    const handler = this.input.metrics ? this.input.metrics.deliveryHandler(pubsubName, topic, delivering) : delivering;
     const request = {
       topic,
       consumerGroup: table.appId,

@@ -12,12 +12,15 @@ export interface ActuatorSources {
   info(): AppInfo;
   /** The API token: when set, every endpoint but the health probes requires it. */
   readonly token?: string;
+  /** Prometheus's text exposition, served at /metrics. */
+  metrics?(): Promise<{ contentType: string; text: string }>;
 }
 
 /**
  * Layotto's actuator over HTTP/1.1: GET /actuator/health/liveness,
- * GET /actuator/health/readiness and GET /actuator/info, as JSON. Anything
- * else is 404 (405 for another method on a known path).
+ * GET /actuator/health/readiness and GET /actuator/info, as JSON, and
+ * Prometheus metrics at GET /metrics. Anything else is 404 (405 for another
+ * method on a known path).
  */
 export class ActuatorServer {
   private constructor(
@@ -29,7 +32,7 @@ export class ActuatorServer {
   static async start(address: ListenAddress, sources: ActuatorSources): Promise<ActuatorServer> {
     const server = http.createServer((request, response) => {
       route(request, sources).then(
-        ({ status, body }) => send(response, status, body),
+        ({ status, body, contentType }) => send(response, status, body, contentType),
         () => send(response, 500, { error: "internal error" }),
       );
     });
@@ -46,13 +49,25 @@ export class ActuatorServer {
   }
 }
 
-const routes: Record<string, (sources: ActuatorSources) => Promise<{ status: number; body: unknown }>> = {
+interface Answer {
+  status: number;
+  body: unknown;
+  /** Set when the body is text to send as it is (not JSON). */
+  contentType?: string;
+}
+
+const routes: Record<string, (sources: ActuatorSources) => Promise<Answer>> = {
   "/actuator/health/liveness": async (sources) => healthAnswer(await sources.liveness()),
   "/actuator/health/readiness": async (sources) => healthAnswer(await sources.readiness()),
   "/actuator/info": async (sources) => ({ status: 200, body: { app: sources.info() } }),
+  "/metrics": async (sources) => {
+    if (!sources.metrics) return { status: 404, body: { error: "not found" } };
+    const { contentType, text } = await sources.metrics();
+    return { status: 200, body: text, contentType };
+  },
 };
 
-async function route(request: http.IncomingMessage, sources: ActuatorSources): Promise<{ status: number; body: unknown }> {
+async function route(request: http.IncomingMessage, sources: ActuatorSources): Promise<Answer> {
   const path = (request.url ?? "/").split("?", 1)[0].replace(/\/+$/, "");
   const handler = routes[path];
   // Probes cannot authenticate; everything else (info, admin endpoints) needs the API token when one is set.
@@ -68,10 +83,10 @@ function healthAnswer(report: HealthReport): { status: number; body: unknown } {
   return { status: healthHttpStatus(report.status), body: report };
 }
 
-function send(response: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+function send(response: http.ServerResponse, status: number, body: unknown, contentType?: string): void {
+  const text = contentType === undefined ? JSON.stringify(body) : String(body);
   response.writeHead(status, {
-    "content-type": "application/json",
+    "content-type": contentType ?? "application/json",
     "content-length": Buffer.byteLength(text),
     ...(status === 405 ? { allow: "GET, HEAD" } : {}),
   });

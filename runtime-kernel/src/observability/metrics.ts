@@ -1,0 +1,171 @@
+import { Code } from "@connectrpc/connect";
+import { Registry, collectDefaultMetrics } from "prom-client";
+import type { CallInfo, CallOutcome, CallStep } from "../server/pipeline";
+import { HistogramFamily, ValueFamily, type Count, type Latency } from "./metric-families";
+
+/** Latency buckets in seconds: sub-millisecond in-memory calls up to slow backends. */
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** gRPC's upper-case code names ("OK", "INVALID_ARGUMENT"), as grpc-go and Prometheus exporters label them. */
+const codeNames = new Map<Code | undefined, string>([[undefined, "OK"]]);
+for (const [name, value] of Object.entries(Code)) {
+  if (typeof value === "number") codeNames.set(value, name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase());
+}
+
+/**
+ * The runtime's Prometheus metrics, served on the actuator at /metrics. Every
+ * series is named ottavo_*; process and Node.js metrics (CPU, memory, event loop
+ * lag, GC) come from prom-client as ottavo_process_* and ottavo_nodejs_*.
+ */
+export class RuntimeMetrics {
+  private readonly processRegistry = new Registry();
+
+  private readonly requests = new ValueFamily(
+    "ottavo_rpc_requests_total",
+    "Calls of the API that ended, per rpc, protocol (grpc, grpc-web, connect) and gRPC status code.",
+    "counter",
+    ["service", "method", "protocol", "code"],
+  );
+  private readonly latency = new HistogramFamily(
+    "ottavo_rpc_duration_seconds",
+    "How long calls of the API took, from the handler's start to the last response message, per rpc and protocol.",
+    ["service", "method", "protocol"],
+    latencyBuckets,
+  );
+  private readonly inFlight = new ValueFamily("ottavo_rpc_in_flight", "Calls of the API being served now (streams count while open).", "gauge", [
+    "service",
+    "method",
+    "protocol",
+  ]);
+  private readonly componentLatency = new HistogramFamily(
+    "ottavo_component_operation_duration_seconds",
+    "How long component operations took (the backend's share of a call), per capability, component and operation.",
+    ["capability", "component", "operation"],
+    latencyBuckets,
+  );
+  private readonly componentErrors = new ValueFamily(
+    "ottavo_component_operation_errors_total",
+    "Component operations that failed, per capability, component and operation.",
+    "counter",
+    ["capability", "component", "operation"],
+  );
+  private readonly deliveries = new ValueFamily(
+    "ottavo_pubsub_deliveries_total",
+    "Events delivered to the app's OnTopicEvent, per pubsub, topic and outcome (SUCCESS, DROP, RETRY: a RETRY is redelivered by the pubsub).",
+    "counter",
+    ["pubsub", "topic", "outcome"],
+  );
+  private readonly deliveryLatency = new HistogramFamily(
+    "ottavo_pubsub_delivery_duration_seconds",
+    "How long the app took to answer one event, per pubsub and topic.",
+    ["pubsub", "topic"],
+    latencyBuckets,
+  );
+  private readonly deliveriesInFlight = new ValueFamily(
+    "ottavo_pubsub_deliveries_in_flight",
+    "Events handed to the app and not answered yet, per pubsub and topic.",
+    "gauge",
+    ["pubsub", "topic"],
+  );
+  private readonly families = [
+    this.requests,
+    this.latency,
+    this.inFlight,
+    this.componentLatency,
+    this.componentErrors,
+    this.deliveries,
+    this.deliveryLatency,
+    this.deliveriesInFlight,
+  ];
+  /** Series by rpc and protocol: looked up once per call by one string key. */
+  private readonly perRpc = new Map<string, RpcSeries>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.processRegistry, prefix: "ottavo_" });
+  }
+
+  /** The pipeline step that counts and times every call, on both paths. */
+  readonly rpcStep: CallStep = {
+    name: "metrics",
+    begin: (call) => {
+      const series = this.seriesOf(call);
+      const started = performance.now();
+      series.inFlight.value++;
+      return (outcome: CallOutcome) => {
+        series.inFlight.value--;
+        series.latency.observe((performance.now() - started) / 1000);
+        series.count(outcome.code).value++;
+      };
+    },
+  };
+
+  /** Times one component operation: call the answer when it ended, with whether it failed. */
+  componentOperation(capability: string, component: string, operation: string): (failed: boolean, seconds: number) => void {
+    const labels = { capability, component, operation };
+    const latency = this.componentLatency.of(labels);
+    const errors = this.componentErrors.of(labels);
+    return (failed, seconds) => {
+      latency.observe(seconds);
+      if (failed) errors.value++;
+    };
+  }
+
+  /** The same delivery handler, counting and timing each event it is handed. */
+  deliveryHandler<M, R extends string>(pubsub: string, topic: string, handler: (message: M) => Promise<R>): (message: M) => Promise<R> {
+    const labels = { pubsub, topic };
+    const latency = this.deliveryLatency.of(labels);
+    const inFlight = this.deliveriesInFlight.of(labels);
+    const outcomes = new Map<string, Count>(["SUCCESS", "DROP", "RETRY"].map((outcome) => [outcome, this.deliveries.of({ ...labels, outcome })]));
+    return async (message) => {
+      const started = performance.now();
+      inFlight.value++;
+      let outcome: string = "RETRY";
+      try {
+        const answer = await handler(message);
+        outcome = answer;
+        return answer;
+      } finally {
+        inFlight.value--;
+        latency.observe((performance.now() - started) / 1000);
+        (outcomes.get(outcome) ?? this.deliveries.of({ ...labels, outcome })).value++;
+      }
+    };
+  }
+
+  /** The text Prometheus scrapes. */
+  async exposition(): Promise<{ contentType: string; text: string }> {
+    const lines: string[] = [];
+    for (const family of this.families) family.render(lines);
+    const processText = await this.processRegistry.metrics();
+    return { contentType: this.processRegistry.contentType, text: `${lines.join("\n")}\n${processText}` };
+  }
+
+  private seriesOf(call: CallInfo): RpcSeries {
+    const key = `${call.service}/${call.method}|${call.protocol}`;
+    let series = this.perRpc.get(key);
+    if (series === undefined) {
+      const labels = { service: call.service, method: call.method, protocol: call.protocol };
+      const byCode = new Map<Code | undefined, Count>();
+      series = {
+        latency: this.latency.of(labels),
+        inFlight: this.inFlight.of(labels),
+        count: (code) => {
+          let count = byCode.get(code);
+          if (count === undefined) {
+            count = this.requests.of({ ...labels, code: codeNames.get(code) ?? String(code) });
+            byCode.set(code, count);
+          }
+          return count;
+        },
+      };
+      this.perRpc.set(key, series);
+    }
+    return series;
+  }
+}
+
+interface RpcSeries {
+  readonly latency: Latency;
+  readonly inFlight: Count;
+  count(code: Code | undefined): Count;
+}

@@ -1,0 +1,116 @@
+/**
+ * Prometheus metrics on the actuator's /metrics, as an operator reads them with
+ * `curl -s 127.0.0.1:34999/metrics | grep ottavo_`: per rpc and protocol (gRPC on
+ * the fast path, Connect JSON on Connect-ES), per component operation, pub/sub
+ * deliveries to the app, and the process.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { TopicEventResponse_TopicEventResponseStatus as EventStatus } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
+import { eventually, startRuntime, type RunningRuntime } from "@ottavo/test-support";
+import { startConnectApp, type ConnectApp } from "../pubsub/app-callback-app";
+import { connectClient } from "../pubsub/support";
+
+let app: ConnectApp;
+let runtime: RunningRuntime;
+const delivered: string[] = [];
+
+beforeAll(async () => {
+  let failedOnce = false;
+  app = await startConnectApp({
+    listTopicSubscriptions: () => ({ subscriptions: [{ pubsubName: "events", topic: "orders" }] }),
+    onTopicEvent: (event) => {
+      delivered.push(event.id);
+      if (!failedOnce) {
+        failedOnce = true;
+        return { status: EventStatus.RETRY };
+      }
+      return { status: EventStatus.SUCCESS };
+    },
+  });
+  runtime = await startRuntime({
+    config: `
+app: { id: metrics-app, callbackPort: ${app.port} }
+api: { address: 127.0.0.1:0 }
+actuator: { address: 127.0.0.1:0 }
+components:
+  state:
+    state_demo: { type: in-memory }
+  pubsub:
+    events: { type: in-memory, metadata: { redeliveryBackoff: 10ms } }
+`,
+  });
+  await runtime.waitForStdout("subscribed the app to topic 'orders'");
+}, 30_000);
+
+afterAll(async () => {
+  if (runtime) expect(await runtime.stop()).toBe(0);
+  await app?.close();
+});
+
+/** The ottavo_ samples of /metrics, fetched with curl as the README shows it. */
+async function scrape(): Promise<Map<string, number>> {
+  const { stdout } = await promisify(execFile)("curl", ["-s", `${runtime.actuatorUrl}/metrics`]);
+  const samples = new Map<string, number>();
+  for (const line of stdout.split("\n")) {
+    const match = /^(ottavo_\S+) (\S+)$/.exec(line);
+    if (match) samples.set(match[1]!, Number(match[2]));
+  }
+  return samples;
+}
+
+const runtimeRpc = (method: string, protocol: string) =>
+  `service="spec.proto.runtime.v1.Runtime",method="${method}",protocol="${protocol}"`;
+
+it("counts and times every rpc per protocol and status code, on both serving paths", async () => {
+  const { client, close } = connectClient(runtime.apiUrl);
+  await client.saveState({ storeName: "state_demo", states: [{ key: "k", value: new Uint8Array([1]) }] });
+  await client.getState({ storeName: "state_demo", key: "k" });
+  await client.getState({ storeName: "nope", key: "k" }).catch(() => undefined);
+  close();
+  await fetch(`${runtime.apiUrl}/spec.proto.runtime.v1.Runtime/GetState`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ storeName: "state_demo", key: "k" }),
+  });
+  const samples = await scrape();
+  expect(samples.get(`ottavo_rpc_requests_total{${runtimeRpc("SaveState", "grpc")},code="OK"}`)).toBe(1);
+  expect(samples.get(`ottavo_rpc_requests_total{${runtimeRpc("GetState", "grpc")},code="OK"}`)).toBe(1);
+  expect(samples.get(`ottavo_rpc_requests_total{${runtimeRpc("GetState", "grpc")},code="INVALID_ARGUMENT"}`)).toBe(1);
+  expect(samples.get(`ottavo_rpc_requests_total{${runtimeRpc("GetState", "connect")},code="OK"}`)).toBe(1);
+  expect(samples.get(`ottavo_rpc_duration_seconds_count{${runtimeRpc("GetState", "grpc")}}`)).toBe(2);
+  expect(samples.get(`ottavo_rpc_duration_seconds_bucket{le="+Inf",${runtimeRpc("GetState", "grpc")}}`)).toBe(2);
+  expect(samples.get(`ottavo_rpc_in_flight{${runtimeRpc("GetState", "grpc")}}`)).toBe(0);
+});
+
+it("times component operations and counts their errors", async () => {
+  const samples = await scrape();
+  const op = (operation: string) => `capability="state",component="state_demo",operation="${operation}"`;
+  expect(samples.get(`ottavo_component_operation_duration_seconds_count{${op("set")}}`)).toBeGreaterThanOrEqual(1);
+  expect(samples.get(`ottavo_component_operation_duration_seconds_count{${op("get")}}`)).toBeGreaterThanOrEqual(2);
+  expect(samples.get(`ottavo_component_operation_errors_total{${op("get")}}`)).toBe(0);
+});
+
+it("counts deliveries to the app by outcome: a RETRY, then the redelivery's SUCCESS", async () => {
+  const { client, close } = connectClient(runtime.apiUrl);
+  await client.publishEvent({ pubsubName: "events", topic: "orders", data: new TextEncoder().encode("tea"), dataContentType: "text/plain" });
+  close();
+  const labels = `pubsub="events",topic="orders"`;
+  await eventually(async () => {
+    const samples = await scrape();
+    expect(samples.get(`ottavo_pubsub_deliveries_total{${labels},outcome="SUCCESS"}`)).toBe(1);
+  });
+  const samples = await scrape();
+  expect(samples.get(`ottavo_pubsub_deliveries_total{${labels},outcome="RETRY"}`)).toBe(1);
+  expect(samples.get(`ottavo_pubsub_deliveries_total{${labels},outcome="DROP"}`)).toBe(0);
+  expect(samples.get(`ottavo_pubsub_delivery_duration_seconds_count{${labels}}`)).toBe(2);
+  expect(samples.get(`ottavo_pubsub_deliveries_in_flight{${labels}}`)).toBe(0);
+  expect(new Set(delivered).size).toBe(1);
+});
+
+it("reports the process: CPU, memory, event loop lag, with the ottavo_ prefix", async () => {
+  const samples = await scrape();
+  expect(samples.get("ottavo_process_cpu_seconds_total")).toBeGreaterThan(0);
+  expect(samples.get("ottavo_process_resident_memory_bytes")).toBeGreaterThan(0);
+  expect(samples.has("ottavo_nodejs_eventloop_lag_seconds")).toBe(true);
+});
