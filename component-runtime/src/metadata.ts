@@ -11,6 +11,13 @@ export interface MetadataFieldSpec {
   readonly sensitive: boolean;
   /** Other names the field is accepted under (Layotto's or Dapr's spelling). */
   readonly aliases: readonly string[];
+  /** Inclusive bounds of a number, integer or duration (milliseconds). */
+  readonly min?: number;
+  readonly max?: number;
+  /** The only values a string may take, matched in any case and read as written here. */
+  readonly oneOf?: readonly string[];
+  /** Fields that may not be given together with this one. */
+  readonly excludes?: readonly string[];
   readonly description: string;
 }
 
@@ -49,11 +56,51 @@ export function parseMetadata<T>(raw: RawMetadata, fields: readonly MetadataFiel
       continue;
     }
     const read = readValue(field, raw[given[0]]);
-    if (read.problem !== undefined) problems.push(`metadata field '${given[0]}' ${read.problem}`);
-    else values[field.name] = read.value!;
+    const problem = read.problem ?? constraintProblem(field, read.value!);
+    if (problem !== undefined) problems.push(`metadata field '${given[0]}' ${problem}`);
+    else values[field.name] = canonical(field, read.value!);
+  }
+  for (const field of fields) {
+    for (const other of field.excludes ?? []) {
+      if (isGiven(raw, field) && isGiven(raw, fields.find((f) => f.name === other))) {
+        problems.push(`give one of metadata fields '${field.name}' and '${other}', not both`);
+      }
+    }
   }
   if (problems.length > 0) throw new MetadataError(problems);
   return values as T;
+}
+
+/** A oneOf value as the spec spells it. */
+function canonical(field: MetadataFieldSpec, value: string | number | boolean): string | number | boolean {
+  if (field.oneOf === undefined || typeof value !== "string") return value;
+  return field.oneOf.find((allowed) => allowed.toLowerCase() === value.trim().toLowerCase()) ?? value;
+}
+
+/** Whether raw gives the field, under its name or an alias. */
+function isGiven(raw: RawMetadata, field: MetadataFieldSpec | undefined): boolean {
+  if (field === undefined) return false;
+  const names = [field.name, ...field.aliases].map((name) => name.toLowerCase());
+  return Object.keys(raw).some((key) => names.includes(key.toLowerCase()) && raw[key] !== undefined && raw[key] !== null);
+}
+
+/**
+ * What the spec's min, max and oneOf say of a value read; a oneOf match is
+ * case-insensitive, and the value becomes the spelling the spec gives.
+ */
+function constraintProblem(field: MetadataFieldSpec, value: string | number | boolean): string | undefined {
+  const shown = field.sensitive ? "" : `, not ${JSON.stringify(value)}`;
+  const unit = field.type === "duration" ? "ms" : "";
+  if (typeof value === "number") {
+    if (field.min !== undefined && value < field.min) return `must be at least ${field.min}${unit}${shown}`;
+    if (field.max !== undefined && value > field.max) return `must be at most ${field.max}${unit}${shown}`;
+  }
+  if (field.oneOf !== undefined && typeof value === "string") {
+    if (!field.oneOf.some((allowed) => allowed.toLowerCase() === value.trim().toLowerCase())) {
+      return `must be one of ${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}${shown}`;
+    }
+  }
+  return undefined;
 }
 
 /** The keys of raw that no field declares, under its name or an alias (in any case). */

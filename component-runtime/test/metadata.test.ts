@@ -56,3 +56,34 @@ it("reports keys no field declares, in any case", () => {
 it("reads Go-style durations and bare milliseconds", () => {
   expect([parseDuration("2h"), parseDuration("1.5s"), parseDuration("100"), parseDuration("5 s"), parseDuration("-1s")]).toEqual([7_200_000, 1500, 100, undefined, undefined]);
 });
+
+describe("constraints the spec declares", () => {
+  const constrained: MetadataFieldSpec[] = [
+    { name: "retries", type: "int", default: 3, required: false, sensitive: false, aliases: [], description: "", min: 0, max: 10 },
+    { name: "wait", type: "duration", required: false, sensitive: false, aliases: ["delay"], description: "", min: 1, excludes: ["retries"] },
+    { name: "mode", type: "string", default: "fast", required: false, sensitive: false, aliases: [], description: "", oneOf: ["fast", "Safe"] },
+    { name: "secret", type: "int", required: false, sensitive: true, aliases: [], description: "", max: 5 },
+  ];
+  const problems = (raw: Record<string, unknown>) => {
+    try {
+      parseMetadata(raw, constrained);
+      return [];
+    } catch (e) {
+      return (e as MetadataError).problems;
+    }
+  };
+
+  it("reports min, max, oneOf and excludes together, never echoing a sensitive value", () => {
+    expect(problems({ retries: "11", delay: "0", mode: "slow", secret: 9 })).toEqual([
+      "metadata field 'retries' must be at most 10, not 11",
+      "metadata field 'delay' must be at least 1ms, not 0",
+      `metadata field 'mode' must be one of "fast", "Safe", not "slow"`,
+      "metadata field 'secret' must be at most 5",
+      "give one of metadata fields 'wait' and 'retries', not both",
+    ]);
+  });
+
+  it("matches oneOf in any case and reads the value as the spec spells it; defaults are not 'given'", () => {
+    expect(parseMetadata<{ mode: string; retries: number }>({ mode: " SAFE ", wait: "2s" }, constrained)).toMatchObject({ mode: "Safe", retries: 3, wait: 2000 });
+  });
+});

@@ -53,7 +53,7 @@ export interface RedeliveryMetadata {
 export const redeliveryMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "redeliveryBackoff", type: "duration", default: "100ms", required: false, sensitive: false, aliases: [], description: "The wait before the first redelivery of a message." },
   { name: "maxRedeliveryBackoff", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "The longest wait between two deliveries of a message." },
-  { name: "maxDeliveries", type: "int", default: 10, required: false, sensitive: false, aliases: [], description: "Deliveries before a message goes to the dead-letter topic, when the\nsubscription has one; 0 means no limit." },
+  { name: "maxDeliveries", type: "int", default: 10, required: false, sensitive: false, aliases: [], min: 0, description: "Deliveries before a message goes to the dead-letter topic, when the\nsubscription has one; 0 means no limit." },
 ];
 
 /**
@@ -144,18 +144,18 @@ export interface RedisConnectionMetadata {
  */
 export const redisConnectionMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "redisHost", type: "string", default: "localhost:6379", required: false, sensitive: false, aliases: ["host"], description: "The server as host:port; a host alone takes redisPort, else 6379." },
-  { name: "redisPort", type: "int", required: false, sensitive: false, aliases: [], description: "The port when redisHost gives none (Dapr's)." },
+  { name: "redisPort", type: "int", required: false, sensitive: false, aliases: [], min: 1, max: 65535, description: "The port when redisHost gives none (Dapr's)." },
   { name: "redisPassword", type: "string", required: false, sensitive: true, aliases: ["password"], description: "The password Redis AUTH checks; blank means none." },
   { name: "redisUsername", type: "string", required: false, sensitive: false, aliases: [], description: "The ACL user, for Redis 6 and later; blank means the default user." },
-  { name: "redisDB", type: "int", default: 0, required: false, sensitive: false, aliases: ["db"], description: "The database number selected after connecting (Layotto calls it \"db\")." },
+  { name: "redisDB", type: "int", default: 0, required: false, sensitive: false, aliases: ["db"], min: 0, description: "The database number selected after connecting (Layotto calls it \"db\")." },
   { name: "enableTLS", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "Whether to connect over TLS; the server certificate is verified." },
   { name: "insecureSkipTLSVerify", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "With enableTLS, accept any server certificate (Dapr's; for tests only)." },
-  { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "How long one connection attempt may take." },
-  { name: "readTimeout", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], description: "How long a command may wait for its reply; the call then fails with UNAVAILABLE.\nMust be positive." },
+  { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], min: 1, description: "How long one connection attempt may take." },
+  { name: "readTimeout", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], min: 1, description: "How long a command may wait for its reply; the call then fails with UNAVAILABLE.\nMust be positive." },
   { name: "writeTimeout", type: "duration", required: false, sensitive: false, aliases: [], description: "Accepted for Dapr's configs; the client times a command's whole round trip,\nso the larger of readTimeout and writeTimeout bounds it." },
   { name: "maxRetries", type: "int", required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and\nhas no effect: a command is never sent twice. One sent while Redis is\nunreachable, or caught by a dropped connection, fails at once with\nUNAVAILABLE, since Redis may or may not have run it; the caller decides." },
-  { name: "redisMaxRetryInterval", type: "duration", required: false, sensitive: false, aliases: [], description: "The longest pause between reconnection attempts (Dapr's; 2s when neither\nthis nor maxRetryBackoff is given). The pause starts at 50ms and doubles." },
-  { name: "maxRetryBackoff", type: "int", required: false, sensitive: false, aliases: [], description: "Layotto's name for the same, in nanoseconds as Layotto reads it." },
+  { name: "redisMaxRetryInterval", type: "duration", required: false, sensitive: false, aliases: [], excludes: ["maxRetryBackoff"], description: "The longest pause between reconnection attempts (Dapr's; 2s when neither\nthis nor maxRetryBackoff is given). The pause starts at 50ms and doubles." },
+  { name: "maxRetryBackoff", type: "int", required: false, sensitive: false, aliases: [], min: 1, description: "Layotto's name for the same, in nanoseconds as Layotto reads it." },
   { name: "redisType", type: "string", default: "node", required: false, sensitive: false, aliases: [], description: "Dapr's server kind; only \"node\" (one server) is supported." },
 ];
 

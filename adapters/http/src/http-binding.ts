@@ -70,9 +70,6 @@ export const httpBindingAdapter = defineHttpBindingAdapter(async (metadata) => {
   if (base === undefined || (base.protocol !== "http:" && base.protocol !== "https:")) {
     problems.push(`metadata field 'url' must be an absolute http or https URL, not ${JSON.stringify(metadata.url)}`);
   }
-  if (metadata.maxResponseBytes < 0) {
-    problems.push(`metadata field 'maxResponseBytes' must not be negative, not ${metadata.maxResponseBytes}`);
-  }
   if (problems.length > 0) throw new MetadataError(problems);
   return new HttpOutputBinding(metadata);
 });

@@ -38,20 +38,15 @@ export function readSettings(metadata: KafkaPubsubMetadata): KafkaSettings {
   const problems: string[] = [];
   const brokers = parseBrokers(metadata.brokers, problems);
 
-  const initialOffset = metadata.initialOffset.trim().toLowerCase();
-  if (initialOffset !== "newest" && initialOffset !== "oldest") {
-    problems.push(`metadata field 'initialOffset' must be "newest" or "oldest", not ${JSON.stringify(metadata.initialOffset)}`);
-  }
-  if (metadata.sessionTimeout <= 0) problems.push("metadata field 'sessionTimeout' must be positive");
-  if (metadata.heartbeatInterval <= 0) problems.push("metadata field 'heartbeatInterval' must be positive");
-  else if (metadata.heartbeatInterval >= metadata.sessionTimeout) {
+  // initialOffset's values, the timeouts' and maxDeliveries' ranges are declared in
+  // spec/components/adapters/kafka.cap and checked by the parser; what spans fields is here.
+  if (metadata.heartbeatInterval >= metadata.sessionTimeout) {
     problems.push("metadata field 'heartbeatInterval' must be below 'sessionTimeout'");
   }
   if (metadata.redeliveryBackoff <= 0) problems.push("metadata field 'redeliveryBackoff' must be positive");
   if (metadata.maxRedeliveryBackoff < metadata.redeliveryBackoff) {
     problems.push("metadata field 'maxRedeliveryBackoff' must be at least 'redeliveryBackoff'");
   }
-  if (metadata.maxDeliveries < 0) problems.push("metadata field 'maxDeliveries' must be 0 (no limit) or more");
   if (metadata.clientID.trim() === "") problems.push("metadata field 'clientID' must not be blank");
 
   const security = readSecurity(metadata, problems);
@@ -66,7 +61,7 @@ export function readSettings(metadata: KafkaPubsubMetadata): KafkaSettings {
     },
     endpoint: brokers.join(","),
     ...(consumerGroup ? { consumerGroup } : {}),
-    initialOffset: initialOffset as InitialOffset,
+    initialOffset: metadata.initialOffset,
     sessionTimeoutMs: Math.ceil(metadata.sessionTimeout),
     heartbeatIntervalMs: Math.ceil(metadata.heartbeatInterval),
     redelivery: {

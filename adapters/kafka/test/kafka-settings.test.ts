@@ -45,16 +45,19 @@ describe("kafka metadata", () => {
     expect(s.redelivery).toEqual({ initialMs: 100, maxMs: 10_000, maxDeliveries: 10 });
   });
 
-  it("lists every problem at once", () => {
+  it("lists every problem at once: what the spec declares first, then what spans fields", () => {
+    // initialOffset's values and maxDeliveries' range are declared in kafka.cap, checked by the generated parser.
     expect(
       problems({ brokers: "nohost, :9092, h:99999", initialOffset: "latest", heartbeatInterval: "20s", maxDeliveries: -1 }),
     ).toEqual([
+      `metadata field 'initialOffset' must be one of "newest", "oldest", not "latest"`,
+      "metadata field 'maxDeliveries' must be at least 0, not -1",
+    ]);
+    expect(problems({ brokers: "nohost, :9092, h:99999", initialOffset: "Newest", heartbeatInterval: "20s" })).toEqual([
       `metadata field 'brokers' must list brokers as host:port with a port from 1 to 65535, not "nohost"`,
       `metadata field 'brokers' must list brokers as host:port with a port from 1 to 65535, not ":9092"`,
       `metadata field 'brokers' must list brokers as host:port with a port from 1 to 65535, not "h:99999"`,
-      `metadata field 'initialOffset' must be "newest" or "oldest", not "latest"`,
       "metadata field 'heartbeatInterval' must be below 'sessionTimeout'",
-      "metadata field 'maxDeliveries' must be 0 (no limit) or more",
     ]);
     expect(problems({})).toEqual(["missing required metadata field 'brokers'"]);
     expect(problems({ brokers: " , " })).toEqual(["metadata field 'brokers' must list at least one broker as host:port"]);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ResourceExhaustedError, UnavailableError } from "@ottavo/generated/components/errors";
-import { type Subscription, MetadataError } from "@ottavo/component-runtime";
+import type { Subscription } from "@ottavo/component-runtime";
 import type {
   MessageHandler,
   PublishRequest,
@@ -217,9 +217,6 @@ export const inMemoryPubsubAdapter = defineInMemoryPubsubAdapter(async (metadata
 
 /** The validated metadata as constructor options; a negative maxDeliveries is refused. */
 function optionsOf(metadata: InMemoryPubsubMetadata): InMemoryPubsubOptions {
-  if (metadata.maxDeliveries < 0) {
-    throw new MetadataError([`metadata field 'maxDeliveries' must be 0 (no limit) or more, not ${metadata.maxDeliveries}`]);
-  }
   return {
     redeliveryBackoffMs: metadata.redeliveryBackoff,
     maxRedeliveryBackoffMs: metadata.maxRedeliveryBackoff,

@@ -175,15 +175,8 @@ function readSettings(
   if (metadata.redisType.trim().toLowerCase() !== "node") {
     problems.push(`metadata field 'redisType' must be "node": cluster and sentinel Redis are not supported`);
   }
-  if (metadata.redisDB < 0) problems.push(`metadata field 'redisDB' must be 0 or more, not ${metadata.redisDB}`);
-  if (metadata.readTimeout <= 0) problems.push(`metadata field 'readTimeout' must be positive`);
-  if (metadata.dialTimeout <= 0) problems.push(`metadata field 'dialTimeout' must be positive`);
-  if (metadata.redisMaxRetryInterval !== undefined && metadata.maxRetryBackoff !== undefined) {
-    problems.push(`give one of metadata fields 'redisMaxRetryInterval' and 'maxRetryBackoff', not both`);
-  }
-  if (metadata.maxRetryBackoff !== undefined && metadata.maxRetryBackoff <= 0) {
-    problems.push(`metadata field 'maxRetryBackoff' must be a positive number of nanoseconds`);
-  }
+  // redisDB, the timeouts, redisPort and maxRetryBackoff ranges and the exclusive retry
+  // settings are declared in spec/components/adapters/redis.cap and checked by the parser.
   if (problems.length > 0) throw new MetadataError(problems);
 
   const maxIntervalMs =
@@ -255,8 +248,6 @@ function parseAddress(
     } else {
       port = given;
     }
-  } else if (!(port >= 1 && port <= 65535)) {
-    problems.push(`metadata field 'redisPort' must be from 1 to 65535, not ${port}`);
   }
   const endpoint = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   return { host, port, endpoint };

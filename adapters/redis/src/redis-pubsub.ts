@@ -6,7 +6,6 @@ import {
   defineRedisPubsubAdapter,
   redisPubsubFeatures,
   type RedisPubsub as RedisPubsubContract,
-  type RedisPubsubMetadata,
 } from "@ottavo/generated/components/adapters/redis";
 import type { Redis } from "ioredis";
 import { RedisConnection } from "./redis-connection";
@@ -163,8 +162,7 @@ export class RedisPubsub implements RedisPubsubContract {
 
 /** The "redis" pubsub adapter, as the registry holds it. */
 export const redisPubsubAdapter = defineRedisPubsubAdapter(async (metadata, context) => {
-  const problems = metadataProblems(metadata);
-  const connection = await RedisConnection.open(metadata, { componentName: context.componentName, problems });
+  const connection = await RedisConnection.open(metadata, { componentName: context.componentName });
   return new RedisPubsub(connection, {
     redeliveryBackoffMs: metadata.redeliveryBackoff,
     maxRedeliveryBackoffMs: metadata.maxRedeliveryBackoff,
@@ -176,19 +174,3 @@ export const redisPubsubAdapter = defineRedisPubsubAdapter(async (metadata, cont
     readTimeoutMs: Math.max(metadata.readTimeout, metadata.writeTimeout ?? 0),
   });
 });
-
-/** What is wrong with the pub/sub fields, reported with the connection's problems in one MetadataError. */
-function metadataProblems(metadata: RedisPubsubMetadata): string[] {
-  const problems: string[] = [];
-  if (metadata.concurrency < 1) problems.push(`metadata field 'concurrency' must be 1 or more, not ${metadata.concurrency}`);
-  if (metadata.maxDeliveries < 0) {
-    problems.push(`metadata field 'maxDeliveries' must be 0 (no limit) or more, not ${metadata.maxDeliveries}`);
-  }
-  if (metadata.maxLenApprox !== undefined && metadata.maxLenApprox < 0) {
-    problems.push(`metadata field 'maxLenApprox' must be 0 (no limit) or more, not ${metadata.maxLenApprox}`);
-  }
-  if ((metadata.maxLenApprox ?? 0) > 0 && (metadata.streamTTL ?? 0) > 0) {
-    problems.push(`give one of metadata fields 'maxLenApprox' and 'streamTTL', not both: a stream is trimmed one way`);
-  }
-  return problems;
-}

@@ -31,7 +31,7 @@ export interface HttpBindingMetadata {
 export const httpBindingMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "url", type: "string", required: true, sensitive: false, aliases: [], description: "The endpoint's base URL." },
   { name: "responseTimeout", type: "duration", default: "30s", required: false, sensitive: false, aliases: [], description: "How long a request may take before it fails." },
-  { name: "maxResponseBytes", type: "int", default: 104857600, required: false, sensitive: false, aliases: [], description: "The largest response body accepted, in bytes." },
+  { name: "maxResponseBytes", type: "int", default: 104857600, required: false, sensitive: false, aliases: [], min: 0, description: "The largest response body accepted, in bytes." },
 ];
 
 /**

@@ -37,7 +37,7 @@ export interface KafkaPubsubMetadata extends RedeliveryMetadata {
    * group acknowledged anything.
    * Default: "oldest".
    */
-  initialOffset: string;
+  initialOffset: "newest" | "oldest";
   /**
    * How clients authenticate: "none", "password" (SASL, with saslUsername and
    * saslPassword), "mtls" (clientCert and clientKey) or "certificate" (TLS with
@@ -105,7 +105,7 @@ export const kafkaPubsubMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "brokers", type: "string", required: true, sensitive: false, aliases: [], description: "The bootstrap brokers, comma-separated host:port." },
   { name: "consumerGroup", type: "string", required: false, sensitive: false, aliases: [], description: "The consumer group of every subscription of this component, instead of the\none the runtime passes (its app id)." },
   { name: "clientID", type: "string", default: "ottavo", required: false, sensitive: false, aliases: [], description: "The client id sent with every request, for the brokers' logs and quotas." },
-  { name: "initialOffset", type: "string", default: "oldest", required: false, sensitive: false, aliases: [], description: "Where a consumer group starts on a partition it has never committed an\noffset for: \"oldest\" (everything the topic still holds, so a message\npublished before the app's first subscription is not lost, as with the\nother Ottavo pub/subs) or \"newest\" (only what is published after the group\nfirst subscribed: Dapr's default, so set it for Dapr's behaviour, or to keep\na new app from reading a long-lived topic's history). With \"newest\" the\nstart is committed as soon as the group is assigned the partition, so what\nis published after subscribe resolves survives a restart even before the\ngroup acknowledged anything." },
+  { name: "initialOffset", type: "string", default: "oldest", required: false, sensitive: false, aliases: [], oneOf: ["newest", "oldest"], description: "Where a consumer group starts on a partition it has never committed an\noffset for: \"oldest\" (everything the topic still holds, so a message\npublished before the app's first subscription is not lost, as with the\nother Ottavo pub/subs) or \"newest\" (only what is published after the group\nfirst subscribed: Dapr's default, so set it for Dapr's behaviour, or to keep\na new app from reading a long-lived topic's history). With \"newest\" the\nstart is committed as soon as the group is assigned the partition, so what\nis published after subscribe resolves survives a restart even before the\ngroup acknowledged anything." },
   { name: "authType", type: "string", default: "none", required: false, sensitive: false, aliases: [], description: "How clients authenticate: \"none\", \"password\" (SASL, with saslUsername and\nsaslPassword), \"mtls\" (clientCert and clientKey) or \"certificate\" (TLS with\ncaCert only). Dapr's \"oidc\" and \"awsiam\" are not supported." },
   { name: "saslUsername", type: "string", required: false, sensitive: false, aliases: [], description: "The SASL user, for authType \"password\"." },
   { name: "saslPassword", type: "string", required: false, sensitive: true, aliases: [], description: "The SASL password, for authType \"password\"." },
@@ -115,8 +115,8 @@ export const kafkaPubsubMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "caCert", type: "string", required: false, sensitive: false, aliases: [], description: "With TLS, the PEM certificate authority that signs the brokers' certificates;\nabsent, the system's." },
   { name: "clientCert", type: "string", required: false, sensitive: false, aliases: [], description: "The PEM client certificate, for authType \"mtls\"." },
   { name: "clientKey", type: "string", required: false, sensitive: true, aliases: [], description: "The PEM client key, for authType \"mtls\"." },
-  { name: "sessionTimeout", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "How long the group waits for a silent member before giving its partitions\nto the others." },
-  { name: "heartbeatInterval", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], description: "How often a member tells the group it is alive; below sessionTimeout." },
+  { name: "sessionTimeout", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], min: 1, description: "How long the group waits for a silent member before giving its partitions\nto the others." },
+  { name: "heartbeatInterval", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], min: 1, description: "How often a member tells the group it is alive; below sessionTimeout." },
   ...redeliveryMetadataFields,
 ];
 

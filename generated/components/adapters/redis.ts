@@ -225,8 +225,8 @@ export const redisPubsubMetadataFields: readonly MetadataFieldSpec[] = [
   ...redisConnectionMetadataFields,
   ...redeliveryMetadataFields,
   { name: "consumerID", type: "string", required: false, sensitive: false, aliases: [], description: "The consumer group every subscription joins, in place of the one the\nruntime passes (its app id); Dapr's name. Blank keeps the runtime's." },
-  { name: "concurrency", type: "int", default: 10, required: false, sensitive: false, aliases: [], description: "Messages one subscription hands to its handler at once (Dapr's name; Dapr\ncounts them per component). Order is not kept when above 1." },
-  { name: "maxLenApprox", type: "int", required: false, sensitive: false, aliases: [], description: "Trims each stream to about this many entries on publish (XADD MAXLEN ~;\nDapr's). Trimmed entries are gone even if not yet acknowledged. 0 or\nabsent keeps every entry." },
+  { name: "concurrency", type: "int", default: 10, required: false, sensitive: false, aliases: [], min: 1, description: "Messages one subscription hands to its handler at once (Dapr's name; Dapr\ncounts them per component). Order is not kept when above 1." },
+  { name: "maxLenApprox", type: "int", required: false, sensitive: false, aliases: [], min: 0, excludes: ["streamTTL"], description: "Trims each stream to about this many entries on publish (XADD MAXLEN ~;\nDapr's). Trimmed entries are gone even if not yet acknowledged. 0 or\nabsent keeps every entry." },
   { name: "streamTTL", type: "duration", required: false, sensitive: false, aliases: [], description: "Trims entries older than this on publish (XADD MINID ~; Dapr's); not\ntogether with maxLenApprox. Absent keeps every entry." },
 ];
 

@@ -122,4 +122,11 @@ export interface MetadataFieldAst {
   required: Loc[];
   sensitive: Loc[];
   aliases: Name[];
+  /** `min <literal>` / `max <literal>`: inclusive bounds of a number, integer or duration. */
+  min: LiteralAst[];
+  max: LiteralAst[];
+  /** `oneOf "a", "b"`: the only values a string may take (components-contrib's allowedValues). */
+  oneOf: LiteralAst[][];
+  /** `excludes other`: the two may not both be given. */
+  excludes: Name[];
 }

@@ -4,7 +4,7 @@
  */
 import type { LiteralAst, MetadataFieldAst, MetadataGroupAst, MetadataItemAst } from "./ast";
 import { compareLocs, formatLoc, type Diagnostics } from "./diagnostics";
-import { isDuration } from "./duration";
+import { isDuration, parseDuration } from "./duration";
 import { METADATA_TYPE_NAMES, type Loc, type MetadataField, type MetadataGroup, type MetadataItem, type MetadataTypeName } from "./model";
 import { NameTable } from "./name-table";
 import { checkNaming } from "./naming";
@@ -48,6 +48,13 @@ export class MetadataChecker {
   adapterMetadata(items: MetadataItemAst[], where: string): { fields: MetadataField[]; items: MetadataItem[] } {
     const block = this.flattenItems(items);
     this.checkDuplicateKeys(block.entries, where);
+    const names = new Set(block.entries.map((e) => e.field.name));
+    for (const entry of block.entries) {
+      if (entry.include) continue; // a group's own fields are checked where they are spliced in
+      for (const other of entry.ast.excludes) {
+        if (!names.has(other.text)) this.diag.error(other.loc, `metadata field '${entry.field.name}' excludes '${other.text}', which ${where} does not declare`);
+      }
+    }
     return { fields: block.entries.map((e) => e.field), items: block.items };
   }
 
@@ -162,6 +169,7 @@ export class MetadataChecker {
       required,
       sensitive: ast.sensitive.length > 0,
       aliases: ast.aliases.map((a) => a.text),
+      excludes: ast.excludes.map((e) => e.text),
       doc: ast.doc,
       loc: ast.name.loc,
     };
@@ -170,8 +178,55 @@ export class MetadataChecker {
       if (expected) diag.error(ast.default.loc, `metadata field '${name}' of type ${type} has default ${describeLiteral(ast.default)}, expected ${expected}`);
       else field.default = ast.default.value;
     }
+    this.checkConstraints(ast, field);
     return field;
   }
+
+  /** min, max, oneOf and excludes: each fits the field's type, is written once, and agrees with the default. */
+  private checkConstraints(ast: MetadataFieldAst, field: MetadataField): void {
+    const { diag } = this;
+    const name = field.name;
+    for (const [which, literals] of [["min", ast.min], ["max", ast.max]] as const) {
+      if (literals.length > 1) diag.error(literals[1]!.loc, `'${which}' is written twice on metadata field '${name}'`);
+      const literal = literals[0];
+      if (!literal) continue;
+      if (field.type === "string" || field.type === "bool") {
+        diag.error(literal.loc, `'${which}' of metadata field '${name}' needs an int, number or duration field, not ${field.type}`);
+        continue;
+      }
+      const value = boundValue(field.type, literal);
+      if (typeof value === "string") diag.error(literal.loc, `'${which}' of metadata field '${name}' (${field.type}) must be ${value}, not ${describeLiteral(literal)}`);
+      else field[which] = value;
+    }
+    if (field.min !== undefined && field.max !== undefined && field.min > field.max) {
+      diag.error(ast.max[0]!.loc, `metadata field '${name}' has 'max' below 'min'`);
+    }
+    if (ast.oneOf.length > 1) diag.error(ast.oneOf[1]![0]!.loc, `'oneOf' is written twice on metadata field '${name}'`);
+    const values = ast.oneOf[0];
+    if (values) {
+      if (field.type !== "string") diag.error(values[0]!.loc, `'oneOf' of metadata field '${name}' needs a string field, not ${field.type}`);
+      else if (values.some((v) => v.kind !== "string")) diag.error(values.find((v) => v.kind !== "string")!.loc, `'oneOf' of metadata field '${name}' lists strings only`);
+      else field.oneOf = values.map((v) => String(v.value));
+    }
+    const fits = (value: unknown) =>
+      (field.min === undefined || Number(value) >= field.min) &&
+      (field.max === undefined || Number(value) <= field.max) &&
+      (field.oneOf === undefined || field.oneOf.includes(String(value)));
+    if (ast.default && field.default !== undefined) {
+      const value = field.type === "duration" ? parseDuration(String(field.default)) : field.default;
+      if (!fits(value)) diag.error(ast.default.loc, `the default of metadata field '${name}' breaks its own min, max or oneOf`);
+    }
+    for (const other of ast.excludes) if (other.text === name) diag.error(other.loc, `metadata field '${name}' excludes itself`);
+  }
+}
+
+/** A bound as a number (a duration in milliseconds), or a problem. */
+function boundValue(type: MetadataTypeName, literal: LiteralAst): number | string {
+  if (type === "int" || type === "number") return literal.kind === "number" ? literal.value : "a number";
+  if (type === "duration") {
+    return literal.kind === "string" && isDuration(literal.value) ? parseDuration(literal.value)! : `a duration string such as "1ms"`;
+  }
+  return "a number";
 }
 
 /** What the default should have been, or undefined when it fits the type. */

@@ -165,6 +165,13 @@ export interface MetadataField {
   required: boolean;
   sensitive: boolean;
   aliases: string[];
+  /** Inclusive bounds (durations in milliseconds). */
+  min?: number;
+  max?: number;
+  /** The only values a string field may take; its TypeScript type is their union. */
+  oneOf?: string[];
+  /** Fields that may not be given together with this one. */
+  excludes: string[];
   doc: string;
   /** Where the field is declared (inside its metadata group when included). */
   loc: Loc;

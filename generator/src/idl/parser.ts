@@ -261,7 +261,7 @@ class Parser {
     const name = this.expectName("a metadata field name");
     this.expectPunct(":");
     const type = this.expectName("a metadata type (string, bool, int, number or duration)");
-    const field: MetadataFieldAst = { kind: "field", name, doc, type, required: [], sensitive: [], aliases: [] };
+    const field: MetadataFieldAst = { kind: "field", name, doc, type, required: [], sensitive: [], aliases: [], min: [], max: [], oneOf: [], excludes: [] };
     if (this.isPunct(this.peek(), "=")) {
       this.next();
       field.default = this.parseLiteral();
@@ -277,6 +277,18 @@ class Parser {
         const alias = this.peek();
         if (alias.kind !== "string") this.fail(alias, `expected the alias as a string after 'alias', found ${describeToken(alias)}`);
         field.aliases.push({ text: alias.text, loc: alias.loc });
+      } else if (this.isKeyword(token, "min") || this.isKeyword(token, "max")) {
+        this.next();
+        (token.text === "min" ? field.min : field.max).push(this.parseLiteral());
+        continue;
+      } else if (this.isKeyword(token, "oneOf")) {
+        this.next();
+        field.oneOf.push(this.parseList(() => this.parseLiteral()));
+        continue;
+      } else if (this.isKeyword(token, "excludes")) {
+        this.next();
+        field.excludes.push(this.expectName("the metadata field it excludes"));
+        continue;
       } else break;
       this.next();
     }
@@ -334,7 +346,7 @@ class Parser {
     }
   }
 
-  private parseList(item: () => Name): Name[] {
+  private parseList<T>(item: () => T): T[] {
     const names = [item()];
     while (this.isPunct(this.peek(), ",")) {
       this.next();

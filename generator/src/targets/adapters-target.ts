@@ -71,7 +71,9 @@ function printMetadataInterface(f: GeneratedFile, name: Printable, items: readon
     const field = item.field;
     printDoc(f, fieldDoc(field), "  ");
     const optional = !field.required && field.default === undefined;
-    f.print("  ", field.name, optional ? "?" : "", ": ", metadataTsType[field.type], ";");
+    // oneOf values are the type itself, so a switch over them is checked for exhaustiveness.
+    const type = field.oneOf ? field.oneOf.map((v) => JSON.stringify(v)).join(" | ") : metadataTsType[field.type];
+    f.print("  ", field.name, optional ? "?" : "", ": ", type, ";");
   }
   f.print("}");
 }
@@ -89,6 +91,10 @@ function printMetadataTable(f: GeneratedFile, name: Printable, MetadataFieldSpec
     if (field.default !== undefined) spec.push(`default: ${JSON.stringify(field.default)}`);
     spec.push(`required: ${field.required}`, `sensitive: ${field.sensitive}`);
     spec.push(`aliases: [${field.aliases.map((a) => JSON.stringify(a)).join(", ")}]`);
+    if (field.min !== undefined) spec.push(`min: ${field.min}`);
+    if (field.max !== undefined) spec.push(`max: ${field.max}`);
+    if (field.oneOf !== undefined) spec.push(`oneOf: [${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}]`);
+    if (field.excludes.length > 0) spec.push(`excludes: [${field.excludes.map((v) => JSON.stringify(v)).join(", ")}]`);
     spec.push(`description: ${JSON.stringify(field.doc)}`);
     f.print("  { ", spec.join(", "), " },");
   }

@@ -83,6 +83,34 @@ describe("feature, error and naming errors", () => {
     ]);
   });
 
+  test("metadata constraints: min, max, oneOf and excludes fit the field and its default", () => {
+    const { model, errors } = check({
+      [FILE]: withState(`adapter "x" implements state {
+  metadata {
+    retries: int = 3 min 0 max 10
+    wait: duration = "1s" min "1ms" excludes retries
+    mode: string = "fast" oneOf "fast", "safe"
+    bad: string min 1
+    low: int = -1 min 0
+    flag: bool oneOf "yes"
+    span: int min 5 max 1
+    solo: int excludes nope
+  }
+}`),
+    });
+    expect(errors).toEqual([
+      `${FILE}:10:21: 'min' of metadata field 'bad' needs an int, number or duration field, not string`,
+      `${FILE}:11:16: the default of metadata field 'low' breaks its own min, max or oneOf`,
+      `${FILE}:12:22: 'oneOf' of metadata field 'flag' needs a string field, not bool`,
+      `${FILE}:13:25: metadata field 'span' has 'max' below 'min'`,
+      `${FILE}:14:24: metadata field 'solo' excludes 'nope', which adapter "x" does not declare`,
+    ]);
+    const fields = Object.fromEntries(model.adapters[0]!.metadata.map((f) => [f.name, f]));
+    expect(fields.retries).toMatchObject({ min: 0, max: 10, excludes: [] });
+    expect(fields.wait).toMatchObject({ min: 1, excludes: ["retries"] });
+    expect(fields.mode).toMatchObject({ oneOf: ["fast", "safe"] });
+  });
+
   test("shared errors: status, suffix, naming and duplicates across files", () => {
     const { model, errors } = check({
       "spec/components/errors.cap": `/// Out of reach.

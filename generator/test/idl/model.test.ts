@@ -109,6 +109,7 @@ describe("a valid spec checks into a resolved model", () => {
         required: false,
         sensitive: false,
         aliases: [],
+        excludes: [],
         doc: "Seconds an item lives; -1 keeps it forever.",
         loc: { file: "spec/components/state.cap", line: 65, column: 5 },
       },
