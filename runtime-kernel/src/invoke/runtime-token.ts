@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { tokenMatches } from "../server/auth";
 
 /**
  * The secret runtimes present to each other when one forwards a call to
@@ -13,13 +13,13 @@ export function runtimeToken(configured: string | undefined, env: NodeJS.Process
 
 /**
  * Refuses a forwarded call (one that crossed a runtime already) whose token is
- * not this runtime's, with UNAUTHENTICATED; compared in constant time (both sides
- * hashed first, so their lengths do not show either).
+ * not this runtime's, with UNAUTHENTICATED; compared in constant time as the API
+ * token is. With OTTAVO_API_TOKEN set, the API token step has checked the same
+ * header already, so invoke.token must then equal the API token (or be unset).
  */
 export function checkRuntimeToken(expected: string | undefined, presented: string | null): void {
   if (expected === undefined) return;
-  const digest = (text: string) => createHash("sha256").update(text).digest();
-  if (presented === null || !timingSafeEqual(digest(expected), digest(presented))) {
+  if (!tokenMatches(expected, presented ?? undefined)) {
     throw new ConnectError("a call forwarded by another runtime must carry this runtime's token (dapr-api-token)", Code.Unauthenticated);
   }
 }

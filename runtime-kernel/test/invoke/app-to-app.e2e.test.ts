@@ -227,3 +227,34 @@ components:
     ]);
   });
 });
+
+describe("runtimes that share an API token (OTTAVO_API_TOKEN) and no invoke token", () => {
+  const env = { OTTAVO_API_TOKEN: "api-s3cret" };
+  let runtimeE: RunningRuntime;
+  let runtimeF: RunningRuntime;
+  beforeAll(async () => {
+    runtimeE = await startRuntime({ env, config: `app: { id: e, httpPort: ${appB.port} }\napi: { address: 127.0.0.1:0 }\nactuator: { address: 127.0.0.1:0 }\n` });
+    runtimeF = await startRuntime({
+      env,
+      config: `app: { id: f }
+api: { address: 127.0.0.1:0 }
+actuator: { address: 127.0.0.1:0 }
+components:
+  nameresolution:
+    table: { type: static, apps: { e: "127.0.0.1:${runtimeE.apiPort}" } }
+`,
+    });
+  });
+  afterAll(async () => {
+    expect(await Promise.all([runtimeE?.stop(), runtimeF?.stop()])).toEqual([0, 0]);
+  });
+
+  it("forward calls with that token: the app's call with it gets through both, one without it is refused at the first", async () => {
+    const withToken = new Client(String(runtimeF.apiPort), "127.0.0.1");
+    const answer = await withToken.invoker.invoke({ id: "e", method: "/token", requestMeta: { "dapr-api-token": "api-s3cret" } });
+    expect(answer.content).toMatchObject({ app: "b", url: "/token", leaked: [] });
+    const refused = (await withToken.invoker.invoke({ id: "e", method: "/token" }).catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(refused.code).toBe(grpc.status.UNAUTHENTICATED);
+    withToken.close();
+  });
+});

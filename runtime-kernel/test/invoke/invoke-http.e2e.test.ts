@@ -120,6 +120,7 @@ beforeAll(async () => {
       config: `app: { id: caller }
 api: { address: 127.0.0.1:0 }
 actuator: { address: 127.0.0.1:0 }
+limits: { maxReceiveMessageBytes: 16777216 }
 invoke:
   targets:
     HelloService:1.0: { url: "${service.url}" }
@@ -257,9 +258,12 @@ describe("raw grpc-js over Layotto's protos", () => {
     expect(flakyLeft).toBe(0);
   });
 
-  it("carries a body just under the API's default 4 MiB message limit there and back intact", async () => {
-    const wide = layottoStub(yamlRuntime.apiPort, { "grpc.max_receive_message_length": 16 * 1024 * 1024 });
-    const body = Buffer.alloc(4 * 1024 * 1024 - 1024);
+  it("carries an 8 MiB body there and back intact (the API's receive limit raised to 16 MiB)", async () => {
+    const wide = layottoStub(yamlRuntime.apiPort, {
+      "grpc.max_receive_message_length": 16 * 1024 * 1024,
+      "grpc.max_send_message_length": 16 * 1024 * 1024,
+    });
+    const body = Buffer.alloc(8 * 1024 * 1024);
     for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 11)) & 0xff;
     const response = await new Promise<Message>((resolve, reject) =>
       (wide.InvokeService as (...args: unknown[]) => void).call(
