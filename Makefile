@@ -7,7 +7,7 @@ NODE_MODULES := node_modules/.package-lock.json
 GENERATOR := generator/dist/cli.js
 
 .PHONY: help install run test-services kafka-broker go-tools gen gen-check spec-diff lint build test bench bench-tools
-.PHONY: sdks-build
+.PHONY: sdks-build sdk-tools
 
 help:
 	@echo "make run        start the runtime on the embedded in-memory default (CONFIG=file for another)"
@@ -27,11 +27,18 @@ install: $(NODE_MODULES)
 $(GENERATOR): $(NODE_MODULES) $(shell find generator/src -name '*.ts') generator/tsconfig.json tsconfig.base.json
 	npx tsc -b generator
 
-gen: $(GENERATOR)
+gen: $(GENERATOR) sdk-tools
 	node $(GENERATOR) gen
 
-gen-check: $(GENERATOR)
+gen-check: $(GENERATOR) sdk-tools
 	node $(GENERATOR) check
+
+# The code generators the SDKs need besides protobuf-es: protoc-gen-go and
+# protoc-gen-go-grpc (pinned in generator/go-plugins/go.mod) from the Go module
+# proxy into .cache/go/bin, and gofmt, so Go is installed when missing.
+sdk-tools:
+	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
+	@cd generator/go-plugins && GOBIN=$(CURDIR)/.cache/go/bin GOFLAGS=-mod=mod go install tool
 
 spec-diff: $(GENERATOR)
 	node $(GENERATOR) spec-diff
@@ -68,10 +75,11 @@ build: $(NODE_MODULES)
 	npx tsc -b
 
 # The SDKs as their users get them (sdks/): the TypeScript SDK's ES module build
-# beside the CommonJS one that `build` makes.
+# beside the CommonJS one that `build` makes; the Go SDK vetted and built.
 sdks-build: build
 	npx tsc -p sdks/typescript/tsconfig.esm.json
 	node sdks/typescript/scripts/module-types.js
+	cd sdks/go && go vet ./... && go build ./...
 
 test: test-services gen-check lint build sdks-build
 	@mkdir -p .cache

@@ -10,6 +10,7 @@ import { packageTarget } from "./package-target";
 import { registryTarget } from "./registry-target";
 import { serverTarget } from "./server-target";
 import { typescriptSdkTarget } from "./sdk/typescript-sdk-target";
+import { goSdkTarget } from "./sdk/go-sdk-target";
 
 /** Every output of `make gen`, in the order they run. */
 export const targets: readonly Target[] = [
@@ -24,4 +25,5 @@ export const targets: readonly Target[] = [
   codecsTarget,
   docsTarget,
   typescriptSdkTarget,
+  goSdkTarget,
 ];

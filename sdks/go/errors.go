@@ -1,0 +1,80 @@
+package ottavo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Error is every failed call's error: the gRPC status and the runtime's message.
+// Typed errors of spec/components (EtagMismatch, FileNotFound, ...) wrap it.
+type Error struct {
+	Code       codes.Code
+	Message    string
+	Capability string // "state", "file", ...; empty for the client's own calls
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("ottavo: %s: %s", e.Code, e.Message) }
+
+// GRPCStatus lets status.FromError read the original status.
+func (e *Error) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }
+
+// Is matches the status sentinels: errors.Is(err, ottavo.ErrNotFound).
+func (e *Error) Is(target error) bool {
+	code, ok := target.(statusError)
+	return ok && codes.Code(code) == e.Code
+}
+
+type statusError codes.Code
+
+func (s statusError) Error() string { return codes.Code(s).String() }
+
+// Status sentinels for errors.Is.
+var (
+	ErrCanceled           error = statusError(codes.Canceled)
+	ErrUnknown            error = statusError(codes.Unknown)
+	ErrInvalidArgument    error = statusError(codes.InvalidArgument)
+	ErrDeadlineExceeded   error = statusError(codes.DeadlineExceeded)
+	ErrNotFound           error = statusError(codes.NotFound)
+	ErrAlreadyExists      error = statusError(codes.AlreadyExists)
+	ErrPermissionDenied   error = statusError(codes.PermissionDenied)
+	ErrResourceExhausted  error = statusError(codes.ResourceExhausted)
+	ErrFailedPrecondition error = statusError(codes.FailedPrecondition)
+	ErrAborted            error = statusError(codes.Aborted)
+	ErrOutOfRange         error = statusError(codes.OutOfRange)
+	ErrUnimplemented      error = statusError(codes.Unimplemented)
+	ErrInternal           error = statusError(codes.Internal)
+	ErrUnavailable        error = statusError(codes.Unavailable)
+	ErrDataLoss           error = statusError(codes.DataLoss)
+	ErrUnauthenticated    error = statusError(codes.Unauthenticated)
+)
+
+// classify turns what a gRPC call returned into *Error, or the capability's typed error for its status.
+func classify(capability string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var known *Error
+	if errors.As(err, &known) {
+		return err
+	}
+	s, ok := status.FromError(err)
+	if !ok {
+		switch {
+		case errors.Is(err, context.Canceled):
+			s = status.New(codes.Canceled, err.Error())
+		case errors.Is(err, context.DeadlineExceeded):
+			s = status.New(codes.DeadlineExceeded, err.Error())
+		default:
+			s = status.New(codes.Unknown, err.Error())
+		}
+	}
+	e := &Error{Code: s.Code(), Message: s.Message(), Capability: capability}
+	if typed, ok := typedErrors[capability][s.Code()]; ok {
+		return typed(e)
+	}
+	return e
+}
