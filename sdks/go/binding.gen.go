@@ -27,10 +27,7 @@ type BindingClient struct {
 //
 // InvokeBinding sends data to an output binding and returns its answer.
 func (c *BindingClient) Invoke(ctx context.Context, name string, operation string, data []byte, opts ...BindingInvokeOptions) (*runtimev1.InvokeBindingResponse, error) {
-	var o BindingInvokeOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.InvokeBindingRequest{}

@@ -108,10 +108,7 @@ func NewFromConn(conn grpc.ClientConnInterface) *Client {
 //
 // InvokeService calls a method on another application through the runtime.
 func (c *Client) Invoke(ctx context.Context, id string, method string, data []byte, opts ...InvokeOptions) (*runtimev1.InvokeResponse, error) {
-	var o InvokeOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.InvokeServiceRequest{}

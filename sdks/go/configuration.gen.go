@@ -73,10 +73,7 @@ type ConfigurationClient struct {
 //
 // GetConfiguration reads configuration items from a configuration store.
 func (c *ConfigurationClient) Get(ctx context.Context, storeName string, keys []string, opts ...ConfigurationGetOptions) ([]*runtimev1.ConfigurationItem, error) {
-	var o ConfigurationGetOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.GetConfigurationRequest{}
@@ -98,10 +95,7 @@ func (c *ConfigurationClient) Get(ctx context.Context, storeName string, keys []
 //
 // SaveConfiguration writes configuration items into a configuration store.
 func (c *ConfigurationClient) Save(ctx context.Context, storeName string, items []*runtimev1.ConfigurationItem, opts ...ConfigurationSaveOptions) error {
-	var o ConfigurationSaveOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.SaveConfigurationRequest{}
@@ -119,10 +113,7 @@ func (c *ConfigurationClient) Save(ctx context.Context, storeName string, items 
 //
 // DeleteConfiguration removes configuration items from a configuration store.
 func (c *ConfigurationClient) Delete(ctx context.Context, storeName string, keys []string, opts ...ConfigurationDeleteOptions) error {
-	var o ConfigurationDeleteOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.DeleteConfigurationRequest{}
@@ -145,10 +136,7 @@ func (c *ConfigurationClient) Delete(ctx context.Context, storeName string, keys
 // and every change is pushed back as a response. An unknown store ends the
 // stream with an error.
 func (c *ConfigurationClient) Subscribe(ctx context.Context, storeName string, keys []string, opts ...ConfigurationSubscribeOptions) (*Subscription[runtimev1.SubscribeConfigurationResponse], error) {
-	var o ConfigurationSubscribeOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.SubscribeConfigurationRequest{}

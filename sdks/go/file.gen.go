@@ -59,10 +59,7 @@ type FileClient struct {
 // GetFile reads a file; the runtime streams its content back in chunks of
 // at most 100 KiB, in order.
 func (c *FileClient) Get(ctx context.Context, storeName string, name string, opts ...FileGetOptions) (io.ReadCloser, error) {
-	var o FileGetOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.GetFileRequest{}
@@ -86,10 +83,7 @@ func (c *FileClient) Get(ctx context.Context, storeName string, name string, opt
 // PutFile writes a file sent as a stream of chunks. The first message names
 // the store, file and metadata; later messages only add data.
 func (c *FileClient) Put(ctx context.Context, storeName string, name string, data io.Reader, opts ...FilePutOptions) error {
-	var o FilePutOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	first := &runtimev1.PutFileRequest{}
@@ -121,10 +115,7 @@ func (c *FileClient) Put(ctx context.Context, storeName string, name string, dat
 //
 // ListFile lists the files under a directory, one page at a time.
 func (c *FileClient) List(ctx context.Context, storeName string, name string, opts ...FileListOptions) (*runtimev1.ListFileResp, error) {
-	var o FileListOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.ListFileRequest{}
@@ -145,10 +136,7 @@ func (c *FileClient) List(ctx context.Context, storeName string, name string, op
 //
 // DelFile deletes one file.
 func (c *FileClient) Delete(ctx context.Context, storeName string, name string, opts ...FileDeleteOptions) error {
-	var o FileDeleteOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.DelFileRequest{}
@@ -167,10 +155,7 @@ func (c *FileClient) Delete(ctx context.Context, storeName string, name string, 
 // GetFileMeta returns a file's size, modification time and metadata. A file
 // that does not exist gives NOT_FOUND.
 func (c *FileClient) Stat(ctx context.Context, storeName string, name string, opts ...FileStatOptions) (*runtimev1.GetFileMetaResponse, error) {
-	var o FileStatOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.GetFileMetaRequest{}

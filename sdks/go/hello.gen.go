@@ -28,10 +28,7 @@ type HelloClient struct {
 // SayHello calls a hello component; useful to check that the runtime is up
 // and reachable.
 func (c *HelloClient) SayHello(ctx context.Context, serviceName string, name string, opts ...HelloSayHelloOptions) (string, error) {
-	var o HelloSayHelloOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.SayHelloRequest{}

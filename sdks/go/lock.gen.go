@@ -33,10 +33,7 @@ type LockClient struct {
 // TryLock tries once to take a distributed lock with a lease; it never
 // waits. The answer says whether the lock was obtained.
 func (c *LockClient) TryLock(ctx context.Context, storeName string, resourceId string, lockOwner string, expire int32, opts ...LockTryLockOptions) (*Lease, error) {
-	var o LockTryLockOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.TryLockRequest{}
@@ -61,10 +58,7 @@ func (c *LockClient) TryLock(ctx context.Context, storeName string, resourceId s
 //
 // Unlock releases a lock held by the given owner.
 func (c *LockClient) Unlock(ctx context.Context, storeName string, resourceId string, lockOwner string, opts ...LockUnlockOptions) (runtimev1.UnlockResponse_Status, error) {
-	var o LockUnlockOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.UnlockRequest{}
@@ -83,10 +77,7 @@ func (c *LockClient) Unlock(ctx context.Context, storeName string, resourceId st
 // LockKeepAlive renews the lease of a lock the caller still holds, setting
 // its remaining time to the requested expire.
 func (c *LockClient) KeepAlive(ctx context.Context, storeName string, resourceId string, lockOwner string, expire int32, opts ...LockKeepAliveOptions) (runtimev1.LockKeepAliveResponse_Status, error) {
-	var o LockKeepAliveOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.LockKeepAliveRequest{}

@@ -39,10 +39,7 @@ type PubsubClient struct {
 //
 // PublishEvent sends one message to a topic of a pub/sub component.
 func (c *PubsubClient) Publish(ctx context.Context, pubsubName string, topic string, data []byte, opts ...PubsubPublishOptions) error {
-	var o PubsubPublishOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.PublishEventRequest{}
@@ -65,10 +62,7 @@ func (c *PubsubClient) Publish(ctx context.Context, pubsubName string, topic str
 // answers with an initial response, then streams messages, and the client
 // reports the outcome of each one by its id.
 func (c *PubsubClient) Subscribe(ctx context.Context, pubsubName string, topic string, opts ...PubsubSubscribeOptions) (*TopicSubscription, error) {
-	var o PubsubSubscribeOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	initial := &runtimev1.SubscribeTopicEventsRequestInitial{}

@@ -31,10 +31,7 @@ type SecretClient struct {
 //
 // GetSecret reads one secret from a secret store.
 func (c *SecretClient) Get(ctx context.Context, storeName string, key string, opts ...SecretGetOptions) (map[string]string, error) {
-	var o SecretGetOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.GetSecretRequest{}
@@ -52,10 +49,7 @@ func (c *SecretClient) Get(ctx context.Context, storeName string, key string, op
 //
 // GetBulkSecret reads every secret a secret store holds.
 func (c *SecretClient) GetBulk(ctx context.Context, storeName string, opts ...SecretGetBulkOptions) (map[string]*runtimev1.SecretResponse, error) {
-	var o SecretGetBulkOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.GetBulkSecretRequest{}

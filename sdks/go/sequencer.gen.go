@@ -27,10 +27,7 @@ type SequencerClient struct {
 // GetNextId returns the next id of a named sequence; ids are unique and
 // increase, with the guarantee chosen in the request options.
 func (c *SequencerClient) NextId(ctx context.Context, storeName string, key string, opts ...SequencerNextIdOptions) (int64, error) {
-	var o SequencerNextIdOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.GetNextIdRequest{}

@@ -90,10 +90,7 @@ type StateClient struct {
 //
 // GetState reads the value and etag stored under one key.
 func (c *StateClient) Get(ctx context.Context, storeName string, key string, opts ...StateGetOptions) (*runtimev1.GetStateResponse, error) {
-	var o StateGetOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.GetStateRequest{}
@@ -112,10 +109,7 @@ func (c *StateClient) Get(ctx context.Context, storeName string, key string, opt
 //
 // GetBulkState reads several keys of one store in a single call.
 func (c *StateClient) GetBulk(ctx context.Context, storeName string, keys []string, opts ...StateGetBulkOptions) ([]*runtimev1.BulkStateItem, error) {
-	var o StateGetBulkOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.GetBulkStateRequest{}
@@ -134,10 +128,7 @@ func (c *StateClient) GetBulk(ctx context.Context, storeName string, keys []stri
 //
 // SaveState writes one or more key/value pairs into a state store.
 func (c *StateClient) Save(ctx context.Context, storeName string, items map[string][]byte, opts ...StateSaveOptions) error {
-	var o StateSaveOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	batch := make([]*runtimev1.StateItem, 0, len(items))
@@ -170,10 +161,7 @@ func (c *StateClient) Save(ctx context.Context, storeName string, items map[stri
 //
 // DeleteState removes one key from a state store.
 func (c *StateClient) Delete(ctx context.Context, storeName string, key string, opts ...StateDeleteOptions) error {
-	var o StateDeleteOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.DeleteStateRequest{}
@@ -199,10 +187,7 @@ func (c *StateClient) Delete(ctx context.Context, storeName string, key string, 
 //
 // DeleteBulkState removes several keys from a state store.
 func (c *StateClient) DeleteBulk(ctx context.Context, storeName string, keys []string, opts ...StateDeleteBulkOptions) error {
-	var o StateDeleteBulkOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	batch := make([]*runtimev1.StateItem, 0, len(keys))
@@ -236,10 +221,7 @@ func (c *StateClient) DeleteBulk(ctx context.Context, storeName string, keys []s
 // store atomically: all succeed or none do. A store without transaction
 // support answers UNIMPLEMENTED.
 func (c *StateClient) Transact(ctx context.Context, storeName string, operations []*runtimev1.TransactionalStateOperation, opts ...StateTransactOptions) error {
-	var o StateTransactOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &runtimev1.ExecuteStateTransactionRequest{}

@@ -109,7 +109,7 @@ function printMethod(imports: GoImports, receiver: string, method: SdkMethod, op
   const signature = `ctx context.Context, ${params.map((p) => `${p}, `).join("")}opts ...${optionsType}`;
   const doc = goDoc(`${name} calls ${method.rpc.name}.\n\n${method.doc}`);
   const rpc = `c.rpc.${method.rpc.name}`;
-  const pickOptions = `\tvar o ${optionsType}\n\tif len(opts) > 0 {\n\t\to = opts[0]\n\t}\n\t_ = o\n`;
+  const pickOptions = `\to := optionsOf(opts)\n\t_ = o\n`;
   const classify = (v: string) => `classify(${capability}, ${v})`;
   const body: string[] = [];
   let result: string;
@@ -194,8 +194,8 @@ function printMethod(imports: GoImports, receiver: string, method: SdkMethod, op
 function requestStatements(imports: GoImports, message: DescMessage, method: Pick<SdkMethod, "args" | "options">, v: string): string {
   interface Node { children: Map<DescField, Node>; value?: string; required: boolean; leaf?: DescField }
   const tree: Node = { children: new Map(), required: true };
-  const put = (fields: readonly DescField[], value: string, required: boolean) => {
-    let node = tree;
+  const putInto = (top: Node, fields: readonly DescField[], value: string, required: boolean) => {
+    let node = top;
     for (const field of fields) {
       let child = node.children.get(field);
       if (!child) node.children.set(field, (child = { children: new Map(), required: false }));
@@ -205,6 +205,7 @@ function requestStatements(imports: GoImports, message: DescMessage, method: Pic
     node.value = value;
     node.leaf = fields[fields.length - 1];
   };
+  const put = (fields: readonly DescField[], value: string, required: boolean) => putInto(tree, fields, value, required);
   const lines: string[] = [];
   const itemsArg = method.args.find((a) => a.kind === "items");
   for (const arg of method.args) {
@@ -214,17 +215,7 @@ function requestStatements(imports: GoImports, message: DescMessage, method: Pic
   if (itemsArg) {
     const item = itemsArg.path.leaf.message!;
     const itemTree: Node = { children: new Map(), required: true };
-    const putItem = (fields: readonly DescField[], value: string, required: boolean) => {
-      let node = itemTree;
-      for (const field of fields) {
-        let child = node.children.get(field);
-        if (!child) node.children.set(field, (child = { children: new Map(), required: false }));
-        if (required) child.required = true;
-        node = child;
-      }
-      node.value = value;
-      node.leaf = fields[fields.length - 1];
-    };
+    const putItem = (fields: readonly DescField[], value: string, required: boolean) => putInto(itemTree, fields, value, required);
     putItem([itemsArg.itemKey!], "key", true);
     if (itemsArg.itemValue) putItem([itemsArg.itemValue], `${goParam(itemsArg.name)}[key]`, true);
     for (const option of method.options) putItem(option.path.fields, `o.${goCamelCase(option.name)}`, false);

@@ -41,10 +41,7 @@ type NotesClient struct {
 //
 // Reads one note.
 func (c *NotesClient) GetNote(ctx context.Context, opts ...NotesGetNoteOptions) (*demov1.Note, error) {
-	var o NotesGetNoteOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &demov1.GetNoteRequest{}
@@ -61,10 +58,7 @@ func (c *NotesClient) GetNote(ctx context.Context, opts ...NotesGetNoteOptions) 
 //
 // Streams every note.
 func (c *NotesClient) WatchNotes(ctx context.Context, opts ...NotesWatchNotesOptions) (grpc.ServerStreamingClient[demov1.Note], error) {
-	var o NotesWatchNotesOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := optionsOf(opts)
 	_ = o
 
 	req := &demov1.GetNoteRequest{}
