@@ -68,4 +68,3 @@ func New(endpoint string, opts ...grpc.DialOption) (*ConnectedClient, error) {
 	}
 	return &ConnectedClient{Client: NewFromConn(conn), conn: conn}, nil
 }
-
