@@ -13,6 +13,7 @@ import {
 import { defineLocalFileAdapter, type LocalFile } from "@ottavo/generated/components/adapters/local";
 import { toFileError } from "./file-errors";
 import { resolveDirectoryName, resolveFileName, tempPrefix } from "./file-names";
+import { RootConfinement } from "./root-confinement";
 
 /** Chunk size of get, as upstream Layotto streams files. */
 export const chunkSize = 100 * 1024;
@@ -20,8 +21,8 @@ export const chunkSize = 100 * 1024;
 /**
  * The "local" file component: files under rootDir (relative to the config file's
  * folder, created when missing). list shows the regular files directly in one
- * directory (symlinks to files included, subdirectories and files still being
- * written left out), in code-unit order of their names. A page's marker is its last
+ * directory (symlinks, subdirectories and files still being written left out), in
+ * code-unit order of their names. Symlinks are never followed (root-confinement.ts). A page's marker is its last
  * name when more follow, "" otherwise; the next page starts after it.
  */
 export const localFileAdapter = defineLocalFileAdapter(async (metadata, context) => {
@@ -35,13 +36,16 @@ export const localFileAdapter = defineLocalFileAdapter(async (metadata, context)
       { cause: err },
     );
   }
-  return new LocalFileStore(root);
+  return new LocalFileStore(root, await RootConfinement.of(root));
 });
 
 class LocalFileStore implements LocalFile {
   readonly features = new Set<never>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly confinement: RootConfinement,
+  ) {}
 
   get(request: FileRequest): AsyncIterable<Uint8Array> {
     return this.read(request.name);
@@ -51,7 +55,7 @@ class LocalFileStore implements LocalFile {
   private async *read(name: string): AsyncGenerator<Uint8Array> {
     let handle: FileHandle | undefined;
     try {
-      handle = await fs.open(resolveFileName(this.root, name), "r");
+      handle = await this.confinement.openFile(resolveFileName(this.root, name), name);
       if (!(await handle.stat()).isFile()) throw new InvalidNameError(`local file store: '${name}' is not a file`);
     } catch (err) {
       await handle?.close();
@@ -82,10 +86,10 @@ class LocalFileStore implements LocalFile {
   }
 
   async put(request: FileRequest, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const file = resolveFileName(this.root, request.name);
-    const dir = path.dirname(file);
+    const named = resolveFileName(this.root, request.name);
+    let dir = path.dirname(named);
     // The temp file sits beside the target so the final rename never crosses file systems.
-    const temp = path.join(dir, tempPrefix + randomBytes(8).toString("hex"));
+    let temp: string | undefined;
     let handle: FileHandle | undefined;
     let readingStream = false;
     try {
@@ -93,7 +97,10 @@ class LocalFileStore implements LocalFile {
         // EEXIST here means a file stands where a directory of the name should be.
         throw err.code === "EEXIST" ? new InvalidNameError(`local file store: a part of '${request.name}' is a file`, err) : err;
       });
-      handle = await fs.open(temp, "wx");
+      // Written through the directory's real path, checked inside the root after it exists.
+      dir = await this.confinement.directory(dir, request.name);
+      temp = path.join(dir, tempPrefix + randomBytes(8).toString("hex"));
+      handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW);
       readingStream = true;
       for await (const chunk of data) {
         readingStream = false;
@@ -105,10 +112,11 @@ class LocalFileStore implements LocalFile {
       await handle.datasync();
       await handle.close();
       handle = undefined;
-      await fs.rename(temp, file);
+      // rename replaces a symlink planted at the name itself; it never writes through one.
+      await fs.rename(temp, path.join(dir, path.basename(named)));
     } catch (err) {
       await handle?.close().catch(() => undefined);
-      await fs.rm(temp, { force: true }).catch(() => undefined);
+      if (temp !== undefined) await fs.rm(temp, { force: true }).catch(() => undefined);
       // A failure of the caller's own stream is passed on as it is.
       throw readingStream ? err : toFileError(err, "write", request.name);
     }
@@ -123,13 +131,13 @@ class LocalFileStore implements LocalFile {
     const { dir, prefix } = resolveDirectoryName(this.root, request.name);
     let entries: Dirent[];
     try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
+      entries = await fs.readdir(await this.confinement.directory(dir, request.name), { withFileTypes: true });
     } catch (err) {
       throw toFileError(err, "list", request.name === "" ? "/" : request.name);
     }
-    // Symlinks are kept as candidates: they are listed when they lead to a regular file.
+    // Symlinks are left out: reading one is refused (they could lead outside the root).
     const candidates = entries
-      .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith(tempPrefix))
+      .filter((e) => e.isFile() && !e.name.startsWith(tempPrefix))
       .map((e) => ({ name: prefix + e.name, surelyFile: e.isFile() }))
       .filter((c) => marker === "" || c.name > marker)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -152,7 +160,13 @@ class LocalFileStore implements LocalFile {
 
   async delete(request: FileRequest): Promise<void> {
     try {
-      await fs.unlink(resolveFileName(this.root, request.name));
+      const named = resolveFileName(this.root, request.name);
+      const dir = await this.confinement.directory(path.dirname(named), request.name);
+      const target = path.join(dir, path.basename(named));
+      if ((await fs.lstat(target)).isSymbolicLink()) {
+        throw new InvalidNameError(`local file store: '${request.name}' is a symbolic link; links are not followed`);
+      }
+      await fs.unlink(target);
     } catch (err) {
       throw toFileError(err, "delete", request.name);
     }
@@ -160,7 +174,8 @@ class LocalFileStore implements LocalFile {
 
   async stat(request: FileRequest): Promise<FileMeta> {
     try {
-      const stats = await fs.stat(resolveFileName(this.root, request.name));
+      const handle = await this.confinement.openFile(resolveFileName(this.root, request.name), request.name);
+      const stats = await handle.stat().finally(() => handle.close());
       if (!stats.isFile()) throw new InvalidNameError(`local file store: '${request.name}' is not a file`);
       return { size: BigInt(stats.size), lastModified: stats.mtime.toISOString(), metadata: {} };
     } catch (err) {

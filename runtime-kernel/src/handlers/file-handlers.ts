@@ -40,8 +40,8 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
   }
 
   return {
-    getFile(request) {
-      return getFile(request);
+    getFile(request, context) {
+      return getFile(request, context.signal);
     },
 
     async putFile(requests) {
@@ -108,17 +108,32 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
     },
   };
 
-  /** Streams the file in chunks of at most fileChunkSize, in order. */
-  async function* getFile(request: GetFileRequest): AsyncGenerator<GetFileResponse> {
+  /**
+   * Streams the file in chunks of at most fileChunkSize, in order. The file is
+   * let go (its handle closed) on every exit: the end, an error, and a client that
+   * stopped reading and went away. In that last case this generator is stuck at a
+   * yield whose write never completes, so it cannot clean up itself: the call's
+   * abort signal ends the component's iterator directly.
+   */
+  async function* getFile(request: GetFileRequest, signal: AbortSignal): AsyncGenerator<GetFileResponse> {
     const entry = store(request.storeName, getFileNotFound);
+    const file = entry.component.get({ name: request.name, metadata: request.metadata })[Symbol.asyncIterator]();
+    const release = () => void file.return?.()?.catch(() => undefined);
+    signal.addEventListener("abort", release, { once: true });
     try {
-      for await (const chunk of entry.component.get({ name: request.name, metadata: request.metadata })) {
+      for (;;) {
+        const next = await file.next();
+        if (next.done) return;
+        const chunk = next.value;
         for (let at = 0; at < chunk.length; at += fileChunkSize) {
           yield { data: chunk.subarray(at, Math.min(at + fileChunkSize, chunk.length)) };
         }
       }
     } catch (error) {
       throw componentFailure(error, (detail) => `get file ${request.name} from file store ${entry.name} fail, err: ${detail}`);
+    } finally {
+      signal.removeEventListener("abort", release);
+      release();
     }
   }
 }
