@@ -42,10 +42,10 @@ const errorBodyBytes = 512;
  * Requests go out through node:http / node:https, not fetch: fetch refuses the
  * Fetch spec's "bad ports" (6000, 6665-6669, 10080, ...), while Dapr (Go's
  * net/http) reaches any port, and so does this binding. What fetch did on top of
- * HTTP is kept: redirects are followed (301/302 turn a POST, 303 any method but
- * GET and HEAD, into a GET without a body; 307/308 resend method and body; at most
- * 20; authorization, proxy-authorization and cookie are not carried to another
- * origin), and gzip, deflate and br bodies are decoded (maxResponseBytes counts
+ * HTTP is kept: with followRedirects (off by default: a redirect is then the
+ * answer) redirects to the url's own origin are followed (301/302 turn a POST, 303
+ * any method but GET and HEAD, into a GET without a body; 307/308 resend method
+ * and body; at most 20) and one to another origin fails; and gzip, deflate and br bodies are decoded (maxResponseBytes counts
  * decoded bytes; the response headers are left as sent).
  * A user name and password in the URL (fetch refused those URLs) are sent as
  * basic auth, as Go does: "Authorization: Basic base64(user:password)", unless
@@ -79,8 +79,28 @@ class HttpOutputBinding implements HttpBinding {
   private readonly base: string;
   private readonly client = new HttpClient();
 
+  private readonly allowedHeaders: ReadonlySet<string> | undefined;
+
   constructor(private readonly metadata: HttpBindingMetadata) {
     this.base = metadata.url.replace(/\/+$/, "");
+    const allowed = metadata.allowedHeaders.split(",").map((name) => name.trim().toLowerCase()).filter((name) => name !== "");
+    this.allowedHeaders = allowed.includes("*") ? undefined : new Set(allowed);
+  }
+
+  /**
+   * The url with metadata "path" appended, as the server will read it: dot
+   * segments ("..", "%2e%2e") resolved. A path that ends up outside the
+   * configured url's path (or on another origin) is refused.
+   */
+  private underBase(path: string): string {
+    const base = new URL(this.base);
+    const joined = new URL(`${this.base}/${path.replace(/^\/+/, "")}`);
+    const basePath = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`;
+    const inside = joined.origin === base.origin && (joined.pathname === base.pathname || joined.pathname.startsWith(basePath));
+    if (!inside || /%2e|%2f|%5c/i.test(path.split("?")[0])) {
+      throw new UnsupportedOperationError(`http binding: metadata path ${JSON.stringify(path)} leaves the configured url's path; refused`);
+    }
+    return joined.href;
   }
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
@@ -91,7 +111,7 @@ class HttpOutputBinding implements HttpBinding {
       );
     }
     const path = request.metadata["path"];
-    const url = path === undefined ? this.base : `${this.base}/${path.replace(/^\/+/, "")}`;
+    const url = path === undefined ? this.base : this.underBase(path);
     const what = `http binding: ${method.toUpperCase()} ${redact(url)}`;
     if (this.client.closed) throw new UnreachableError(`${what} was not sent: the binding is closed`);
 
@@ -100,8 +120,8 @@ class HttpOutputBinding implements HttpBinding {
     try {
       const { data: sent } = request;
       const body = methodsWithBody.has(method) ? Buffer.from(sent.buffer, sent.byteOffset, sent.byteLength) : undefined;
-      const headers = requestHeaders(request.metadata);
-      const { response, hasBody } = await this.client.exchange(url, method.toUpperCase(), headers, body, call.signal);
+      const headers = requestHeaders(request.metadata, this.allowedHeaders);
+      const { response, hasBody } = await this.client.exchange(url, method.toUpperCase(), headers, body, call.signal, this.metadata.followRedirects);
       const status = response.statusCode ?? 0;
       if (status >= 400) {
         const { data } = await readBody(response, hasBody, errorBodyBytes, call.signal);

@@ -57,8 +57,8 @@ export class HttpClient {
   }
 
   /** Sends the request through the client's pool and follows redirects; resolves with the final response, its body unread. */
-  exchange(url: string, method: string, headers: HeaderList, body: Buffer | undefined, signal: AbortSignal): Promise<Answer> {
-    return exchange(url, method, headers, body, signal, (protocol) => this.agents.get(protocol));
+  exchange(url: string, method: string, headers: HeaderList, body: Buffer | undefined, signal: AbortSignal, followRedirects = false): Promise<Answer> {
+    return exchange(url, method, headers, body, signal, (protocol) => this.agents.get(protocol), followRedirects);
   }
 
   /** Aborts every call in flight and destroys the pool's connections. */

@@ -12,8 +12,6 @@ const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 const maxRedirects = 20;
 /** Headers describing the body, dropped when a redirect turns the request into a GET without one. */
 const bodyHeaders = ["content-encoding", "content-language", "content-location", "content-type"];
-/** Headers not carried to another origin by a redirect. */
-const credentialHeaders = ["authorization", "proxy-authorization", "cookie"];
 
 /** Responses to HEAD and with these statuses have no body to decode. */
 const statusesWithoutBody = new Set([204, 205, 304]);
@@ -35,13 +33,14 @@ export async function exchange(
   body: Buffer | undefined,
   signal: AbortSignal,
   agentFor: AgentFor,
+  followRedirects = false,
 ): Promise<Answer> {
   let url = new URL(address);
   for (let redirects = 0; ; redirects++) {
     const response = await send(url, method, headers, body, signal, agentFor);
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
-    if (!redirectStatuses.has(status) || location === undefined) {
+    if (!followRedirects || !redirectStatuses.has(status) || location === undefined) {
       return { response, hasBody: method !== "HEAD" && !statusesWithoutBody.has(status) };
     }
     response.destroy(); // a redirect's body is not read; its connection is not reused
@@ -60,7 +59,11 @@ export async function exchange(
       body = undefined;
       headers = without(headers, bodyHeaders);
     }
-    if (next.origin !== url.origin) headers = without(headers, credentialHeaders);
+    // Only to the same origin: another host or port could be anything the endpoint names, the caller's
+    // network included, and would receive the request's headers (an API key among them).
+    if (next.origin !== url.origin) {
+      throw new Error(`answered ${status} redirecting to another origin (${next.origin}), which is not followed`);
+    }
     url = next;
   }
 }

@@ -36,13 +36,15 @@ const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * The headers for an invocation's metadata: "path", names or values HTTP cannot
- * carry, and managed headers are left out; the defaults fill in what is not set.
+ * carry, managed headers and (when an allow-list is given, lower-case) names not
+ * on it are left out; the defaults fill in what is not set.
  */
-export function requestHeaders(metadata: Record<string, string>): HeaderList {
+export function requestHeaders(metadata: Record<string, string>, allowed?: ReadonlySet<string>): HeaderList {
   const headers: HeaderList = new Map();
   for (const [key, raw] of Object.entries(metadata)) {
     const lower = key.toLowerCase();
     if (key === "path" || !headerName.test(key) || managedHeaders.has(lower)) continue;
+    if (allowed !== undefined && !allowed.has(lower)) continue;
     if (!headerValue.test(raw)) continue;
     const value = raw.replace(/^[\t ]+|[\t ]+$/g, "");
     // Names differing only in case are one header, their values joined (as fetch's Headers did).

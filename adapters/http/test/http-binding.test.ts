@@ -338,8 +338,14 @@ test("gzip, deflate (zlib or raw) and br bodies are decoded, maxResponseBytes co
   expect(err.message).toContain("larger than maxResponseBytes (1000 bytes)");
 });
 
-test("redirects are followed as fetch follows them", async () => {
+test("redirects are not followed by default: the redirect is the answer (issue 11, finding 9)", async () => {
   const binding = await open();
+  const result = await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "redirect/302?to=/api/moved" } });
+  expect(result.metadata).toMatchObject({ statusCode: "302", Location: "/api/moved" });
+});
+
+test("with followRedirects, only redirects to the url's own origin are followed", async () => {
+  const binding = await open({ followRedirects: true });
   const post = (path: string) =>
     binding.invoke({ operation: "post", data: bytes("payload"), metadata: { path, "Content-Type": "text/plain" } });
 
@@ -355,16 +361,19 @@ test("redirects are followed as fetch follows them", async () => {
   await listen(other, 0);
   try {
     const elsewhere = `http://127.0.0.1:${(other.address() as AddressInfo).port}/api/there`;
-    const result = await binding.invoke({
-      operation: "get",
-      data: new Uint8Array(),
-      metadata: { path: `redirect/302?to=${encodeURIComponent(elsewhere)}`, Authorization: "Bearer t", Cookie: "c=1", "X-Kept": "k" },
-    });
-    const echo = echoOf(result.data);
-    expect(echo.url).toBe("/api/there");
-    expect(echo.headers).toMatchObject({ "x-kept": "k" });
-    expect(echo.headers.authorization).toBeUndefined();
-    expect(echo.headers.cookie).toBeUndefined();
+    // Another port is another origin: refused, and nothing (the API key least of all) reaches it.
+    let reached = false;
+    other.on("request", () => (reached = true));
+    const refused = await failure(
+      binding.invoke({
+        operation: "get",
+        data: new Uint8Array(),
+        metadata: { path: `redirect/302?to=${encodeURIComponent(elsewhere)}`, "X-Api-Key": "k" },
+      }),
+    );
+    expect(refused.status).toBe("UNAVAILABLE");
+    expect(refused.message).toContain("redirecting to another origin");
+    expect(reached).toBe(false);
   } finally {
     await closeServer(other);
   }
@@ -396,4 +405,24 @@ test("a body over maxResponseBytes is not read to its end: the response is dropp
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "endless/1" } }));
   expect(err.message).toContain("larger than maxResponseBytes (1000 bytes)");
   await closedByClient.get("/endless/1"); // the body never ends, so only dropping the connection ends it
+});
+
+test("metadata path cannot leave the configured url's path (issue 11, finding 9)", async () => {
+  const binding = await open();
+  for (const path of ["../../../etc/passwd", "a/../../b", "%2e%2e/%2e%2e/x", "..%2fx"]) {
+    const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path } }));
+    expect(err.status).toBe("INVALID_ARGUMENT");
+    expect(err.message).toContain("leaves the configured url's path");
+  }
+  const inside = echoOf((await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "a/../items" } })).data);
+  expect(inside.url).toBe("/api/items");
+});
+
+test("allowedHeaders limits which metadata become headers", async () => {
+  const binding = await open({ allowedHeaders: "X-Request-Id, content-type" });
+  const sent = echoOf(
+    (await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { "x-request-id": "r", "X-Api-Key": "k", "Content-Type": "a/b" } })).data,
+  ).headers;
+  expect(sent).toMatchObject({ "x-request-id": "r", "content-type": "a/b" });
+  expect(sent["x-api-key"]).toBeUndefined();
 });

@@ -23,6 +23,18 @@ export interface HttpBindingMetadata {
    * Default: 104857600.
    */
   maxResponseBytes: number;
+  /**
+   * Whether redirects are followed; off by default, and even then only to the
+   * url's own origin (scheme, host and port). Off, a redirect is the answer.
+   * Default: false.
+   */
+  followRedirects: boolean;
+  /**
+   * The metadata names sent as request headers, comma-separated (any case);
+   * "*" sends every metadata entry but "path", as Dapr does.
+   * Default: "*".
+   */
+  allowedHeaders: string;
 }
 
 /**
@@ -32,6 +44,8 @@ export const httpBindingMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "url", type: "string", required: true, sensitive: false, aliases: [], description: "The endpoint's base URL." },
   { name: "responseTimeout", type: "duration", default: "30s", required: false, sensitive: false, aliases: [], description: "How long a request may take before it fails." },
   { name: "maxResponseBytes", type: "int", default: 104857600, required: false, sensitive: false, aliases: [], min: 0, description: "The largest response body accepted, in bytes." },
+  { name: "followRedirects", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "Whether redirects are followed; off by default, and even then only to the\nurl's own origin (scheme, host and port). Off, a redirect is the answer." },
+  { name: "allowedHeaders", type: "string", default: "*", required: false, sensitive: false, aliases: [], description: "The metadata names sent as request headers, comma-separated (any case);\n\"*\" sends every metadata entry but \"path\", as Dapr does." },
 ];
 
 /**
