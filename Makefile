@@ -53,12 +53,13 @@ CONFIG ?=
 run: gen build
 	node runtime-kernel/dist/cli.js run $(if $(CONFIG),-c $(CONFIG))
 
-# Backends the tests start themselves on free loopback ports: Redis from Debian; and
+# Backends the tests start themselves on free loopback ports: Redis and etcd from Debian; and
 # Debian's chromium, which the browser test drives headless.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-services: kafka-broker go-tools
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@command -v etcd >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq etcd-server; }
 
 # Apache Kafka's broker jars from Maven Central (Java 17 runs them), copied once into .cache/kafka/libs.
 kafka-broker:

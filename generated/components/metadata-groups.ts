@@ -3,6 +3,50 @@
 import type { MetadataFieldSpec } from "@ottavo/component-runtime";
 
 /**
+ * How to reach an etcd v3 cluster. The names are Layotto's
+ * (mosn/layotto components/pkg/utils/etcd.go), so its component configs work
+ * unmodified.
+ */
+export interface EtcdConnectionMetadata {
+  /**
+   * The cluster's client endpoints as host:port, separated by ";" (Layotto's form).
+   * Default: "127.0.0.1:2379".
+   */
+  endpoints: string;
+  /**
+   * How long connecting may take, in whole seconds as Layotto reads it.
+   * Default: 5.
+   */
+  dialTimeout: number;
+  /**
+   * The prefix of every key this component writes; a "/" is added at either end
+   * when missing (Layotto's default "/layotto/").
+   * Default: "/layotto/".
+   */
+  keyPrefixPath: string;
+  /**
+   * The etcd user, when authentication is on.
+   */
+  username?: string;
+  /**
+   * The etcd user's password.
+   * Sensitive: never logged or shown.
+   */
+  password?: string;
+}
+
+/**
+ * The declared metadata fields of the EtcdConnection group, includes spliced in order.
+ */
+export const etcdConnectionMetadataFields: readonly MetadataFieldSpec[] = [
+  { name: "endpoints", type: "string", default: "127.0.0.1:2379", required: false, sensitive: false, aliases: [], description: "The cluster's client endpoints as host:port, separated by \";\" (Layotto's form)." },
+  { name: "dialTimeout", type: "int", default: 5, required: false, sensitive: false, aliases: [], description: "How long connecting may take, in whole seconds as Layotto reads it." },
+  { name: "keyPrefixPath", type: "string", default: "/layotto/", required: false, sensitive: false, aliases: [], description: "The prefix of every key this component writes; a \"/\" is added at either end\nwhen missing (Layotto's default \"/layotto/\")." },
+  { name: "username", type: "string", required: false, sensitive: false, aliases: [], description: "The etcd user, when authentication is on." },
+  { name: "password", type: "string", required: false, sensitive: true, aliases: [], description: "The etcd user's password." },
+];
+
+/**
  * How lock and sequencer keys are scoped, so that apps sharing a backend do not
  * collide: "appid" (the default) prefixes the app id, "name" the component name,
  * "none" nothing, and any other value is used as the prefix itself.

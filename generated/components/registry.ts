@@ -72,6 +72,8 @@ export interface AdapterDeclaration {
  * Every adapter declared in spec/components, by type then capability.
  */
 export const declaredAdapters: readonly AdapterDeclaration[] = [
+  { capability: "lock", type: "etcd", features: ["KEEPALIVE"] },
+  { capability: "sequencer", type: "etcd", features: [] },
   { capability: "hello", type: "helloworld", features: [] },
   { capability: "binding", type: "http", features: [] },
   { capability: "configuration", type: "in-memory", features: [] },

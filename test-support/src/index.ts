@@ -5,3 +5,4 @@ export { eventually } from "./eventually";
 export { Pushable } from "./pushable";
 export { goTool, goToolsDir, type GoTool } from "./go-tools";
 export { openFdCount, rssBytes, tcpStatesOfPort } from "./process-stats";
+export { startEtcd, type EtcdServer } from "./etcd-server";

@@ -217,7 +217,7 @@ function resp(...parts: string[]): string {
 }
 
 /** A port the kernel considers free right now: bind port 0, read it, release it. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -231,7 +231,7 @@ function freePort(): Promise<number> {
 }
 
 /** SIGTERM, then SIGKILL if it lingers; resolves once the process has exited. */
-function kill(child: ChildProcess): Promise<void> {
+export function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
     running.delete(child);
     return Promise.resolve();

@@ -2,6 +2,7 @@ import { httpAdapters } from "@ottavo/adapter-http";
 import { kafkaAdapters } from "@ottavo/adapter-kafka";
 import { localAdapters } from "@ottavo/adapter-local";
 import { memoryAdapters } from "@ottavo/adapter-memory";
+import { etcdAdapters } from "@ottavo/adapter-etcd";
 import { redisAdapters } from "@ottavo/adapter-redis";
 import {
   declaredAdapters,
@@ -58,5 +59,5 @@ function registryKey(capability: string, type: string): string {
 
 /** The registry of every adapter this build of Ottavo ships. */
 export function createDefaultRegistry(): AdapterRegistry {
-  return new AdapterRegistry([...memoryAdapters, ...localAdapters, ...httpAdapters, ...redisAdapters, ...kafkaAdapters]);
+  return new AdapterRegistry([...memoryAdapters, ...localAdapters, ...httpAdapters, ...redisAdapters, ...etcdAdapters, ...kafkaAdapters]);
 }
