@@ -33,6 +33,9 @@ import {
   type RuntimePhase,
 } from "./server/health";
 import { ListenError } from "./server/listen";
+import { functionAdmin } from "./wasm/function-admin";
+import type { FunctionHost } from "./wasm/function-host";
+import { startFunctions, type RunningFunctions } from "./wasm/functions-runtime";
 
 /** Where the runtime writes: lifecycle lines to info (stdout), warnings and errors to stderr. */
 export interface RuntimeLog {
@@ -72,6 +75,7 @@ export class Runtime {
   private table: ComponentTable | undefined;
   private api: ApiServer | undefined;
   private delivery: AppDelivery | undefined;
+  private functions: RunningFunctions | undefined;
   private invocation: Invocation | undefined;
   private stopping: Promise<{ drained: boolean }> | undefined;
 
@@ -104,6 +108,7 @@ export class Runtime {
         info: () => info,
         token: apiToken,
         metrics: () => metrics.exposition(),
+        extra: (request, authorized) => functionAdmin(runtime?.functionHost, request, authorized),
       }),
     );
     runtime = new Runtime({ ...options, apiToken }, config, actuator, metrics);
@@ -141,6 +146,23 @@ export class Runtime {
         pipeline: new Pipeline([this.metrics.rpcStep, ...(this.options.apiToken === undefined ? [] : [apiTokenStep(this.options.apiToken)])]),
       }),
     );
+    const table = this.table;
+    const invocation = this.invocation;
+    try {
+      this.functions = await listenOrExplain(config, "the function trigger", config.wasm?.address ?? config.api, () =>
+        startFunctions({
+          config,
+          table,
+          // Functions get handler groups of their own, wired as the API's are.
+          handlersOver: (over) => createRuntimeHandlerGroups(over, invocation.invoker, invocation.token, config.limits.maxQueuedStreamResponses),
+          targets: invocation.invoker.targets,
+          log: (line) => this.options.log.info(line),
+        }),
+      );
+    } catch (error) {
+      await this.api.shutdown(0);
+      throw error;
+    }
     this.phase = "serving";
     // Other runtimes find this app once the API answers, not before.
     const address = advertisedAddress(this.api.address);
@@ -181,6 +203,16 @@ export class Runtime {
     return this.invocation!.invoker.targets;
   }
 
+  /** The WebAssembly functions (install, update, uninstall, call). */
+  get functionHost(): FunctionHost | undefined {
+    return this.functions?.host;
+  }
+
+  /** Where the functions' HTTP trigger listens, when the config has a wasm section. */
+  get functionAddress(): ListenAddress | undefined {
+    return this.functions?.trigger?.address;
+  }
+
   get componentCount(): number {
     return this.table?.all().length ?? 0;
   }
@@ -213,7 +245,10 @@ export class Runtime {
             this.options.healthTimeoutMs ?? defaultHealthTimeoutMs,
           )
         : {};
-    return aggregateHealth({ runtime_startup: runtimeStartupHealth(this.phase), ...components });
+    const functions = Object.fromEntries(
+      (this.functions?.host.list() ?? []).map((f) => [`function.${f.name}`, { status: f.state === "DOWN" ? "DOWN" : "UP", details: { reason: f.reason } }]),
+    ) as HealthReport["components"];
+    return aggregateHealth({ runtime_startup: runtimeStartupHealth(this.phase), ...components, ...functions });
   }
 
   /**
@@ -237,6 +272,7 @@ export class Runtime {
       this.api ? this.api.shutdown(timeoutMs) : { drained: true },
       this.delivery ? this.delivery.shutdown(timeoutMs) : { drained: true },
     ]);
+    await this.functions?.close();
     const drained = api.drained && delivery.drained;
     if (!api.drained && this.api) {
       this.options.log.warn(

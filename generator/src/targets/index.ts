@@ -11,6 +11,7 @@ import { registryTarget } from "./registry-target";
 import { serverTarget } from "./server-target";
 import { typescriptSdkTarget } from "./sdk/typescript-sdk-target";
 import { goSdkTarget } from "./sdk/go-sdk-target";
+import { wasmTarget } from "./wasm-target";
 
 /** Every output of `make gen`, in the order they run. */
 export const targets: readonly Target[] = [
@@ -23,6 +24,7 @@ export const targets: readonly Target[] = [
   dispatchTarget,
   clientTarget,
   codecsTarget,
+  wasmTarget,
   docsTarget,
   typescriptSdkTarget,
   goSdkTarget,

@@ -3,6 +3,7 @@ import { ConfigError, ConfigReport } from "./config-error";
 import { isPlainObject, readComponentMap } from "./component-entry";
 import { findDuplicateKeys } from "./json-duplicate-keys";
 import { emptyResiliency } from "../resiliency/resiliency-spec";
+import { readLayottoWasm } from "./functions-config";
 import { readLayottoRpcs } from "./invoke-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { readLayottoTls } from "./api-security";
@@ -100,6 +101,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
 
   const invoke = readLayottoRpcs(report, config.rpcs, root as Record<string, unknown>);
 
+  const wasm = readLayottoWasm(report, listenerList);
   report.throwIfProblems();
   // Both addresses are set here: a missing or bad one was a problem, thrown above.
   return {
@@ -114,6 +116,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
     components,
     invoke,
     resiliency: emptyResiliency,
+    wasm,
     warnings: report.warnings,
   };
 }

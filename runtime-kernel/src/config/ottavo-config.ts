@@ -3,6 +3,7 @@ import { capabilityKinds, type CapabilityKind } from "@ottavo/generated/componen
 import { ConfigError, ConfigReport } from "./config-error";
 import { isPlainObject, readComponentMap } from "./component-entry";
 import { readCorsConfig } from "./cors-config";
+import { readWasmSection } from "./functions-config";
 import { readOttavoInvoke } from "./invoke-config";
 import { readResiliency } from "./resiliency-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
@@ -17,7 +18,7 @@ import {
   type RuntimeConfig,
 } from "./runtime-config";
 
-const topLevelKeys = ["app", "api", "actuator", "limits", "components", "invoke", "resiliency"];
+const topLevelKeys = ["app", "api", "actuator", "limits", "components", "invoke", "resiliency", "wasm"];
 
 /**
  * Reads Ottavo's own YAML config:
@@ -72,9 +73,9 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
 
   const invoke = readOttavoInvoke(report, doc.invoke);
   const resiliency = readResiliency(report, doc.resiliency);
-
+  const wasm = readWasmSection(report, doc.wasm);
   report.throwIfProblems();
-  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, apiSecurity, limits, components, invoke, resiliency, warnings: report.warnings };
+  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, apiSecurity, limits, components, invoke, resiliency, wasm, warnings: report.warnings };
 }
 
 function readApp(report: ConfigReport, value: unknown): AppConfig {

@@ -3,6 +3,7 @@ import type { RawMetadata } from "@ottavo/component-runtime";
 import type { ResiliencySpec } from "../resiliency/resiliency-spec";
 import type { InvokeConfig } from "./invoke-config";
 import type { CorsConfig } from "../server/cors";
+import type { WasmConfig } from "./functions-config";
 import type { ListenAddress } from "./listen-address";
 import type { ApiSecurity } from "./api-security";
 import type { ServerLimits } from "./server-limits";
@@ -31,6 +32,8 @@ export interface RuntimeConfig {
   readonly invoke: InvokeConfig;
   /** Timeouts, retries and circuit breakers per invocation target (Dapr's resiliency spec). */
   readonly resiliency: ResiliencySpec;
+  /** WebAssembly functions and their HTTP trigger, when the file configures them. */
+  readonly wasm?: WasmConfig;
   /** Lines about things the runtime ignores; printed on stderr, never fatal. */
   readonly warnings: readonly string[];
 }

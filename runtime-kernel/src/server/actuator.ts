@@ -14,6 +14,8 @@ export interface ActuatorSources {
   readonly token?: string;
   /** Prometheus's text exposition, served at /metrics. */
   metrics?(): Promise<{ contentType: string; text: string }>;
+  /** More routes (the wasm admin endpoints), told whether the request carries the token; undefined when the request is not theirs. */
+  extra?(request: http.IncomingMessage, authorized: boolean): Promise<{ status: number; body: unknown } | undefined>;
 }
 
 /**
@@ -74,7 +76,10 @@ async function route(request: http.IncomingMessage, sources: ActuatorSources): P
   if (handler !== undefined && sources.token !== undefined && !path.startsWith("/actuator/health/") && !tokenMatches(sources.token, presentedHttpToken(request.headers))) {
     return { status: 401, body: { error: `a valid API token is required: send it in the '${apiTokenHeader}' header` } };
   }
-  if (!handler) return { status: 404, body: { error: "not found" } };
+  if (!handler) {
+    const authorized = sources.token === undefined || tokenMatches(sources.token, presentedHttpToken(request.headers));
+    return (await sources.extra?.(request, authorized)) ?? { status: 404, body: { error: "not found" } };
+  }
   if (request.method !== "GET" && request.method !== "HEAD") return { status: 405, body: { error: "method not allowed" } };
   return handler(sources);
 }

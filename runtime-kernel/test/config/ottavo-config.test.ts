@@ -122,7 +122,7 @@ components:
     carts: in-memory
 `),
       ).toEqual([
-        "configs/broken.yaml: unknown top-level key 'component'; known: app, api, actuator, limits, components, invoke, resiliency",
+        "configs/broken.yaml: unknown top-level key 'component'; known: app, api, actuator, limits, components, invoke, resiliency, wasm",
         "configs/broken.yaml: unknown key 'app.name'; known: id, callbackPort, callbackHost, httpPort, httpHost",
         "configs/broken.yaml: 'app.id' must be a string",
         "configs/broken.yaml: 'app.callbackPort' must be a port number (1-65535)",
@@ -167,7 +167,7 @@ components:
     });
 
     it("a document that is not a map", () => {
-      expect(problemsOf("- a\n- b\n")).toEqual(["configs/broken.yaml: expected a map with app, api, actuator, limits, components, invoke, resiliency"]);
+      expect(problemsOf("- a\n- b\n")).toEqual(["configs/broken.yaml: expected a map with app, api, actuator, limits, components, invoke, resiliency, wasm"]);
     });
 
     it("a file that cannot be read", async () => {

@@ -1,0 +1,71 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { GeneratedFile } from "@bufbuild/protoplugin";
+import { printDoc } from "./components-target";
+import { protoDoc } from "./rpc-signatures";
+import { fileStem, camelCase } from "./ts-names";
+import { wasmAbiModule, wasmAbiVersion, wasmGuestExports, wasmAbiExtraImports, type WasmAbi } from "./wasm-abi";
+
+/** The host table's file for a service, relative to the TypeScript output root. */
+export function hostTableFile(service: DescService): string {
+  return `wasm/${fileStem(service.name.replace(/([a-z0-9])([A-Z])/g, "$1-$2"))}-abi.ts`;
+}
+
+/**
+ * The host side of the ABI for one service: a table of host imports, each decoding
+ * its request bytes with the rpc's schema, calling the handler the gRPC API uses and
+ * encoding what it answers. The wasm host adds guest-memory access around it.
+ */
+export function printHostTable(f: GeneratedFile, service: DescService, abi: WasmAbi): void {
+  const imports = abi.imports.filter((i) => i.service.typeName === service.typeName);
+  const groupsType = f.import(`${service.name}HandlerGroups`, `./server/${fileStem(service.name.replace(/([a-z0-9])([A-Z])/g, "$1-$2")).toLowerCase()}-handlers`, true);
+  const HandlerContext = f.import("HandlerContext", "@connectrpc/connect", true);
+  const fromBinary = f.import("fromBinary", "@bufbuild/protobuf");
+  const toBinary = f.import("toBinary", "@bufbuild/protobuf");
+  const create = f.import("create", "@bufbuild/protobuf");
+
+  f.print(f.jsDoc(`The module every ottavo host import lives in.`));
+  f.print(f.export("const", "wasmAbiModule"), ` = "${wasmAbiModule}";`);
+  f.print();
+  f.print(f.jsDoc(`The ABI version; a guest declares it by exporting \`ottavo_abi_version_${wasmAbiVersion}\`.`));
+  f.print(f.export("const", "wasmAbiVersion"), ` = ${wasmAbiVersion};`);
+  f.print();
+  f.print(f.jsDoc("The exports a guest of this ABI provides: its allocator and its invocation entry point."));
+  f.print(f.export("const", "wasmGuestExports"), " = {");
+  f.print(`  alloc: "${wasmGuestExports.alloc}",`);
+  f.print(`  handle: "${wasmGuestExports.handle}",`);
+  f.print(`  version: "ottavo_abi_version_${wasmAbiVersion}",`);
+  f.print("} as const;");
+  f.print();
+  f.print(f.jsDoc("Host imports of the ABI that are not rpcs: the invocation's answer, and a log line."));
+  f.print(f.export("const", "wasmAbiExtraImports"), " = {");
+  f.print(`  output: "${wasmAbiExtraImports.output}",`);
+  f.print(`  log: "${wasmAbiExtraImports.log}",`);
+  f.print("} as const;");
+  f.print();
+  f.print(f.jsDoc(`One host import: the rpc it calls, and the call itself, protobuf bytes in and out.`));
+  f.print(f.export("interface", "WasmHostImport"), " {");
+  f.print("  /** The import's name in module ottavo. */");
+  f.print("  readonly name: string;");
+  f.print("  /** The rpc, as the gRPC API names it. */");
+  f.print("  readonly rpc: string;");
+  f.print(`  /** The handler group that serves it. */`);
+  f.print(`  readonly group: keyof `, groupsType, ";");
+  f.print("  /** Decodes the request, calls the handler, encodes its answer; a handler's error rejects. */");
+  f.print("  call(groups: ", groupsType, ", request: Uint8Array, context: ", HandlerContext, "): Promise<Uint8Array>;");
+  f.print("}");
+  f.print();
+  printDoc(f, `The host imports of ${service.name}, one per unary rpc.\n\n${protoDoc(service)}`.trim());
+  f.print(f.export("const", `${camelCase(service.name)}WasmImports`), ": readonly WasmHostImport[] = [");
+  for (const i of imports) {
+    const input = f.importSchema(i.method.input);
+    const output = f.importSchema(i.method.output);
+    f.print("  {");
+    f.print(`    name: "${i.name}",`);
+    f.print(`    rpc: "${i.method.name}",`);
+    f.print(`    group: "${i.group}",`);
+    f.print("    call: async (groups, request, context) =>");
+    f.print("      ", toBinary, "(", output, ", ", create, "(", output, ", await groups.", i.group, ".", i.method.localName, "(", fromBinary, "(", input, ", request), context))),");
+    f.print("  },");
+  }
+  f.print("];");
+}

@@ -1,0 +1,369 @@
+import "./webassembly-api";
+import { watch, type FSWatcher } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext } from "@connectrpc/connect";
+import type { RuntimeHandlerGroups } from "@ottavo/generated/server/runtime-handlers";
+import {
+  CommonInvokeRequestSchema,
+  HTTPExtension_Verb,
+  InvokeResponseSchema,
+  InvokeServiceRequestSchema,
+  Runtime as RuntimeService,
+} from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { runtimeWasmImports, wasmAbiVersion, type WasmHostImport } from "@ottavo/generated/wasm/runtime-abi";
+import type { InvocationRequest, InvocationResponse, InvocationTarget } from "../invoke/invocation";
+import { unpackFields, type BridgeAnswer } from "./host-bridge";
+import { FunctionPool, type PoolStats } from "./function-pool";
+import type { FunctionSpec } from "./function-spec";
+import { capMemoryPages } from "./module-limits";
+import type { InvocationOutput } from "./worker-protocol";
+
+/** How long a call waits for a free instance before RESOURCE_EXHAUSTED. */
+const acquireTimeoutMs = 5_000;
+/** File-watch events within this window are one reload (editors write in several steps). */
+const reloadDebounceMs = 100;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** An HTTP request on the function port, or an invocation from InvokeService, as a function receives it. */
+export interface FunctionCall {
+  readonly method: string;
+  readonly verb: string;
+  readonly query: string;
+  readonly contentType: string;
+  readonly data: Uint8Array;
+  readonly headers: readonly (readonly [string, string])[];
+}
+
+/** A function's answer: an HTTP status (200, or the function's own), a body and headers. */
+export interface FunctionAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly data: Uint8Array;
+  readonly headers: readonly (readonly [string, string])[];
+}
+
+/** A function call that failed: the gRPC code and text a caller gets. */
+export class FunctionCallError extends ConnectError {}
+
+export interface FunctionHostOptions {
+  /** The Runtime handlers a function may reach, over the components it is granted (all when undefined). */
+  readonly handlersFor: (components: readonly string[] | undefined) => RuntimeHandlerGroups;
+  /** Service invocation for ids that are not functions (the kernel's InvokeService). */
+  readonly invokeOther?: (id: string, call: FunctionCall) => Promise<FunctionAnswer>;
+  /** Registers a function with InvokeService under its id; returns the unregister function. */
+  readonly registerTarget?: (id: string, target: InvocationTarget) => () => void;
+  readonly configDir: string;
+  readonly log: (line: string) => void;
+}
+
+interface Installed {
+  spec: FunctionSpec;
+  pool: FunctionPool;
+  handlers: RuntimeHandlerGroups;
+  watcher?: FSWatcher;
+  reloadTimer?: NodeJS.Timeout;
+  /** Takes the function off InvokeService's registry. */
+  unregister?: () => void;
+  /** Serialises updates of one function. */
+  updating: Promise<void>;
+}
+
+export interface FunctionStatus extends PoolStats {
+  readonly name: string;
+  readonly id: string;
+  readonly abi: string;
+  readonly path: string;
+  readonly configuredInstances: number;
+}
+
+/**
+ * The functions of a runtime: their pools, install/update/uninstall at run time,
+ * invocation by id (the HTTP trigger, InvokeService, pub/sub), and the host calls
+ * their guests make, answered by the same handlers the gRPC API uses.
+ */
+export class FunctionHost {
+  private readonly byName = new Map<string, Installed>();
+  private readonly imports = new Map<string, WasmHostImport>(runtimeWasmImports.map((i) => [i.name, i]));
+  private closed = false;
+
+  constructor(private readonly options: FunctionHostOptions) {}
+
+  /** Starts a function; fails (nothing installed) when its module cannot load or start. */
+  async install(spec: FunctionSpec): Promise<FunctionStatus> {
+    if (this.byName.has(spec.name)) throw new ConnectError(`function '${spec.name}' is already installed; use update`, Code.AlreadyExists);
+    const handlers = this.options.handlersFor(spec.components);
+    const pool = await this.startPool(spec, handlers);
+    const clash = this.find(pool.functionId ?? spec.name);
+    if (clash !== undefined || this.byName.has(spec.name)) {
+      await pool.close();
+      throw new ConnectError(`function id '${pool.functionId}' is already served by function '${clash?.spec.name ?? spec.name}'`, Code.AlreadyExists);
+    }
+    const entry: Installed = { spec, pool, handlers, updating: Promise.resolve() };
+    try {
+      this.register(entry);
+    } catch (error) {
+      await pool.close();
+      throw new ConnectError(`function '${spec.name}': ${error instanceof Error ? error.message : String(error)}`, Code.AlreadyExists);
+    }
+    this.byName.set(spec.name, entry);
+    if (spec.watch) this.watchFile(entry);
+    this.options.log(`ottavo: function '${spec.name}' (id '${pool.functionId}', ${pool.abi} ABI) serves with ${spec.instances} instance(s)`);
+    return this.statusOf(entry);
+  }
+
+  /** Replaces a function's module (and settings): new calls go to the new instances once they are up; calls in flight finish on the old ones. */
+  async update(spec: FunctionSpec): Promise<FunctionStatus> {
+    const entry = this.byName.get(spec.name);
+    if (!entry) throw new ConnectError(`function '${spec.name}' is not installed`, Code.NotFound);
+    const run = entry.updating.then(async () => {
+      const handlers = spec.components === entry.spec.components ? entry.handlers : this.options.handlersFor(spec.components);
+      const pool = await this.startPool(spec, handlers);
+      const old = entry.pool;
+      entry.pool = pool;
+      entry.spec = spec;
+      entry.handlers = handlers;
+      if (pool.functionId !== old.functionId) {
+        entry.unregister?.();
+        this.register(entry);
+      }
+      this.options.log(`ottavo: function '${spec.name}' updated (id '${pool.functionId}')`);
+      await old.drainAndClose();
+    });
+    entry.updating = run.catch(() => undefined);
+    await run;
+    return this.statusOf(entry);
+  }
+
+  async uninstall(name: string): Promise<void> {
+    const entry = this.byName.get(name);
+    if (!entry) throw new ConnectError(`function '${name}' is not installed`, Code.NotFound);
+    this.byName.delete(name);
+    entry.unregister?.();
+    entry.watcher?.close();
+    clearTimeout(entry.reloadTimer);
+    await entry.pool.drainAndClose();
+    this.options.log(`ottavo: function '${name}' uninstalled`);
+  }
+
+  list(): FunctionStatus[] {
+    return [...this.byName.values()].map((e) => this.statusOf(e));
+  }
+
+  /** Whether id names a function (its reported id, or its name). */
+  has(id: string): boolean {
+    return this.find(id) !== undefined;
+  }
+
+  ids(): string[] {
+    return [...this.byName.values()].map((e) => e.pool.functionId ?? e.spec.name);
+  }
+
+  /** Calls the function with that id; throws FunctionCallError (NOT_FOUND for an unknown id). */
+  async call(id: string, call: FunctionCall): Promise<FunctionAnswer> {
+    const entry = this.find(id);
+    if (entry === undefined) throw new FunctionCallError(`no function has id '${id}'`, Code.NotFound);
+    const pool = entry.pool;
+    if (pool.abi === "proxy-wasm") {
+      const headers: [string, string][] = [["id", id], ...call.headers.filter(([k]) => k.toLowerCase() !== "id").map(([k, v]): [string, string] => [k, v])];
+      // As MOSN hands a GET to Layotto's functions: with no body, the query string is the body.
+      const body = call.data.length > 0 ? call.data : encoder.encode(call.query);
+      const out = await pool.invoke({ abi: "proxy-wasm", headers, body });
+      if (out.status !== 0) throw new FunctionCallError(decoder.decode(out.body), out.status as Code);
+      const contentType = out.headers?.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "text/plain; charset=utf-8";
+      return { status: out.httpStatus ?? 200, contentType, data: out.body, headers: out.headers ?? [] };
+    }
+    const request = create(CommonInvokeRequestSchema, {
+      method: call.method,
+      data: { typeUrl: "", value: call.data },
+      contentType: call.contentType,
+      httpExtension: { verb: verbOf(call.verb), querystring: call.query },
+    });
+    const out = await pool.invoke({ abi: "ottavo", request: toBinary(CommonInvokeRequestSchema, request) });
+    if (out.status !== 0) throw new FunctionCallError(decoder.decode(out.body), out.status as Code);
+    let response;
+    try {
+      response = fromBinary(InvokeResponseSchema, out.body);
+    } catch (error) {
+      throw new FunctionCallError(`function '${entry.spec.name}' answered bytes that are not an InvokeResponse: ${String(error)}`, Code.Internal);
+    }
+    return { status: 200, contentType: response.contentType, data: response.data?.value ?? new Uint8Array(0), headers: [] };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const entries = [...this.byName.values()];
+    this.byName.clear();
+    for (const e of entries) {
+      e.unregister?.();
+      e.watcher?.close();
+      clearTimeout(e.reloadTimer);
+    }
+    await Promise.all(entries.map((e) => e.pool.drainAndClose()));
+  }
+
+  /** Makes the function a target of InvokeService: a registered id wins over other routes, as the registry documents. */
+  private register(entry: Installed): void {
+    const id = entry.pool.functionId ?? entry.spec.name;
+    entry.unregister = this.options.registerTarget?.(id, {
+      description: `wasm function '${entry.spec.name}'`,
+      invoke: async (request: InvocationRequest): Promise<InvocationResponse> => {
+        const answer = await this.call(id, request);
+        return { status: answer.status, contentType: answer.contentType, data: answer.data, headers: answer.headers };
+      },
+    });
+  }
+
+  private find(id: string): Installed | undefined {
+    for (const e of this.byName.values()) if (e.pool.functionId === id) return e;
+    return this.byName.get(id);
+  }
+
+  private statusOf(e: Installed): FunctionStatus {
+    return {
+      name: e.spec.name,
+      id: e.pool.functionId ?? e.spec.name,
+      abi: e.pool.abi ?? "",
+      path: e.spec.path,
+      configuredInstances: e.spec.instances,
+      ...e.pool.stats(),
+    };
+  }
+
+  private resolvePath(path: string): string {
+    return isAbsolute(path) ? path : resolve(this.options.configDir, path);
+  }
+
+  private async startPool(spec: FunctionSpec, handlers: RuntimeHandlerGroups): Promise<FunctionPool> {
+    const path = this.resolvePath(spec.path);
+    let module: WebAssembly.Module;
+    try {
+      const bytes = await readFile(path);
+      module = await WebAssembly.compile(capMemoryPages(bytes, spec.maxMemoryPages));
+    } catch (error) {
+      throw new ConnectError(`function '${spec.name}': cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
+    }
+    const pool = new FunctionPool(
+      spec.instances,
+      {
+        functionName: spec.name,
+        module,
+        ottavoImports: [...this.imports.keys()],
+        abiVersion: wasmAbiVersion,
+        bufferCapBytes: spec.bufferCapBytes,
+        cpuLimitMs: spec.cpuLimitMs,
+        vmConfig: new Uint8Array(0),
+        pluginConfig: new Uint8Array(0),
+        hostCall: (op, request) => this.hostCall(handlers, op, request),
+        log: (level, line) => this.options.log(`function '${spec.name}'${level >= 3 ? (level >= 4 ? " error" : " warning") : ""}: ${line}`),
+      },
+      acquireTimeoutMs,
+    );
+    try {
+      await pool.start();
+    } catch (error) {
+      throw new ConnectError(`function '${spec.name}': cannot start ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
+    }
+    return pool;
+  }
+
+  /** One host call of a guest, answered by the runtime's handlers. */
+  private async hostCall(handlers: RuntimeHandlerGroups, op: string, request: Uint8Array): Promise<BridgeAnswer> {
+    try {
+      if (op.startsWith("ottavo.")) {
+        const imp = this.imports.get(op.slice("ottavo.".length));
+        if (imp === undefined) return failure(Code.Unimplemented, `unknown host import ${op}`);
+        if (imp.rpc === "InvokeService") return await this.invokeFunctionOrKernel(imp, handlers, request);
+        return { status: 0, body: await imp.call(handlers, request, handlerContext(imp.rpc)) };
+      }
+      const fields = unpackFields(request).map((f) => decoder.decode(f));
+      if (op === "proxy.get_state") {
+        const [storeName, key] = fields;
+        const answer = await handlers.state.getState({ $typeName: "spec.proto.runtime.v1.GetStateRequest", storeName, key, metadata: {}, consistency: 0 }, handlerContext("GetState"));
+        return { status: 0, body: answer.data ?? new Uint8Array(0) };
+      }
+      if (op === "proxy.invoke_service") {
+        const [id, method] = fields;
+        const param = unpackFields(request)[2] ?? new Uint8Array(0);
+        const answer = await this.invokeService(id, { method, verb: "POST", query: "", contentType: "", data: param, headers: [] });
+        return { status: 0, body: answer.data };
+      }
+      return failure(Code.Unimplemented, `unknown host call ${op}`);
+    } catch (error) {
+      const e = ConnectError.from(error);
+      return failure(e.code, e.rawMessage);
+    }
+  }
+
+  /** The ottavo invoke_service import: a function id is called here, any other id goes to the kernel's handler. */
+  private async invokeFunctionOrKernel(imp: WasmHostImport, handlers: RuntimeHandlerGroups, request: Uint8Array): Promise<BridgeAnswer> {
+    const invoke = fromBinary(InvokeServiceRequestSchema, request);
+    if (!this.has(invoke.id)) return { status: 0, body: await imp.call(handlers, request, handlerContext(imp.rpc)) };
+    const message = invoke.message;
+    const verb = message?.httpExtension?.verb ?? HTTPExtension_Verb.NONE;
+    const answer = await this.call(invoke.id, {
+      method: message?.method ?? "",
+      verb: verb === HTTPExtension_Verb.NONE ? "POST" : HTTPExtension_Verb[verb],
+      query: message?.httpExtension?.querystring ?? "",
+      contentType: message?.contentType ?? "",
+      data: message?.data?.value ?? new Uint8Array(0),
+      headers: [],
+    });
+    const response = create(InvokeResponseSchema, { data: { value: answer.data }, contentType: answer.contentType });
+    return { status: 0, body: toBinary(InvokeResponseSchema, response) };
+  }
+
+  /** InvokeService from inside a function: a function id goes to that function, any other id to the kernel. */
+  private invokeService(id: string, call: FunctionCall): Promise<FunctionAnswer> {
+    if (this.has(id)) return this.call(id, call);
+    if (this.options.invokeOther) return this.options.invokeOther(id, call);
+    throw new ConnectError(`no function or service has id '${id}'`, Code.NotFound);
+  }
+
+  private watchFile(entry: Installed): void {
+    try {
+      entry.watcher = watch(this.resolvePath(entry.spec.path), () => {
+        clearTimeout(entry.reloadTimer);
+        entry.reloadTimer = setTimeout(() => {
+          if (this.closed || this.byName.get(entry.spec.name) !== entry) return;
+          this.update(entry.spec).catch((error: unknown) =>
+            this.options.log(`ottavo: warning: function '${entry.spec.name}' kept its module: reload failed: ${error instanceof Error ? error.message : String(error)}`),
+          );
+        }, reloadDebounceMs);
+      });
+    } catch (error) {
+      this.options.log(`ottavo: warning: function '${entry.spec.name}' is not watched: ${String(error)}`);
+    }
+  }
+}
+
+function failure(code: Code, message: string): BridgeAnswer {
+  return { status: code, body: encoder.encode(message) };
+}
+
+/** The context the handlers receive for a call from a function: no deadline of its own (the guest's CPU limit and the backend's timeouts bound it). */
+function handlerContext(rpc: string) {
+  const method = RuntimeService.methods.find((m) => m.name === rpc) ?? RuntimeService.methods[0];
+  return createHandlerContext({
+    service: RuntimeService,
+    method,
+    protocolName: "wasm",
+    requestMethod: "POST",
+    url: `wasm://${RuntimeService.typeName}/${method.name}`,
+  });
+}
+
+function verbOf(verb: string): HTTPExtension_Verb {
+  const v = HTTPExtension_Verb[verb.toUpperCase() as keyof typeof HTTPExtension_Verb];
+  return typeof v === "number" ? v : HTTPExtension_Verb.NONE;
+}
+
+/** An unusable function request from outside (the actuator): which field and why. */
+export function functionError(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}
+
+export type { InvocationOutput };

@@ -1,0 +1,178 @@
+import "./webassembly-api";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { BridgeServer, createBridgeBuffer, type BridgeAnswer } from "./host-bridge";
+import type { FromWorker, GuestAbi, InvocationInput, InvocationOutput, WorkerSetup } from "./worker-protocol";
+
+/** Answers one host call of a guest: op ("ottavo.get_state", "proxy.invoke_service", ...) and its request bytes. */
+export type HostCallHandler = (op: string, request: Uint8Array) => Promise<BridgeAnswer>;
+
+export interface InstanceOptions {
+  readonly functionName: string;
+  readonly module: WebAssembly.Module;
+  readonly ottavoImports: readonly string[];
+  readonly abiVersion: number;
+  readonly bufferCapBytes: number;
+  /** CPU time one invocation may spend in the guest (host calls excluded). */
+  readonly cpuLimitMs: number;
+  readonly vmConfig: Uint8Array;
+  readonly pluginConfig: Uint8Array;
+  readonly hostCall: HostCallHandler;
+  readonly log: (level: number, line: string) => void;
+}
+
+/** Why an instance cannot serve any more. */
+export type InstanceEnd = "trap" | "cpu-limit" | "exit" | "closed";
+
+/** gRPC's DEADLINE_EXCEEDED and INTERNAL, as invocation statuses. */
+const deadlineExceeded = 4;
+const internal = 13;
+
+/**
+ * The worker script: compiled JavaScript beside this file, or, when this file runs
+ * from TypeScript sources (the tests), the package's build output.
+ */
+function workerScript(): string {
+  const beside = join(__dirname, "instance-worker.js");
+  return existsSync(beside) ? beside : join(__dirname, "..", "..", "dist", "wasm", "instance-worker.js");
+}
+
+/**
+ * One instance of a function: a worker thread running the module, serving one
+ * invocation at a time. While the guest runs, a CPU-time budget counts down; it
+ * pauses during host calls (their time is the backend's). Past the budget the
+ * worker is terminated: the call answers DEADLINE_EXCEEDED and the instance ends.
+ */
+export class FunctionInstance {
+  private readonly worker: Worker;
+  private readonly bridge: BridgeServer;
+  private seq = 0;
+  private current:
+    | { seq: number; resolve: (o: InvocationOutput) => void; remainingMs: number; runningSince: number; timer?: NodeJS.Timeout }
+    | undefined;
+  private endReason: InstanceEnd | undefined;
+  private readonly onEnd: ((reason: InstanceEnd, detail: string) => void)[] = [];
+  readonly ready: Promise<{ abi: GuestAbi; functionId: string }>;
+
+  constructor(private readonly options: InstanceOptions) {
+    const bridgeBuffer = createBridgeBuffer(options.bufferCapBytes);
+    this.bridge = new BridgeServer(bridgeBuffer);
+    const setup: WorkerSetup = {
+      module: options.module,
+      functionName: options.functionName,
+      bridge: bridgeBuffer,
+      ottavoImports: options.ottavoImports,
+      abiVersion: options.abiVersion,
+      vmConfig: options.vmConfig,
+      pluginConfig: options.pluginConfig,
+    };
+    this.worker = new Worker(workerScript(), { workerData: setup, stdout: false, stderr: false });
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.on("message", (m: FromWorker) => {
+        if (m.t === "ready") resolve({ abi: m.abi, functionId: m.functionId });
+        else if (m.t === "failed") {
+          reject(new Error(m.error));
+          void this.end("trap", m.error);
+        } else this.onMessage(m);
+      });
+      this.worker.on("error", (error) => {
+        reject(error);
+        void this.end("trap", error.message);
+      });
+      this.worker.on("exit", () => {
+        reject(new Error("the instance's worker exited while starting"));
+        void this.end(this.endReason ?? "exit", "the worker exited");
+      });
+    });
+    // A start failure is reported through ready; nobody else needs to see it.
+    this.ready.catch(() => undefined);
+  }
+
+  get alive(): boolean {
+    return this.endReason === undefined;
+  }
+
+  whenEnded(listener: (reason: InstanceEnd, detail: string) => void): void {
+    this.onEnd.push(listener);
+  }
+
+  invoke(input: InvocationInput): Promise<InvocationOutput> {
+    if (this.current) throw new Error("an instance serves one invocation at a time");
+    if (!this.alive) return Promise.resolve({ status: internal, body: new TextEncoder().encode("the instance has ended") });
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      this.current = { seq, resolve, remainingMs: this.options.cpuLimitMs, runningSince: 0 };
+      this.resumeClock();
+      this.worker.postMessage({ t: "invoke", seq, input });
+    });
+  }
+
+  /** Stops the worker; an invocation in flight answers with why. */
+  async close(): Promise<void> {
+    await this.end("closed", "the function was stopped");
+  }
+
+  private resumeClock(): void {
+    const c = this.current;
+    if (!c) return;
+    c.runningSince = performance.now();
+    c.timer = setTimeout(() => void this.cpuLimitHit(), Math.max(0, c.remainingMs));
+  }
+
+  private pauseClock(): void {
+    const c = this.current;
+    if (!c) return;
+    clearTimeout(c.timer);
+    c.remainingMs -= performance.now() - c.runningSince;
+  }
+
+  private async cpuLimitHit(): Promise<void> {
+    await this.end("cpu-limit", `the invocation ran past its CPU-time limit of ${this.options.cpuLimitMs} ms; the instance was stopped`);
+  }
+
+  private onMessage(m: FromWorker): void {
+    switch (m.t) {
+      case "call": {
+        this.pauseClock();
+        const request = this.bridge.request(m.length);
+        this.options
+          .hostCall(m.op, request)
+          .catch((error: unknown) => ({ status: internal, body: new TextEncoder().encode(String(error)) }))
+          .then((answer) => {
+            if (!this.alive) return;
+            this.bridge.answer(answer);
+            this.resumeClock();
+          });
+        return;
+      }
+      case "log":
+        this.options.log(m.level, m.line);
+        return;
+      case "done": {
+        const c = this.current;
+        if (!c || c.seq !== m.seq) return;
+        clearTimeout(c.timer);
+        this.current = undefined;
+        c.resolve(m.output);
+        if (m.broken) void this.end(/exited with code/.test(new TextDecoder().decode(m.output.body)) ? "exit" : "trap", new TextDecoder().decode(m.output.body));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private async end(reason: InstanceEnd, detail: string): Promise<void> {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    const c = this.current;
+    this.current = undefined;
+    if (c) {
+      clearTimeout(c.timer);
+      c.resolve({ status: reason === "cpu-limit" ? deadlineExceeded : internal, body: new TextEncoder().encode(detail) });
+    }
+    for (const listener of this.onEnd) listener(reason, detail);
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,33 @@
+/** One function as configured (Ottavo YAML `functions`, Layotto's `Layotto` stream filter, or the actuator). */
+export interface FunctionSpec {
+  /** The function's name; also its id unless the module reports another (proxy_get_id). */
+  readonly name: string;
+  /** The .wasm file, absolute or relative to the config file's folder. */
+  readonly path: string;
+  /** How many instances serve it; each runs one invocation at a time. */
+  readonly instances: number;
+  /** Memory cap in 64 KiB pages. */
+  readonly maxMemoryPages: number;
+  /** CPU time one invocation may spend in the guest. */
+  readonly cpuLimitMs: number;
+  /** Largest request or response that may cross the boundary. */
+  readonly bufferCapBytes: number;
+  /** The components the function may call, by name; undefined grants every component (as Layotto). */
+  readonly components?: readonly string[];
+  /** Topics whose events the function receives. */
+  readonly subscriptions: readonly { readonly pubsub: string; readonly topic: string }[];
+  /** Reload the module when its file changes. */
+  readonly watch: boolean;
+}
+
+export const functionDefaults = {
+  instances: 1,
+  // 256 pages = 16 MiB; Go's runtime alone reserves a few MiB.
+  maxMemoryPages: 1024,
+  cpuLimitMs: 1_000,
+  bufferCapBytes: 4 * 1024 * 1024,
+  watch: false,
+} as const;
+
+/** The function port Layotto uses (its `wasm` listener). */
+export const defaultFunctionPort = 2045;

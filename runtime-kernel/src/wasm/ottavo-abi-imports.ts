@@ -1,0 +1,60 @@
+import { bridgeCodes, type BridgeClient } from "./host-bridge";
+import { placeInGuest, type GuestMemory } from "./guest-memory";
+
+export interface OttavoHost {
+  memory(): GuestMemory;
+  alloc(size: number): number;
+  bridge: BridgeClient;
+  log(level: number, line: string): void;
+  /** Receives the invocation's answer (ottavo.output). */
+  output(bytes: Uint8Array): void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The `ottavo` module's imports: one per name of the generated table, each reading
+ * its request from guest memory, sending it through the bridge to the runtime's
+ * handler, and giving the answer back through the guest's allocator; plus output and
+ * log. A bad pointer or length answers OUT_OF_RANGE and touches nothing.
+ */
+export function ottavoImports(host: OttavoHost, names: readonly string[]): Record<string, (...args: never[]) => number | void> {
+  const imports: Record<string, (...args: never[]) => number | void> = {};
+  for (const name of names) {
+    const op = `ottavo.${name}`;
+    imports[name] = (reqPtr: number, reqLen: number, respPtrPtr: number, respLenPtr: number) => {
+      const mem = host.memory();
+      if (!mem.writable(respPtrPtr, respLenPtr)) return bridgeCodes.outOfRange;
+      const request = mem.read(reqPtr, reqLen);
+      if (request === undefined) {
+        return give(host, respPtrPtr, respLenPtr, bridgeCodes.outOfRange, encoder.encode(`${name}: the request (${reqPtr >>> 0}, ${reqLen >>> 0}) is outside the function's memory (${mem.byteLength} bytes)`));
+      }
+      const answer = host.bridge.call(op, request);
+      return give(host, respPtrPtr, respLenPtr, answer.status, answer.body);
+    };
+  }
+  imports.output = (ptr: number, len: number) => {
+    const bytes = host.memory().read(ptr, len);
+    host.output(bytes ?? encoder.encode(`output: (${ptr >>> 0}, ${len >>> 0}) is outside the function's memory`));
+  };
+  imports.log = (level: number, ptr: number, len: number) => {
+    const bytes = host.memory().read(ptr, len);
+    if (bytes !== undefined) host.log(level, new TextDecoder().decode(bytes));
+  };
+  return imports;
+}
+
+/** Writes a status's body into the guest through its allocator; a bad allocation answers INTERNAL. */
+function give(host: OttavoHost, ptrPtr: number, lenPtr: number, status: number, body: Uint8Array): number {
+  const mem = host.memory();
+  if (body.length === 0) {
+    mem.writeU32(ptrPtr, 0);
+    mem.writeU32(lenPtr, 0);
+    return status;
+  }
+  const at = placeInGuest(mem, (n) => host.alloc(n), body);
+  if (at === undefined) return bridgeCodes.internal;
+  host.memory().writeU32(ptrPtr, at);
+  host.memory().writeU32(lenPtr, body.length);
+  return status;
+}

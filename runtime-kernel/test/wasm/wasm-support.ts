@@ -1,0 +1,55 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { createRuntimeClient, type RuntimeClient } from "@ottavo/generated/client/runtime-client";
+import { formatListenAddress } from "../../src/config/listen-address";
+import { Runtime, type RuntimeLog } from "../../src/runtime";
+import { demoConfig, demoFiles } from "../e2e/support";
+
+/** The guests the wasm tests use, built once per source change into .cache/wasm-guests. */
+export const guestSources = {
+  goStock: { moduleDir: "examples/faas/go", pkg: "./stock" },
+  goTour: { moduleDir: "examples/faas/go", pkg: "./abi-tour" },
+  asStock: "examples/faas/assemblyscript/stock.ts",
+  asTour: "examples/faas/assemblyscript/abi-tour.ts",
+} as const;
+
+/** Builds take tens of seconds on a loaded machine the first time, then come from the cache. */
+export const buildTimeoutMs = 240_000;
+
+export interface TestRuntime {
+  readonly runtime: Runtime;
+  readonly client: RuntimeClient;
+  readonly log: RuntimeLog & { lines: string[] };
+  /** The functions' HTTP trigger, e.g. http://127.0.0.1:41234. */
+  readonly functionsUrl: string;
+  readonly actuatorUrl: string;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A runtime in this process on free ports: the e2e demo config (one component of every
+ * kind) unless another is given, plus a wasm section (YAML, indented under wasm:).
+ */
+export async function startTestRuntime(wasm: string, config: string = demoConfig({ appId: "wasm-test" })): Promise<TestRuntime> {
+  const dir = mkdtempSync(path.join(tmpdir(), "ottavo-wasm-"));
+  mkdirSync(path.join(dir, "files"));
+  for (const [name, text] of Object.entries(demoFiles)) writeFileSync(path.join(dir, name), text);
+  const file = path.join(dir, "ottavo.yaml");
+  writeFileSync(file, `${config}\nwasm:\n  address: 127.0.0.1:0\n${wasm}\n`);
+  const lines: string[] = [];
+  const log = { lines, info: (l: string) => lines.push(l), warn: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+  const runtime = await Runtime.start({ configFile: file, shutdownTimeoutMs: 2_000, log });
+  const client = createRuntimeClient(createConnectTransport({ baseUrl: `http://${formatListenAddress(runtime.apiAddress)}`, httpVersion: "1.1" }));
+  return {
+    runtime,
+    client,
+    log,
+    dir,
+    functionsUrl: `http://${formatListenAddress(runtime.functionAddress!)}`,
+    actuatorUrl: `http://${formatListenAddress(runtime.actuatorAddress)}`,
+    stop: async () => void (await runtime.shutdown()),
+  };
+}

@@ -1,0 +1,3 @@
+module github.com/ottavo/wasm-sdk
+
+go 1.24
