@@ -56,3 +56,46 @@ export function defineAdapter<K extends string, C extends Component<string>, M>(
     },
   };
 }
+
+/** The TypeScript value of one metadata type. */
+interface MetadataValueTypes {
+  string: string;
+  bool: boolean;
+  int: number;
+  number: number;
+  duration: number;
+}
+
+/** A field's value: a oneOf string is the union of its values. */
+type FieldValue<F extends MetadataFieldSpec> = F extends { readonly oneOf: readonly (infer V)[] } ? V : MetadataValueTypes[F["type"]];
+
+/** Fields always present after parsing: required ones and those with a default. */
+type PresentField<F extends MetadataFieldSpec> = F extends { readonly required: true } ? F : F extends { readonly default: unknown } ? F : never;
+
+/**
+ * The typed metadata a field table declares, as the generated `<Adapter>Metadata`
+ * interfaces are typed from spec/components: present fields are required
+ * properties, the rest optional.
+ */
+export type MetadataOf<Fields extends readonly MetadataFieldSpec[]> = {
+  readonly [F in PresentField<Fields[number]> as F["name"]]: FieldValue<F>;
+} & {
+  readonly [F in Exclude<Fields[number], PresentField<Fields[number]>> as F["name"]]?: FieldValue<F>;
+};
+
+/**
+ * The typed registration of an adapter declared outside spec/components (a
+ * vendor's): its metadata schema is a field table written `as const`, from which
+ * the metadata `create` receives is typed, and which the runtime validates exactly
+ * as it validates the spec's (types, defaults, aliases, min, max, oneOf, excludes).
+ * The registry takes the factory like any other; the conformance suite proves it.
+ */
+export function defineVendorAdapter<K extends string, C extends Component<string>, const Fields extends readonly MetadataFieldSpec[]>(declaration: {
+  capability: K;
+  type: string;
+  features: readonly string[];
+  metadata: Fields;
+  create(metadata: MetadataOf<Fields>, context: AdapterContext): Promise<C>;
+}): AdapterFactory<K, C> {
+  return defineAdapter<K, C, MetadataOf<Fields>>(declaration);
+}

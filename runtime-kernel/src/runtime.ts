@@ -8,6 +8,7 @@ import { loadConfig } from "./config/load-config";
 import type { RuntimeConfig } from "./config/runtime-config";
 import { AppDelivery, appCallbackTarget, type DeliveryOptions } from "./delivery/delivery";
 import { createRuntimeHandlerGroups } from "./handlers";
+import { kernelSettingsHooks } from "./handlers/sequencer-floors";
 import { advertisedAddress, createInvocation, type Invocation } from "./invoke/invocation-setup";
 import type { InvocationTargets } from "./invoke/invocation-targets";
 import { createDefaultRegistry, type AdapterRegistry } from "./registry/adapter-registry";
@@ -124,7 +125,12 @@ export class Runtime {
 
   private async startServing(components: Parameters<typeof buildComponents>[0]): Promise<void> {
     const config = this.config;
-    const built = await buildComponents(components, { appId: config.app.id, configDir: config.configDir, file: config.file });
+    const built = await buildComponents(components, {
+      appId: config.app.id,
+      configDir: config.configDir,
+      file: config.file,
+      settingsHooks: kernelSettingsHooks,
+    });
     this.table = withComponentMetrics(built, this.metrics);
     this.invocation = createInvocation(config.invoke, config.app, this.table, config.resiliency);
     const handlers = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token, this.config.limits.maxQueuedStreamResponses));

@@ -1,9 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AppCallbackClient } from "@ottavo/generated/client/app-callback-client";
 import type { DeliveryResult, MessageHandler, TopicMessage } from "@ottavo/generated/components/pubsub";
-import { unpackMessage } from "../handlers/cloud-events";
+import { unpackMessage } from "../events/cloud-events";
 import { errorText } from "../errors/error-mapping";
-import { resultOfError, resultOfStatus } from "./event-status";
+import { resultOfError, resultOfStatus } from "../events/event-status";
 import type { InFlightDeliveries } from "./in-flight";
 
 /** Where delivery writes: progress to info (stdout), trouble to warn (stderr). */

@@ -9,10 +9,10 @@ import type {
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentTable } from "../registry/component-table";
-import { resultOfStatus } from "../delivery/event-status";
+import { resultOfStatus } from "../events/event-status";
 import { AsyncQueue, defaultQueueLimit } from "./async-queue";
 import { findComponent, requireComponent } from "./component-lookup";
-import { cloudEventContentType, publishEnvelope, unpackMessage } from "./cloud-events";
+import { cloudEventContentType, publishEnvelope, unpackMessage } from "../events/cloud-events";
 import { componentFailure, invalidArgument } from "../errors/error-mapping";
 import { callContext } from "./call-context";
 import { messageTtl } from "./ttl-metadata";

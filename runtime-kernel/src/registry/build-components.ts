@@ -3,7 +3,8 @@ import { MetadataError } from "@ottavo/component-runtime";
 import { ConfigError } from "../config/config-error";
 import { ComponentTable } from "./component-table";
 import { describeComponent, type ResolvedComponent } from "./resolve-components";
-import { scopeSequencerFloors } from "./sequencer-floors";
+import type { CapabilityKind } from "@ottavo/generated/components/registry";
+import type { RawMetadata } from "@ottavo/component-runtime";
 
 /** Where the components are created from: the app and the config file's folder and name. */
 export interface BuildContext {
@@ -11,7 +12,23 @@ export interface BuildContext {
   readonly configDir: string;
   /** The config file as the user named it, for messages. */
   readonly file: string;
+  /** Per capability, what the kernel does to a component's settings before its adapter sees them. */
+  readonly settingsHooks?: SettingsHooks;
 }
+
+/**
+ * Rewrites a component's settings before creation (the sequencer's biggerThan
+ * floors are scoped as its keys are, say); problems fail the start like metadata's.
+ * A hook per capability keeps the generic builder free of capability names.
+ */
+export type SettingsHook = (
+  settings: Readonly<Record<string, unknown>>,
+  appId: string,
+  componentName: string,
+  metadata: RawMetadata,
+) => { settings: Readonly<Record<string, unknown>>; problems: string[] };
+
+export type SettingsHooks = Partial<Record<CapabilityKind, SettingsHook>>;
 
 /**
  * Creates every resolved component, all at once (start-up time is the slowest
@@ -24,10 +41,11 @@ export async function buildComponents(components: readonly ResolvedComponent[], 
   const results = await Promise.allSettled(
     components.map(({ config, factory, metadata, settings }) => {
       let componentSettings = settings;
-      if (config.capability === "sequencer") {
-        const floors = scopeSequencerFloors(settings, context.appId, config.name, metadata);
-        if (floors.problems.length > 0) return Promise.reject(new MetadataError(floors.problems));
-        componentSettings = floors.settings;
+      const hook = context.settingsHooks?.[config.capability];
+      if (hook !== undefined) {
+        const hooked = hook(settings, context.appId, config.name, metadata);
+        if (hooked.problems.length > 0) return Promise.reject(new MetadataError(hooked.problems));
+        componentSettings = hooked.settings;
       }
       return factory.create(metadata, {
         componentName: config.name,

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PutFileRequestSchema, TryLockRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { AsyncQueue } from "../../src/handlers/async-queue";
-import { publishEnvelope, rawMember, unpackMessage } from "../../src/handlers/cloud-events";
+import { publishEnvelope, rawMember, unpackMessage } from "../../src/events/cloud-events";
 import { componentFailure } from "../../src/errors/error-mapping";
 import { bytes, contextFor, expectError, runtimeWith, text } from "./support";
 

@@ -3,12 +3,13 @@ import { memoryAdapters } from "@ottavo/adapter-memory";
 import { GetNextIdRequestSchema, SequencerOptions_AutoIncrement } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { ConfigError } from "../../src/config/config-error";
 import { createRuntimeHandlerGroups } from "../../src/handlers";
+import { kernelSettingsHooks } from "../../src/handlers/sequencer-floors";
 import { buildComponents } from "../../src/registry/build-components";
 import type { ResolvedComponent } from "../../src/registry/resolve-components";
 import { contextFor } from "../handlers/support";
 
 const factory = memoryAdapters.find((f) => f.capability === "sequencer" && f.type === "in-memory")!;
-const context = { appId: "shop", configDir: "/tmp", file: "configs/x.yaml" };
+const context = { appId: "shop", configDir: "/tmp", file: "configs/x.yaml", settingsHooks: kernelSettingsHooks };
 
 function sequencer(biggerThan: Record<string, unknown>, metadata: Record<string, unknown> = {}): ResolvedComponent {
   return {

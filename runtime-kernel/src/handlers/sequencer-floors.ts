@@ -1,6 +1,7 @@
 import type { RawMetadata } from "@ottavo/component-runtime";
-import { keySeparator } from "../handlers/key-prefix";
-import { sequencerKeyScope } from "../handlers/sequencer-handlers";
+import type { SettingsHooks } from "../registry/build-components";
+import { keySeparator } from "./key-prefix";
+import { sequencerKeyScope } from "./sequencer-handlers";
 
 /**
  * Layotto's `biggerThan` floors name the keys apps ask GetNextId for; the store
@@ -28,3 +29,6 @@ export function scopeSequencerFloors(
   }
   return { settings: { ...settings, biggerThan: scoped }, problems };
 }
+
+/** The kernel's per-capability settings hooks, which the registry runs before an adapter is created. */
+export const kernelSettingsHooks: SettingsHooks = { sequencer: scopeSequencerFloors };
