@@ -1,0 +1,3 @@
+module github.com/ottavo/faas-layotto
+
+go 1.24

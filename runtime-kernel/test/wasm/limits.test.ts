@@ -1,0 +1,97 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { buildGoGuest, buildWatGuest } from "@ottavo/test-support";
+import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime } from "./wasm-support";
+
+/**
+ * The host's limits, each followed by a call that proves the runtime (and the
+ * function) still serves: the CPU-time limit, the memory cap, traps, pointers
+ * outside the guest's memory and buffers over the cap, exact to the byte with
+ * guests written in WebAssembly text.
+ */
+
+/** A guest whose ottavo_handle makes one get_state call with the given arguments and answers its status. */
+function callingGuest(reqPtr: number, reqLen: number, outPtr: number, outLen: number, pages = 1): string {
+  return `(module
+  (import "ottavo" "get_state" (func $get_state (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") ${pages})
+  (global $next (mut i32) (i32.const 4096))
+  (func (export "ottavo_abi_version_1"))
+  (func (export "ottavo_alloc") (param $size i32) (result i32)
+    (local $at i32)
+    (local.set $at (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $at))
+  (func (export "ottavo_handle") (param i32 i32) (result i32)
+    (call $get_state (i32.const ${reqPtr}) (i32.const ${reqLen}) (i32.const ${outPtr}) (i32.const ${outLen}))))`;
+}
+
+let rt: TestRuntime;
+
+beforeAll(async () => {
+  const tour = await buildGoGuest(guestSources.goTour.moduleDir, guestSources.goTour.pkg);
+  const oobRequest = await buildWatGuest("oob-request", callingGuest(65_500, 100, 0, 4));
+  const oobOut = await buildWatGuest("oob-out", callingGuest(0, 0, 65_534, 4));
+  const oversized = await buildWatGuest("oversized", callingGuest(0, 2048, 8, 12));
+  rt = await startTestRuntime(`  functions:
+    tour: { path: ${tour}, cpuLimitMs: 500, maxMemoryPages: 512 }
+    oob-request: { path: ${oobRequest} }
+    oob-out: { path: ${oobOut} }
+    oversized: { path: ${oversized}, bufferCapBytes: 1024 }`);
+}, buildTimeoutMs);
+
+afterAll(async () => {
+  await rt?.stop();
+});
+
+const call = (id: string, method = "") =>
+  rt.runtime.functionHost!.call(id, { method, verb: "POST", query: "", contentType: "", data: new Uint8Array(0), headers: [] }).then(
+    (answer) => ({ code: "OK", text: new TextDecoder().decode(answer.data) }),
+    (error: unknown) => {
+      const e = ConnectError.from(error);
+      return { code: Code[e.code], text: e.rawMessage };
+    },
+  );
+
+/** The function still answers a normal call afterwards. */
+async function stillServes(): Promise<void> {
+  expect(await call("tour", "print")).toEqual({ code: "OK", text: "" });
+}
+
+it("a function that loops forever is stopped at its CPU limit with DEADLINE_EXCEEDED, and its instance replaced", async () => {
+  const answer = await call("tour", "spin");
+  expect(answer).toEqual({ code: "DeadlineExceeded", text: "the invocation ran past its CPU-time limit of 500 ms; the instance was stopped" });
+  await stillServes();
+  const status = rt.runtime.functionHost!.list().find((f) => f.name === "tour")!;
+  expect(status.restarts).toBeGreaterThanOrEqual(1);
+  expect(status.lastError).toContain("CPU-time limit");
+});
+
+it("a function that grows past its memory cap traps (INTERNAL) and the next call is served", async () => {
+  const answer = await call("tour", "grow");
+  expect(answer.code).toBe("Internal");
+  expect(answer.text).toMatch(/^the function trapped/);
+  expect(rt.log.lines.some((l) => l.includes("out of memory"))).toBe(true);
+  await stillServes();
+});
+
+it("a panic traps that call only", async () => {
+  expect(await call("tour", "panic")).toEqual({ code: "Internal", text: "the function trapped: unreachable" });
+  await stillServes();
+});
+
+it("a request pointer outside the guest's memory answers OUT_OF_RANGE, nothing read", async () => {
+  const answer = await call("oob-request");
+  expect(answer.code).toBe("OutOfRange");
+});
+
+it("out-pointers outside the guest's memory answer OUT_OF_RANGE, nothing written", async () => {
+  expect((await call("oob-out")).code).toBe("OutOfRange");
+});
+
+it("a request over the function's buffer cap answers RESOURCE_EXHAUSTED", async () => {
+  expect((await call("oversized")).code).toBe("ResourceExhausted");
+});
+
+it("the runtime's API still serves after all of it", async () => {
+  expect((await rt.client.sayHello({ serviceName: "quick_start_demo", name: "after" })).hello).toBe("greetings, after");
+});
