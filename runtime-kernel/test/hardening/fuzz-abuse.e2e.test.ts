@@ -1,0 +1,161 @@
+/**
+ * The standing fuzz and abuse suite (issue 11, deliverable 7), bounded to well
+ * under a minute: mutated protobuf for every unary rpc on the gRPC fast path,
+ * malformed JSON and framing on Connect, a subscriber that stops reading (issue 9's
+ * bounded queue), and vanished streaming clients. It asserts no crash, every
+ * call answered within 5 s with a documented status, and the runtime's file
+ * descriptors and memory back near their baseline.
+ */
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { create, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createRuntimeClient } from "@ottavo/generated/client/runtime-client";
+import { Runtime, SubscribeConfigurationRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { eventually, openFdCount, rssBytes, startRuntime, type RunningRuntime } from "@ottavo/test-support";
+import { demoConfig, demoFiles } from "../e2e/support";
+import { rawGrpcCall } from "./raw-grpc";
+
+jest.setTimeout(60_000);
+
+let runtime: RunningRuntime;
+let baseline: { fds: number; rss: number };
+
+beforeAll(async () => {
+  runtime = await startRuntime({ config: demoConfig(), files: demoFiles });
+  // One call of each kind first, so that lazily loaded code counts in the baseline.
+  await rawGrpcCall(runtime.apiPort, "SayHello", new Uint8Array());
+  baseline = { fds: openFdCount(runtime.process.pid!), rss: rssBytes(runtime.process.pid!) };
+});
+
+afterAll(async () => {
+  if (runtime) expect(await runtime.stop()).toBe(0);
+});
+
+/** A small deterministic generator, so that a failure reproduces with the same inputs. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** A valid message of the type with every string and bytes field set, then mutated: bytes flipped, cut, grown. */
+function mutations(schema: DescMessage, rand: () => number, count: number): Uint8Array[] {
+  const init: Record<string, unknown> = {};
+  for (const field of schema.fields) {
+    if (field.fieldKind === "scalar" && field.scalar === 9) init[field.localName] = "state_demo";
+    if (field.fieldKind === "list" && field.listKind === "scalar" && field.scalar === 9) init[field.localName] = ["a", "b"];
+    if (field.fieldKind === "map") init[field.localName] = { k: "v" };
+  }
+  const valid = toBinary(schema, create(schema, init));
+  const out: Uint8Array[] = [valid];
+  for (let i = 1; i < count; i++) {
+    const bytes = Buffer.from(valid);
+    const kind = i % 4;
+    if (kind === 0 && bytes.length > 0) bytes[Math.floor(rand() * bytes.length)] ^= 1 << Math.floor(rand() * 8);
+    if (kind === 1) out.push(bytes.subarray(0, Math.floor(rand() * bytes.length)));
+    else if (kind === 2) out.push(Buffer.concat([bytes, Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 16) }, () => Math.floor(rand() * 256)))]));
+    else if (kind === 3) out.push(Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256))));
+    else out.push(bytes);
+  }
+  return out;
+}
+
+/** Resolves with the call's answer, or fails the test if it takes more than 5 s. */
+async function within5s<T>(what: string, call: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within 5 s`)), 5_000)));
+  try {
+    return await Promise.race([call, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+it("answers mutated protobuf for every unary rpc with a gRPC status, never hanging", async () => {
+  const rand = random(11);
+  const seen = new Set<number>();
+  for (const method of Runtime.methods) {
+    if (method.methodKind !== "unary") continue;
+    const inputs = mutations(method.input, rand, 60);
+    const answers = await Promise.all(inputs.map((input) => within5s(method.name, rawGrpcCall(runtime.apiPort, method.name, input))));
+    for (const answer of answers) {
+      expect(answer.status).toBeGreaterThanOrEqual(0);
+      expect(answer.status).toBeLessThanOrEqual(16);
+      // Never an internal detail: parse failures say so without a stack.
+      expect(answer.message).not.toMatch(/\n\s+at /);
+      seen.add(answer.status);
+    }
+  }
+  expect(seen.size).toBeGreaterThan(1);
+});
+
+it("answers malformed Connect JSON and gRPC framing with documented statuses", async () => {
+  const url = (rpc: string) => `${runtime.apiUrl}/spec.proto.runtime.v1.Runtime/${rpc}`;
+  const json = async (body: string) => (await fetch(url("GetState"), { method: "POST", headers: { "content-type": "application/json" }, body })).status;
+  for (const body of ["", "{", "[]", "null", '{"storeName": 5}', '{"key": "\\ud800"}', '{"metadata": {"a": 1}}', "x".repeat(10_000)]) {
+    expect([400, 404]).toContain(await within5s("json", json(body)));
+  }
+  // gRPC frames: unknown flag bits, a truncated envelope, a length larger than the body.
+  const frames = [
+    { flag: 0x80, message: new Uint8Array([0x0a, 0x01, 0x61]) },
+    { flag: 0x02, message: new Uint8Array([0x0a, 0x01, 0x61]) },
+    { flag: 0x01, message: new Uint8Array([1, 2, 3]) },
+  ];
+  for (const frame of frames) {
+    const answer = await within5s("framing", rawGrpcCall(runtime.apiPort, "GetState", frame.message, { flag: frame.flag }));
+    expect(answer.status).not.toBe(0);
+  }
+});
+
+it("cuts off a subscriber that stops reading, with RESOURCE_EXHAUSTED, and memory stays flat (issue 9's bounded queue)", async () => {
+  const session = http2.connect(`http://127.0.0.1:${runtime.apiPort}`, { settings: { initialWindowSize: 16_384 } });
+  session.on("error", () => undefined);
+  const stream = session.request({ ":method": "POST", ":path": "/spec.proto.runtime.v1.Runtime/SubscribeConfiguration", "content-type": "application/grpc", te: "trailers" });
+  let status: string | undefined;
+  stream.on("trailers", (trailers) => (status = String(trailers["grpc-status"])));
+  stream.on("error", () => undefined);
+  const subscribe = toBinary(SubscribeConfigurationRequestSchema, create(SubscribeConfigurationRequestSchema, { storeName: "config_demo", appId: "e2e", keys: ["hot"] }));
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(subscribe.length, 1);
+  stream.write(Buffer.concat([head, subscribe]));
+  stream.pause(); // the client stops reading
+
+  const client = createRuntimeClient(createGrpcTransport({ baseUrl: runtime.apiUrl }));
+  const content = "x".repeat(10_000);
+  const before = rssBytes(runtime.process.pid!);
+  for (let i = 0; i < 2_500; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => client.saveConfiguration({ storeName: "config_demo", appId: "e2e", items: [{ key: "hot", content: `${i + j}${content}` }] })));
+  }
+  expect(rssBytes(runtime.process.pid!) - before).toBeLessThan(120 * 1024 * 1024);
+  stream.resume();
+  stream.on("data", () => undefined);
+  await eventually(() => status !== undefined);
+  expect(status).toBe("8");
+  session.destroy();
+});
+
+it("lets go of streams whose clients vanished, and comes back near its baseline", async () => {
+  for (let i = 0; i < 30; i++) {
+    const socket = net.connect(runtime.apiPort, "127.0.0.1");
+    const session = http2.connect(`http://127.0.0.1:${runtime.apiPort}`, { createConnection: () => socket });
+    session.on("error", () => undefined);
+    const stream = session.request({ ":method": "POST", ":path": "/spec.proto.runtime.v1.Runtime/SubscribeConfiguration", "content-type": "application/grpc", te: "trailers" });
+    stream.on("error", () => undefined);
+    const subscribe = toBinary(SubscribeConfigurationRequestSchema, create(SubscribeConfigurationRequestSchema, { storeName: "config_demo", appId: "e2e", keys: ["k"] }));
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(subscribe.length, 1);
+    stream.write(Buffer.concat([head, subscribe]));
+    await new Promise((resolve) => setImmediate(resolve));
+    socket.destroy();
+  }
+  const pid = runtime.process.pid!;
+  await eventually(() => openFdCount(pid) <= baseline.fds + 3, 15_000);
+  // Memory: within 100 MB of where it started, after everything above.
+  expect(rssBytes(pid) - baseline.rss).toBeLessThan(100 * 1024 * 1024);
+  // Still serving.
+  const hello = await rawGrpcCall(runtime.apiPort, "SayHello", new Uint8Array());
+  expect(hello.status).toBe(0);
+});
