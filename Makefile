@@ -35,10 +35,19 @@ gen-check: $(GENERATOR) sdk-tools
 
 # The code generators the SDKs need besides protobuf-es: protoc-gen-go and
 # protoc-gen-go-grpc (pinned in generator/go-plugins/go.mod) from the Go module
-# proxy into .cache/go/bin, and gofmt, so Go is installed when missing.
-sdk-tools:
+# proxy into .cache/go/bin, and gofmt, so Go is installed when missing; and a
+# Python venv in .cache/python/venv with grpcio-tools and mypy from PyPI
+# (pinned in generator/python-tools/requirements.txt).
+PYTHON_VENV := .cache/python/venv
+sdk-tools: $(PYTHON_VENV)/.installed
 	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
 	@cd generator/go-plugins && GOBIN=$(CURDIR)/.cache/go/bin GOFLAGS=-mod=mod go install tool
+
+$(PYTHON_VENV)/.installed: generator/python-tools/requirements.txt
+	@python3 -m venv --help >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3 python3-venv; }
+	@test -x $(PYTHON_VENV)/bin/python || python3 -m venv $(PYTHON_VENV)
+	@$(PYTHON_VENV)/bin/pip install -q --disable-pip-version-check -r generator/python-tools/requirements.txt
+	@touch $@
 
 spec-diff: $(GENERATOR)
 	node $(GENERATOR) spec-diff
@@ -76,11 +85,14 @@ build: $(NODE_MODULES)
 	npx tsc -b
 
 # The SDKs as their users get them (sdks/): the TypeScript SDK's ES module build
-# beside the CommonJS one that `build` makes; the Go SDK vetted and built.
+# beside the CommonJS one that `build` makes; the Go SDK vetted and built; the
+# Python SDK compiled and checked by mypy --strict (its pyproject.toml).
 sdks-build: build
 	npx tsc -p sdks/typescript/tsconfig.esm.json
 	node sdks/typescript/scripts/module-types.js
 	cd sdks/go && go vet ./... && go build ./...
+	PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(PYTHON_VENV)/bin/python -m compileall -q sdks/python/ottavo
+	cd sdks/python && MYPY_CACHE_DIR=$(CURDIR)/.cache/mypy $(CURDIR)/$(PYTHON_VENV)/bin/python -m mypy ottavo
 
 test: test-services gen-check lint build sdks-build
 	@mkdir -p .cache

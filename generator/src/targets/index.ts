@@ -11,6 +11,7 @@ import { registryTarget } from "./registry-target";
 import { serverTarget } from "./server-target";
 import { typescriptSdkTarget } from "./sdk/typescript-sdk-target";
 import { goSdkTarget } from "./sdk/go-sdk-target";
+import { pythonSdkTarget } from "./sdk/python-sdk-target";
 import { wasmTarget } from "./wasm-target";
 
 /** Every output of `make gen`, in the order they run. */
@@ -28,4 +29,5 @@ export const targets: readonly Target[] = [
   docsTarget,
   typescriptSdkTarget,
   goSdkTarget,
+  pythonSdkTarget,
 ];

@@ -1,0 +1,41 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { loadScenarios, startScenarioRuntime, type ScenarioRuntime } from "./scenario-runtime";
+
+/**
+ * The Python SDK's scenario runner (sdks/python/tests/run_scenarios.py), with the
+ * sync Client and then the AsyncClient, against a runtime started here; Python
+ * is the venv `make sdk-tools` makes in .cache/python/venv.
+ */
+const repo = join(__dirname, "..", "..");
+const python = join(repo, ".cache", "python", "venv", "bin", "python");
+
+let running: ScenarioRuntime;
+beforeAll(async () => {
+  running = await startScenarioRuntime();
+});
+afterAll(() => running?.stop());
+
+function runScenarios(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, [join(repo, "sdks", "python", "tests", "run_scenarios.py")], {
+      cwd: repo,
+      env: { ...process.env, PYTHONPATH: join(repo, "sdks", "python"), PYTHONDONTWRITEBYTECODE: "1", ...env },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}
+
+it("the sync and asyncio clients pass every scenario of the table against the runtime", async () => {
+  const { code, output } = await runScenarios({ OTTAVO_GRPC_ENDPOINT: running.endpoint });
+  const table = loadScenarios();
+  expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining(`${table.length * 2} passed, 0 failed`) });
+  for (const scenario of table) {
+    expect(output).toContain(`PASS sync ${scenario.id}\n`);
+    expect(output).toContain(`PASS asyncio ${scenario.id}\n`);
+  }
+}, 300_000);
