@@ -3,6 +3,8 @@ const { workspacePackages } = require("./workspace-packages");
 /** One jest run over every workspace's test/ folder; TypeScript is transpiled, and type-checked by `tsc -b`. */
 module.exports = {
   testEnvironment: "node",
+  // Builds first, so end-to-end tests never run a stale dist/ (jest.global-setup.js).
+  globalSetup: "<rootDir>/jest.global-setup.js",
   testMatch: ["<rootDir>/**/test/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   // The golden copy of generated/package.json would shadow the real package.

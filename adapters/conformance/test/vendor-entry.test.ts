@@ -22,7 +22,8 @@ describe("loadVendorTargets (CONFORMANCE_* variables)", () => {
       "in-memory sequencer",
       "in-memory state",
     ]);
-    expect([...all.skipped].sort()).toEqual(["helloworld hello"]);
+    // No conformance suite for hello and nameresolution yet: those factories are listed as skipped.
+    expect([...all.skipped].sort()).toEqual(["helloworld hello", "static nameresolution"]);
     const lock = loadVendorTargets({ CONFORMANCE_ADAPTER: "./adapters/memory/src", CONFORMANCE_CAPABILITY: "lock" }, root);
     expect(lock.targets.map((t) => t.factory.capability)).toEqual(["lock"]);
   });

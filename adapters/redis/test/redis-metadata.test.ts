@@ -155,6 +155,7 @@ describe("redis metadata", () => {
     expect(redisAdapters.map((a) => `${a.capability}/${a.type}`).sort()).toEqual([
       "configuration/redis",
       "lock/redis",
+      "nameresolution/redis",
       "pubsub/redis",
       "sequencer/redis",
       "state/redis",
