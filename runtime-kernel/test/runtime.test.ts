@@ -1,3 +1,4 @@
+import { eventually } from "@ottavo/test-support";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -48,11 +49,6 @@ function configFile(text: string): string {
   return file;
 }
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!condition()) throw new Error("condition not met in time");
-}
-
 describe("the runtime's stages and health", () => {
   it("reports INIT while components are created, UP while serving, DOWN for a failing component and while shutting down", async () => {
     const control: { created?: () => void; healthy: boolean; closed: string[] } = { healthy: true, closed: [] };
@@ -76,7 +72,7 @@ components:
       return { status: response.status, body: await response.text() };
     };
 
-    await waitFor(() => control.created !== undefined);
+    await eventually(() => control.created !== undefined);
     expect(await readiness()).toEqual({
       status: 503,
       body: '{"status":"INIT","components":{"runtime_startup":{"status":"INIT","details":{"reason":"starting"}}}}',
@@ -121,7 +117,7 @@ components:
       log: quietLog(),
       registry: new AdapterRegistry([controllableAdapter(control)], declarations),
     });
-    await waitFor(() => control.created !== undefined);
+    await eventually(() => control.created !== undefined);
     control.created!();
     await expect(starting).rejects.toThrow(
       new ConfigError([`${file}: the API cannot listen on 127.0.0.1:${port}: address already in use`]),

@@ -3,6 +3,7 @@
  * API serves, only with a callback port and a pubsub, and stopped at shutdown
  * before the components close, after the deliveries under way finished.
  */
+import { eventually } from "@ottavo/test-support";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -23,14 +24,6 @@ function configFile(text: string): string {
 function quietLog(): RuntimeLog & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (l) => void lines.push(l), warn: (l) => void lines.push(l), error: (l) => void lines.push(l) };
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The in-memory pubsub, telling `onClose` when the runtime closes it. */
@@ -127,7 +120,7 @@ components:
   expect(log.lines).toContain("ottavo: subscribed the app to topic 'orders' of pubsub 'bus'");
 
   await publishThrough(runtime, "orders", "x");
-  await waitFor(() => release !== undefined);
+  await eventually(() => release !== undefined);
 
   const stopping = runtime.shutdown();
   await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,3 +1,4 @@
+import { eventually } from "@ottavo/test-support";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -193,7 +194,7 @@ describe("graceful shutdown of the API server", () => {
         // no items expected
       }
     })();
-    await waitFor(() => server.inFlight === 3);
+    await eventually(() => server.inFlight === 3);
 
     const shutdown = server.shutdown(5_000);
     // Streams are told to end: the client sees UNAVAILABLE.
@@ -218,7 +219,7 @@ describe("graceful shutdown of the API server", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ store_name: "s", key: "never" }),
     });
-    await waitFor(() => server.inFlight === 1);
+    await eventually(() => server.inFlight === 1);
     const started = Date.now();
     await expect(server.shutdown(100)).resolves.toEqual({ drained: false });
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -233,9 +234,4 @@ async function leaveStaleSocket(socketPath: string): Promise<void> {
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGKILL");
   await exited;
-}
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!condition()) throw new Error("condition not met in time");
 }
