@@ -11,7 +11,7 @@ export interface WasmConfig {
 
 export const defaultFunctionAddress: ListenAddress = { kind: "tcp", host: "127.0.0.1", port: defaultFunctionPort };
 
-const functionKeys = ["path", "instances", "maxMemoryPages", "cpuLimitMs", "bufferCapBytes", "components", "subscriptions", "watch"];
+const functionKeys = ["path", "instances", "maxMemoryPages", "cpuLimitMs", "bufferCapBytes", "components", "watch"];
 
 /**
  * Ottavo YAML:
@@ -26,7 +26,6 @@ const functionKeys = ["path", "instances", "maxMemoryPages", "cpuLimitMs", "buff
  *         cpuLimitMs: 500                # per invocation, time in the guest
  *         bufferCapBytes: 1048576        # largest message across the boundary
  *         components: [state_demo]       # what it may call; all when absent
- *         subscriptions: [{ pubsub: pub_subs_demo, topic: orders }]
  *         watch: true                    # reload when the file changes
  */
 export function readWasmSection(report: ConfigReport, value: unknown): WasmConfig | undefined {
@@ -76,7 +75,6 @@ export function readFunctionSpec(report: Pick<ConfigReport, "problem">, where: s
     cpuLimitMs: count("cpuLimitMs", functionDefaults.cpuLimitMs),
     bufferCapBytes: count("bufferCapBytes", functionDefaults.bufferCapBytes),
     components: readNames(problems, `${where}.components`, value.components),
-    subscriptions: readSubscriptions(problems, `${where}.subscriptions`, value.subscriptions),
     watch: value.watch === undefined ? functionDefaults.watch : value.watch === true,
   };
   if (value.watch !== undefined && typeof value.watch !== "boolean") problems.push(`'${where}.watch' must be true or false`);
@@ -145,19 +143,4 @@ function readNames(problems: string[], where: string, value: unknown): readonly 
     return undefined;
   }
   return value as string[];
-}
-
-function readSubscriptions(problems: string[], where: string, value: unknown): FunctionSpec["subscriptions"] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) {
-    problems.push(`'${where}' must be a list of { pubsub, topic }`);
-    return [];
-  }
-  const out: { pubsub: string; topic: string }[] = [];
-  for (const [i, s] of value.entries()) {
-    if (!isPlainObject(s) || typeof s.pubsub !== "string" || typeof s.topic !== "string" || s.topic === "") {
-      problems.push(`'${where}[${i}]' must be { pubsub: <name>, topic: <topic> }`);
-    } else out.push({ pubsub: s.pubsub, topic: s.topic });
-  }
-  return out;
 }

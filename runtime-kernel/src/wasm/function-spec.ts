@@ -14,8 +14,6 @@ export interface FunctionSpec {
   readonly bufferCapBytes: number;
   /** The components the function may call, by name; undefined grants every component (as Layotto). */
   readonly components?: readonly string[];
-  /** Topics whose events the function receives. */
-  readonly subscriptions: readonly { readonly pubsub: string; readonly topic: string }[];
   /** Reload the module when its file changes. */
   readonly watch: boolean;
 }
