@@ -16,7 +16,8 @@ export const mixedOutputRoots = ["sdks"] as const;
 
 /** Build products that live inside output folders but are not generator output. */
 export function isBuildProduct(relPath: string): boolean {
-  return /(^|\/)(dist|node_modules|__pycache__|\.mypy_cache|\.venv)(\/|$)/.test(relPath) || relPath.endsWith(".tsbuildinfo");
+  // sdks/python/build and *.egg-info are what `pip install ./sdks/python` leaves behind.
+  return /(^|\/)(dist|node_modules|__pycache__|\.mypy_cache|\.venv|build|[^/]+\.egg-info)(\/|$)/.test(relPath) || relPath.endsWith(".tsbuildinfo");
 }
 
 /**
