@@ -59,3 +59,14 @@ it("GET lists it, DELETE removes it", async () => {
   expect((await fetch(`${rt.actuatorUrl}/actuator/functions/stock`, { method: "DELETE" })).status).toBe(200);
   expect((await fetch(`${rt.functionsUrl}/stock?name=book1`)).status).toBe(404);
 });
+
+it("a function reaches only the components its config grants", async () => {
+  const put = await fetch(`${rt.actuatorUrl}/actuator/functions/locked-out`, { method: "PUT", body: JSON.stringify({ path: goStock, components: ["lock_demo"] }) });
+  expect(put.status).toBe(200);
+  const denied = await fetch(`${rt.functionsUrl}/locked-out?name=book1`);
+  expect(denied.status).toBe(412);
+  expect(await denied.text()).toBe("state store is not configured");
+  const granted = await fetch(`${rt.actuatorUrl}/actuator/functions/locked-out`, { method: "PUT", body: JSON.stringify({ path: goStock, components: ["state_demo"] }) });
+  expect(granted.status).toBe(200);
+  expect(await (await fetch(`${rt.functionsUrl}/locked-out?name=book1`)).text()).toBe("There are 100 inventories for book1.");
+});
