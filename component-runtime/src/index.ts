@@ -8,3 +8,14 @@ export * from "./component";
 export * from "./component-error";
 export * from "./metadata";
 export * from "./adapter";
+// The binary wire the generated codecs (generated/codecs) run on, under names that say so.
+export {
+  Reader as WireReader,
+  Writer as WireWriter,
+  writer as wireWriter,
+  unknownOf as wireUnknownOf,
+  boolKey as wireBoolKey,
+  intKey as wireIntKey,
+  recursionLimit as wireRecursionLimit,
+  type Codec as MessageCodec,
+} from "./codec-wire";

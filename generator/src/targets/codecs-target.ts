@@ -1,11 +1,8 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { ScalarType, type DescField, type DescMessage, type DescOneof } from "@bufbuild/protobuf";
 import type { GeneratedFile, Printable, Schema } from "@bufbuild/protoplugin";
-import { withHeader, type OutputFile } from "../output/output-file";
 import type { SpecModel } from "../spec-model";
 import type { Target } from "./target";
-import { runTsTarget, tsOutputRoot } from "./es-plugin";
+import { runTsTarget } from "./es-plugin";
 
 /**
  * Specialized binary codecs for the gRPC fast path: per message reachable from a
@@ -15,29 +12,21 @@ import { runTsTarget, tsOutputRoot } from "./es-plugin";
  * toBinary(create(...))) that reads and writes the same bytes several times
  * faster and with less garbage (measured in bench/src/codec-bench.ts).
  *
- * Output: generated/codecs/index.ts (the `codecs` table by type name) and
- * generated/codecs/wire.ts (the reader and writer, hand-written in
- * generator/src/codec-runtime/wire.ts, shipped verbatim). A message whose shape
+ * Output: generated/codecs/index.ts (the `codecs` table by type name), on the
+ * reader and writer of @ottavo/component-runtime (codec-wire.ts, hand-written,
+ * imported like protobuf-es's generated code imports its runtime). A message whose shape
  * protobuf-es treats specially (wrapper types and Struct unwrapped in fields,
  * groups, closed enums, proto2 defaults) gets no codec: the fast path falls back
  * to protobuf-es for it, and index.ts lists it.
  */
 export const codecsTarget: Target = {
   name: "codecs",
-  generate: (spec) => [
-    ...runTsTarget(spec, "codecs", (schema) => printCodecs(schema, spec), () => "the unary rpcs of spec/proto"),
-    wireFile(),
-  ],
+  generate: (spec) => runTsTarget(spec, "codecs", (schema) => printCodecs(schema, spec), () => "the unary rpcs of spec/proto"),
 };
 
 const codecsDir = "codecs";
-const wireModule = `./${codecsDir}/wire`;
-
-function wireFile(): OutputFile {
-  const source = "generator/src/codec-runtime/wire.ts";
-  const text = readFileSync(join(__dirname, "..", "..", "src", "codec-runtime", "wire.ts"), "utf8");
-  return withHeader(`${tsOutputRoot}/${wireModule.slice(2)}.ts`, source, text);
-}
+/** The versioned runtime generated code imports (see component-runtime/src/codec-wire.ts). */
+const wireModule = "@ottavo/component-runtime";
 
 // Wire types.
 const varint = 0;
@@ -69,13 +58,13 @@ function printCodecs(schema: Schema, spec: SpecModel): void {
   const { covered, fallback } = reachableMessages(spec);
   const names = localNames(covered);
   const wire = {
-    Reader: f.import("Reader", wireModule),
-    Writer: f.import("Writer", wireModule, true),
-    writer: f.import("writer", wireModule),
-    unknownOf: f.import("unknownOf", wireModule),
-    boolKey: f.import("boolKey", wireModule),
-    intKey: f.import("intKey", wireModule),
-    Codec: f.import("Codec", wireModule, true),
+    Reader: f.import("WireReader", wireModule),
+    Writer: f.import("WireWriter", wireModule, true),
+    writer: f.import("wireWriter", wireModule),
+    unknownOf: f.import("wireUnknownOf", wireModule),
+    boolKey: f.import("wireBoolKey", wireModule),
+    intKey: f.import("wireIntKey", wireModule),
+    Codec: f.import("MessageCodec", wireModule, true),
     UnknownField: f.import("UnknownField", "@bufbuild/protobuf", true),
     MessageInitShape: f.import("MessageInitShape", "@bufbuild/protobuf", true),
     DescMessage: f.import("DescMessage", "@bufbuild/protobuf", true),

@@ -1,6 +1,6 @@
 import { isNativeError } from "node:util/types";
 import { create, fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
-import type { Codec } from "../../src/codec-runtime/wire";
+import type { MessageCodec as Codec } from "@ottavo/component-runtime";
 import { randomInit, randomUnknown, type Rng } from "./random-messages";
 import { canonical, mutate, wireVariants } from "./wire-variants";
 

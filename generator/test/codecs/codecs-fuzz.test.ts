@@ -7,7 +7,7 @@ import { file_spec_proto_runtime_v1_lifecycle } from "@ottavo/generated/spec/pro
 import { file_spec_proto_runtime_v1_runtime } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { join } from "node:path";
 import { isNativeError } from "node:util/types";
-import type { Codec } from "../../src/codec-runtime/wire";
+import type { MessageCodec as Codec } from "@ottavo/component-runtime";
 import { compareDecode, fuzz, type Mismatch } from "./codec-oracle";
 import { loadFixtureCodecs, type LoadedCodecs } from "./fixture-codecs";
 import { randomInit, Rng } from "./random-messages";

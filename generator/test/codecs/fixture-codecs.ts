@@ -7,7 +7,7 @@ import { loadIdl } from "../../src/idl";
 import { loadProtos } from "../../src/load/protos";
 import type { SpecModel } from "../../src/spec-model";
 import { codecsTarget } from "../../src/targets/codecs-target";
-import type { Codec } from "../../src/codec-runtime/wire";
+import type { MessageCodec as Codec } from "@ottavo/component-runtime";
 
 const repoRoot = join(__dirname, "..", "..", "..");
 
