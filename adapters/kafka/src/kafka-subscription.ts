@@ -73,14 +73,18 @@ export class KafkaSubscription {
    * cannot be joined; nothing is left running then.
    */
   static async start(input: SubscriptionInput): Promise<KafkaSubscription> {
-    const subscription = new KafkaSubscription(input);
-    try {
-      await subscription.run();
-    } catch (error) {
-      await subscription.close();
-      throw kafkaFailure(error, input.settings.endpoint);
+    for (let attempt = 1; ; attempt++) {
+      const subscription = new KafkaSubscription(input);
+      try {
+        await subscription.run();
+        return subscription;
+      } catch (error) {
+        await subscription.close();
+        // A broker that has just started answers "The coordinator is loading" for a while; kafkajs marks such errors retriable.
+        if (!isRetriable(error) || attempt >= startAttempts) throw kafkaFailure(error, input.settings.endpoint);
+        await new Promise((resolve) => setTimeout(resolve, attempt * startBackoffMs));
+      }
     }
-    return subscription;
   }
 
   /** Stops delivery and leaves the group; bounded, since kafkajs waits for a handler still running. */
@@ -246,4 +250,16 @@ export class KafkaSubscription {
     timer.unref();
     this.resumeTimers.add(timer);
   }
+}
+
+/** How often joining the group is tried when the broker answers with a retriable error, and the backoff step. */
+const startAttempts = 6;
+const startBackoffMs = 250;
+
+/** Whether kafkajs calls the error (or one it wraps) retriable. */
+function isRetriable(error: unknown): boolean {
+  for (let e: unknown = error; typeof e === "object" && e !== null; e = (e as { originalError?: unknown; cause?: unknown }).originalError ?? (e as { cause?: unknown }).cause) {
+    if ((e as { retriable?: unknown }).retriable === true) return true;
+  }
+  return false;
 }
