@@ -110,7 +110,6 @@ function entryKey(registration: Registration): string {
 
 /** The "redis" nameresolution adapter, as the registry holds it. */
 export const redisNameresolutionAdapter = defineRedisNameresolutionAdapter(async (metadata, context) => {
-  const problems = metadata.ttl <= 0 ? ["metadata field 'ttl' must be positive"] : [];
-  const connection = await RedisConnection.open(metadata, { componentName: context.componentName, problems });
+  const connection = await RedisConnection.open(metadata, { componentName: context.componentName });
   return new RedisNameResolver(connection, Math.ceil(metadata.ttl), metadata.cacheTtl);
 });

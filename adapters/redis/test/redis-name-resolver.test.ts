@@ -49,9 +49,9 @@ describe("redis name resolution", () => {
     expect(await cached.resolve({ appId: "b" })).toEqual(["127.0.0.1:4001"]);
   });
 
-  it("refuses a ttl that is not positive", async () => {
+  it("refuses a ttl below 1ms (the spec's bound)", async () => {
     await expect(redisNameresolutionAdapter.create(redis.metadata({ ttl: "0" }), context())).rejects.toThrow(
-      "metadata field 'ttl' must be positive",
+      "metadata field 'ttl' must be at least 1ms, not 0",
     );
   });
 });

@@ -148,8 +148,8 @@ export interface RedisNameresolutionMetadata extends RedisConnectionMetadata {
  */
 export const redisNameresolutionMetadataFields: readonly MetadataFieldSpec[] = [
   ...redisConnectionMetadataFields,
-  { name: "ttl", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "How long an entry lives without a heartbeat." },
-  { name: "cacheTtl", type: "duration", default: "1s", required: false, sensitive: false, aliases: [], description: "How long a lookup's answer is reused before asking Redis again; \"0\" asks every time." },
+  { name: "ttl", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], min: 1, description: "How long an entry lives without a heartbeat." },
+  { name: "cacheTtl", type: "duration", default: "1s", required: false, sensitive: false, aliases: [], min: 0, description: "How long a lookup's answer is reused before asking Redis again; \"0\" asks every time." },
 ];
 
 /**
