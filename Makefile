@@ -58,8 +58,10 @@ lint: $(NODE_MODULES)
 	npx tsc -p tsconfig.tests.json
 
 # The runtime on the embedded default config, or CONFIG=<file> (Layotto config.json or Ottavo YAML).
+# generated/ is checked in (and make test fails when it is stale), so running needs no
+# generator toolchain: Node and npm only. After editing spec/, run make gen first.
 CONFIG ?=
-run: gen build
+run: build
 	node runtime-kernel/dist/cli.js run $(if $(CONFIG),-c $(CONFIG))
 
 # Backends the tests start themselves on free loopback ports: Redis and etcd from Debian; and
