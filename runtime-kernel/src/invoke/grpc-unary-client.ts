@@ -2,6 +2,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { frameMessage } from "../server/grpc/grpc-frames";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -103,11 +104,7 @@ export class GrpcUnaryClient {
           resolve({ message: body.subarray(5), headers: withoutProtocol(header, undefined) });
         }),
       );
-      const frame = Buffer.allocUnsafe(5 + request.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(request.length, 1);
-      frame.set(request, 5);
-      stream.end(frame);
+      stream.end(frameMessage(request));
     });
   }
 

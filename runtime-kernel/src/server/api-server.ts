@@ -25,8 +25,6 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 /** A connection that sends nothing is dropped after this long, before it is known to be HTTP/1.1 or HTTP/2. */
 const firstBytesTimeoutMs = 10_000;
 
-/** gRPC's default receive limit (grpc-go, grpc-js): 4 MiB per request message. */
-export const defaultMaxReceiveMessageBytes = defaultServerLimits.maxReceiveMessageBytes;
 
 type NodeServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeServerResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -41,8 +39,6 @@ export interface ApiServerOptions {
   readonly fastPath?: { readonly routes: ReadonlyMap<string, UnaryDispatch>; readonly codecs?: CodecTable };
   /** The cross-cutting steps every call passes, on both paths. */
   readonly pipeline?: Pipeline;
-  /** The largest request message accepted on every protocol; limits.maxReceiveMessageBytes (4 MiB) by default. */
-  readonly maxReceiveMessageBytes?: number;
   /** Cross-origin access for browsers; off when absent. */
   readonly cors?: CorsConfig;
   /** TLS on the port (server certificate, optional client certificates); plaintext when absent. */
@@ -84,7 +80,7 @@ export class ApiServer {
     this.netServer = createApiListener(options.tls, (socket) => this.dispatch(socket), this.limits.headersTimeoutMs, options.onTlsReloadError);
     this.clients = new ClientConnections(this.limits.maxConnectionsPerClient);
     const pipeline = options.pipeline ?? new Pipeline();
-    const maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? this.limits.maxReceiveMessageBytes;
+    const { maxReceiveMessageBytes } = this.limits;
     const served = new ServedRoutes(options.routes);
     this.served = served;
     this.cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);

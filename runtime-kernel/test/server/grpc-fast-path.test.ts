@@ -7,6 +7,7 @@ import { codecs } from "@ottavo/generated/codecs/index";
 import { runtimeUnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import { GetStateRequestSchema, Runtime, SayHelloRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { eventually } from "@ottavo/test-support";
+import { defaultServerLimits } from "../../src/config/server-limits";
 import { ApiServer } from "../../src/server/api-server";
 import { UnaryCallContext } from "../../src/server/grpc/unary-call-context";
 import { Pipeline, type CallOutcome } from "../../src/server/pipeline";
@@ -100,7 +101,7 @@ describe("the gRPC fast path", () => {
       // The generated codecs, as the runtime runs them.
       fastPath: { routes: runtimeUnaryDispatch(impl), codecs },
       pipeline,
-      maxReceiveMessageBytes: 64 * 1024,
+      limits: { ...defaultServerLimits, maxReceiveMessageBytes: 64 * 1024 },
     });
     if (server.address.kind !== "tcp") throw new Error("expected tcp");
     url = `http://127.0.0.1:${server.address.port}`;
