@@ -209,8 +209,8 @@ function format(setup: BrokerSetup, deadline: number): Promise<void> {
     ...jvmArgs(setup),
     "kafka.tools.StorageTool",
     "format",
-    "--cluster-id",
-    setup.clusterId,
+    // One argument: an id may start with "-" (base64url), which argparse would take for an option.
+    `--cluster-id=${setup.clusterId}`,
     "--config",
     path.join(setup.dir, "server.properties"),
   ];
