@@ -2,7 +2,8 @@ import type { AdapterContext } from "@ottavo/component-runtime";
 import { MetadataError } from "@ottavo/component-runtime";
 import { UnavailableError } from "@ottavo/generated/components/errors";
 import type { EtcdLockMetadata as EtcdConnectionMetadata } from "@ottavo/generated/components/adapters/etcd";
-import { Etcd3, EtcdError } from "etcd3";
+import type { Etcd3 } from "etcd3";
+import { etcd3 } from "./etcd3-module";
 
 /**
  * One etcd3 client per component, from Layotto's metadata names. Layotto's
@@ -26,7 +27,7 @@ export class EtcdConnection {
     if (endpoints.length === 0) throw new MetadataError([`etcd component '${context.componentName}': endpoints names no host:port`]);
     const timeout = context.settings["timeout"];
     const dialSeconds = timeout !== undefined && /^\d+$/.test(String(timeout)) ? Number(timeout) : metadata.dialTimeout;
-    const client = new Etcd3({
+    const client = new (etcd3().Etcd3)({
       hosts: endpoints.map((e: string) => (e.includes("://") ? e : `http://${e}`)),
       dialTimeout: dialSeconds * 1000,
       ...(metadata.username !== undefined ? { auth: { username: metadata.username, password: metadata.password ?? "" } } : {}),
@@ -39,7 +40,7 @@ export class EtcdConnection {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof EtcdError) {
+      if (error instanceof etcd3().EtcdError) {
         throw new UnavailableError(`etcd of component '${this.componentName}' is unavailable: ${error.message}`, error);
       }
       throw error;
