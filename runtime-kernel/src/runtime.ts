@@ -182,7 +182,6 @@ export class Runtime {
         callback,
         log: this.options.log,
         options: this.options.delivery,
-        metrics: this.metrics,
       });
     }
   }

@@ -2,7 +2,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Subscription } from "@ottavo/component-runtime";
 import type { RuntimeConfig } from "../config/runtime-config";
 import { errorText } from "../errors/error-mapping";
-import type { RuntimeMetrics } from "../observability/metrics";
 import type { ComponentTable } from "../registry/component-table";
 import { AppCallbackConnection, type AppCallbackAddress } from "./app-callback-connection";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff";
@@ -36,8 +35,6 @@ export interface AppDeliveryInput {
   readonly callback: AppCallbackAddress;
   readonly log: DeliveryLog;
   readonly options?: Partial<DeliveryOptions>;
-  /** Counts and times each delivery, when given. */
-  readonly metrics?: RuntimeMetrics;
 }
 
 /** A subscription the runtime holds for the app. */
@@ -176,7 +173,8 @@ export class AppDelivery {
           `deadLetterTopic '${deadLetterTopic}' of topic '${topic}' is ignored`,
       );
     }
-    const delivering = createTopicEventHandler({
+    // Counted and timed by the component table's pubsub proxy (observability/component-metrics.ts).
+    const handler = createTopicEventHandler({
       client: this.connection.client,
       pubsubName,
       topic,
@@ -184,7 +182,6 @@ export class AppDelivery {
       inFlight: this.inFlight,
       log,
     });
-    const handler = this.input.metrics ? this.input.metrics.deliveryHandler(pubsubName, topic, delivering) : delivering;
     const request = {
       topic,
       consumerGroup: table.appId,

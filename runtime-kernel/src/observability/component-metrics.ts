@@ -1,22 +1,28 @@
-import { ComponentTable } from "../registry/component-table";
+import type { MessageHandler, SubscribeRequest } from "@ottavo/generated/components/pubsub";
+import { redeliveryMetadataFields } from "@ottavo/generated/components/metadata-groups";
+import { ComponentTable, type ComponentEntry } from "../registry/component-table";
 import type { RuntimeMetrics } from "./metrics";
 
 /**
  * The same components, each behind a proxy that times every operation that
  * answers a promise (get, set, tryLock, publish, ...) into the component metrics.
- * Properties, feature lists and synchronous methods pass through untouched; the
- * handlers and adapters do not know the difference.
+ * A pubsub's subscribe also gets a counting handler, so every delivery is
+ * counted whoever receives it (the app's OnTopicEvent or a SubscribeTopicEvents
+ * stream). Properties, feature lists and synchronous methods pass through
+ * untouched; the handlers and adapters do not know the difference.
  */
 export function withComponentMetrics(table: ComponentTable, metrics: RuntimeMetrics): ComponentTable {
   const measured = new ComponentTable(table.appId);
   for (const entry of table.all()) {
-    measured.add({ ...entry, component: measure(entry.component, entry.capability, entry.name, metrics) });
+    measured.add({ ...entry, component: measure(entry, metrics) });
   }
   return measured;
 }
 
-function measure<C extends object>(component: C, capability: string, name: string, metrics: RuntimeMetrics): C {
+function measure<C extends object>(entry: ComponentEntry & { component: C }, metrics: RuntimeMetrics): C {
+  const { component, capability, name } = entry;
   const wrapped = new Map<string, unknown>();
+  const countDeliveries = capability === "pubsub" ? deliveryCounter(entry, metrics) : undefined;
   return new Proxy(component, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
@@ -27,7 +33,9 @@ function measure<C extends object>(component: C, capability: string, name: strin
         let record: ((failed: boolean, seconds: number) => void) | undefined;
         const operation = property;
         const original = value as (...args: unknown[]) => unknown;
+        const adapt = operation === "subscribe" ? countDeliveries : undefined;
         timed = function (this: unknown, ...args: unknown[]) {
+          if (adapt !== undefined) args = adapt(args);
           const started = performance.now();
           const result = original.apply(this === receiver ? target : this, args);
           if (!(result instanceof Promise)) return result;
@@ -49,4 +57,26 @@ function measure<C extends object>(component: C, capability: string, name: strin
       return timed;
     },
   });
+}
+
+/** The default of the pubsubs' shared maxDeliveries field (spec/components/adapters/redelivery.cap). */
+const defaultMaxDeliveries = Number(redeliveryMetadataFields.find((field) => field.name === "maxDeliveries")?.default ?? 0);
+
+/**
+ * subscribe(request, handler)'s arguments with a handler that counts. A
+ * message answered RETRY on its maxDeliveries-th delivery, on a subscription
+ * with a dead-letter topic of a pubsub that declares DEAD_LETTER, is the one
+ * the pubsub moves to the dead-letter topic (the capability's contract), so it
+ * is counted as a dead letter here.
+ */
+function deliveryCounter(entry: ComponentEntry, metrics: RuntimeMetrics): (args: unknown[]) => unknown[] {
+  const configured = Number(entry.metadata.maxDeliveries ?? defaultMaxDeliveries);
+  const maxDeliveries = Number.isInteger(configured) ? configured : defaultMaxDeliveries;
+  const deadLettering = (entry as ComponentEntry<"pubsub">).component.features.has("DEAD_LETTER");
+  return (args) => {
+    const [request, handler, ...rest] = args as [SubscribeRequest, MessageHandler, ...unknown[]];
+    const deadLetterTopic = deadLettering && maxDeliveries > 0 ? request.deadLetterTopic || undefined : undefined;
+    const counted = metrics.deliveryHandler(entry.name, request.topic, handler, deadLetterTopic === undefined ? undefined : { deadLetterTopic, maxDeliveries });
+    return [request, counted, ...rest];
+  };
 }

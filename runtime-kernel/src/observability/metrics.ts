@@ -53,7 +53,7 @@ export class RuntimeMetrics {
   );
   private readonly deliveries = new ValueFamily(
     "ottavo_pubsub_deliveries_total",
-    "Events delivered to the app's OnTopicEvent, per pubsub, topic and outcome (SUCCESS, DROP, RETRY: a RETRY is redelivered by the pubsub).",
+    "Events delivered to the app (OnTopicEvent or a SubscribeTopicEvents stream), per pubsub, topic and outcome (SUCCESS, DROP, RETRY: a RETRY is redelivered by the pubsub).",
     "counter",
     ["pubsub", "topic", "outcome"],
   );
@@ -69,6 +69,18 @@ export class RuntimeMetrics {
     "gauge",
     ["pubsub", "topic"],
   );
+  private readonly redeliveries = new ValueFamily(
+    "ottavo_pubsub_redeliveries_total",
+    "Deliveries of an event that was delivered before (the pubsub's retries), per pubsub and topic.",
+    "counter",
+    ["pubsub", "topic"],
+  );
+  private readonly deadLetters = new ValueFamily(
+    "ottavo_pubsub_dead_letters_total",
+    "Events that used up maxDeliveries without being settled and so went to their subscription's dead-letter topic, per pubsub, topic and dead-letter topic.",
+    "counter",
+    ["pubsub", "topic", "dead_letter_topic"],
+  );
   private readonly families = [
     this.requests,
     this.latency,
@@ -78,6 +90,8 @@ export class RuntimeMetrics {
     this.deliveries,
     this.deliveryLatency,
     this.deliveriesInFlight,
+    this.redeliveries,
+    this.deadLetters,
   ];
   /** Series by rpc and protocol: looked up once per call by one string key. */
   private readonly perRpc = new Map<string, RpcSeries>();
@@ -108,15 +122,26 @@ export class RuntimeMetrics {
     };
   }
 
-  /** The same delivery handler, counting and timing each event it is handed. */
-  deliveryHandler<M, R extends string>(pubsub: string, topic: string, handler: (message: M) => Promise<R>): (message: M) => Promise<R> {
+  /**
+   * The same delivery handler, counting and timing each event it is handed. With
+   * deadLetter, a RETRY on the maxDeliveries-th delivery is counted as a dead letter.
+   */
+  deliveryHandler<M extends { readonly deliveryCount: number }, R extends string>(
+    pubsub: string,
+    topic: string,
+    handler: (message: M) => Promise<R>,
+    deadLetter?: { readonly deadLetterTopic: string; readonly maxDeliveries: number },
+  ): (message: M) => Promise<R> {
     const labels = { pubsub, topic };
     const latency = this.deliveryLatency.of(labels);
     const inFlight = this.deliveriesInFlight.of(labels);
+    const redeliveries = this.redeliveries.of(labels);
     const outcomes = new Map<string, Count>(["SUCCESS", "DROP", "RETRY"].map((outcome) => [outcome, this.deliveries.of({ ...labels, outcome })]));
+    const deadLetters = deadLetter && this.deadLetters.of({ ...labels, dead_letter_topic: deadLetter.deadLetterTopic });
     return async (message) => {
       const started = performance.now();
       inFlight.value++;
+      if (message.deliveryCount > 1) redeliveries.value++;
       let outcome: string = "RETRY";
       try {
         const answer = await handler(message);
@@ -126,6 +151,7 @@ export class RuntimeMetrics {
         inFlight.value--;
         latency.observe((performance.now() - started) / 1000);
         (outcomes.get(outcome) ?? this.deliveries.of({ ...labels, outcome })).value++;
+        if (deadLetters !== undefined && outcome === "RETRY" && message.deliveryCount >= deadLetter!.maxDeliveries) deadLetters.value++;
       }
     };
   }

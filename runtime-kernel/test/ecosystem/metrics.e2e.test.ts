@@ -2,24 +2,42 @@
  * Prometheus metrics on the actuator's /metrics, as an operator reads them with
  * `curl -s 127.0.0.1:34999/metrics | grep ottavo_`: per rpc and protocol (gRPC on
  * the fast path, Connect JSON on Connect-ES), per component operation, pub/sub
- * deliveries to the app, and the process.
+ * deliveries to the app and to SubscribeTopicEvents streams, redeliveries and
+ * dead letters, and the process.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { TopicEventResponse_TopicEventResponseStatus as EventStatus } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
 import { eventually, startRuntime, type RunningRuntime } from "@ottavo/test-support";
 import { startConnectApp, type ConnectApp } from "../pubsub/app-callback-app";
-import { connectClient } from "../pubsub/support";
+import { connectClient, openTopicStream } from "../pubsub/support";
 
 let app: ConnectApp;
 let runtime: RunningRuntime;
 const delivered: string[] = [];
+/** Events of the poison topic, and what reached its dead-letter topic. */
+const poisoned: string[] = [];
+const deadLettered: string[] = [];
 
 beforeAll(async () => {
   let failedOnce = false;
   app = await startConnectApp({
-    listTopicSubscriptions: () => ({ subscriptions: [{ pubsubName: "events", topic: "orders" }] }),
+    listTopicSubscriptions: () => ({
+      subscriptions: [
+        { pubsubName: "events", topic: "orders" },
+        { pubsubName: "dlq", topic: "poison", metadata: { deadLetterTopic: "poison-dead" } },
+        { pubsubName: "dlq", topic: "poison-dead" },
+      ],
+    }),
     onTopicEvent: (event) => {
+      if (event.topic === "poison") {
+        poisoned.push(event.id);
+        return { status: EventStatus.RETRY };
+      }
+      if (event.topic === "poison-dead") {
+        deadLettered.push(new TextDecoder().decode(event.data));
+        return { status: EventStatus.SUCCESS };
+      }
       delivered.push(event.id);
       if (!failedOnce) {
         failedOnce = true;
@@ -38,9 +56,12 @@ components:
     state_demo: { type: in-memory }
   pubsub:
     events: { type: in-memory, metadata: { redeliveryBackoff: 10ms } }
+    dlq: { type: in-memory, metadata: { redeliveryBackoff: 10ms, maxDeliveries: 3 } }
 `,
   });
   await runtime.waitForStdout("subscribed the app to topic 'orders'");
+  await runtime.waitForStdout("subscribed the app to topic 'poison'");
+  await runtime.waitForStdout("subscribed the app to topic 'poison-dead'");
 }, 30_000);
 
 afterAll(async () => {
@@ -106,6 +127,47 @@ it("counts deliveries to the app by outcome: a RETRY, then the redelivery's SUCC
   expect(samples.get(`ottavo_pubsub_delivery_duration_seconds_count{${labels}}`)).toBe(2);
   expect(samples.get(`ottavo_pubsub_deliveries_in_flight{${labels}}`)).toBe(0);
   expect(new Set(delivered).size).toBe(1);
+});
+
+it("counts redeliveries and dead letters: an event the app always retries goes to the dead-letter topic after maxDeliveries", async () => {
+  const { client, close } = connectClient(runtime.apiUrl);
+  await client.publishEvent({ pubsubName: "dlq", topic: "poison", data: new TextEncoder().encode("bad"), dataContentType: "text/plain" });
+  close();
+  await eventually(() => expect(deadLettered).toEqual(["bad"]));
+  const labels = `pubsub="dlq",topic="poison"`;
+  await eventually(async () => {
+    const samples = await scrape();
+    expect(samples.get(`ottavo_pubsub_dead_letters_total{${labels},dead_letter_topic="poison-dead"}`)).toBe(1);
+  });
+  const samples = await scrape();
+  expect(poisoned).toHaveLength(3);
+  expect(samples.get(`ottavo_pubsub_deliveries_total{${labels},outcome="RETRY"}`)).toBe(3);
+  expect(samples.get(`ottavo_pubsub_redeliveries_total{${labels}}`)).toBe(2);
+  expect(samples.get(`ottavo_pubsub_deliveries_total{pubsub="dlq",topic="poison-dead",outcome="SUCCESS"}`)).toBe(1);
+  // The sentinel: a topic without a dead-letter topic has no dead-letter series at all.
+  expect([...samples.keys()].some((key) => key.startsWith("ottavo_pubsub_dead_letters_total") && key.includes(`topic="orders"`))).toBe(false);
+});
+
+it("counts deliveries to a SubscribeTopicEvents stream the same way", async () => {
+  const { client, close } = connectClient(runtime.apiUrl);
+  const stream = await openTopicStream(client, "events", "streamed");
+  await client.publishEvent({ pubsubName: "events", topic: "streamed", data: new TextEncoder().encode("one"), dataContentType: "text/plain" });
+  const first = await stream.next();
+  stream.answer(first.id, EventStatus.RETRY);
+  const again = await stream.next();
+  expect(again.id).toBe(first.id);
+  stream.answer(again.id, EventStatus.SUCCESS);
+  const labels = `pubsub="events",topic="streamed"`;
+  await eventually(async () => {
+    const samples = await scrape();
+    expect(samples.get(`ottavo_pubsub_deliveries_total{${labels},outcome="SUCCESS"}`)).toBe(1);
+  });
+  await stream.end();
+  close();
+  const samples = await scrape();
+  expect(samples.get(`ottavo_pubsub_deliveries_total{${labels},outcome="RETRY"}`)).toBe(1);
+  expect(samples.get(`ottavo_pubsub_redeliveries_total{${labels}}`)).toBe(1);
+  expect(samples.get(`ottavo_pubsub_deliveries_in_flight{${labels}}`)).toBe(0);
 });
 
 it("reports the process: CPU, memory, event loop lag, with the ottavo_ prefix", async () => {
