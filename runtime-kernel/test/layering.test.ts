@@ -66,14 +66,18 @@ describe("the kernel's folders", () => {
     return [...groups.values()];
   }
 
+  it("have no cycles: shared pieces sit below the folders that use them", () => {
+    expect(cycles()).toEqual([]);
+  });
+
   it("handlers, delivery, events and errors are in no cycle (the ones issue 9 named are gone)", () => {
     const cyclic = cycles().flat();
     for (const folder of ["handlers", "delivery", "events", "errors"]) expect([folder, cyclic.includes(folder)]).toEqual([folder, false]);
   });
 
-  // Left, and named in notes/issue-9.md: config imports server/cors and wasm/function-spec,
-  // so config, server, wasm, invoke and registry reach each other through it; moving
-  // those shared types below config ends it.
+  it("config imports no other folder of the kernel but resiliency's specs (it is read first, by everything)", () => {
+    expect([...(edges.get("config") ?? [])].sort()).toEqual(["resiliency"]);
+  });
 });
 
 describe("docs/architecture.md", () => {

@@ -1,6 +1,19 @@
-import type { CorsConfig } from "../server/cors";
 import { isPlainObject } from "./component-entry";
 import type { ConfigReport } from "./config-error";
+
+/** Cross-origin access to the API, as the config gives it (`api.cors`); absent means off. */
+export interface CorsConfig {
+  /** Origins allowed to call, e.g. "https://app.example.com"; "*" for any; "https://*.example.com" for subdomains. */
+  readonly allowedOrigins: readonly string[];
+  /** Request headers a browser may send, beside the ones Connect and gRPC-Web clients always send. */
+  readonly allowedHeaders: readonly string[];
+  /** Response headers scripts may read, beside the status headers of gRPC-Web and Connect. */
+  readonly exposedHeaders: readonly string[];
+  /** How long a browser may cache a preflight answer, in seconds. */
+  readonly maxAgeSeconds: number;
+  /** Whether calls may carry cookies and HTTP auth (then "*" answers with the caller's own origin). */
+  readonly allowCredentials: boolean;
+}
 
 const corsKeys = ["allowedOrigins", "allowedHeaders", "exposedHeaders", "maxAge", "allowCredentials"];
 /** Ten minutes: Chromium's own cap on preflight caching is two hours. */

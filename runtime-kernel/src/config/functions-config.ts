@@ -1,4 +1,4 @@
-import { defaultFunctionPort, functionDefaults, type FunctionSpec } from "../wasm/function-spec";
+import { defaultFunctionPort, functionDefaults, type FunctionSpec } from "./function-spec";
 import type { ConfigReport } from "./config-error";
 import { isPlainObject } from "./component-entry";
 import { parseListenAddress, type ListenAddress } from "./listen-address";

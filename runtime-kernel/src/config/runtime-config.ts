@@ -2,7 +2,7 @@ import type { CapabilityKind } from "@ottavo/generated/components/registry";
 import type { RawMetadata } from "@ottavo/component-runtime";
 import type { ResiliencySpec } from "../resiliency/resiliency-spec";
 import type { InvokeConfig } from "./invoke-config";
-import type { CorsConfig } from "../server/cors";
+import type { CorsConfig } from "./cors-config";
 import type { WasmConfig } from "./functions-config";
 import type { ListenAddress } from "./listen-address";
 import type { ApiSecurity } from "./api-security";

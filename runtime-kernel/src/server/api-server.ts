@@ -16,7 +16,8 @@ import { fixGrpcMessageTrailer } from "./grpc-message";
 import { createApiListener } from "./tls";
 import { closeServer, listenOn } from "./listen";
 import { Pipeline } from "./pipeline";
-import { CorsPolicy, type CorsConfig } from "./cors";
+import type { CorsConfig } from "../config/cors-config";
+import { CorsPolicy } from "./cors";
 import { ServedRoutes } from "./served-routes";
 
 /** Every HTTP/2 connection without TLS ("prior knowledge", as gRPC clients do) opens with these bytes. */

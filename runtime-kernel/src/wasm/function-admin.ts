@@ -2,7 +2,7 @@ import type * as http from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { readFunctionSpec, readLayottoFunction } from "../config/functions-config";
 import type { FunctionHost } from "./function-host";
-import type { FunctionSpec } from "./function-spec";
+import type { FunctionSpec } from "../config/function-spec";
 import { readBody } from "./read-body";
 
 type Answer = { status: number; body: unknown };

@@ -16,7 +16,7 @@ import { runtimeWasmImports, wasmAbiVersion, type WasmHostImport } from "@ottavo
 import type { InvocationRequest, InvocationResponse, InvocationTarget } from "../invoke/invocation";
 import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolStats } from "./function-pool";
-import type { FunctionSpec } from "./function-spec";
+import type { FunctionSpec } from "../config/function-spec";
 import { capMemoryPages } from "./module-limits";
 import type { InvocationOutput } from "./worker-protocol";
 
