@@ -141,8 +141,8 @@ test("is registered as the 'http' binding with no features", async () => {
   expect((await open()).features.size).toBe(0);
 });
 
-test("get appends the path to the url, sends metadata as headers and answers statusCode", async () => {
-  const binding = await open();
+test("get appends the path to the url, sends allowed metadata as headers and answers statusCode", async () => {
+  const binding = await open({ allowedHeaders: "x-request-id, authorization" });
   const result = await binding.invoke({
     operation: "get",
     data: bytes("ignored for get"),
@@ -182,7 +182,7 @@ test("put, patch, delete, head and options reach the server with their method", 
 });
 
 test("metadata that cannot be a header is left out instead of failing the call", async () => {
-  const binding = await open();
+  const binding = await open({ allowedHeaders: "*" });
   const result = await binding.invoke({
     operation: "get",
     data: new Uint8Array(),
@@ -319,7 +319,12 @@ test("credentials in the url are sent as basic auth, as Go does, and never shown
   const sent = echoOf((await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: {} })).data).headers;
   expect(sent.authorization).toBe(`Basic ${Buffer.from("us@er:p:ss").toString("base64")}`);
 
-  const own = echoOf((await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { Authorization: "Bearer t" } })).data);
+  // Metadata's Authorization is not on the default allow-list: the url's credentials are sent.
+  const notAllowed = echoOf((await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { Authorization: "Bearer t" } })).data);
+  expect(notAllowed.headers.authorization).toBe(`Basic ${Buffer.from("us@er:p:ss").toString("base64")}`);
+  const allowing = await httpBindingAdapter.create({ url: `http://us%40er:p%3Ass@127.0.0.1:${port}/api`, allowedHeaders: "authorization" }, context);
+  opened.push(allowing);
+  const own = echoOf((await allowing.invoke({ operation: "get", data: new Uint8Array(), metadata: { Authorization: "Bearer t" } })).data);
   expect(own.headers.authorization).toBe("Bearer t");
 
   const err = await failure(binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "status/401" } }));
@@ -416,6 +421,35 @@ test("metadata path cannot leave the configured url's path (issue 11, finding 9)
   }
   const inside = echoOf((await binding.invoke({ operation: "get", data: new Uint8Array(), metadata: { path: "a/../items" } })).data);
   expect(inside.url).toBe("/api/items");
+});
+
+test("by default only headers that carry no credentials or identity are sent (issue 11, finding 9)", async () => {
+  const binding = await open();
+  const metadata = {
+    "Content-Type": "a/b",
+    Accept: "text/plain",
+    "If-None-Match": '"v1"',
+    Authorization: "Bearer secret",
+    "X-Api-Key": "k",
+    Cookie: "session=1",
+    "X-Forwarded-For": "10.0.0.1",
+    "X-Request-Id": "r",
+  };
+  const sent = echoOf((await binding.invoke({ operation: "post", data: bytes("body"), metadata })).data).headers;
+  // The allowed ones arrived (the sentinel that the headers were read) ...
+  expect(sent).toMatchObject({ "content-type": "a/b", accept: "text/plain", "if-none-match": '"v1"' });
+  // ... and none of the others.
+  for (const name of ["authorization", "x-api-key", "cookie", "x-forwarded-for", "x-request-id"]) expect(sent[name]).toBeUndefined();
+
+  // Listed, they are sent; "*" sends every metadata entry, as Dapr does.
+  const listed = await open({ allowedHeaders: "X-Api-Key,authorization" });
+  const sentListed = echoOf((await listed.invoke({ operation: "get", data: new Uint8Array(), metadata })).data).headers;
+  expect(sentListed).toMatchObject({ "x-api-key": "k", authorization: "Bearer secret" });
+  expect(sentListed["cookie"]).toBeUndefined();
+  expect(sentListed["content-type"]).toBeUndefined(); // a list replaces the default one
+  const everything = await open({ allowedHeaders: "*" });
+  const sentAll = echoOf((await everything.invoke({ operation: "get", data: new Uint8Array(), metadata })).data).headers;
+  expect(sentAll).toMatchObject({ authorization: "Bearer secret", "x-api-key": "k", cookie: "session=1", "x-forwarded-for": "10.0.0.1", "x-request-id": "r" });
 });
 
 test("allowedHeaders limits which metadata become headers", async () => {

@@ -30,9 +30,12 @@ export interface HttpBindingMetadata {
    */
   followRedirects: boolean;
   /**
-   * The metadata names sent as request headers, comma-separated (any case);
+   * The metadata names sent as request headers, comma-separated (any case).
+   * The default names only headers that describe the body or negotiate and
+   * condition the answer, none carrying credentials or identity; any other
+   * (Authorization, Cookie, X-Api-Key, X-Forwarded-For, ...) must be listed.
    * "*" sends every metadata entry but "path", as Dapr does.
-   * Default: "*".
+   * Default: "accept,accept-language,cache-control,content-language,content-type,if-match,if-modified-since,if-none-match,if-unmodified-since,user-agent".
    */
   allowedHeaders: string;
 }
@@ -45,7 +48,7 @@ export const httpBindingMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "responseTimeout", type: "duration", default: "30s", required: false, sensitive: false, aliases: [], description: "How long a request may take before it fails." },
   { name: "maxResponseBytes", type: "int", default: 104857600, required: false, sensitive: false, aliases: [], min: 0, description: "The largest response body accepted, in bytes." },
   { name: "followRedirects", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "Whether redirects are followed; off by default, and even then only to the\nurl's own origin (scheme, host and port). Off, a redirect is the answer." },
-  { name: "allowedHeaders", type: "string", default: "*", required: false, sensitive: false, aliases: [], description: "The metadata names sent as request headers, comma-separated (any case);\n\"*\" sends every metadata entry but \"path\", as Dapr does." },
+  { name: "allowedHeaders", type: "string", default: "accept,accept-language,cache-control,content-language,content-type,if-match,if-modified-since,if-none-match,if-unmodified-since,user-agent", required: false, sensitive: false, aliases: [], description: "The metadata names sent as request headers, comma-separated (any case).\nThe default names only headers that describe the body or negotiate and\ncondition the answer, none carrying credentials or identity; any other\n(Authorization, Cookie, X-Api-Key, X-Forwarded-For, ...) must be listed.\n\"*\" sends every metadata entry but \"path\", as Dapr does." },
 ];
 
 /**
