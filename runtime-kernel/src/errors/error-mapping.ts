@@ -1,11 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ComponentError, type StatusName } from "@ottavo/component-runtime";
+import { componentErrorDetail } from "./error-info";
 
 /**
  * The one place where component errors become API status codes. Components raise
  * transport-neutral ComponentErrors naming a status (the errors spec/components
  * declares); the kernel's own errors are ConnectErrors already; anything else a
- * component throws is a bug or an undeclared failure and answers INTERNAL.
+ * component throws is a bug or an undeclared failure and answers INTERNAL. A
+ * declared error also carries its name, as a google.rpc.ErrorInfo detail
+ * (error-info.ts), on every path that serves the call.
  */
 const codes: Record<StatusName, Code> = {
   CANCELLED: Code.Canceled,
@@ -40,10 +43,10 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
-/** A thrown value as the API's error: its code, and its own words. */
+/** A thrown value as the API's error: its code, its own words, and a declared error's name. */
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
-  return new ConnectError(errorText(error), codeOf(error), undefined, undefined, error);
+  return withDetails(new ConnectError(errorText(error), codeOf(error), undefined, undefined, error), error);
 }
 
 /**
@@ -53,7 +56,14 @@ export function toConnectError(error: unknown): ConnectError {
  * name the operation and the component and never echo request metadata.
  */
 export function componentFailure(error: unknown, describe: (detail: string) => string): ConnectError {
-  return new ConnectError(describe(errorText(error)), codeOf(error), undefined, undefined, error);
+  return withDetails(new ConnectError(describe(errorText(error)), codeOf(error), undefined, undefined, error), error);
+}
+
+/** The details the API error of `cause` carries: a declared error's ErrorInfo, or a ConnectError's own details. */
+function withDetails(mapped: ConnectError, cause: unknown): ConnectError {
+  if (cause instanceof ComponentError) mapped.details.push(componentErrorDetail(cause));
+  else if (cause instanceof ConnectError) mapped.details.push(...cause.details);
+  return mapped;
 }
 
 /** A ConnectError for bad input. */

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { encodeErrorInfo, errorInfoType } from "../errors/error-info";
 
 /** Dapr's response header carrying the target's HTTP status, on success and failure alike. */
 export const httpStatusHeader = "dapr-http-status";
@@ -66,22 +66,11 @@ export function httpStatusError(
   for (const [name, value] of headers) metadata.append(name, value);
   metadata.set(httpStatusHeader, String(status));
   const kept = body.length > maxErrorBodyBytes ? body.subarray(0, maxErrorBodyBytes) : body;
-  const detail = { type: "google.rpc.ErrorInfo", value: encodeErrorInfo(text, "dapr.io", {
+  const detail = { type: errorInfoType, value: encodeErrorInfo(text, "dapr.io", {
     "http.code": String(status),
     "http.error_message": Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength).toString("utf8"),
   }) };
   const error = new ConnectError(text, code, metadata);
   error.details.push(detail);
   return error;
-}
-
-/** google.rpc.ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; } */
-function encodeErrorInfo(reason: string, domain: string, metadata: Record<string, string>): Uint8Array {
-  const writer = new BinaryWriter();
-  writer.uint32((1 << 3) | 2).string(reason);
-  writer.uint32((2 << 3) | 2).string(domain);
-  for (const [key, value] of Object.entries(metadata)) {
-    writer.uint32((3 << 3) | 2).fork().uint32((1 << 3) | 2).string(key).uint32((2 << 3) | 2).string(value).join();
-  }
-  return writer.finish();
 }

@@ -4,6 +4,7 @@ import { TimeoutError, UnavailableError } from "@ottavo/generated/components/err
 import { EtagMismatchError } from "@ottavo/generated/components/state";
 import { codeOf, componentFailure, toConnectError } from "../../src/errors/error-mapping";
 import { defaultErrorMapper } from "../../src/server/pipeline";
+import { decodeErrorInfo } from "../invoke/support";
 
 describe("the one error mapping", () => {
   it("maps each declared status to its gRPC code, keeps ConnectErrors, and makes anything else INTERNAL", () => {
@@ -27,5 +28,18 @@ describe("the one error mapping", () => {
   it("componentFailure words the message and keeps the status", () => {
     const mapped = componentFailure(new EtagMismatchError("etag 1 is stale"), (detail) => `fail to save: ${detail}`);
     expect([Code[mapped.code], mapped.rawMessage]).toEqual(["Aborted", "fail to save: etag 1 is stale"]);
+  });
+
+  it("names a declared error in an ErrorInfo detail, once encoded per error, and keeps a ConnectError's own details", () => {
+    const info = (error: ConnectError) => error.details.map((d) => ("type" in d ? [d.type, decodeErrorInfo(d.value)] : d.desc.typeName));
+    const first = componentFailure(new EtagMismatchError("stale"), (detail) => detail);
+    expect(info(first)).toEqual([["google.rpc.ErrorInfo", { reason: "EtagMismatch", domain: "ottavo.dev", metadata: { capability: "state" } }]]);
+    expect(componentFailure(new EtagMismatchError("stale again"), (detail) => detail).details[0]).toBe(first.details[0]);
+    expect(info(toConnectError(new TimeoutError("late")))).toEqual([["google.rpc.ErrorInfo", { reason: "Timeout", domain: "ottavo.dev", metadata: {} }]]);
+    expect(toConnectError(new Error("bug")).details).toEqual([]);
+    const kernel = new ConnectError("no such store", Code.InvalidArgument);
+    expect(toConnectError(kernel).details).toEqual([]);
+    const wrapped = componentFailure(first, (detail) => `outer: ${detail}`);
+    expect([wrapped.rawMessage, wrapped.details]).toEqual(["outer: stale", first.details]);
   });
 });

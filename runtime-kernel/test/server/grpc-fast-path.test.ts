@@ -6,7 +6,11 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { codecs } from "@ottavo/generated/codecs/index";
 import { runtimeUnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import { GetStateRequestSchema, Runtime, SayHelloRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { UnavailableError } from "@ottavo/generated/components/errors";
+import { EtagInvalidError } from "@ottavo/generated/components/state";
 import { eventually } from "@ottavo/test-support";
+import { componentFailure } from "../../src/errors/error-mapping";
+import { decodeErrorInfo } from "../invoke/support";
 import { defaultServerLimits } from "../../src/config/server-limits";
 import { ApiServer } from "../../src/server/api-server";
 import { UnaryCallContext } from "../../src/server/grpc/unary-call-context";
@@ -26,6 +30,8 @@ function handlers(observed: Observed): Partial<ServiceImpl<typeof Runtime>> {
       observed.contexts.push(context instanceof UnaryCallContext ? "fast" : "connect");
       if (request.name === "boom") throw new ConnectError("store x: failed: 100% broken; é", Code.FailedPrecondition);
       if (request.name === "bug") throw new TypeError("cannot read properties of undefined");
+      if (request.name === "etag") throw componentFailure(new EtagInvalidError("etag \"x\" is not valid"), (detail) => `fail to save: ${detail}`);
+      if (request.name === "shared") throw new UnavailableError("redis at 127.0.0.1:1 is unavailable");
       context.responseTrailer.set("x-served", "yes");
       return { hello: `hi, ${request.name}` };
     },
@@ -137,6 +143,25 @@ describe("the gRPC fast path", () => {
     });
     await expect(grpc.sayHello({ name: "bug" })).rejects.toMatchObject({ code: Code.Internal, rawMessage: "cannot read properties of undefined" });
     expect(observed.outcomes).toEqual(["grpc SayHello OK", "grpc SayHello FailedPrecondition", "grpc SayHello Internal"]);
+  });
+
+  it("names a component's declared error in a google.rpc.ErrorInfo detail on both paths, and adds none to other errors", async () => {
+    const grpc = createClient(Runtime, createGrpcTransport({ baseUrl: url }));
+    const connect = createClient(Runtime, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+    const failure = (call: Promise<unknown>) => call.then(() => { throw new Error("the call succeeded"); }, (e: unknown) => ConnectError.from(e));
+    const infos = (error: ConnectError) =>
+      error.details.map((d) => ("type" in d ? { type: d.type, ...decodeErrorInfo(d.value) } : { type: d.desc.typeName }));
+    for (const client of [grpc, connect]) {
+      const declared = await failure(client.sayHello({ name: "etag" }));
+      expect([Code[declared.code], declared.rawMessage]).toEqual(["InvalidArgument", 'fail to save: etag "x" is not valid']);
+      expect(infos(declared)).toEqual([{ type: "google.rpc.ErrorInfo", reason: "EtagInvalid", domain: "ottavo.dev", metadata: { capability: "state" } }]);
+      const shared = await failure(client.sayHello({ name: "shared" }));
+      expect([Code[shared.code], shared.rawMessage]).toEqual(["Unavailable", "redis at 127.0.0.1:1 is unavailable"]);
+      expect(infos(shared)).toEqual([{ type: "google.rpc.ErrorInfo", reason: "Unavailable", domain: "ottavo.dev", metadata: {} }]);
+      expect(infos(await failure(client.sayHello({ name: "boom" })))).toEqual([]);
+      expect(infos(await failure(client.sayHello({ name: "bug" })))).toEqual([]);
+    }
+    expect(observed.contexts).toEqual(["fast", "fast", "fast", "fast", "connect", "connect", "connect", "connect"]);
   });
 
   it("answers DEADLINE_EXCEEDED when the deadline passes mid-call, and aborts the handler's signal", async () => {
