@@ -5,7 +5,10 @@ import type { MetadataFieldSpec } from "@ottavo/component-runtime";
 /**
  * How to reach an etcd v3 cluster. The names are Layotto's
  * (mosn/layotto components/pkg/utils/etcd.go), so its component configs work
- * unmodified.
+ * unmodified; Layotto's config_store form (`address`, a list of host:port, and
+ * `timeout`, seconds, beside the metadata) is read too. While etcd is
+ * unreachable, calls fail with UNAVAILABLE (refused or dropped connection) or
+ * DEADLINE_EXCEEDED (no answer within requestTimeout); a call is never sent twice.
  */
 export interface EtcdConnectionMetadata {
   /**
@@ -14,16 +17,17 @@ export interface EtcdConnectionMetadata {
    */
   endpoints: string;
   /**
-   * How long connecting may take, in whole seconds as Layotto reads it.
+   * In whole seconds as Layotto reads it: the longest pause between attempts to
+   * reconnect to an unreachable endpoint, so service resumes within it once etcd is back.
    * Default: 5.
    */
   dialTimeout: number;
   /**
-   * The prefix of every key this component writes; a "/" is added at either end
-   * when missing (Layotto's default "/layotto/").
-   * Default: "/layotto/".
+   * How long one call to etcd may wait for its answer (Ottavo's; Layotto has
+   * none); the call then fails with DEADLINE_EXCEEDED.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "5s".
    */
-  keyPrefixPath: string;
+  requestTimeout: number;
   /**
    * The etcd user, when authentication is on.
    */
@@ -40,8 +44,8 @@ export interface EtcdConnectionMetadata {
  */
 export const etcdConnectionMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "endpoints", type: "string", default: "127.0.0.1:2379", required: false, sensitive: false, aliases: [], description: "The cluster's client endpoints as host:port, separated by \";\" (Layotto's form)." },
-  { name: "dialTimeout", type: "int", default: 5, required: false, sensitive: false, aliases: [], description: "How long connecting may take, in whole seconds as Layotto reads it." },
-  { name: "keyPrefixPath", type: "string", default: "/layotto/", required: false, sensitive: false, aliases: [], description: "The prefix of every key this component writes; a \"/\" is added at either end\nwhen missing (Layotto's default \"/layotto/\")." },
+  { name: "dialTimeout", type: "int", default: 5, required: false, sensitive: false, aliases: [], min: 1, description: "In whole seconds as Layotto reads it: the longest pause between attempts to\nreconnect to an unreachable endpoint, so service resumes within it once etcd is back." },
+  { name: "requestTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], min: 1, description: "How long one call to etcd may wait for its answer (Ottavo's; Layotto has\nnone); the call then fails with DEADLINE_EXCEEDED." },
   { name: "username", type: "string", required: false, sensitive: false, aliases: [], description: "The etcd user, when authentication is on." },
   { name: "password", type: "string", required: false, sensitive: true, aliases: [], description: "The etcd user's password." },
 ];

@@ -72,6 +72,7 @@ export interface AdapterDeclaration {
  * Every adapter declared in spec/components, by type then capability.
  */
 export const declaredAdapters: readonly AdapterDeclaration[] = [
+  { capability: "configuration", type: "etcd", features: [] },
   { capability: "lock", type: "etcd", features: ["KEEPALIVE"] },
   { capability: "sequencer", type: "etcd", features: [] },
   { capability: "hello", type: "helloworld", features: [] },

@@ -20,8 +20,8 @@ function metadata(): Record<string, string> {
 
 const proven = etcdAdapters.filter((factory) => hasConformanceSuite(factory.capability));
 
-it("covers the etcd lock and sequencer adapters", () => {
-  expect(proven.map((f) => f.capability).sort()).toEqual(["lock", "sequencer"]);
+it("covers the etcd configuration, lock and sequencer adapters", () => {
+  expect(proven.map((f) => f.capability).sort()).toEqual(["configuration", "lock", "sequencer"]);
 });
 
 for (const factory of proven) describeConformance({ factory, metadata });

@@ -77,7 +77,7 @@ export class EtcdLockStore implements EtcdLock {
 }
 
 /** The "etcd" lock adapter, as the registry holds it. */
-export const etcdLockAdapter = defineEtcdLockAdapter(async (metadata, context) => new EtcdLockStore(EtcdConnection.open(metadata, context)));
+export const etcdLockAdapter = defineEtcdLockAdapter(async (metadata, context) => new EtcdLockStore(EtcdConnection.open(metadata, metadata.keyPrefixPath, context)));
 
 function seconds(expire: number): number {
   if (!Number.isInteger(expire) || expire <= 0) throw new InvalidArgumentError(`lock expire ${expire} is not valid: give a positive number of seconds`);

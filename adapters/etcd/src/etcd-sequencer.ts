@@ -57,7 +57,7 @@ export class EtcdSequencer implements Contract {
 
 /** The "etcd" sequencer adapter, as the registry holds it. */
 export const etcdSequencerAdapter = defineEtcdSequencerAdapter(async (metadata, context) => {
-  const sequencer = new EtcdSequencer(EtcdConnection.open(metadata, context));
+  const sequencer = new EtcdSequencer(EtcdConnection.open(metadata, metadata.keyPrefixPath, context));
   try {
     await sequencer.applyFloors(readBiggerThan(context));
   } catch (error) {

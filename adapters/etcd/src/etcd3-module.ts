@@ -1,3 +1,4 @@
+import type * as CockatielModule from "cockatiel";
 import type * as Etcd3Module from "etcd3";
 
 /**
@@ -7,4 +8,9 @@ import type * as Etcd3Module from "etcd3";
  */
 export function etcd3(): typeof Etcd3Module {
   return require("etcd3") as typeof Etcd3Module;
+}
+
+/** cockatiel, whose policies etcd3 takes; loaded with etcd3. */
+export function cockatiel(): typeof CockatielModule {
+  return require("cockatiel") as typeof CockatielModule;
 }

@@ -4,13 +4,96 @@ import type { EtcdConnectionMetadata } from "../metadata-groups";
 import { etcdConnectionMetadataFields } from "../metadata-groups";
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
+import type { ConfigurationStoreWith } from "../configuration";
 import type { LockStoreWith } from "../lock";
 import type { SequencerWith } from "../sequencer";
+
+/**
+ * Metadata of the "etcd" configuration component, as validated at start.
+ */
+export interface EtcdConfigurationMetadata extends EtcdConnectionMetadata {
+  /**
+   * What every key of this store starts with; "/" as Layotto's etcd configuration
+   * store has it. A "/" is added at either end when missing.
+   * Default: "/".
+   */
+  keyPrefixPath: string;
+  /**
+   * The group a blank group means.
+   * Default: "default".
+   */
+  defaultGroup: string;
+  /**
+   * The label a blank label means.
+   * Default: "default".
+   */
+  defaultLabel: string;
+}
+
+/**
+ * The declared metadata fields of the "etcd" configuration component.
+ */
+export const etcdConfigurationMetadataFields: readonly MetadataFieldSpec[] = [
+  ...etcdConnectionMetadataFields,
+  { name: "keyPrefixPath", type: "string", default: "/", required: false, sensitive: false, aliases: [], description: "What every key of this store starts with; \"/\" as Layotto's etcd configuration\nstore has it. A \"/\" is added at either end when missing." },
+  { name: "defaultGroup", type: "string", default: "default", required: false, sensitive: false, aliases: [], description: "The group a blank group means." },
+  { name: "defaultLabel", type: "string", default: "default", required: false, sensitive: false, aliases: [], description: "The label a blank label means." },
+];
+
+/**
+ * Validates raw metadata of a "etcd" configuration component; throws MetadataError.
+ */
+export function parseEtcdConfigurationMetadata(raw: RawMetadata): EtcdConfigurationMetadata {
+  return parseMetadata<EtcdConfigurationMetadata>(raw, etcdConfigurationMetadataFields);
+}
+
+/**
+ * The features the "etcd" configuration component declares.
+ */
+export const etcdConfigurationFeatures = [] as const;
+
+/**
+ * What a "etcd" configuration component implements: the core operations and those its features unlock.
+ */
+export type EtcdConfiguration = ConfigurationStoreWith<never>;
+
+/**
+ * Configuration items in etcd, laid out as Layotto's etcd configuration store
+ * lays them out: the item is the key `<keyPrefixPath><appId>/<group>/<label>/<key>`
+ * (so, with the default prefix "/", items Layotto wrote read back here). Its value
+ * is a JSON object {content, tags, metadata}; a value that is not one (written by
+ * Layotto or by etcdctl) reads back as the content itself. App id, group and label
+ * may not contain "/". A save is one transaction (at most 128 items per
+ * transaction, etcd's default limit; a larger save takes several), a delete too.
+ * Subscriptions watch the group and label's key range; a subscriber receives each
+ * transaction that touched its keys as one change, in etcd's revision order, once.
+ * After a lost connection the watch resumes from the revision after the last one
+ * delivered, so changes made meanwhile arrive then, none lost and none twice; if
+ * etcd compacted those revisions away, the subscriber receives the current state of
+ * its keys instead (a key it names that is gone, with empty content).
+ */
+export function defineEtcdConfigurationAdapter(
+  create: (metadata: EtcdConfigurationMetadata, context: AdapterContext) => Promise<EtcdConfiguration>,
+): AdapterFactory<"configuration", EtcdConfiguration> {
+  return defineAdapter({
+    capability: "configuration",
+    type: "etcd",
+    features: etcdConfigurationFeatures,
+    metadata: etcdConfigurationMetadataFields,
+    create,
+  });
+}
 
 /**
  * Metadata of the "etcd" lock component, as validated at start.
  */
 export interface EtcdLockMetadata extends EtcdConnectionMetadata {
+  /**
+   * The prefix of every key this component writes; a "/" is added at either end
+   * when missing (Layotto's default "/layotto/").
+   * Default: "/layotto/".
+   */
+  keyPrefixPath: string;
 }
 
 /**
@@ -18,6 +101,7 @@ export interface EtcdLockMetadata extends EtcdConnectionMetadata {
  */
 export const etcdLockMetadataFields: readonly MetadataFieldSpec[] = [
   ...etcdConnectionMetadataFields,
+  { name: "keyPrefixPath", type: "string", default: "/layotto/", required: false, sensitive: false, aliases: [], description: "The prefix of every key this component writes; a \"/\" is added at either end\nwhen missing (Layotto's default \"/layotto/\")." },
 ];
 
 /**
@@ -59,6 +143,12 @@ export function defineEtcdLockAdapter(
  * Metadata of the "etcd" sequencer component, as validated at start.
  */
 export interface EtcdSequencerMetadata extends EtcdConnectionMetadata {
+  /**
+   * The prefix of every key this component writes; a "/" is added at either end
+   * when missing (Layotto's default "/layotto/").
+   * Default: "/layotto/".
+   */
+  keyPrefixPath: string;
 }
 
 /**
@@ -66,6 +156,7 @@ export interface EtcdSequencerMetadata extends EtcdConnectionMetadata {
  */
 export const etcdSequencerMetadataFields: readonly MetadataFieldSpec[] = [
   ...etcdConnectionMetadataFields,
+  { name: "keyPrefixPath", type: "string", default: "/layotto/", required: false, sensitive: false, aliases: [], description: "The prefix of every key this component writes; a \"/\" is added at either end\nwhen missing (Layotto's default \"/layotto/\")." },
 ];
 
 /**
