@@ -171,9 +171,12 @@ export class Runtime {
     }
     this.phase = "serving";
     // Other runtimes find this app once the API answers, not before.
-    const address = advertisedAddress(this.api.address);
-    if (address !== undefined) {
-      for (const line of await this.invocation.nameResolution.registerSelf(address)) this.options.log.warn(line);
+    if (this.invocation.nameResolution.registers) {
+      const { address, warning } = advertisedAddress(this.api.address, config.invoke.advertiseAddress);
+      if (warning !== undefined) this.options.log.warn(`ottavo: warning: ${warning}`);
+      if (address !== undefined) {
+        for (const line of await this.invocation.nameResolution.registerSelf(address)) this.options.log.warn(line);
+      }
     }
     const callback = appCallbackTarget(config, this.table);
     if (callback !== undefined) {

@@ -1,6 +1,7 @@
 import { parseDuration } from "@ottavo/component-runtime";
 import type { ConfigReport } from "./config-error";
 import { isPlainObject } from "./component-entry";
+import { parseListenAddress } from "./listen-address";
 
 /** One HTTP service InvokeService can call by id. */
 export interface HttpTargetConfig {
@@ -25,6 +26,18 @@ export interface InvokeConfig {
    * call without it. Also read from OTTAVO_INVOKE_TOKEN.
    */
   readonly token?: string;
+  /**
+   * The address this runtime registers with name resolution for other runtimes
+   * to call it at; the API's own address when absent. The port may be left
+   * out: the API's bound port is used then.
+   */
+  readonly advertiseAddress?: AdvertiseAddress;
+}
+
+/** A host other runtimes can dial (never a wildcard), and optionally a port. */
+export interface AdvertiseAddress {
+  readonly host: string;
+  readonly port?: number;
 }
 
 export const emptyInvokeConfig: InvokeConfig = { targets: [] };
@@ -39,15 +52,16 @@ export const layottoRequestTimeoutMs = 3000;
  *     targets:
  *       HelloService:1.0: { url: http://127.0.0.1:8889, timeout: 3s }
  *     token: s3cret            # runtime-to-runtime calls; or OTTAVO_INVOKE_TOKEN
+ *     advertiseAddress: 10.0.0.5:34904   # registered with name resolution; default: the API's address
  */
 export function readOttavoInvoke(report: ConfigReport, value: unknown): InvokeConfig {
   if (value === undefined || value === null) return emptyInvokeConfig;
   if (!isPlainObject(value)) {
-    report.problem("'invoke' must be a map with targets (and optionally token)");
+    report.problem("'invoke' must be a map with targets (and optionally token, advertiseAddress)");
     return emptyInvokeConfig;
   }
-  const { targets, token, ...unknown } = value;
-  for (const key of Object.keys(unknown)) report.problem(`unknown key 'invoke.${key}'; known: targets, token`);
+  const { targets, token, advertiseAddress, ...unknown } = value;
+  for (const key of Object.keys(unknown)) report.problem(`unknown key 'invoke.${key}'; known: targets, token, advertiseAddress`);
   if (token !== undefined && token !== null && (typeof token !== "string" || token === "")) {
     report.problem("'invoke.token' must be a non-empty string");
   }
@@ -62,7 +76,54 @@ export function readOttavoInvoke(report: ConfigReport, value: unknown): InvokeCo
       }
     }
   }
-  return { targets: read, ...(typeof token === "string" && token !== "" ? { token } : {}) };
+  const advertised = advertiseAddress === undefined || advertiseAddress === null ? undefined : readAdvertiseAddress(report, advertiseAddress);
+  return {
+    targets: read,
+    ...(typeof token === "string" && token !== "" ? { token } : {}),
+    ...(advertised === undefined ? {} : { advertiseAddress: advertised }),
+  };
+}
+
+/** Hosts that mean "every interface" when listening and nothing when dialled. */
+export function isWildcardHost(host: string): boolean {
+  return host === "" || host === "0.0.0.0" || host === "::" || host === "0:0:0:0:0:0:0:0";
+}
+
+/**
+ * `invoke.advertiseAddress`: "host:port", "[v6]:port" or a host alone (the API's
+ * port then). A wildcard host is refused: other runtimes cannot dial 0.0.0.0.
+ */
+function readAdvertiseAddress(report: ConfigReport, value: unknown): AdvertiseAddress | undefined {
+  const where = "'invoke.advertiseAddress'";
+  if (typeof value !== "string" || value.trim() === "") {
+    report.problem(`${where} must be host:port or a host other runtimes can reach this runtime's API at, e.g. 10.0.0.5:34904`);
+    return undefined;
+  }
+  const text = value.trim();
+  const withPort = /:\d+$/.test(text) && (!text.includes("::") || text.startsWith("[")) ? parseListenAddress(text) : undefined;
+  let address: AdvertiseAddress;
+  if (withPort !== undefined) {
+    if ("problem" in withPort || withPort.kind !== "tcp") {
+      report.problem(`${where} '${text}' ${"problem" in withPort ? withPort.problem : "must be a TCP address"}`);
+      return undefined;
+    }
+    if (withPort.port === 0) {
+      report.problem(`${where} '${text}': port 0 is no port other runtimes can dial; leave the port out to advertise the API's bound port`);
+      return undefined;
+    }
+    address = { host: withPort.host, port: withPort.port };
+  } else {
+    if (text.startsWith("unix:") || /[\s/]/.test(text)) {
+      report.problem(`${where} '${text}' must be host:port or a host; a Unix socket cannot be reached by other runtimes`);
+      return undefined;
+    }
+    address = { host: text.replace(/^\[(.*)\]$/, "$1") };
+  }
+  if (isWildcardHost(address.host)) {
+    report.problem(`${where} '${text}': ${address.host === "" ? "an empty host" : address.host} means every interface, which other runtimes cannot dial; advertise this machine's address (e.g. its IP)`);
+    return undefined;
+  }
+  return address;
 }
 
 function readTarget(report: ConfigReport, where: string, entry: unknown): Omit<HttpTargetConfig, "id"> | undefined {

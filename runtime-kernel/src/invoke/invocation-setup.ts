@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { InvokeConfig } from "../config/invoke-config";
+import { isWildcardHost, type AdvertiseAddress, type InvokeConfig } from "../config/invoke-config";
 import { formatListenAddress, type ListenAddress } from "../config/listen-address";
 import type { AppConfig } from "../config/runtime-config";
 import { ComponentTable } from "../registry/component-table";
@@ -87,13 +87,32 @@ export function createInvoker(config: InvokeConfig, resiliency?: ResiliencySpec)
   return createInvocation(config, { id: "" }, new ComponentTable(""), resiliency).invoker;
 }
 
+/** What this runtime registers with name resolution, and why not or with what caveat. */
+export interface Advertised {
+  readonly address?: string;
+  readonly warning?: string;
+}
+
 /**
- * The address other runtimes reach this API at: as bound, except that a
- * wildcard host (every interface) is advertised as loopback; undefined for a
- * Unix socket, which no other runtime can dial.
+ * The address other runtimes reach this API at: `invoke.advertiseAddress` when
+ * configured (its port defaulting to the API's bound port), else the API's
+ * address as bound. A wildcard bind (0.0.0.0, ::) is not an address anyone can
+ * dial: loopback is advertised then, with a warning, since only runtimes on this
+ * machine can reach it. Nothing for a Unix socket without a configured address.
  */
-export function advertisedAddress(address: ListenAddress): string | undefined {
-  if (address.kind !== "tcp") return undefined;
-  const host = address.host === "" || address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
-  return formatListenAddress({ kind: "tcp", host, port: address.port });
+export function advertisedAddress(api: ListenAddress, configured?: AdvertiseAddress): Advertised {
+  const hint = "set invoke.advertiseAddress to the address other runtimes should call";
+  if (configured !== undefined) {
+    const port = configured.port ?? (api.kind === "tcp" ? api.port : undefined);
+    if (port === undefined) return { warning: `the API listens on a Unix socket, so invoke.advertiseAddress needs a port; this runtime is not registered` };
+    return { address: formatListenAddress({ kind: "tcp", host: configured.host, port }) };
+  }
+  if (api.kind !== "tcp") return { warning: `the API listens on a Unix socket, which other runtimes cannot dial; this runtime is not registered (${hint})` };
+  if (!isWildcardHost(api.host)) return { address: formatListenAddress(api) };
+  const host = api.host.includes(":") ? "::1" : "127.0.0.1";
+  const address = formatListenAddress({ kind: "tcp", host, port: api.port });
+  return {
+    address,
+    warning: `the API listens on every interface (${formatListenAddress(api)}), which is no address to dial; registering ${address}, which only runtimes on this machine can reach (${hint})`,
+  };
 }

@@ -27,6 +27,11 @@ export class NameResolution {
     return this.table.list("nameresolution").length > 0;
   }
 
+  /** Whether some resolver takes registrations (redis), so this runtime's address matters. */
+  get registers(): boolean {
+    return this.ownAppId !== "" && this.table.list("nameresolution").some(({ component }) => nameResolverHas(component, "REGISTRATION"));
+  }
+
   /** The fallback InvocationTargets consults for ids nothing registered. */
   readonly fallback: TargetResolver = async (id, hops) => {
     const resolvers = this.table.list("nameresolution");

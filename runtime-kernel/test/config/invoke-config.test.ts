@@ -53,13 +53,37 @@ describe("Ottavo YAML 'invoke'", () => {
         ),
       ),
     ).toEqual([
-      "o.yaml: unknown key 'invoke.other'; known: targets, token",
+      "o.yaml: unknown key 'invoke.other'; known: targets, token, advertiseAddress",
       "o.yaml: 'invoke.token' must be a non-empty string",
       "o.yaml: 'invoke.targets.a.url' 'https://x': only http:// is supported",
       "o.yaml: 'invoke.targets.b.url' 'not a url' is not a URL; expected e.g. http://127.0.0.1:8889",
       "o.yaml: 'invoke.targets.b.timeout' must be a positive duration such as \"3s\" or \"250ms\"",
       "o.yaml: unknown key 'invoke.targets.c.retries'; known: url, timeout",
       "o.yaml: 'invoke.targets.d' must be a map with url (and optionally timeout)",
+    ]);
+  });
+
+  it("reads invoke.advertiseAddress as host:port or a host alone (the API's port then)", () => {
+    const advertised = (value: string) => parseOttavoConfig(yaml(`invoke: { advertiseAddress: "${value}" }\n`), "o.yaml", "/").invoke.advertiseAddress;
+    expect(advertised("10.0.0.5:34904")).toEqual({ host: "10.0.0.5", port: 34904 });
+    expect(advertised("runtime-b.internal")).toEqual({ host: "runtime-b.internal" });
+    expect(advertised("[fd00::5]:34904")).toEqual({ host: "fd00::5", port: 34904 });
+    expect(advertised("fd00::5")).toEqual({ host: "fd00::5" });
+  });
+
+  it("refuses a wildcard, empty, port-0 or Unix socket advertise address", () => {
+    const problems = (value: string) => problemsOf(() => parseOttavoConfig(yaml(`invoke: { advertiseAddress: "${value}" }\n`), "o.yaml", "/"));
+    expect(problems("0.0.0.0:34904")).toEqual([
+      "o.yaml: 'invoke.advertiseAddress' '0.0.0.0:34904': 0.0.0.0 means every interface, which other runtimes cannot dial; advertise this machine's address (e.g. its IP)",
+    ]);
+    expect(problems("0.0.0.0")[0]).toContain("0.0.0.0 means every interface");
+    expect(problems("[::]:34904")[0]).toContain(":: means every interface");
+    expect(problems("::")[0]).toContain(":: means every interface");
+    expect(problems(":34904")[0]).toContain("an empty host means every interface");
+    expect(problems("10.0.0.5:0")[0]).toContain("port 0 is no port other runtimes can dial");
+    expect(problems("unix:/tmp/api.sock")[0]).toContain("a Unix socket cannot be reached by other runtimes");
+    expect(problems("")).toEqual([
+      "o.yaml: 'invoke.advertiseAddress' must be host:port or a host other runtimes can reach this runtime's API at, e.g. 10.0.0.5:34904",
     ]);
   });
 });
