@@ -12,8 +12,14 @@ export interface RedisServer {
   readonly url: string;
   /** Kills the server and resolves once it has exited; calling it again does nothing. */
   stop(): Promise<void>;
-  /** Starts the server again on the same port (after stop(), or stopping it first); data is gone. */
+  /**
+   * Starts the server again on the same port (after stop() or crash(), or stopping
+   * it first). Data is gone, unless the server was started with `appendOnly` and
+   * not stop()ped: then it reads its append-only file from the same folder.
+   */
   restart(): Promise<void>;
+  /** Kills the server with SIGKILL (no shutdown, no last write) and resolves once it has exited; the folder stays for restart(). */
+  crash(): Promise<void>;
 }
 
 export interface RedisServerOptions {
@@ -23,11 +29,17 @@ export interface RedisServerOptions {
   password?: string;
   /** How long start-up may take before it fails; 10 s by default. */
   startTimeoutMs?: number;
+  /**
+   * Persistence for crash tests: appendonly yes with appendfsync always, so every
+   * write Redis acknowledged survives kill -9 and a restart(). Off by default
+   * (no persistence at all).
+   */
+  appendOnly?: boolean;
 }
 
 /**
  * Starts redis-server (from the system, `make test-services` installs it) on a free
- * 127.0.0.1 port with persistence off, and resolves once it answers PING. Register
+ * 127.0.0.1 port with persistence off (unless `appendOnly`), and resolves once it answers PING. Register
  * `stop()` in afterAll; servers still running when the process exits are killed
  * then, so a failed test leaves no redis-server behind.
  */
@@ -70,6 +82,16 @@ class ManagedRedis implements RedisServer {
     this.child = undefined;
     if (child !== undefined) await kill(child);
     removeDir(this.dir);
+  }
+
+  async crash(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await exited;
+    running.delete(child);
   }
 
   async restart(): Promise<void> {
@@ -132,7 +154,8 @@ async function launch(port: number, dir: string, options: RedisServerOptions): P
     "--port", String(port),
     "--protected-mode", "yes",
     "--save", "",
-    "--appendonly", "no",
+    "--appendonly", options.appendOnly === true ? "yes" : "no",
+    ...(options.appendOnly === true ? ["--appendfsync", "always"] : []),
     "--daemonize", "no",
     "--dir", dir,
     "--logfile", "",

@@ -1,7 +1,8 @@
 /**
  * Fault tests under write load (issue 11, deliverable 7): Redis paused and
- * resumed (SIGSTOP/SIGCONT), and the runtime killed with SIGKILL mid-load and
- * started again on the same Redis. Every acknowledged write must read back; a
+ * resumed (SIGSTOP/SIGCONT), Redis killed with SIGKILL and restarted on its
+ * append-only file, and the runtime killed with SIGKILL mid-load and started
+ * again on the same Redis. Every acknowledged write must read back; a
  * write answered UNAVAILABLE may or may not have happened (the README says so),
  * and the test counts how many did.
  */
@@ -96,6 +97,34 @@ it("loses no acknowledged write while Redis is paused and resumed", async () => 
   const happened = await present(runtime, load.unavailable);
   process.stdout.write(`pause/resume: ${load.acknowledged.length} acknowledged, all read back; ${load.unavailable.length} UNAVAILABLE, of which ${happened} happened anyway\n`);
   expect(await runtime.stop()).toBe(0);
+});
+
+it("loses no acknowledged write when Redis (appendonly, appendfsync always) is killed with SIGKILL mid-load and restarted", async () => {
+  // Redis keeps what it acknowledged across kill -9 only with persistence on; this one has it.
+  const durable = await startRedis({ appendOnly: true });
+  try {
+    const runtime = await startRuntime({
+      config: redisConfig(durable, { capabilities: ["state"], metadata: { readTimeout: "500ms", dialTimeout: "500ms", redisMaxRetryInterval: "100ms" } }),
+    });
+    const load = writeLoad(runtime, "redis-kill");
+    await acknowledgedMore(load, 500);
+    await durable.crash();
+    const unavailableBefore = load.unavailable.length;
+    // The sentinel: writes fail with UNAVAILABLE while Redis is gone.
+    while (load.unavailable.length < unavailableBefore + 8) await new Promise((resolve) => setTimeout(resolve, 20));
+    await durable.restart(); // same port, same folder: Redis replays its append-only file
+    await acknowledgedMore(load, 500);
+    await load.stop();
+    expect(load.other).toEqual([]);
+    expect(await present(runtime, load.acknowledged)).toBe(load.acknowledged.length);
+    const happened = await present(runtime, load.unavailable);
+    process.stdout.write(
+      `redis kill -9: ${load.acknowledged.length} acknowledged, all read back; ${load.unavailable.length} UNAVAILABLE, of which ${happened} happened anyway\n`,
+    );
+    expect(await runtime.stop()).toBe(0);
+  } finally {
+    await durable.stop();
+  }
 });
 
 it("loses no acknowledged write when the runtime is killed with SIGKILL mid-load", async () => {
