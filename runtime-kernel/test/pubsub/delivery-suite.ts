@@ -32,8 +32,12 @@ export interface PubsubUnderTest {
 const pubsubName = "pub_subs_demo";
 const subscribedLine = (topic: string) => `ottavo: subscribed the app to topic '${topic}' of pubsub '${pubsubName}'`;
 
-/** How long to watch for a redelivery that must not come: many times the 50 ms backoff the cases configure. */
-const quietMs = 800;
+/**
+ * "Nothing else arrived" is proved with a sentinel, never a wait: the sentinel is published
+ * after the event that must not come again, on the same key (Kafka orders per partition;
+ * the other pubsubs per topic), and must arrive with nothing unexpected before it.
+ */
+const key = { partitionKey: "one-key" };
 
 export function describeDelivery(pubsub: PubsubUnderTest): void {
   const waitMs = pubsub.waitMs ?? 10_000;
@@ -114,7 +118,7 @@ export function describeDelivery(pubsub: PubsubUnderTest): void {
     });
 
     it("delivers an event a fourth time to a handler that threw three times (RETRY)", async () => {
-      await client.pubsub.publish({ pubsubName, topic: topic("flaky"), data: { attempt: "me" } });
+      await client.pubsub.publish({ pubsubName, topic: topic("flaky"), data: { attempt: "me" }, metadata: key });
       const list = await soon(() => {
         const got = received.get("flaky") ?? [];
         expect(got).toHaveLength(4);
@@ -122,25 +126,29 @@ export function describeDelivery(pubsub: PubsubUnderTest): void {
       });
       expect(new Set(list.map((d) => d.event.id)).size).toBe(1);
       expect(list.map((d) => d.data)).toEqual(Array(4).fill({ attempt: "me" }));
-      await delay(quietMs);
-      expect(received.get("flaky")).toHaveLength(4);
+      // Settled by the fourth delivery: the sentinel comes next, with no fifth delivery before it.
+      await client.pubsub.publish({ pubsubName, topic: topic("flaky"), data: { sentinel: true }, metadata: key });
+      await soon(() => expect(received.get("flaky")).toHaveLength(5));
+      expect(received.get("flaky")!.map((d) => d.data)).toEqual([...Array(4).fill({ attempt: "me" }), { sentinel: true }]);
     });
 
     it("does not deliver again an event the app dropped (no handler: the SDK answers DROP)", async () => {
-      await client.pubsub.publish({ pubsubName, topic: topic("unhandled"), data: { drop: "me" } });
+      await client.pubsub.publish({ pubsubName, topic: topic("unhandled"), data: { drop: "me" }, metadata: key });
       await soon(() => expect(app.calls.filter((c) => c.topic === topic("unhandled"))).toHaveLength(1));
-      await delay(quietMs);
-      expect(app.calls.filter((c) => c.topic === topic("unhandled"))).toHaveLength(1);
+      await client.pubsub.publish({ pubsubName, topic: topic("unhandled"), data: { sentinel: true }, metadata: key });
+      await soon(() => expect(app.calls.filter((c) => c.topic === topic("unhandled"))).toHaveLength(2));
+      expect(app.calls.filter((c) => c.topic === topic("unhandled")).map((c) => c.data)).toEqual(['{"drop":"me"}', '{"sentinel":true}']);
       expect(runtime.stderr()).toContain(`the app dropped event ${app.calls.find((c) => c.topic === topic("unhandled"))!.id}`);
     });
 
     it("does not deliver again an event the app answered with UNIMPLEMENTED", async () => {
-      await client.pubsub.publish({ pubsubName, topic: topic("unimplemented"), data: { one: 1 } });
-      await client.pubsub.publish({ pubsubName, topic: topic("unimplemented"), data: { two: 2 } });
+      await client.pubsub.publish({ pubsubName, topic: topic("unimplemented"), data: { one: 1 }, metadata: key });
+      await client.pubsub.publish({ pubsubName, topic: topic("unimplemented"), data: { two: 2 }, metadata: key });
       await soon(() => expect(app.calls.filter((c) => c.topic === topic("unimplemented"))).toHaveLength(2));
-      await delay(quietMs);
+      await client.pubsub.publish({ pubsubName, topic: topic("unimplemented"), data: { sentinel: true }, metadata: key });
+      await soon(() => expect(app.calls.filter((c) => c.topic === topic("unimplemented"))).toHaveLength(3));
       const calls = app.calls.filter((c) => c.topic === topic("unimplemented"));
-      expect(calls.map((c) => c.data).sort()).toEqual(['{"one":1}', '{"two":2}']);
+      expect(calls.map((c) => c.data)).toEqual(['{"one":1}', '{"two":2}', '{"sentinel":true}']);
       expect(runtime.stderr()).toContain("the app does not implement OnTopicEvent");
     });
 
@@ -159,10 +167,11 @@ export function describeDelivery(pubsub: PubsubUnderTest): void {
         topic: topic("expiring"),
         data: Buffer.from(JSON.stringify(expired)),
         dataContentType: "application/cloudevents+json",
+        metadata: key,
       });
-      await client.pubsub.publish({ pubsubName, topic: topic("expiring"), data: { fresh: true } });
-      await soon(() => expect(received.get("expiring")?.map((d) => d.data)).toEqual([{ fresh: true }]));
-      await delay(quietMs);
+      // The fresh event is the sentinel: published after the expired one on the same key, it arrives with nothing before it.
+      await client.pubsub.publish({ pubsubName, topic: topic("expiring"), data: { fresh: true }, metadata: key });
+      await soon(() => expect(received.get("expiring")?.length).toBeGreaterThan(0));
       expect(received.get("expiring")?.map((d) => d.data)).toEqual([{ fresh: true }]);
       expect(app.calls.some((c) => c.id === expired.id)).toBe(false);
       expect(runtime.stderr()).toMatch(/message \S+ of topic 'expiring-\w+' of pubsub 'pub_subs_demo' expired before delivery; dropped/);
@@ -204,7 +213,7 @@ export function describeDelivery(pubsub: PubsubUnderTest): void {
         topic: topic(name),
         data: Buffer.from(JSON.stringify(data)),
         dataContentType: "application/json",
-        metadata: { via: "stream-test" },
+        metadata: { via: "stream-test", ...key },
       });
 
     beforeAll(async () => {
@@ -234,7 +243,11 @@ export function describeDelivery(pubsub: PubsubUnderTest): void {
       const second = await stream.next(waitMs);
       expect(JSON.parse(text(second.data))).toEqual({ n: 2 });
       stream.answer(second.id, EventStatus.SUCCESS);
-      await expect(stream.next(quietMs)).rejects.toThrow(/no event within/);
+      // Both settled: a sentinel is the next event, with no redelivery before it.
+      await publish("stream", { sentinel: true });
+      const sentinel = await stream.next(waitMs);
+      expect(JSON.parse(text(sentinel.data))).toEqual({ sentinel: true });
+      stream.answer(sentinel.id, EventStatus.SUCCESS);
       await stream.end();
     });
 

@@ -26,8 +26,8 @@ function quietLog(): RuntimeLog & { lines: string[] } {
   return { lines, info: (l) => void lines.push(l), warn: (l) => void lines.push(l), error: (l) => void lines.push(l) };
 }
 
-/** The in-memory pubsub, telling `onClose` when the runtime closes it. */
-function registry(onClose: () => void = () => undefined): AdapterRegistry {
+/** The in-memory pubsub, telling `onClose` when the runtime closes it and `onUnsubscribe` when a subscription closes. */
+function registry(onClose: () => void = () => undefined, onUnsubscribe: () => void = () => undefined): AdapterRegistry {
   const pubsub: CapabilityAdapterFactory<"pubsub"> = {
     ...inMemoryPubsubAdapter,
     async create(raw, context) {
@@ -36,6 +36,16 @@ function registry(onClose: () => void = () => undefined): AdapterRegistry {
       component.close = async () => {
         onClose();
         await close();
+      };
+      const subscribe = component.subscribe.bind(component);
+      component.subscribe = async (request, handler) => {
+        const subscription = await subscribe(request, handler);
+        return {
+          close: async () => {
+            onUnsubscribe();
+            await subscription.close();
+          },
+        };
       };
       return component;
     },
@@ -84,13 +94,30 @@ components:
     log: quietLog(),
     registry: registry(),
   });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Delivery starts within Runtime.start or not at all: neither runtime has one.
   expect(noPubsub.appDelivery).toBeUndefined();
   expect(noCallback.appDelivery).toBeUndefined();
+  // The sentinel: a runtime with both, started after them, lists the app's topics, and its
+  // listing is the only one the app saw.
+  const both = await Runtime.start({
+    configFile: configFile(`app: { id: a, callbackPort: ${app.port} }
+api: { address: 127.0.0.1:0 }
+actuator: { address: 127.0.0.1:0 }
+components:
+  pubsub:
+    p: { type: in-memory }
+`),
+    shutdownTimeoutMs: 1_000,
+    log: quietLog(),
+    registry: registry(),
+  });
+  await both.appDelivery!.settled;
+  expect(listed).toBe(1);
   await noPubsub.shutdown();
   await noCallback.shutdown();
+  await both.shutdown();
   await app.close();
-  expect(listed).toBe(0);
+  expect(listed).toBe(1);
 });
 
 it("lets a delivery under way finish at shutdown, before the components close", async () => {
@@ -114,7 +141,10 @@ components:
 `),
     shutdownTimeoutMs: 5_000,
     log,
-    registry: registry(() => events.push("components closed")),
+    registry: registry(
+      () => events.push("components closed"),
+      () => events.push("unsubscribed"),
+    ),
   });
   await runtime.appDelivery!.settled;
   expect(log.lines).toContain("ottavo: subscribed the app to topic 'orders' of pubsub 'bus'");
@@ -123,20 +153,24 @@ components:
   await eventually(() => release !== undefined);
 
   const stopping = runtime.shutdown();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  expect(events).toEqual(["delivered"]);
+  // The shutdown has taken the subscription away and now waits for the delivery under way.
+  await eventually(() => events.includes("unsubscribed"));
+  expect(events).toEqual(["delivered", "unsubscribed"]);
   events.push("app answered");
   release!();
   expect(await stopping).toEqual({ drained: true });
-  expect(events).toEqual(["delivered", "app answered", "components closed"]);
+  expect(events).toEqual(["delivered", "unsubscribed", "app answered", "components closed"]);
   await app.close();
 });
 
 it("cancels a delivery still under way when the shutdown timeout passes, and says so", async () => {
+  let reached = false;
   const app = await startConnectApp({
     listTopicSubscriptions: async () => ({ subscriptions: [{ pubsubName: "bus", topic: "orders" }] }),
-    onTopicEvent: (_request, context) =>
-      new Promise((_resolve, reject) => context.signal.addEventListener("abort", () => reject(context.signal.reason))),
+    onTopicEvent: (_request, context) => {
+      reached = true;
+      return new Promise((_resolve, reject) => context.signal.addEventListener("abort", () => reject(context.signal.reason)));
+    },
   });
   const log = quietLog();
   const runtime = await Runtime.start({
@@ -153,7 +187,7 @@ components:
   });
   await runtime.appDelivery!.settled;
   await publishThrough(runtime, "orders", "x");
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await eventually(() => reached);
   expect(await runtime.shutdown()).toEqual({ drained: false });
   expect(log.lines).toContain(
     "ottavo: warning: 1 delivery(ies) to the app still under way after 200 ms; cancelled (the pubsub redelivers them)",
