@@ -62,7 +62,7 @@ lint: $(NODE_MODULES)
 # generator toolchain: Node and npm only. After editing spec/, run make gen first.
 CONFIG ?=
 run: build
-	node runtime-kernel/dist/cli.js run $(if $(CONFIG),-c $(CONFIG))
+	node runtime-kernel/dist/ottavo.js run $(if $(CONFIG),-c $(CONFIG))
 
 # Backends the tests start themselves on free loopback ports: Redis and etcd from Debian; and
 # Debian's chromium, which the browser test drives headless.
@@ -83,8 +83,11 @@ go-tools:
 	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
 	@cd test-support/go && GOBIN=$(CURDIR)/.cache/go/bin GOFLAGS=-mod=mod go install tool ./grpcprobe
 
+# tsc's output, then the `ottavo` command bundled into one file (dist/ottavo.js), which
+# starts in half the time of loading some 400 modules one by one.
 build: $(NODE_MODULES)
 	npx tsc -b
+	node runtime-kernel/scripts/bundle.js
 
 # The SDKs as their users get them (sdks/): the TypeScript SDK's ES module build
 # beside the CommonJS one that `build` makes; the Go SDK vetted and built; the

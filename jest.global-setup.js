@@ -2,10 +2,12 @@
  * End-to-end tests start the built runtime (runtime-kernel/dist), so they must run
  * the code as it is now: every jest run builds first (`tsc -b`, about 2 s when
  * nothing changed) and refuses to run on a build that fails, instead of testing a
- * stale dist/. OTTAVO_SKIP_BUILD=1 skips it (make test has just built).
+ * stale dist/, then bundles the command (dist/ottavo.js, what users run).
+ * OTTAVO_SKIP_BUILD=1 skips it (make test has just built).
  */
 const { execFileSync } = require("node:child_process");
 const { join } = require("node:path");
+const { bundle } = require("./runtime-kernel/scripts/bundle");
 
 module.exports = async function buildBeforeTests() {
   if (process.env.OTTAVO_SKIP_BUILD === "1") return;
@@ -16,4 +18,5 @@ module.exports = async function buildBeforeTests() {
     const output = `${error.stdout ?? ""}${error.stderr ?? ""}`.trim();
     throw new Error(`jest: the build failed, so the end-to-end tests would run a stale dist/; fix it first (npx tsc -b):\n${output}`);
   }
+  bundle();
 };

@@ -4,11 +4,22 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 
 /**
- * The built command, as a user runs it. End-to-end tests exercise the build
- * output, so `npx tsc -b` must have run (make test does it before jest).
+ * The built command, as a user runs it: the bundle of tsc's output
+ * (runtime-kernel/scripts/bundle.js). End-to-end tests exercise the build output,
+ * so `npx tsc -b` must have run (make test and jest's global setup do it); a bundle
+ * older than that build is made anew before the first start.
  */
 const repoRoot = path.resolve(__dirname, "..", "..");
-const cliFile = path.join(repoRoot, "runtime-kernel", "dist", "cli.js");
+const bundleScript = path.join(repoRoot, "runtime-kernel", "scripts", "bundle.js");
+let bundleChecked = false;
+function builtCommand(): string {
+  const { bundleIfStale, bundleFile } = require(bundleScript) as { bundleIfStale(): void; bundleFile: string };
+  if (!bundleChecked) {
+    bundleIfStale();
+    bundleChecked = true;
+  }
+  return bundleFile;
+}
 
 /** The line the runtime prints on stdout once both servers listen. */
 const readyLine = /^ottavo: serving the API on (\S+) and the actuator on (\S+) \((\d+) components?\)$/m;
@@ -187,7 +198,7 @@ interface Launched {
 }
 
 function launch(options: StartRuntimeOptions): Launched {
-  const cli = options.cliFile ?? cliFile;
+  const cli = options.cliFile ?? builtCommand();
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -b)`);
   const configFile = writeConfig(options);
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cli, "run", "-c", configFile, ...(options.args ?? [])], {

@@ -10,17 +10,22 @@ export interface AppInfo {
 }
 
 /**
- * The version comes from the package's package.json (src/ and dist/ sit at the
- * same depth). "compiled" is the modification time of this compiled file, so it
- * is the same for every run of one build; under ts-jest there is no build: "".
+ * The version comes from the package's package.json: two folders up from src/server
+ * and dist/server, one up from the bundled dist/ottavo.js. "compiled" is the
+ * modification time of this compiled file, so it is the same for every run of one
+ * build; under ts-jest there is no build: "".
  */
 export function readAppInfo(): AppInfo {
-  const packageRoot = path.resolve(__dirname, "..", "..");
   let version = "";
-  try {
-    version = String((JSON.parse(readFileSync(path.join(packageRoot, "package.json"), "utf8")) as { version?: unknown }).version ?? "");
-  } catch {
-    // An unreadable package.json leaves the version empty rather than failing the actuator.
+  for (const packageRoot of [path.resolve(__dirname, "..", ".."), path.resolve(__dirname, "..")]) {
+    try {
+      const manifest = JSON.parse(readFileSync(path.join(packageRoot, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
+      if (manifest.name !== "@ottavo/runtime-kernel") continue;
+      version = String(manifest.version ?? "");
+      break;
+    } catch {
+      // An unreadable package.json leaves the version empty rather than failing the actuator.
+    }
   }
   let compiled = "";
   if (__filename.endsWith(".js")) {

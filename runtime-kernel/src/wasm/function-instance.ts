@@ -30,12 +30,13 @@ const deadlineExceeded = 4;
 const internal = 13;
 
 /**
- * The worker script: compiled JavaScript beside this file, or, when this file runs
- * from TypeScript sources (the tests), the package's build output.
+ * The worker script: compiled JavaScript beside this file; from the bundled command
+ * (dist/ottavo.js), in dist/wasm/; when this file runs from TypeScript sources (the
+ * tests), the package's build output.
  */
 function workerScript(): string {
-  const beside = join(__dirname, "instance-worker.js");
-  return existsSync(beside) ? beside : join(__dirname, "..", "..", "dist", "wasm", "instance-worker.js");
+  const candidates = [join(__dirname, "instance-worker.js"), join(__dirname, "wasm", "instance-worker.js")];
+  return candidates.find((file) => existsSync(file)) ?? join(__dirname, "..", "..", "dist", "wasm", "instance-worker.js");
 }
 
 /**

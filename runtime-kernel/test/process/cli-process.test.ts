@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createDefaultRegistry } from "../../src/registry/adapter-registry";
 
-/** These tests run the built runtime, as a user does: `npx tsc -b runtime-kernel` first (make test does). */
-const cli = path.resolve(__dirname, "..", "..", "dist", "cli.js");
+/** These tests run the built command, as a user does (dist/ottavo.js: make build, or jest's global setup, makes it). */
+const cli = path.resolve(__dirname, "..", "..", "dist", "ottavo.js");
 const repoRoot = path.resolve(__dirname, "..", "..", "..");
 
 interface Running {

@@ -29,9 +29,17 @@ interface FastRoute {
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
-/** Reasons given to aborted signals, made once so an abort allocates nothing. */
-const completed = new ConnectError("the call completed", Code.Canceled);
-const canceledByClient = new ConnectError("the client canceled the call", Code.Canceled);
+/**
+ * Reasons given to aborted signals, made once so an abort allocates nothing; on first
+ * use, since a ConnectError's Headers load undici (and compile its llhttp wasm): not at start.
+ */
+let reasons: { completed: ConnectError; canceledByClient: ConnectError } | undefined;
+function abortReasons(): NonNullable<typeof reasons> {
+  return (reasons ??= {
+    completed: new ConnectError("the call completed", Code.Canceled),
+    canceledByClient: new ConnectError("the client canceled the call", Code.Canceled),
+  });
+}
 
 function ignore(): void {}
 
@@ -226,11 +234,12 @@ class UnaryCall {
     const path = this.path;
     if (--path.inFlight === 0) path.onIdle?.();
     if (this.done) return;
+    const { canceledByClient } = abortReasons();
     this.finish(canceledByClient);
     this.pipelineCall.end(canceledByClient);
   }
 
-  private finish(reason: unknown = completed): void {
+  private finish(reason: unknown = abortReasons().completed): void {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.context?.abort(reason);
