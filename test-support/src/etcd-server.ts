@@ -10,8 +10,14 @@ export interface EtcdServer {
   readonly endpoint: string;
   /** Kills the server (data kept) and resolves once it has exited. */
   stop(): Promise<void>;
-  /** Starts it again on the same ports and data (after stop(), or stopping it first). */
+  /** Starts it again on the same ports and data (after stop() or crash(), or stopping it first). */
   restart(): Promise<void>;
+  /** Kills it with SIGKILL (no goodbye to clients; data kept) and resolves once it has exited. */
+  crash(): Promise<void>;
+  /** Freezes it with SIGSTOP: connections stay open and nothing answers. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
   /** Stops it and removes its data; calling it again does nothing. */
   remove(): Promise<void>;
 }
@@ -36,11 +42,27 @@ export async function startEtcd(): Promise<EtcdServer> {
     async stop() {
       const running = child;
       child = undefined;
-      if (running !== undefined) await kill(running);
+      if (running === undefined) return;
+      running.kill("SIGCONT"); // a paused server would not act on SIGTERM
+      await kill(running);
     },
     async restart() {
       await server.stop();
       child = await launch(dir, clientPort, peerPort);
+    },
+    async crash() {
+      const running = child;
+      child = undefined;
+      if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
+      running.kill("SIGKILL");
+      await exited;
+    },
+    pause() {
+      child?.kill("SIGSTOP");
+    },
+    resume() {
+      child?.kill("SIGCONT");
     },
     async remove() {
       await server.stop();

@@ -6,4 +6,5 @@ export { Pushable } from "./pushable";
 export { goTool, goToolsDir, type GoTool } from "./go-tools";
 export { openFdCount, rssBytes, tcpStatesOfPort } from "./process-stats";
 export { startEtcd, type EtcdServer } from "./etcd-server";
+export { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 export { buildAssemblyScriptGuest, buildGoGuest, buildWatGuest, guestCacheDir } from "./wasm-guests";

@@ -9,8 +9,9 @@ import {
   type EtcdConfiguration,
 } from "@ottavo/generated/components/adapters/etcd";
 import { ConfigurationItemSchema, type ConfigurationItem } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
-import type { IKeyValue, IRequestOp, IWatchCreateRequest, IWatchResponse, Watcher } from "etcd3";
+import type { IDuplexStream, IKeyValue, IRequestOp, IWatchRequest, IWatchResponse } from "etcd3";
 import { EtcdConnection } from "./etcd-connection";
+import { etcd3 } from "./etcd3-module";
 
 /** etcd's default --max-txn-ops: a save or delete of more keys takes several transactions. */
 const MAX_TXN_OPS = 128;
@@ -148,15 +149,23 @@ interface StoredItem {
 }
 
 /**
- * One subscription: an etcd watch on its scope, the last revision delivered, and a
- * queue handing changes to the handler one at a time.
+ * One subscription: its own etcd watch stream on its scope, the last revision
+ * delivered, and a queue handing changes to the handler one at a time.
+ *
+ * The watch stream is driven here rather than through etcd3's watch manager, which
+ * resumes from the revision of the last response header (past events a replay had
+ * not reached yet) and, when etcd cancels a watch whose start revision was
+ * compacted, leaves its attach queue waiting for an answer that never comes.
  */
 class WatchSubscription implements Subscription {
   private readonly queue: SerialDelivery<Change>;
-  private watcher: Watcher | undefined;
-  /** The last revision whose changes were handed to the queue (or found to hold none for us). */
+  private stream: WatchStream | undefined;
+  /** The last revision whose changes were handed to the queue (or held none for this subscription). */
   private last = 0n;
   private closed = false;
+  /** The pause before the next attempt to re-establish the watch. */
+  private pause = FIRST_PAUSE_MS;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly connection: EtcdConnection,
@@ -170,38 +179,82 @@ class WatchSubscription implements Subscription {
     this.queue = new SerialDelivery(handler);
   }
 
-  /** Watches from the revision after `after`; resolves once etcd has confirmed the watch. */
-  async start(after: bigint): Promise<void> {
+  /** Watches the revisions after `after`; resolves once etcd has confirmed the watch, rejects if it could not. */
+  start(after: bigint): Promise<void> {
     this.last = after;
-    const watcher = await this.connection.client
-      .watch()
-      .prefix(this.scope.prefix)
-      .startRevision((after + 1n).toString())
-      .create();
-    if (this.closed) {
-      void watcher.cancel().catch(() => undefined);
-      return;
-    }
-    this.watcher = watcher;
-    // Each (re)attachment asks for the revisions after the last one delivered.
-    // etcd3 passes the watcher's create request here (typed as the envelope) and sends it right after.
-    watcher.on("connecting", (request) => {
-      (request as IWatchCreateRequest).start_revision = (this.last + 1n).toString();
-    });
-    watcher.on("data", (response: IWatchResponse) => this.take(response));
-    // A cancelled watch (its start revision compacted away, or refused) is replaced.
-    watcher.on("error", () => void this.resync(watcher));
+    return this.attach();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retry);
     this.queue.close();
     this.onClose(this);
-    const watcher = this.watcher;
-    this.watcher = undefined;
-    // Not awaited: with etcd stopped, the cancellation would wait for it to come back.
-    void watcher?.cancel().catch(() => undefined);
+    // Cancelled locally: with etcd stopped, a cancel request would wait for it to come back.
+    const stream = this.stream;
+    this.stream = undefined;
+    stream?.cancel();
+  }
+
+  /** Opens a watch stream asking for the revisions after the last delivered; settles with etcd's answer to the create. */
+  private async attach(): Promise<void> {
+    const stream = await this.connection.client.watchClient.watch();
+    if (this.closed) {
+      stream.cancel();
+      return;
+    }
+    this.stream = stream;
+    return new Promise<void>((resolve, reject) => {
+      let created = false;
+      const fail = (error: Error) => {
+        if (this.stream !== stream) return;
+        this.stream = undefined;
+        stream.cancel();
+        if (created) this.reattachLater();
+        else reject(this.connection.statusOf(etcd3().castGrpcError(error)));
+      };
+      stream.on("data", (response: IWatchResponse) => {
+        if (this.stream !== stream) return;
+        if (response.canceled) {
+          if (response.compact_revision !== "0" && response.compact_revision !== "") {
+            this.stream = undefined;
+            stream.cancel();
+            created = true;
+            resolve();
+            void this.resync();
+          } else {
+            fail(new Error(`etcd cancelled the watch: ${response.cancel_reason}`));
+          }
+          return;
+        }
+        if (response.created) {
+          created = true;
+          this.pause = FIRST_PAUSE_MS;
+          resolve();
+        }
+        this.take(response);
+      });
+      stream.on("error", (error: Error) => fail(error));
+      stream.on("end", () => fail(new Error("etcd ended the watch stream")));
+      stream.write({
+        create_request: {
+          key: Buffer.from(this.scope.prefix),
+          range_end: prefixEnd(this.scope.prefix),
+          start_revision: (this.last + 1n).toString(),
+        },
+      });
+    });
+  }
+
+  /** After a lost stream: tries again after a pause that doubles up to MAX_PAUSE_MS. */
+  private reattachLater(): void {
+    if (this.closed) return;
+    const pause = this.pause;
+    this.pause = Math.min(pause * 2, MAX_PAUSE_MS);
+    this.retry = setTimeout(() => {
+      this.attach().catch(() => this.reattachLater());
+    }, pause);
   }
 
   /** Hands the changes of one watch response to the queue, one per revision above the last. */
@@ -236,19 +289,15 @@ class WatchSubscription implements Subscription {
   }
 
   /**
-   * After the watch was cancelled: reads the scope, delivers what changed since the
-   * last revision (named keys that are gone, with empty content), and watches on
-   * from the revision read. Tries again while etcd is unreachable.
+   * After etcd compacted the revisions the watch needed: reads the scope, delivers
+   * what changed since the last revision (named keys that are gone, with empty
+   * content), and watches on from the revision read. Tries again while etcd is unreachable.
    */
-  private async resync(cancelled: Watcher): Promise<void> {
-    if (this.closed || this.watcher !== cancelled) return;
-    this.watcher = undefined;
-    void cancelled.cancel().catch(() => undefined);
-    for (let pause = 100; !this.closed; pause = Math.min(pause * 2, 5_000)) {
+  private async resync(): Promise<void> {
+    for (let pause = FIRST_PAUSE_MS; !this.closed; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
       try {
         const all = await this.connection.client.getAll().prefix(this.scope.prefix).exec();
         if (this.closed) return;
-        const at = BigInt(all.header.revision);
         const present = new Map(all.kvs.map((kv) => [kv.key.toString("utf8").slice(this.scope.prefix.length), kv]));
         const items: ConfigurationItem[] = [];
         for (const [key, kv] of present) {
@@ -258,7 +307,8 @@ class WatchSubscription implements Subscription {
           if (!present.has(key)) items.push(create(ConfigurationItemSchema, { key, content: "", group: this.scope.group, label: this.scope.label }));
         }
         if (items.length > 0) this.queue.push({ appId: this.appId, items });
-        await this.start(at);
+        this.last = BigInt(all.header.revision);
+        await this.attach();
         return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, pause));
@@ -269,6 +319,18 @@ class WatchSubscription implements Subscription {
   private watches(key: string): boolean {
     return this.keys.size === 0 || this.keys.has(key);
   }
+}
+
+type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+
+const FIRST_PAUSE_MS = 100;
+const MAX_PAUSE_MS = 2_000;
+
+/** The end of the key range of every key starting with `prefix` (its last byte raised by one; prefixes here end in "/"). */
+function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix);
+  end[end.length - 1] = end[end.length - 1]! + 1;
+  return end;
 }
 
 function readItem(scope: Scope, kv: IKeyValue): ConfigurationItem {
