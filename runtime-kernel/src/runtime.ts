@@ -13,10 +13,12 @@ import { advertisedAddress, createInvocation, type Invocation } from "./invoke/i
 import type { InvocationTargets } from "./invoke/invocation-targets";
 import { createDefaultRegistry, type AdapterRegistry } from "./registry/adapter-registry";
 import { buildComponents, closeAll } from "./registry/build-components";
-import type { ComponentTable } from "./registry/component-table";
+import { ComponentTable } from "./registry/component-table";
 import { resolveComponents } from "./registry/resolve-components";
 import { ActuatorServer } from "./server/actuator";
 import { withComponentMetrics } from "./observability/component-metrics";
+import { withComponentResiliency } from "./resiliency/component-resiliency";
+import { Resiliency } from "./resiliency/resiliency";
 import { RuntimeMetrics } from "./observability/metrics";
 import { ApiServer } from "./server/api-server";
 import { apiTokenStep } from "./server/auth";
@@ -131,7 +133,17 @@ export class Runtime {
       file: config.file,
       settingsHooks: kernelSettingsHooks,
     });
-    this.table = withComponentMetrics(built, this.metrics);
+    // Metrics inside the policies: each attempt is measured, as Dapr counts them.
+    const measured = withComponentMetrics(built, this.metrics);
+    this.table = measured;
+    if (config.resiliency.components.size > 0) {
+      const guarded = withComponentResiliency(measured.all(), new Resiliency(config.resiliency), config.resiliency.components.keys());
+      for (const name of guarded.unknown) {
+        this.options.log.warn(`ottavo: warning: resiliency targets.components.${name} names no component; its policies apply to nothing`);
+      }
+      this.table = new ComponentTable(measured.appId);
+      for (const entry of guarded.entries) this.table.add(entry);
+    }
     this.invocation = createInvocation(config.invoke, config.app, this.table, config.resiliency);
     const handlers = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token, this.config.limits.maxQueuedStreamResponses));
     const impl = withRequestLimits(RuntimeService, handlers, config.limits);

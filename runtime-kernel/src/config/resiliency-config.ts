@@ -22,6 +22,7 @@ import { isPlainObject } from "./component-entry";
  *       circuitBreakers: { simpleCB: { maxRequests: 1, timeout: 30s, trip: consecutiveFailures >= 5 } }
  *     targets:
  *       apps: { b: { timeout: general, retry: important, circuitBreaker: simpleCB } }
+ *       components: { statestore: { outbound: { timeout: general, retry: important } } }
  */
 export function readResiliency(report: ConfigReport, value: unknown): ResiliencySpec {
   if (value === undefined || value === null) return emptyResiliency;
@@ -42,21 +43,41 @@ export function readResiliency(report: ConfigReport, value: unknown): Resiliency
   for (const key of Object.keys(unknown)) report.problem(`unknown key '${where}.${key}'; known: policies, targets`);
   const read = new PolicyReader(report, `${where}.policies`, policies);
   const apps = new Map<string, TargetPolicies>();
+  const components = new Map<string, TargetPolicies>();
   if (targets !== undefined && targets !== null) {
-    if (!isPlainObject(targets)) report.problem(`'${where}.targets' must be a map with apps`);
+    if (!isPlainObject(targets)) report.problem(`'${where}.targets' must be a map with apps and components`);
     else {
-      const { apps: appTargets, components, actors, ...others } = targets;
+      const { apps: appTargets, components: componentTargets, actors, ...others } = targets;
       for (const key of Object.keys(others)) report.problem(`unknown key '${where}.targets.${key}'; known: apps, components, actors`);
-      if (components !== undefined || actors !== undefined) {
-        report.warning(`'${where}.targets': only apps (service invocation) are applied; components and actors are ignored`);
-      }
+      if (actors !== undefined) report.warning(`'${where}.targets.actors': Ottavo has no actors; ignored`);
       for (const [id, entry] of entries(report, `${where}.targets.apps`, appTargets)) {
         const policies = read.target(`${where}.targets.apps.${id}`, entry);
         if (policies !== undefined) apps.set(id, policies);
       }
+      for (const [name, entry] of entries(report, `${where}.targets.components`, componentTargets)) {
+        const policies = readComponentTarget(report, read, `${where}.targets.components.${name}`, entry);
+        if (policies !== undefined) components.set(name, policies);
+      }
     }
   }
-  return { apps };
+  return { apps, components };
+}
+
+/**
+ * One entry of Dapr's targets.components: `outbound` (the runtime calling the
+ * component: reads, writes, publishes, binding calls) takes the same policies as
+ * an app; `inbound` (a component delivering to the app) is not applied.
+ */
+function readComponentTarget(report: ConfigReport, read: PolicyReader, where: string, value: unknown): TargetPolicies | undefined {
+  if (!isPlainObject(value)) {
+    report.problem(`'${where}' must be a map with outbound (and inbound): { timeout, retry, circuitBreaker }`);
+    return undefined;
+  }
+  const { outbound, inbound, ...unknown } = value;
+  for (const key of Object.keys(unknown)) report.problem(`unknown key '${where}.${key}'; known: outbound, inbound`);
+  if (inbound !== undefined) report.warning(`'${where}.inbound': policies on deliveries to the app are not applied; only outbound`);
+  if (outbound === undefined || outbound === null) return undefined;
+  return read.target(`${where}.outbound`, outbound);
 }
 
 /** The entries of a map, or none (with a problem) when it is not one. */

@@ -41,9 +41,11 @@ export interface TargetPolicies {
 export interface ResiliencySpec {
   /** Invocation targets (app ids, configured service ids, functions), as Dapr's targets.apps. */
   readonly apps: ReadonlyMap<string, TargetPolicies>;
+  /** Calls from the runtime to components by component name, as Dapr's targets.components.<name>.outbound. */
+  readonly components: ReadonlyMap<string, TargetPolicies>;
 }
 
-export const emptyResiliency: ResiliencySpec = { apps: new Map() };
+export const emptyResiliency: ResiliencySpec = { apps: new Map(), components: new Map() };
 
 /** A set of status codes written as Dapr writes them: "429,500-599". */
 export class StatusSet {

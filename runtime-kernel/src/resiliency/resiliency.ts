@@ -1,5 +1,5 @@
 import { PolicyRunner } from "./policy-runner";
-import type { ResiliencySpec } from "./resiliency-spec";
+import type { ResiliencySpec, TargetPolicies } from "./resiliency-spec";
 
 /**
  * The configured policies, one runner per target that has any. A runner holds
@@ -12,12 +12,24 @@ export class Resiliency {
 
   /** The runner for an invocation target id (Dapr's targets.apps), or undefined when none applies. */
   forApp(id: string): PolicyRunner | undefined {
-    let runner = this.runners.get(id);
+    return this.runner(`app\u0000${id}`, id, this.spec.apps.get(id));
+  }
+
+  /**
+   * The runner for calls to a component (Dapr's targets.components.<name>.outbound),
+   * or undefined when none applies. Components of different capabilities may
+   * share a name in Ottavo's config: each gets a runner (and a breaker) of its own.
+   */
+  forComponent(capability: string, name: string): PolicyRunner | undefined {
+    return this.runner(`component\u0000${capability}\u0000${name}`, name, this.spec.components.get(name));
+  }
+
+  private runner(key: string, target: string, policies: TargetPolicies | undefined): PolicyRunner | undefined {
+    if (policies === undefined) return undefined;
+    let runner = this.runners.get(key);
     if (runner === undefined) {
-      const policies = this.spec.apps.get(id);
-      if (policies === undefined) return undefined;
-      runner = new PolicyRunner(id, policies);
-      this.runners.set(id, runner);
+      runner = new PolicyRunner(target, policies);
+      this.runners.set(key, runner);
     }
     return runner;
   }

@@ -154,7 +154,10 @@ resiliency:
       retry: { name: "forever", policy: "exponential", durationMs: 5000, initialIntervalMs: 500, maxIntervalMs: 60_000, maxRetries: -1 },
       circuitBreaker: { name: "cb", maxRequests: 1, intervalMs: 0, timeoutMs: 60_000, tripAfter: 5 },
     });
-    expect(parsed.warnings).toEqual(["d.yaml: 'resiliency.spec.targets': only apps (service invocation) are applied; components and actors are ignored"]);
+    expect(parsed.resiliency.components.get("statestore")).toEqual({
+      retry: { name: "forever", policy: "exponential", durationMs: 5000, initialIntervalMs: 500, maxIntervalMs: 60_000, maxRetries: -1 },
+    });
+    expect(parsed.warnings).toEqual([]);
   });
 
   it("names every problem", () => {
@@ -169,6 +172,7 @@ resiliency:
     circuitBreakers: { cb: { trip: "requests > 3", maxRequests: 0 } }
   targets:
     apps: { b: { retry: nope, circuitBreaker: nope, timeout: nope, extra: 1 } }
+    components: { s: { outbound: { retry: nope } }, t: { outbound: {}, sideways: {} }, u: nope }
 `,
         "e.yaml",
         "/",
@@ -187,6 +191,9 @@ resiliency:
       "e.yaml: 'resiliency.targets.apps.b.timeout' names no timeout policy under resiliency.policies.timeouts",
       "e.yaml: 'resiliency.targets.apps.b.retry' names no retry policy under resiliency.policies.retries",
       "e.yaml: 'resiliency.targets.apps.b.circuitBreaker' names no circuit breaker under resiliency.policies.circuitBreakers",
+      "e.yaml: 'resiliency.targets.components.s.outbound.retry' names no retry policy under resiliency.policies.retries",
+      "e.yaml: unknown key 'resiliency.targets.components.t.sideways'; known: outbound, inbound",
+      "e.yaml: 'resiliency.targets.components.u' must be a map with outbound (and inbound): { timeout, retry, circuitBreaker }",
     ]);
   });
 });
