@@ -18,7 +18,16 @@ export interface MetadataFieldSpec {
   readonly oneOf?: readonly string[];
   /** Fields that may not be given together with this one. */
   readonly excludes?: readonly string[];
+  /** A regular expression (JavaScript, unicode mode) a string value must match. */
+  readonly pattern?: string;
+  /** Old names of the field: still accepted, with a warning, and read as this field. */
+  readonly deprecated?: readonly string[];
   readonly description: string;
+}
+
+/** How parseMetadata reports what it accepts but wants changed (a deprecated name). */
+export interface MetadataParseOptions {
+  readonly warn?: (message: string) => void;
 }
 
 /** Metadata as a config file gives it: JSON and YAML values, often all strings. */
@@ -37,12 +46,12 @@ export class MetadataError extends Error {
  * fields and types. Names match in any case, as Dapr matches them (clientId and
  * clientID are one field). Throws a MetadataError listing every problem at once.
  */
-export function parseMetadata<T>(raw: RawMetadata, fields: readonly MetadataFieldSpec[]): T {
+export function parseMetadata<T>(raw: RawMetadata, fields: readonly MetadataFieldSpec[], options: MetadataParseOptions = {}): T {
   const values: Record<string, string | number | boolean> = {};
   const problems: string[] = [];
   for (const field of fields) {
-    // Declaration order (name, then aliases), so messages do not depend on the config's key order.
-    const names = [field.name, ...field.aliases].map((name) => name.toLowerCase());
+    // Declaration order (name, aliases, deprecated names), so messages do not depend on the config's key order.
+    const names = keysOf(field);
     const given = Object.keys(raw)
       .filter((key) => names.includes(key.toLowerCase()) && raw[key] !== undefined && raw[key] !== null)
       .sort((a, b) => names.indexOf(a.toLowerCase()) - names.indexOf(b.toLowerCase()));
@@ -55,6 +64,8 @@ export function parseMetadata<T>(raw: RawMetadata, fields: readonly MetadataFiel
       else if (field.default !== undefined) values[field.name] = readValue(field, field.default).value!;
       continue;
     }
+    const deprecated = field.deprecated?.find((old) => old.toLowerCase() === given[0].toLowerCase());
+    if (deprecated !== undefined) options.warn?.(`metadata field '${given[0]}' is deprecated; give '${field.name}' instead (read as '${field.name}')`);
     const read = readValue(field, raw[given[0]]);
     const problem = read.problem ?? constraintProblem(field, read.value!);
     if (problem !== undefined) problems.push(`metadata field '${given[0]}' ${problem}`);
@@ -77,10 +88,15 @@ function canonical(field: MetadataFieldSpec, value: string | number | boolean): 
   return field.oneOf.find((allowed) => allowed.toLowerCase() === value.trim().toLowerCase()) ?? value;
 }
 
-/** Whether raw gives the field, under its name or an alias. */
+/** The keys a field is given under, lower-cased: its name, aliases and deprecated names. */
+function keysOf(field: MetadataFieldSpec): string[] {
+  return [field.name, ...field.aliases, ...(field.deprecated ?? [])].map((name) => name.toLowerCase());
+}
+
+/** Whether raw gives the field, under its name, an alias or a deprecated name. */
 function isGiven(raw: RawMetadata, field: MetadataFieldSpec | undefined): boolean {
   if (field === undefined) return false;
-  const names = [field.name, ...field.aliases].map((name) => name.toLowerCase());
+  const names = keysOf(field);
   return Object.keys(raw).some((key) => names.includes(key.toLowerCase()) && raw[key] !== undefined && raw[key] !== null);
 }
 
@@ -100,12 +116,27 @@ function constraintProblem(field: MetadataFieldSpec, value: string | number | bo
       return `must be one of ${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}${shown}`;
     }
   }
+  if (field.pattern !== undefined && typeof value === "string" && !compiled(field.pattern).test(value)) {
+    return `must match /${field.pattern}/${shown}`;
+  }
   return undefined;
 }
 
-/** The keys of raw that no field declares, under its name or an alias (in any case). */
+const patterns = new Map<string, RegExp>();
+
+/** A field's pattern, compiled once per process. */
+function compiled(pattern: string): RegExp {
+  let regex = patterns.get(pattern);
+  if (regex === undefined) {
+    regex = new RegExp(pattern, "u");
+    patterns.set(pattern, regex);
+  }
+  return regex;
+}
+
+/** The keys of raw that no field declares, under its name, an alias or a deprecated name (in any case). */
 export function unknownMetadataKeys(raw: RawMetadata, fields: readonly MetadataFieldSpec[]): string[] {
-  const known = new Set(fields.flatMap((f) => [f.name, ...f.aliases]).map((name) => name.toLowerCase()));
+  const known = new Set(fields.flatMap(keysOf));
   return Object.keys(raw).filter((key) => !known.has(key.toLowerCase()));
 }
 

@@ -87,3 +87,38 @@ describe("constraints the spec declares", () => {
     expect(parseMetadata<{ mode: string; retries: number }>({ mode: " SAFE ", wait: "2s" }, constrained)).toMatchObject({ mode: "Safe", retries: 3, wait: 2000 });
   });
 });
+
+describe("patterns and deprecated names", () => {
+  const fields: MetadataFieldSpec[] = [
+    { name: "prefix", type: "string", required: true, sensitive: false, aliases: [], description: "", pattern: "\\S" },
+    { name: "token", type: "string", required: false, sensitive: true, aliases: [], description: "", pattern: "^[a-f0-9]+$" },
+    { name: "consumerGroup", type: "string", required: false, sensitive: false, aliases: ["group"], description: "", deprecated: ["consumerID"] },
+  ];
+  const parse = (raw: Record<string, unknown>) => {
+    const warnings: string[] = [];
+    try {
+      return { value: parseMetadata<Record<string, unknown>>(raw, fields, { warn: (w) => warnings.push(w) }), problems: [], warnings };
+    } catch (e) {
+      return { value: undefined, problems: (e as MetadataError).problems, warnings };
+    }
+  };
+
+  it("refuses a value that does not match the pattern, never echoing a sensitive one", () => {
+    expect(parse({ prefix: "  ", token: "XYZ" }).problems).toEqual([
+      `metadata field 'prefix' must match /\\S/, not "  "`,
+      "metadata field 'token' must match /^[a-f0-9]+$/",
+    ]);
+    expect(parse({ prefix: "APP_", token: "beef" }).value).toEqual({ prefix: "APP_", token: "beef" });
+  });
+
+  it("reads a deprecated name as its replacement, with a warning, and refuses both at once", () => {
+    const old = parse({ prefix: "p", ConsumerID: "g1" });
+    expect(old.value).toEqual({ prefix: "p", consumerGroup: "g1" });
+    expect(old.warnings).toEqual(["metadata field 'ConsumerID' is deprecated; give 'consumerGroup' instead (read as 'consumerGroup')"]);
+    expect(parse({ prefix: "p", consumerGroup: "g2" })).toEqual({ value: { prefix: "p", consumerGroup: "g2" }, problems: [], warnings: [] });
+    expect(parse({ prefix: "p", consumerGroup: "g2", consumerID: "g1" }).problems).toEqual([
+      "metadata field 'consumerGroup' is given more than once (as 'consumerGroup' and 'consumerID')",
+    ]);
+    expect(unknownMetadataKeys({ consumerID: "g1", other: 1 }, fields)).toEqual(["other"]);
+  });
+});

@@ -19,13 +19,13 @@ export interface EtcdConnectionMetadata {
   /**
    * In whole seconds as Layotto reads it: the longest pause between attempts to
    * reconnect to an unreachable endpoint, so service resumes within it once etcd is back.
-   * Default: 5.
+   * Default: 5. At least 1.
    */
   dialTimeout: number;
   /**
    * How long one call to etcd may wait for its answer (Ottavo's; Layotto has
    * none); the call then fails with DEADLINE_EXCEEDED.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "5s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "5s". At least 1ms.
    */
   requestTimeout: number;
   /**
@@ -57,8 +57,9 @@ export const etcdConnectionMetadataFields: readonly MetadataFieldSpec[] = [
  */
 export interface KeyPrefixMetadata {
   /**
-   * The prefix strategy or a literal prefix.
-   * Default: "appid".
+   * The prefix strategy or a literal prefix; never "||", which separates the
+   * prefix from the key.
+   * Default: "appid". Matches `/^(?![^]*[|][|])/`.
    */
   keyPrefix: string;
 }
@@ -67,7 +68,7 @@ export interface KeyPrefixMetadata {
  * The declared metadata fields of the KeyPrefix group, includes spliced in order.
  */
 export const keyPrefixMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "keyPrefix", type: "string", default: "appid", required: false, sensitive: false, aliases: [], description: "The prefix strategy or a literal prefix." },
+  { name: "keyPrefix", type: "string", default: "appid", required: false, sensitive: false, aliases: [], pattern: "^(?![^]*[|][|])", description: "The prefix strategy or a literal prefix; never \"||\", which separates the\nprefix from the key." },
 ];
 
 /**
@@ -79,7 +80,7 @@ export const keyPrefixMetadataFields: readonly MetadataFieldSpec[] = [
 export interface RedeliveryMetadata {
   /**
    * The wait before the first redelivery of a message.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "100ms".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "100ms". At least 1ms.
    */
   redeliveryBackoff: number;
   /**
@@ -90,7 +91,7 @@ export interface RedeliveryMetadata {
   /**
    * Deliveries before a message goes to the dead-letter topic, when the
    * subscription has one; 0 means no limit.
-   * Default: 10.
+   * Default: 10. At least 0.
    */
   maxDeliveries: number;
 }
@@ -99,7 +100,7 @@ export interface RedeliveryMetadata {
  * The declared metadata fields of the Redelivery group, includes spliced in order.
  */
 export const redeliveryMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "redeliveryBackoff", type: "duration", default: "100ms", required: false, sensitive: false, aliases: [], description: "The wait before the first redelivery of a message." },
+  { name: "redeliveryBackoff", type: "duration", default: "100ms", required: false, sensitive: false, aliases: [], min: 1, description: "The wait before the first redelivery of a message." },
   { name: "maxRedeliveryBackoff", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "The longest wait between two deliveries of a message." },
   { name: "maxDeliveries", type: "int", default: 10, required: false, sensitive: false, aliases: [], min: 0, description: "Deliveries before a message goes to the dead-letter topic, when the\nsubscription has one; 0 means no limit." },
 ];
@@ -119,6 +120,7 @@ export interface RedisConnectionMetadata {
   redisHost: string;
   /**
    * The port when redisHost gives none (Dapr's).
+   * At least 1; at most 65535.
    */
   redisPort?: number;
   /**
@@ -132,7 +134,7 @@ export interface RedisConnectionMetadata {
   redisUsername?: string;
   /**
    * The database number selected after connecting (Layotto calls it "db").
-   * Default: 0. Also accepted as `db`.
+   * Default: 0. Also accepted as `db`. At least 0.
    */
   redisDB: number;
   /**
@@ -147,13 +149,13 @@ export interface RedisConnectionMetadata {
   insecureSkipTLSVerify: boolean;
   /**
    * How long one connection attempt may take.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "5s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "5s". At least 1ms.
    */
   dialTimeout: number;
   /**
    * How long a command may wait for its reply; the call then fails with UNAVAILABLE.
    * Must be positive.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "3s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "3s". At least 1ms.
    */
   readTimeout: number;
   /**
@@ -173,18 +175,19 @@ export interface RedisConnectionMetadata {
   /**
    * The longest pause between reconnection attempts (Dapr's; 2s when neither
    * this nor maxRetryBackoff is given). The pause starts at 50ms and doubles.
-   * Written as a duration ("5s", "250ms"); read into milliseconds.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Not with `maxRetryBackoff`.
    */
   redisMaxRetryInterval?: number;
   /**
    * Layotto's name for the same, in nanoseconds as Layotto reads it.
+   * At least 1.
    */
   maxRetryBackoff?: number;
   /**
    * Dapr's server kind; only "node" (one server) is supported.
-   * Default: "node".
+   * Default: "node". One of "node".
    */
-  redisType: string;
+  redisType: "node";
 }
 
 /**
@@ -204,7 +207,7 @@ export const redisConnectionMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "maxRetries", type: "int", required: false, sensitive: false, aliases: ["redisMaxRetries"], description: "Accepted for Layotto's (maxRetries) and Dapr's (redisMaxRetries) configs, and\nhas no effect: a command is never sent twice. One sent while Redis is\nunreachable, or caught by a dropped connection, fails at once with\nUNAVAILABLE, since Redis may or may not have run it; the caller decides." },
   { name: "redisMaxRetryInterval", type: "duration", required: false, sensitive: false, aliases: [], excludes: ["maxRetryBackoff"], description: "The longest pause between reconnection attempts (Dapr's; 2s when neither\nthis nor maxRetryBackoff is given). The pause starts at 50ms and doubles." },
   { name: "maxRetryBackoff", type: "int", required: false, sensitive: false, aliases: [], min: 1, description: "Layotto's name for the same, in nanoseconds as Layotto reads it." },
-  { name: "redisType", type: "string", default: "node", required: false, sensitive: false, aliases: [], description: "Dapr's server kind; only \"node\" (one server) is supported." },
+  { name: "redisType", type: "string", default: "node", required: false, sensitive: false, aliases: [], oneOf: ["node"], description: "Dapr's server kind; only \"node\" (one server) is supported." },
 ];
 
 /**
@@ -215,8 +218,9 @@ export const redisConnectionMetadataFields: readonly MetadataFieldSpec[] = [
  */
 export interface StateKeyPrefixMetadata {
   /**
-   * The prefix strategy or a literal prefix.
-   * Default: "none".
+   * The prefix strategy or a literal prefix; never "||", which separates the
+   * prefix from the key.
+   * Default: "none". Matches `/^(?![^]*[|][|])/`.
    */
   keyPrefix: string;
 }
@@ -225,5 +229,5 @@ export interface StateKeyPrefixMetadata {
  * The declared metadata fields of the StateKeyPrefix group, includes spliced in order.
  */
 export const stateKeyPrefixMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "keyPrefix", type: "string", default: "none", required: false, sensitive: false, aliases: [], description: "The prefix strategy or a literal prefix." },
+  { name: "keyPrefix", type: "string", default: "none", required: false, sensitive: false, aliases: [], pattern: "^(?![^]*[|][|])", description: "The prefix strategy or a literal prefix; never \"||\", which separates the\nprefix from the key." },
 ];

@@ -53,6 +53,11 @@ describe("kafka metadata", () => {
       `metadata field 'initialOffset' must be one of "newest", "oldest", not "latest"`,
       "metadata field 'maxDeliveries' must be at least 0, not -1",
     ]);
+    // So are a blank clientID (pattern "\\S") and a redelivery backoff of 0 (Redelivery's min "1ms").
+    expect(problems({ brokers: "k:9092", clientID: " ", redeliveryBackoff: "0" })).toEqual([
+      `metadata field 'clientID' must match /\\S/, not " "`,
+      "metadata field 'redeliveryBackoff' must be at least 1ms, not 0",
+    ]);
     expect(problems({ brokers: "nohost, :9092, h:99999", initialOffset: "Newest", heartbeatInterval: "20s" })).toEqual([
       `metadata field 'brokers' must list brokers as host:port with a port from 1 to 65535, not "nohost"`,
       `metadata field 'brokers' must list brokers as host:port with a port from 1 to 65535, not ":9092"`,
@@ -70,11 +75,17 @@ describe("kafka metadata", () => {
     const plain = settings({ brokers: "k:9092", authType: "password", saslUsername: "u", saslPassword: "p", disableTls: "true" });
     expect(plain.client.sasl).toMatchObject({ mechanism: "plain" });
     expect(plain.client.ssl).toBeUndefined();
-    expect(problems({ brokers: "k:9092", authType: "password", saslMechanism: "MD5" })).toEqual([
+    expect(settings({ brokers: "k:9092", authType: "password", saslUsername: "u", saslPassword: "p", saslMechanism: "scram-sha-256" }).client.sasl).toMatchObject({
+      mechanism: "scram-sha-256",
+    });
+    expect(problems({ brokers: "k:9092", authType: "password" })).toEqual([
       `metadata field 'saslUsername' is required with authType "password"`,
       `metadata field 'saslPassword' is required with authType "password"`,
-      `metadata field 'saslMechanism' must be "PLAINTEXT", "SHA-256" or "SHA-512", not "MD5"`,
     ]);
+    // The mechanism's values are kafka.cap's oneOf, refused by the generated parser.
+    expect(() => settings({ brokers: "k:9092", authType: "password", saslMechanism: "MD5" })).toThrow(
+      `metadata field 'saslMechanism' must be one of "PLAINTEXT", "PLAIN", "SHA-256", "SCRAM-SHA-256", "SHA-512", "SCRAM-SHA-512", not "MD5"`,
+    );
   });
 
   it("reads TLS certificates for mtls and certificate, and never uses TLS with authType none", () => {
@@ -87,9 +98,10 @@ describe("kafka metadata", () => {
       `metadata field 'disableTls' cannot be true with authType "mtls"`,
       `metadata fields 'clientCert' and 'clientKey' are both required with authType "mtls"`,
     ]);
-    expect(problems({ brokers: "k:9093", authType: "oidc" })).toEqual([
-      `metadata field 'authType' "oidc" is not supported by this adapter; use "none", "password", "mtls" or "certificate"`,
-    ]);
+    expect(() => settings({ brokers: "k:9093", authType: "oidc" })).toThrow(
+      `metadata field 'authType' must be one of "none", "password", "mtls", "certificate", not "oidc"`,
+    );
+    expect(settings({ brokers: "k:9093", authType: " MTLS ", clientCert: pem, clientKey: "key" }).client.ssl).toMatchObject({ cert: pem });
   });
 
   it("fails to start with UNAVAILABLE naming the brokers when none answers", async () => {

@@ -1,4 +1,3 @@
-import { MetadataError } from "@ottavo/component-runtime";
 import {
   NotFoundError,
   type BulkSecretRequest,
@@ -11,16 +10,12 @@ import {
 
 /**
  * The "local.env" secret component: each environment variable is a secret
- * {name: value}. Only variables starting with the (required) prefix count, and the
+ * {name: value}. Only variables starting with the prefix (required, and not blank:
+ * spec/components/adapters/local.cap) count, and the
  * prefix is not part of the secret's name. process.env is read on every call, so
  * a variable set after start is seen.
  */
-export const localEnvSecretAdapter = defineLocalEnvSecretAdapter(async (metadata) => {
-  if (metadata.prefix.trim() === "") {
-    throw new MetadataError(["metadata field 'prefix' must not be empty: it keeps the rest of the environment (the runtime's own credentials too) out of reach"]);
-  }
-  return new EnvSecretStore(metadata.prefix);
-});
+export const localEnvSecretAdapter = defineLocalEnvSecretAdapter(async (metadata) => new EnvSecretStore(metadata.prefix));
 
 class EnvSecretStore implements LocalEnvSecret {
   readonly features = new Set<never>();

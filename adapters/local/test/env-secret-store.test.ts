@@ -16,8 +16,9 @@ test("is registered as the 'local.env' secret adapter", () => {
 test("requires a prefix, so the rest of the environment stays out of reach (issue 11, finding 10)", async () => {
   process.env.OTTAVO_TEST_PLAIN = "plain-value";
   await expect(localEnvSecretAdapter.create({}, context)).rejects.toThrow(/prefix/);
-  await expect(localEnvSecretAdapter.create({ prefix: "" }, context)).rejects.toThrow(/'prefix' must not be empty/);
-  await expect(localEnvSecretAdapter.create({ prefix: "  " }, context)).rejects.toThrow(/'prefix' must not be empty/);
+  // local.cap declares the prefix not blank (pattern "\\S"); the generated parser refuses it.
+  await expect(localEnvSecretAdapter.create({ prefix: "" }, context)).rejects.toThrow(`metadata field 'prefix' must match /\\S/, not ""`);
+  await expect(localEnvSecretAdapter.create({ prefix: "  " }, context)).rejects.toThrow(`metadata field 'prefix' must match /\\S/, not "  "`);
 });
 
 test("with a prefix only matching variables count, named without the prefix", async () => {

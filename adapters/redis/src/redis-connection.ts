@@ -13,8 +13,6 @@ export type { RedisConnectionMetadata };
 export interface OpenOptions {
   /** The component's name, shown by CLIENT LIST as the connection's name (ottavo:<name>). */
   componentName?: string;
-  /** Problems the adapter found in its own metadata, reported with the connection's in one MetadataError. */
-  problems?: readonly string[];
   /**
    * Integer replies as decimal strings: the sequencer needs int64 ids beyond 2^53,
    * which a JavaScript number would round.
@@ -56,7 +54,7 @@ export class RedisConnection {
    * client is shut down, so a failed start leaves nothing reconnecting behind.
    */
   static async open(metadata: RedisConnectionMetadata, options: OpenOptions = {}): Promise<RedisConnection> {
-    const settings = readSettings(metadata, options.problems ?? []);
+    const settings = readSettings(metadata);
     const client = new (ioredis().Redis)({
       ...settings.options,
       stringNumbers: options.stringNumbers ?? false,
@@ -166,17 +164,12 @@ function connectionName(componentName: string): string {
 }
 
 /** Connection metadata checked and turned into ioredis options, every problem reported at once. */
-function readSettings(
-  metadata: RedisConnectionMetadata,
-  adapterProblems: readonly string[],
-): { endpoint: string; options: RedisOptions } {
-  const problems: string[] = [...adapterProblems];
+function readSettings(metadata: RedisConnectionMetadata): { endpoint: string; options: RedisOptions } {
+  const problems: string[] = [];
   const address = parseAddress(metadata.redisHost, metadata.redisPort, problems);
-  if (metadata.redisType.trim().toLowerCase() !== "node") {
-    problems.push(`metadata field 'redisType' must be "node": cluster and sentinel Redis are not supported`);
-  }
-  // redisDB, the timeouts, redisPort and maxRetryBackoff ranges and the exclusive retry
-  // settings are declared in spec/components/adapters/redis.cap and checked by the parser.
+  // redisType ("node" only), redisDB, the timeouts, redisPort and maxRetryBackoff ranges and
+  // the exclusive retry settings are declared in spec/components/adapters/redis.cap and
+  // checked by the parser.
   if (problems.length > 0) throw new MetadataError(problems);
 
   const maxIntervalMs =

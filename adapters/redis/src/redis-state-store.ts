@@ -147,9 +147,8 @@ export class RedisStateStore implements RedisState {
 
 /** The "redis" state adapter, as the registry holds it. */
 export const redisStateAdapter = defineRedisStateAdapter(async (metadata, context) => {
-  const ttl = metadata.ttlInSeconds;
-  const problems = ttl !== undefined && ttl < -1 ? [`metadata field 'ttlInSeconds' must be -1 or more, not ${ttl}`] : [];
-  return new RedisStateStore(await RedisConnection.open(metadata, { componentName: context.componentName, problems }), Math.max(ttl ?? 0, 0));
+  // ttlInSeconds is at least -1 (spec/components/adapters/redis.cap).
+  return new RedisStateStore(await RedisConnection.open(metadata, { componentName: context.componentName }), Math.max(metadata.ttlInSeconds ?? 0, 0));
 });
 
 interface Operation {

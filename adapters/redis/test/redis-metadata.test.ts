@@ -96,18 +96,21 @@ describe("redis metadata", () => {
       )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MetadataError);
-    // What redis.cap declares (ranges, exclusive fields) is checked by the generated parser, all at once...
+    // What redis.cap declares (ranges, allowed values, exclusive fields) is checked by the
+    // generated parser, all at once...
     expect((error as MetadataError).problems).toEqual([
       "metadata field 'readTimeout' must be at least 1ms, not 0",
+      `metadata field 'redisType' must be one of "node", not "cluster"`,
+      "metadata field 'ttlInSeconds' must be at least -1, not -3",
       "give one of metadata fields 'redisMaxRetryInterval' and 'maxRetryBackoff', not both",
     ]);
-    // ...then what the adapter reads itself (the address, the server kind), all at once too.
+    // ...then what the adapter reads itself (the address), all at once too.
     const adapterError = await redisStateAdapter
-      .create({ redisHost: "127.0.0.1:99999", redisType: "cluster" }, context())
+      .create({ redisHost: "127.0.0.1:99999" }, context())
       .catch((e: unknown) => e);
-    const problems = (adapterError as MetadataError).problems.join("\n");
-    expect(problems).toMatch(/redisHost.*port from 1 to 65535/);
-    expect(problems).toMatch(/redisType.*"node"/);
+    expect((adapterError as MetadataError).problems).toEqual([
+      `metadata field 'redisHost' must be host:port with a port from 1 to 65535, not "127.0.0.1:99999"`,
+    ]);
   });
 
   it("refuses a port given twice, differently", async () => {

@@ -20,7 +20,7 @@ export interface HttpBindingMetadata {
   responseTimeout: number;
   /**
    * The largest response body accepted, in bytes.
-   * Default: 104857600.
+   * Default: 104857600. At least 0.
    */
   maxResponseBytes: number;
   /**

@@ -22,7 +22,7 @@ export interface KafkaPubsubMetadata extends RedeliveryMetadata {
   consumerGroup?: string;
   /**
    * The client id sent with every request, for the brokers' logs and quotas.
-   * Default: "ottavo".
+   * Default: "ottavo". Matches `/\S/`.
    */
   clientID: string;
   /**
@@ -35,16 +35,16 @@ export interface KafkaPubsubMetadata extends RedeliveryMetadata {
    * start is committed as soon as the group is assigned the partition, so what
    * is published after subscribe resolves survives a restart even before the
    * group acknowledged anything.
-   * Default: "oldest".
+   * Default: "oldest". One of "newest", "oldest".
    */
   initialOffset: "newest" | "oldest";
   /**
    * How clients authenticate: "none", "password" (SASL, with saslUsername and
    * saslPassword), "mtls" (clientCert and clientKey) or "certificate" (TLS with
    * caCert only). Dapr's "oidc" and "awsiam" are not supported.
-   * Default: "none".
+   * Default: "none". One of "none", "password", "mtls", "certificate".
    */
-  authType: string;
+  authType: "none" | "password" | "mtls" | "certificate";
   /**
    * The SASL user, for authType "password".
    */
@@ -56,10 +56,11 @@ export interface KafkaPubsubMetadata extends RedeliveryMetadata {
   saslPassword?: string;
   /**
    * The SASL mechanism, for authType "password": "PLAINTEXT" (SASL/PLAIN),
-   * "SHA-256" or "SHA-512" (SCRAM).
-   * Default: "PLAINTEXT".
+   * "SHA-256" or "SHA-512" (SCRAM); "PLAIN", "SCRAM-SHA-256" and "SCRAM-SHA-512"
+   * are read as the same.
+   * Default: "PLAINTEXT". One of "PLAINTEXT", "PLAIN", "SHA-256", "SCRAM-SHA-256", "SHA-512", "SCRAM-SHA-512".
    */
-  saslMechanism: string;
+  saslMechanism: "PLAINTEXT" | "PLAIN" | "SHA-256" | "SCRAM-SHA-256" | "SHA-512" | "SCRAM-SHA-512";
   /**
    * Turns TLS off for an authType other than "none" (authType "none" never uses
    * TLS, as in Dapr).
@@ -88,12 +89,12 @@ export interface KafkaPubsubMetadata extends RedeliveryMetadata {
   /**
    * How long the group waits for a silent member before giving its partitions
    * to the others.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s". At least 1ms.
    */
   sessionTimeout: number;
   /**
    * How often a member tells the group it is alive; below sessionTimeout.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "3s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "3s". At least 1ms.
    */
   heartbeatInterval: number;
 }
@@ -104,12 +105,12 @@ export interface KafkaPubsubMetadata extends RedeliveryMetadata {
 export const kafkaPubsubMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "brokers", type: "string", required: true, sensitive: false, aliases: [], description: "The bootstrap brokers, comma-separated host:port." },
   { name: "consumerGroup", type: "string", required: false, sensitive: false, aliases: [], description: "The consumer group of every subscription of this component, instead of the\none the runtime passes (its app id)." },
-  { name: "clientID", type: "string", default: "ottavo", required: false, sensitive: false, aliases: [], description: "The client id sent with every request, for the brokers' logs and quotas." },
+  { name: "clientID", type: "string", default: "ottavo", required: false, sensitive: false, aliases: [], pattern: "\\S", description: "The client id sent with every request, for the brokers' logs and quotas." },
   { name: "initialOffset", type: "string", default: "oldest", required: false, sensitive: false, aliases: [], oneOf: ["newest", "oldest"], description: "Where a consumer group starts on a partition it has never committed an\noffset for: \"oldest\" (everything the topic still holds, so a message\npublished before the app's first subscription is not lost, as with the\nother Ottavo pub/subs) or \"newest\" (only what is published after the group\nfirst subscribed: Dapr's default, so set it for Dapr's behaviour, or to keep\na new app from reading a long-lived topic's history). With \"newest\" the\nstart is committed as soon as the group is assigned the partition, so what\nis published after subscribe resolves survives a restart even before the\ngroup acknowledged anything." },
-  { name: "authType", type: "string", default: "none", required: false, sensitive: false, aliases: [], description: "How clients authenticate: \"none\", \"password\" (SASL, with saslUsername and\nsaslPassword), \"mtls\" (clientCert and clientKey) or \"certificate\" (TLS with\ncaCert only). Dapr's \"oidc\" and \"awsiam\" are not supported." },
+  { name: "authType", type: "string", default: "none", required: false, sensitive: false, aliases: [], oneOf: ["none", "password", "mtls", "certificate"], description: "How clients authenticate: \"none\", \"password\" (SASL, with saslUsername and\nsaslPassword), \"mtls\" (clientCert and clientKey) or \"certificate\" (TLS with\ncaCert only). Dapr's \"oidc\" and \"awsiam\" are not supported." },
   { name: "saslUsername", type: "string", required: false, sensitive: false, aliases: [], description: "The SASL user, for authType \"password\"." },
   { name: "saslPassword", type: "string", required: false, sensitive: true, aliases: [], description: "The SASL password, for authType \"password\"." },
-  { name: "saslMechanism", type: "string", default: "PLAINTEXT", required: false, sensitive: false, aliases: [], description: "The SASL mechanism, for authType \"password\": \"PLAINTEXT\" (SASL/PLAIN),\n\"SHA-256\" or \"SHA-512\" (SCRAM)." },
+  { name: "saslMechanism", type: "string", default: "PLAINTEXT", required: false, sensitive: false, aliases: [], oneOf: ["PLAINTEXT", "PLAIN", "SHA-256", "SCRAM-SHA-256", "SHA-512", "SCRAM-SHA-512"], description: "The SASL mechanism, for authType \"password\": \"PLAINTEXT\" (SASL/PLAIN),\n\"SHA-256\" or \"SHA-512\" (SCRAM); \"PLAIN\", \"SCRAM-SHA-256\" and \"SCRAM-SHA-512\"\nare read as the same." },
   { name: "disableTls", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "Turns TLS off for an authType other than \"none\" (authType \"none\" never uses\nTLS, as in Dapr)." },
   { name: "skipVerify", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "With TLS, accept any broker certificate (for tests only)." },
   { name: "caCert", type: "string", required: false, sensitive: false, aliases: [], description: "With TLS, the PEM certificate authority that signs the brokers' certificates;\nabsent, the system's." },

@@ -12,7 +12,7 @@ export interface LocalEnvSecretMetadata {
    * Only variables that start with this prefix are secrets; the prefix is removed
    * from their names. Required and not empty: without it every variable of the
    * runtime's environment, its own credentials included, would be readable.
-   * Required.
+   * Required. Matches `/\S/`.
    */
   prefix: string;
 }
@@ -21,7 +21,7 @@ export interface LocalEnvSecretMetadata {
  * The declared metadata fields of the "local.env" secret component.
  */
 export const localEnvSecretMetadataFields: readonly MetadataFieldSpec[] = [
-  { name: "prefix", type: "string", required: true, sensitive: false, aliases: [], description: "Only variables that start with this prefix are secrets; the prefix is removed\nfrom their names. Required and not empty: without it every variable of the\nruntime's environment, its own credentials included, would be readable." },
+  { name: "prefix", type: "string", required: true, sensitive: false, aliases: [], pattern: "\\S", description: "Only variables that start with this prefix are secrets; the prefix is removed\nfrom their names. Required and not empty: without it every variable of the\nruntime's environment, its own credentials included, would be readable." },
 ];
 
 /**

@@ -133,12 +133,12 @@ export function defineRedisLockAdapter(
 export interface RedisNameresolutionMetadata extends RedisConnectionMetadata {
   /**
    * How long an entry lives without a heartbeat.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s". At least 1ms.
    */
   ttl: number;
   /**
    * How long a lookup's answer is reused before asking Redis again; "0" asks every time.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "1s".
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "1s". At least 0ms.
    */
   cacheTtl: number;
 }
@@ -201,13 +201,14 @@ export interface RedisPubsubMetadata extends RedisConnectionMetadata, Redelivery
   /**
    * Messages one subscription hands to its handler at once (Dapr's name; Dapr
    * counts them per component). Order is not kept when above 1.
-   * Default: 10.
+   * Default: 10. At least 1.
    */
   concurrency: number;
   /**
    * Trims each stream to about this many entries on publish (XADD MAXLEN ~;
    * Dapr's). Trimmed entries are gone even if not yet acknowledged. 0 or
    * absent keeps every entry.
+   * At least 0; not with `streamTTL`.
    */
   maxLenApprox?: number;
   /**
@@ -328,6 +329,7 @@ export interface RedisStateMetadata extends RedisConnectionMetadata, StateKeyPre
   /**
    * Seconds an item lives when a write gives no ttlInSeconds (Dapr's); absent,
    * 0 or -1 keeps such items forever.
+   * At least -1.
    */
   ttlInSeconds?: number;
 }
@@ -337,7 +339,7 @@ export interface RedisStateMetadata extends RedisConnectionMetadata, StateKeyPre
  */
 export const redisStateMetadataFields: readonly MetadataFieldSpec[] = [
   ...redisConnectionMetadataFields,
-  { name: "ttlInSeconds", type: "int", required: false, sensitive: false, aliases: [], description: "Seconds an item lives when a write gives no ttlInSeconds (Dapr's); absent,\n0 or -1 keeps such items forever." },
+  { name: "ttlInSeconds", type: "int", required: false, sensitive: false, aliases: [], min: -1, description: "Seconds an item lives when a write gives no ttlInSeconds (Dapr's); absent,\n0 or -1 keeps such items forever." },
   ...stateKeyPrefixMetadataFields,
 ];
 

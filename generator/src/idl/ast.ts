@@ -129,4 +129,8 @@ export interface MetadataFieldAst {
   oneOf: LiteralAst[][];
   /** `excludes other`: the two may not both be given. */
   excludes: Name[];
+  /** `pattern "<regex>"`: a string value must match it (a JavaScript regular expression, unicode mode). */
+  pattern: LiteralAst[];
+  /** `deprecated "<old key>"`: an old name of this field, accepted with a warning and read as this field. */
+  deprecated: Name[];
 }

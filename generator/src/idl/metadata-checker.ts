@@ -117,11 +117,12 @@ export class MetadataChecker {
    * Clashes inside one include were already reported at its group.
    */
   private checkDuplicateKeys(entries: FlatEntry[], where: string): void {
-    const seen = new Map<string, { entry: FlatEntry; key: string; isAlias: boolean; loc: Loc }>();
+    const seen = new Map<string, { entry: FlatEntry; key: string; as: string; loc: Loc }>();
     for (const entry of entries) {
       const keys = [
-        { key: entry.field.name, isAlias: false, loc: entry.ast.name.loc },
-        ...entry.ast.aliases.map((a) => ({ key: a.text, isAlias: true, loc: a.loc })),
+        { key: entry.field.name, as: "", loc: entry.ast.name.loc },
+        ...entry.ast.aliases.map((a) => ({ key: a.text, as: "an alias", loc: a.loc })),
+        ...entry.ast.deprecated.map((a) => ({ key: a.text, as: "a deprecated name", loc: a.loc })),
       ];
       for (const k of keys) {
         const folded = k.key.toLowerCase();
@@ -131,7 +132,7 @@ export class MetadataChecker {
           continue;
         }
         if (entry.include && first.entry.include === entry.include) continue;
-        const usedBy = first.isAlias ? `as an alias of field '${first.entry.field.name}'` : `by field '${first.entry.field.name}'`;
+        const usedBy = first.as ? `as ${first.as} of field '${first.entry.field.name}'` : `by field '${first.entry.field.name}'`;
         const caseNote = first.key === k.key ? "" : "; keys are compared ignoring case";
         this.diag.error(entry.include ?? k.loc, `duplicate metadata key '${k.key}' in ${where} (already used ${usedBy} at ${formatLoc(first.loc)}${caseNote})`);
       }
@@ -154,6 +155,9 @@ export class MetadataChecker {
     for (const alias of ast.aliases) {
       if (alias.text.trim() === "" || /\s/.test(alias.text)) diag.error(alias.loc, `alias ${JSON.stringify(alias.text)} of metadata field '${name}' must be non-empty and contain no whitespace`);
     }
+    for (const old of ast.deprecated) {
+      if (old.text.trim() === "" || /\s/.test(old.text)) diag.error(old.loc, `deprecated name ${JSON.stringify(old.text)} of metadata field '${name}' must be non-empty and contain no whitespace`);
+    }
     const required = ast.required.length > 0;
     if (required && ast.default) {
       diag.error(ast.required[0]!, `metadata field '${name}' is required and has a default (a required field cannot have a default; remove one)`);
@@ -170,6 +174,7 @@ export class MetadataChecker {
       sensitive: ast.sensitive.length > 0,
       aliases: ast.aliases.map((a) => a.text),
       excludes: ast.excludes.map((e) => e.text),
+      deprecated: ast.deprecated.map((d) => d.text),
       doc: ast.doc,
       loc: ast.name.loc,
     };
@@ -208,13 +213,29 @@ export class MetadataChecker {
       else if (values.some((v) => v.kind !== "string")) diag.error(values.find((v) => v.kind !== "string")!.loc, `'oneOf' of metadata field '${name}' lists strings only`);
       else field.oneOf = values.map((v) => String(v.value));
     }
+    if (ast.pattern.length > 1) diag.error(ast.pattern[1]!.loc, `'pattern' is written twice on metadata field '${name}'`);
+    const pattern = ast.pattern[0];
+    let regex: RegExp | undefined;
+    if (pattern) {
+      if (field.type !== "string") diag.error(pattern.loc, `'pattern' of metadata field '${name}' needs a string field, not ${field.type}`);
+      else if (pattern.kind !== "string") diag.error(pattern.loc, `'pattern' of metadata field '${name}' must be a string (a regular expression), not ${describeLiteral(pattern)}`);
+      else {
+        try {
+          regex = new RegExp(pattern.value, "u");
+          field.pattern = pattern.value;
+        } catch (error) {
+          diag.error(pattern.loc, `'pattern' of metadata field '${name}' is not a valid regular expression: ${(error as Error).message}`);
+        }
+      }
+    }
     const fits = (value: unknown) =>
       (field.min === undefined || Number(value) >= field.min) &&
       (field.max === undefined || Number(value) <= field.max) &&
-      (field.oneOf === undefined || field.oneOf.includes(String(value)));
+      (field.oneOf === undefined || field.oneOf.includes(String(value))) &&
+      (regex === undefined || regex.test(String(value)));
     if (ast.default && field.default !== undefined) {
       const value = field.type === "duration" ? parseDuration(String(field.default)) : field.default;
-      if (!fits(value)) diag.error(ast.default.loc, `the default of metadata field '${name}' breaks its own min, max or oneOf`);
+      if (!fits(value)) diag.error(ast.default.loc, `the default of metadata field '${name}' breaks its own min, max, oneOf or pattern`);
     }
     for (const other of ast.excludes) if (other.text === name) diag.error(other.loc, `metadata field '${name}' excludes itself`);
   }

@@ -172,6 +172,10 @@ export interface MetadataField {
   oneOf?: string[];
   /** Fields that may not be given together with this one. */
   excludes: string[];
+  /** A regular expression (JavaScript, unicode mode) a string value must match. */
+  pattern?: string;
+  /** Old keys of this field: accepted with a warning, read as this field, absent from its type. */
+  deprecated: string[];
   doc: string;
   /** Where the field is declared (inside its metadata group when included). */
   loc: Loc;

@@ -261,7 +261,7 @@ class Parser {
     const name = this.expectName("a metadata field name");
     this.expectPunct(":");
     const type = this.expectName("a metadata type (string, bool, int, number or duration)");
-    const field: MetadataFieldAst = { kind: "field", name, doc, type, required: [], sensitive: [], aliases: [], min: [], max: [], oneOf: [], excludes: [] };
+    const field: MetadataFieldAst = { kind: "field", name, doc, type, required: [], sensitive: [], aliases: [], min: [], max: [], oneOf: [], excludes: [], pattern: [], deprecated: [] };
     if (this.isPunct(this.peek(), "=")) {
       this.next();
       field.default = this.parseLiteral();
@@ -285,6 +285,15 @@ class Parser {
         this.next();
         field.oneOf.push(this.parseList(() => this.parseLiteral()));
         continue;
+      } else if (this.isKeyword(token, "pattern")) {
+        this.next();
+        field.pattern.push(this.parseLiteral());
+        continue;
+      } else if (this.isKeyword(token, "deprecated")) {
+        this.next();
+        const old = this.peek();
+        if (old.kind !== "string") this.fail(old, `expected the deprecated key as a string after 'deprecated', found ${describeToken(old)}`);
+        field.deprecated.push({ text: old.text, loc: old.loc });
       } else if (this.isKeyword(token, "excludes")) {
         this.next();
         field.excludes.push(this.expectName("the metadata field it excludes"));

@@ -4,6 +4,7 @@ import type { Target } from "./target";
 import { runTsTarget } from "./es-plugin";
 import { printDoc } from "./components-target";
 import { componentRuntime } from "./component-runtime";
+import { metadataConstraints } from "./metadata-constraints";
 import { adapterModule, camelCase, capabilityModule, metadataGroupsModule, pascalCase } from "./ts-names";
 
 /**
@@ -95,6 +96,8 @@ function printMetadataTable(f: GeneratedFile, name: Printable, MetadataFieldSpec
     if (field.max !== undefined) spec.push(`max: ${field.max}`);
     if (field.oneOf !== undefined) spec.push(`oneOf: [${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}]`);
     if (field.excludes.length > 0) spec.push(`excludes: [${field.excludes.map((v) => JSON.stringify(v)).join(", ")}]`);
+    if (field.pattern !== undefined) spec.push(`pattern: ${JSON.stringify(field.pattern)}`);
+    if (field.deprecated.length > 0) spec.push(`deprecated: [${field.deprecated.map((v) => JSON.stringify(v)).join(", ")}]`);
     spec.push(`description: ${JSON.stringify(field.doc)}`);
     f.print("  { ", spec.join(", "), " },");
   }
@@ -157,6 +160,9 @@ function fieldDoc(field: MetadataField): string {
   if (field.default !== undefined) notes.push(`Default: ${JSON.stringify(field.default)}.`);
   if (field.required) notes.push("Required.");
   if (field.aliases.length) notes.push(`Also accepted as ${field.aliases.map((a) => `\`${a}\``).join(", ")}.`);
+  const constraints = metadataConstraints(field);
+  if (constraints.length) notes.push(`${constraints.join("; ")}.`.replace(/^./, (c) => c.toUpperCase()));
   if (field.sensitive) notes.push("Sensitive: never logged or shown.");
   return [field.doc, notes.join(" ")].filter((s) => s.length > 0).join("\n");
 }
+

@@ -7,6 +7,7 @@ import type { Adapter, Capability, TypeRef } from "../idl";
 import { withHeader, type OutputFile } from "../output/output-file";
 import type { SpecModel } from "../spec-model";
 import type { Target } from "./target";
+import { metadataConstraints } from "./metadata-constraints";
 
 /**
  * API reference in Markdown (docs/api/): one page per service and per capability,
@@ -183,6 +184,7 @@ function capabilityView(capability: Capability, adapters: readonly Adapter[]) {
         hasDefault: m.default !== undefined,
         default: m.default === undefined ? "" : JSON.stringify(m.default),
         required: m.required,
+        constraints: metadataConstraints(m).join("; "),
         doc: m.doc,
       })),
     })),

@@ -100,7 +100,7 @@ describe("feature, error and naming errors", () => {
     });
     expect(errors).toEqual([
       `${FILE}:10:21: 'min' of metadata field 'bad' needs an int, number or duration field, not string`,
-      `${FILE}:11:16: the default of metadata field 'low' breaks its own min, max or oneOf`,
+      `${FILE}:11:16: the default of metadata field 'low' breaks its own min, max, oneOf or pattern`,
       `${FILE}:12:22: 'oneOf' of metadata field 'flag' needs a string field, not bool`,
       `${FILE}:13:25: metadata field 'span' has 'max' below 'min'`,
       `${FILE}:14:24: metadata field 'solo' excludes 'nope', which adapter "x" does not declare`,
@@ -109,6 +109,32 @@ describe("feature, error and naming errors", () => {
     expect(fields.retries).toMatchObject({ min: 0, max: 10, excludes: [] });
     expect(fields.wait).toMatchObject({ min: 1, excludes: ["retries"] });
     expect(fields.mode).toMatchObject({ oneOf: ["fast", "safe"] });
+  });
+
+  test("metadata pattern and deprecated names: a valid regex on a string field, matched by its default; old names are keys like any other", () => {
+    const { model, errors } = check({
+      [FILE]: withState(`adapter "x" implements state {
+  metadata {
+    prefix: string = "app" pattern "^[a-z]+$" deprecated "keyPrefixOld"
+    broken: string pattern "(unclosed"
+    count: int pattern "^1$"
+    label: string = "Upper" pattern "^[a-z]+$"
+    host: string deprecated "prefix" deprecated " "
+    other: string deprecated "KEYPREFIXOLD"
+  }
+}`),
+    });
+    expect(errors).toEqual([
+      `${FILE}:8:28: 'pattern' of metadata field 'broken' is not a valid regular expression: Invalid regular expression: /(unclosed/u: Unterminated group`,
+      `${FILE}:9:24: 'pattern' of metadata field 'count' needs a string field, not int`,
+      `${FILE}:10:21: the default of metadata field 'label' breaks its own min, max, oneOf or pattern`,
+      `${FILE}:11:29: duplicate metadata key 'prefix' in adapter "x" (already used by field 'prefix' at ${FILE}:7:5)`,
+      `${FILE}:11:49: deprecated name " " of metadata field 'host' must be non-empty and contain no whitespace`,
+      `${FILE}:12:30: duplicate metadata key 'KEYPREFIXOLD' in adapter "x" (already used as a deprecated name of field 'prefix' at ${FILE}:7:58; keys are compared ignoring case)`,
+    ]);
+    const fields = Object.fromEntries(model.adapters[0]!.metadata.map((f) => [f.name, f]));
+    expect(fields.prefix).toMatchObject({ pattern: "^[a-z]+$", deprecated: ["keyPrefixOld"], aliases: [] });
+    expect(fields.broken!.pattern).toBeUndefined();
   });
 
   test("shared errors: status, suffix, naming and duplicates across files", () => {

@@ -110,6 +110,7 @@ describe("a valid spec checks into a resolved model", () => {
         sensitive: false,
         aliases: [],
         excludes: [],
+        deprecated: [],
         doc: "Seconds an item lives; -1 keeps it forever.",
         loc: { file: "spec/components/state.cap", line: 65, column: 5 },
       },

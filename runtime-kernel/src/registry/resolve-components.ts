@@ -51,16 +51,15 @@ export function resolveComponents(
     for (const key of conflicts) report.problem(`${described}: '${key}' is given both beside 'metadata' and inside it`);
     try {
       // Every field is treated as sensitive here so that type errors never echo a value.
-      parseMetadata(metadata, factory.metadata.map((field) => ({ ...field, sensitive: true })));
+      // A deprecated name is read as its replacement, with a warning.
+      parseMetadata(
+        metadata,
+        factory.metadata.map((field) => ({ ...field, sensitive: true })),
+        { warn: (message) => report.warning(`${described}: ${message}`) },
+      );
     } catch (error) {
       if (!(error instanceof MetadataError)) throw error;
       for (const problem of error.problems) report.problem(`${described}: ${problem}`);
-      continue;
-    }
-    const keyPrefix = metadata.keyPrefix;
-    if (factory.metadata.some((field) => field.name === "keyPrefix") && typeof keyPrefix === "string" && keyPrefix.includes("||")) {
-      // Every key would then be refused at call time: refuse the config instead.
-      report.problem(`${described}: metadata field 'keyPrefix' may not contain '||', which separates the prefix from the key`);
       continue;
     }
     for (const key of unknownMetadataKeys(metadata, factory.metadata)) {
@@ -81,7 +80,7 @@ export function foldMetadata(
   component: ComponentConfig,
   fields: readonly MetadataFieldSpec[],
 ): { metadata: RawMetadata; settings: Record<string, unknown>; conflicts: string[] } {
-  const declared = new Set(fields.flatMap((field) => [field.name, ...field.aliases]));
+  const declared = new Set(fields.flatMap((field) => [field.name, ...field.aliases, ...(field.deprecated ?? [])]));
   const metadata: Record<string, unknown> = { ...component.metadata };
   const settings: Record<string, unknown> = {};
   const conflicts: string[] = [];

@@ -47,7 +47,7 @@ it("a FIFO as the config file: refused at once, not a hang", async () => {
 it("a keyPrefix containing '||': refused at start, not at every call", async () => {
   const failure = await runRuntimeExpectingFailure({ config: minimal("components:\n  lock:\n    locks: { type: in-memory, metadata: { keyPrefix: 'a||b' } }\n") });
   expect(failure.code).toBe(1);
-  expectExplained(failure.stderr, failure.configFile, /lock component 'locks'.*keyPrefix.*'\|\|'/);
+  expectExplained(failure.stderr, failure.configFile, /lock component 'locks'.*'keyPrefix' must match/);
 });
 
 it("duplicate component names in config.json: an error naming line and column", async () => {

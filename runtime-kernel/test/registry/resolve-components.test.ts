@@ -7,6 +7,7 @@ import { localAdapters } from "@ottavo/adapter-local";
 import { memoryAdapters } from "@ottavo/adapter-memory";
 import { AdapterRegistry } from "../../src/registry/adapter-registry";
 import { resolveComponents } from "../../src/registry/resolve-components";
+import { defineVendorAdapter } from "@ottavo/component-runtime";
 
 // The packages named here, not the default registry, so "known types" lists stay fixed as backends are added.
 const registry = new AdapterRegistry([...memoryAdapters, ...localAdapters, ...httpAdapters]);
@@ -74,6 +75,28 @@ describe("resolving components against their adapters", () => {
       "ottavo.yaml: pubsub component 'pub_subs_demo' (type 'in-memory'): unknown metadata key 'password'; ignored",
     ]);
     expect(warnings.join("\n")).not.toContain("hunter2");
+  });
+
+  it("reads a deprecated metadata name into its replacement, with a warning naming both, never the value", () => {
+    const renamed = defineVendorAdapter({
+      capability: "hello",
+      type: "renamed",
+      features: [],
+      metadata: [
+        { name: "greeting", type: "string", required: true, sensitive: false, aliases: [], deprecated: ["hello"], description: "" },
+      ] as const,
+      create: async () => {
+        throw new Error("not created here");
+      },
+    });
+    const { components, warnings } = resolveComponents(
+      parseConfigText("components:\n  hello:\n    greeter: { type: renamed, metadata: { hello: hunter2 } }\n", "ottavo.yaml"),
+      new AdapterRegistry([renamed], [{ capability: "hello", type: "renamed", features: [] }]),
+    );
+    expect(components.map((c) => c.metadata)).toEqual([{ hello: "hunter2" }]);
+    expect(warnings).toEqual([
+      "ottavo.yaml: hello component 'greeter' (type 'renamed'): metadata field 'hello' is deprecated; give 'greeting' instead (read as 'greeting')",
+    ]);
   });
 
   it("reads the embedded default config and the Layotto example without problems or warnings", () => {

@@ -12,12 +12,12 @@ import type { NoteStoreWith } from "../notes";
 export interface DemoServerNotesMetadata extends DemoConnectionMetadata {
   /**
    * Which database.
-   * Default: 0.
+   * Default: 0. At least 0; at most 15.
    */
   database: number;
   /**
-   * A required name.
-   * Required.
+   * A required name, lowercase; formerly "user".
+   * Required. Matches `/^[a-z]+$/`; deprecated name `user` still read, with a warning.
    */
   owner: string;
   /**
@@ -25,6 +25,21 @@ export interface DemoServerNotesMetadata extends DemoConnectionMetadata {
    * Default: 0.5.
    */
   ratio: number;
+  /**
+   * How notes are ordered.
+   * Default: "newest". One of "newest", "oldest".
+   */
+  order: "newest" | "oldest";
+  /**
+   * A limit by count.
+   * At least 1; not with `maxAge`.
+   */
+  maxNotes?: number;
+  /**
+   * A limit by age.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. At least 1s.
+   */
+  maxAge?: number;
   /**
    * A switch.
    * Default: true.
@@ -37,9 +52,12 @@ export interface DemoServerNotesMetadata extends DemoConnectionMetadata {
  */
 export const demoServerNotesMetadataFields: readonly MetadataFieldSpec[] = [
   ...demoConnectionMetadataFields,
-  { name: "database", type: "int", default: 0, required: false, sensitive: false, aliases: [], description: "Which database." },
-  { name: "owner", type: "string", required: true, sensitive: false, aliases: [], description: "A required name." },
+  { name: "database", type: "int", default: 0, required: false, sensitive: false, aliases: [], min: 0, max: 15, description: "Which database." },
+  { name: "owner", type: "string", required: true, sensitive: false, aliases: [], pattern: "^[a-z]+$", deprecated: ["user"], description: "A required name, lowercase; formerly \"user\"." },
   { name: "ratio", type: "number", default: 0.5, required: false, sensitive: false, aliases: [], description: "A ratio." },
+  { name: "order", type: "string", default: "newest", required: false, sensitive: false, aliases: [], oneOf: ["newest", "oldest"], description: "How notes are ordered." },
+  { name: "maxNotes", type: "int", required: false, sensitive: false, aliases: [], min: 1, excludes: ["maxAge"], description: "A limit by count." },
+  { name: "maxAge", type: "duration", required: false, sensitive: false, aliases: [], min: 1000, description: "A limit by age." },
   { name: "enabled", type: "bool", default: true, required: false, sensitive: false, aliases: [], description: "A switch." },
 ];
 
