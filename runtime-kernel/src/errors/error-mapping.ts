@@ -1,6 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
 import { ComponentError, type StatusName } from "@ottavo/component-runtime";
 import { componentErrorDetail } from "./error-info";
+import { describeFailure } from "./failure-texts";
 
 /**
  * The one place where component errors become API status codes. Components raise
@@ -43,10 +44,18 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
-/** A thrown value as the API's error: its code, its own words, and a declared error's name. */
-export function toConnectError(error: unknown): ConnectError {
+/**
+ * A thrown value as the API's error: its code, its words, and a declared error's
+ * name. The kernel's own errors (ConnectErrors: bad input, unknown component) keep
+ * theirs. Anything else came from a component: when the call's handler recorded
+ * what it asked the component (`values`, failure-texts.ts), Layotto's words for
+ * that rpc wrap the component's text; otherwise the component's text is the message.
+ */
+export function toConnectError(error: unknown, values?: ContextValues): ConnectError {
   if (error instanceof ConnectError) return error;
-  return withDetails(new ConnectError(errorText(error), codeOf(error), undefined, undefined, error), error);
+  const text = errorText(error);
+  const message = describeFailure(values, text) ?? text;
+  return withDetails(new ConnectError(message, codeOf(error), undefined, undefined, error), error);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "@ottavo/component-runtime";
+import { failureSubjectKey, type ComponentRpc } from "../errors/failure-texts";
 
 /**
  * The call's context as components receive it, from the handler's: its signal
@@ -8,6 +9,18 @@ import type { CallContext } from "@ottavo/component-runtime";
  * AbortController on first use.
  */
 export function callContext(handler: HandlerContext): CallContext {
+  return new HandlerCallContext(handler);
+}
+
+/**
+ * Hands the call to a component: records what it asks (the component's name, and
+ * the key, file, secret or topic the rpc's words name) so that the one error
+ * mapping words a failure as Layotto does for this rpc (errors/failure-texts.ts),
+ * and answers the context the component receives. Handlers call it right before
+ * the component operation and catch nothing.
+ */
+export function atComponent(handler: HandlerContext, store: string, item?: string): CallContext {
+  handler.values.set(failureSubjectKey, { rpc: handler.method.name as ComponentRpc, store, item });
   return new HandlerCallContext(handler);
 }
 

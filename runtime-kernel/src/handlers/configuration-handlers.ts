@@ -11,8 +11,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentTable } from "../registry/component-table";
 import { AsyncQueue, defaultQueueLimit } from "./async-queue";
 import { lookupComponent } from "./component-lookup";
-import { componentFailure } from "../errors/error-mapping";
-import { callContext } from "./call-context";
+import { atComponent } from "./call-context";
 
 type SubscribeResponse = MessageInitShape<typeof SubscribeConfigurationResponseSchema>;
 
@@ -40,35 +39,23 @@ export function createConfigurationHandlers(table: ComponentTable, maxQueuedResp
   return {
     async getConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
-      try {
-        return { items: await entry.component.get(itemsRequest(request), callContext(context)) };
-      } catch (error) {
-        throw componentFailure(error, (detail) => `get configuration from store ${entry.name} failed with error: ${detail}`);
-      }
+      return { items: await entry.component.get(itemsRequest(request), atComponent(context, entry.name)) };
     },
 
     async saveConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
       const items = request.items.map(blankGroupAndLabel);
-      try {
-        await entry.component.save({
-          appId: request.appId === "" ? table.appId : request.appId,
-          items,
-          metadata: request.metadata,
-        }, callContext(context));
-      } catch (error) {
-        throw componentFailure(error, (detail) => `save configuration into store ${entry.name} failed with error: ${detail}`);
-      }
+      await entry.component.save({
+        appId: request.appId === "" ? table.appId : request.appId,
+        items,
+        metadata: request.metadata,
+      }, atComponent(context, entry.name));
       return {};
     },
 
     async deleteConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
-      try {
-        await entry.component.delete(itemsRequest(request), callContext(context));
-      } catch (error) {
-        throw componentFailure(error, (detail) => `delete configuration from store ${entry.name} failed with error: ${detail}`);
-      }
+      await entry.component.delete(itemsRequest(request), atComponent(context, entry.name));
       return {};
     },
 
@@ -111,15 +98,11 @@ export function createConfigurationHandlers(table: ComponentTable, maxQueuedResp
         const request = next.value;
         const entry = lookupComponent(table, "configuration", request.storeName);
         const storeName = entry.name;
-        let subscription: Subscription;
-        try {
-          subscription = await entry.component.subscribe(itemsRequest(request), async (change) => {
-            // No backpressure on the store: a slow client must not stall a save.
-            changes.push({ storeName, appId: change.appId, items: change.items });
-          });
-        } catch (error) {
-          throw componentFailure(error, (detail) => `subscribe configuration of store ${storeName} failed with error: ${detail}`);
-        }
+        atComponent(context, storeName);
+        const subscription = await entry.component.subscribe(itemsRequest(request), async (change) => {
+          // No backpressure on the store: a slow client must not stall a save.
+          changes.push({ storeName, appId: change.appId, items: change.items });
+        });
         // The stream may have ended while subscribing; then nobody else will close this one.
         if (changes.closed) return closeAll([subscription]);
         subscriptions.push(subscription);

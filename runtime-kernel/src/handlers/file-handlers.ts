@@ -1,3 +1,4 @@
+import type { HandlerContext } from "@connectrpc/connect";
 import type { RuntimeFileRpcs } from "@ottavo/generated/server/runtime-handlers";
 import type {
   FileMetaValueSchema,
@@ -9,8 +10,8 @@ import type {
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupTexts } from "./component-lookup";
-import { componentFailure, invalidArgument } from "../errors/error-mapping";
-import { callContext } from "./call-context";
+import { invalidArgument } from "../errors/error-mapping";
+import { atComponent } from "./call-context";
 
 /** The largest GetFile chunk, as upstream's 100 KiB read buffer. */
 export const fileChunkSize = 100 * 1024;
@@ -41,70 +42,55 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
 
   return {
     getFile(request, context) {
-      return getFile(request, context.signal);
+      return getFile(request, context);
     },
 
-    async putFile(requests) {
+    async putFile(requests, context) {
       const iterator = requests[Symbol.asyncIterator]();
       const first = await iterator.next();
       if (first.done) return {}; // nothing was sent, as Layotto answers an immediate EOF
       const head = first.value;
       const entry = store(head.storeName);
-      try {
-        await entry.component.put({ name: head.name, metadata: head.metadata }, chunks(head, iterator));
-      } catch (error) {
-        throw componentFailure(error, (detail) => `put file ${head.name} into file store ${entry.name} fail, err: ${detail}`);
-      }
+      atComponent(context, entry.name, head.name);
+      await entry.component.put({ name: head.name, metadata: head.metadata }, chunks(head, iterator));
       return {};
     },
 
     async listFile(request, context) {
       const file = inner(request);
       const entry = store(file.storeName);
-      try {
-        const page = await entry.component.list({
-          name: file.name,
-          pageSize: request.pageSize > 0 ? request.pageSize : defaultListPageSize,
-          marker: request.marker,
-          metadata: file.metadata,
-        }, callContext(context));
-        return {
-          files: page.files.map((info) => ({
-            fileName: info.name,
-            size: info.size,
-            lastModified: info.lastModified,
-            metadata: info.metadata,
-          })),
-          marker: page.marker,
-          isTruncated: page.truncated,
-        };
-      } catch (error) {
-        throw componentFailure(error, (detail) => `list file ${file.name} in file store ${entry.name} fail, err: ${detail}`);
-      }
+      const page = await entry.component.list({
+        name: file.name,
+        pageSize: request.pageSize > 0 ? request.pageSize : defaultListPageSize,
+        marker: request.marker,
+        metadata: file.metadata,
+      }, atComponent(context, entry.name, file.name));
+      return {
+        files: page.files.map((info) => ({
+          fileName: info.name,
+          size: info.size,
+          lastModified: info.lastModified,
+          metadata: info.metadata,
+        })),
+        marker: page.marker,
+        isTruncated: page.truncated,
+      };
     },
 
     async delFile(request, context) {
       const file = inner(request);
       const entry = store(file.storeName);
-      try {
-        await entry.component.delete({ name: file.name, metadata: file.metadata }, callContext(context));
-      } catch (error) {
-        throw componentFailure(error, (detail) => `delete file ${file.name} in file store ${entry.name} fail, err: ${detail}`);
-      }
+      await entry.component.delete({ name: file.name, metadata: file.metadata }, atComponent(context, entry.name, file.name));
       return {};
     },
 
     async getFileMeta(request, context) {
       const file = inner(request);
       const entry = store(file.storeName);
-      try {
-        const meta = await entry.component.stat({ name: file.name, metadata: file.metadata }, callContext(context));
-        const metadata: Record<string, MessageInitShape<typeof FileMetaValueSchema>> = {};
-        for (const [key, values] of Object.entries(meta.metadata)) metadata[key] = { value: values };
-        return { size: meta.size, lastModified: meta.lastModified, response: { metadata } };
-      } catch (error) {
-        throw componentFailure(error, (detail) => `get meta of file ${file.name} in file store ${entry.name} fail, err: ${detail}`);
-      }
+      const meta = await entry.component.stat({ name: file.name, metadata: file.metadata }, atComponent(context, entry.name, file.name));
+      const metadata: Record<string, MessageInitShape<typeof FileMetaValueSchema>> = {};
+      for (const [key, values] of Object.entries(meta.metadata)) metadata[key] = { value: values };
+      return { size: meta.size, lastModified: meta.lastModified, response: { metadata } };
     },
   };
 
@@ -115,8 +101,10 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
    * yield whose write never completes, so it cannot clean up itself: the call's
    * abort signal ends the component's iterator directly.
    */
-  async function* getFile(request: GetFileRequest, signal: AbortSignal): AsyncGenerator<GetFileResponse> {
+  async function* getFile(request: GetFileRequest, context: HandlerContext): AsyncGenerator<GetFileResponse> {
     const entry = store(request.storeName, getFileNotFound);
+    const signal = context.signal;
+    atComponent(context, entry.name, request.name);
     const file = entry.component.get({ name: request.name, metadata: request.metadata })[Symbol.asyncIterator]();
     const release = () => void file.return?.()?.catch(() => undefined);
     signal.addEventListener("abort", release, { once: true });
@@ -129,8 +117,6 @@ export function createFileHandlers(table: ComponentTable): RuntimeFileRpcs {
           yield { data: chunk.subarray(at, Math.min(at + fileChunkSize, chunk.length)) };
         }
       }
-    } catch (error) {
-      throw componentFailure(error, (detail) => `get file ${request.name} from file store ${entry.name} fail, err: ${detail}`);
     } finally {
       signal.removeEventListener("abort", release);
       release();

@@ -1,8 +1,7 @@
 import type { RuntimeHelloRpcs } from "@ottavo/generated/server/runtime-handlers";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
-import { componentFailure } from "../errors/error-mapping";
-import { callContext } from "./call-context";
+import { atComponent } from "./call-context";
 
 export function createHelloHandlers(table: ComponentTable): RuntimeHelloRpcs {
   /**
@@ -22,12 +21,8 @@ export function createHelloHandlers(table: ComponentTable): RuntimeHelloRpcs {
   return {
     async sayHello(request, context) {
       const entry = hello(request.serviceName);
-      try {
-        const answer = await entry.component.sayHello({ name: request.name }, callContext(context));
-        return { hello: answer.hello, data: request.data };
-      } catch (error) {
-        throw componentFailure(error, (detail) => `say hello failed in hello service ${entry.name}: ${detail}`);
-      }
+      const answer = await entry.component.sayHello({ name: request.name }, atComponent(context, entry.name));
+      return { hello: answer.hello, data: request.data };
     },
   };
 }

@@ -3,8 +3,8 @@ import { lockStoreHas } from "@ottavo/generated/components/lock";
 import type { RuntimeLockRpcs } from "@ottavo/generated/server/runtime-handlers";
 import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
-import { componentFailure, invalidArgument } from "../errors/error-mapping";
-import { callContext } from "./call-context";
+import { invalidArgument } from "../errors/error-mapping";
+import { atComponent } from "./call-context";
 import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 
@@ -39,26 +39,18 @@ export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
   return {
     async tryLock(request, context) {
       const { entry, resourceId } = resolve(request);
-      try {
-        const result = await entry.component.tryLock({
-          resourceId,
-          lockOwner: request.lockOwner,
-          expireSeconds: request.expire,
-        }, callContext(context));
-        return { success: result.success };
-      } catch (error) {
-        throw componentFailure(error, (detail) => `failed to try acquiring lock in lock store ${entry.name}: ${detail}`);
-      }
+      const result = await entry.component.tryLock({
+        resourceId,
+        lockOwner: request.lockOwner,
+        expireSeconds: request.expire,
+      }, atComponent(context, entry.name));
+      return { success: result.success };
     },
 
     async unlock(request, context) {
       const { entry, resourceId } = resolve(request);
-      try {
-        const status = await entry.component.unlock({ resourceId, lockOwner: request.lockOwner }, callContext(context));
-        return { status };
-      } catch (error) {
-        throw componentFailure(error, (detail) => `failed to release lock in lock store ${entry.name}: ${detail}`);
-      }
+      const status = await entry.component.unlock({ resourceId, lockOwner: request.lockOwner }, atComponent(context, entry.name));
+      return { status };
     },
 
     // Upstream Layotto never implemented LockKeepAlive; this extends the lease for real.
@@ -71,16 +63,12 @@ export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
           Code.Unimplemented,
         );
       }
-      try {
-        const status = await store.keepAlive({
-          resourceId,
-          lockOwner: request.lockOwner,
-          expireSeconds: request.expire,
-        }, callContext(context));
-        return { status };
-      } catch (error) {
-        throw componentFailure(error, (detail) => `failed to keep lock alive in lock store ${entry.name}: ${detail}`);
-      }
+      const status = await store.keepAlive({
+        resourceId,
+        lockOwner: request.lockOwner,
+        expireSeconds: request.expire,
+      }, atComponent(context, entry.name));
+      return { status };
     },
   };
 }

@@ -13,8 +13,8 @@ import { resultOfStatus } from "../events/event-status";
 import { AsyncQueue, defaultQueueLimit } from "./async-queue";
 import { findComponent, requireComponent } from "./component-lookup";
 import { cloudEventContentType, publishEnvelope, unpackMessage } from "../events/cloud-events";
-import { componentFailure, invalidArgument } from "../errors/error-mapping";
-import { callContext } from "./call-context";
+import { invalidArgument } from "../errors/error-mapping";
+import { atComponent } from "./call-context";
 import { messageTtl } from "./ttl-metadata";
 
 type StreamResponse = MessageInitShape<typeof SubscribeTopicEventsResponseSchema>;
@@ -48,16 +48,12 @@ export function createPubsubHandlers(table: ComponentTable, maxQueuedResponses =
         trace: traceOf(context),
         ttlSeconds: messageTtl(request.metadata),
       });
-      try {
-        await entry.component.publish({
-          topic: request.topic,
-          data,
-          contentType: cloudEventContentType,
-          metadata: request.metadata,
-        }, callContext(context));
-      } catch (error) {
-        throw componentFailure(error, (detail) => `error when publish to topic ${request.topic} in pubsub ${name}: ${detail}`);
-      }
+      await entry.component.publish({
+        topic: request.topic,
+        data,
+        contentType: cloudEventContentType,
+        metadata: request.metadata,
+      }, atComponent(context, name, request.topic));
       return {};
     },
 
@@ -126,19 +122,16 @@ export function createPubsubHandlers(table: ComponentTable, maxQueuedResponses =
     };
 
     try {
-      try {
-        subscription = await entry.component.subscribe(
-          {
-            topic,
-            consumerGroup: table.appId,
-            deadLetterTopic: initial.deadLetterTopic,
-            metadata: initial.metadata,
-          },
-          deliver,
-        );
-      } catch (error) {
-        throw componentFailure(error, (detail) => `failed to subscribe to topic ${topic} in pubsub ${pubsubName}: ${detail}`);
-      }
+      atComponent(context, pubsubName, topic);
+      subscription = await entry.component.subscribe(
+        {
+          topic,
+          consumerGroup: table.appId,
+          deadLetterTopic: initial.deadLetterTopic,
+          metadata: initial.metadata,
+        },
+        deliver,
+      );
       yield { subscribeTopicEventsResponseType: { case: "initialResponse", value: {} } };
 
       // The client's verdicts, read beside the sending loop below.

@@ -3,8 +3,8 @@ import type { RuntimeSequencerRpcs } from "@ottavo/generated/server/runtime-hand
 import { SequencerOptions_AutoIncrement } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
-import { componentFailure, invalidArgument } from "../errors/error-mapping";
-import { callContext } from "./call-context";
+import { invalidArgument } from "../errors/error-mapping";
+import { atComponent } from "./call-context";
 import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 import { SegmentCache } from "./segment-cache";
@@ -36,21 +36,13 @@ export function createSequencerHandlers(table: ComponentTable): RuntimeSequencer
       const entry = requireComponent(found, "sequencer", request.storeName);
       const key = keys.scope(entry, request.key);
       const store = entry.component;
-      try {
-        let id: bigint;
-        if (increment === SequencerOptions_AutoIncrement.WEAK && sequencerHas(store, "SEGMENT")) {
-          id = await cacheFor(store, key, (size) => store.reserveSegment({ key, size })).nextId();
-        } else {
-          id = await store.nextId({ key, metadata: request.metadata }, callContext(context));
-        }
-        // next_id is an int64 with jstype JS_STRING: a decimal string in protobuf-es.
-        return { nextId: id.toString() };
-      } catch (error) {
-        throw componentFailure(
-          error,
-          (detail) => `failed to get next id of key ${request.key} from sequencer store ${entry.name}: ${detail}`,
-        );
-      }
+      const call = atComponent(context, entry.name, request.key);
+      const id =
+        increment === SequencerOptions_AutoIncrement.WEAK && sequencerHas(store, "SEGMENT")
+          ? await cacheFor(store, key, (size) => store.reserveSegment({ key, size })).nextId()
+          : await store.nextId({ key, metadata: request.metadata }, call);
+      // next_id is an int64 with jstype JS_STRING: a decimal string in protobuf-es.
+      return { nextId: id.toString() };
     },
   };
 }

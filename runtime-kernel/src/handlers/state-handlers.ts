@@ -20,8 +20,8 @@ import {
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ComponentEntry, ComponentTable } from "../registry/component-table";
 import { lookupComponent } from "./component-lookup";
-import { componentFailure, errorText, invalidArgument } from "../errors/error-mapping";
-import { callContext } from "./call-context";
+import { errorText, invalidArgument } from "../errors/error-mapping";
+import { atComponent, callContext } from "./call-context";
 import type { CallContext } from "@ottavo/component-runtime";
 import { stateKeyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, declaredKeyPrefixDefault } from "./key-prefix";
@@ -80,17 +80,13 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
     async getState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const key = scopedKey(entry, request.key);
-      try {
-        const found = await entry.component.get({
-          key,
-          consistency: consistencyFrom(request.consistency),
-          metadata: request.metadata,
-        }, callContext(context));
-        // A missing key is not an error: empty data and etag.
-        return { data: found.data, etag: found.etag ?? "", metadata: found.metadata };
-      } catch (error) {
-        throw componentFailure(error, (detail) => `fail to get ${request.key} from state store ${entry.name}: ${detail}`);
-      }
+      const found = await entry.component.get({
+        key,
+        consistency: consistencyFrom(request.consistency),
+        metadata: request.metadata,
+      }, atComponent(context, entry.name, request.key));
+      // A missing key is not an error: empty data and etag.
+      return { data: found.data, etag: found.etag ?? "", metadata: found.metadata };
     },
 
     async getBulkState(request, context) {
@@ -99,12 +95,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       const scoped = request.keys.map((key) => scopedKey(entry, key));
       const store = entry.component;
       if (stateStoreHas(store, "BULK")) {
-        let found;
-        try {
-          found = await store.bulkGet({ keys: scoped, metadata: request.metadata }, callContext(context));
-        } catch (error) {
-          throw componentFailure(error, (detail) => `fail to bulk get from state store ${entry.name}: ${detail}`);
-        }
+        const found = await store.bulkGet({ keys: scoped, metadata: request.metadata }, atComponent(context, entry.name));
         return {
           items: found.map(
             (item): BulkItemInit => ({
@@ -128,14 +119,11 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       const requests = request.states.map((item) => setRequest(entry, item));
       if (requests.length === 0) return {};
       const store = entry.component;
-      try {
-        // One item is a plain set, so its errors read as such (no "bulk set:").
-        if (requests.length > 1 && stateStoreHas(store, "BULK")) await store.bulkSet(requests, callContext(context));
-        // In order, stopping at the first failure, like Dapr's default BulkSet.
-        else for (const one of requests) await store.set(one, callContext(context));
-      } catch (error) {
-        throw componentFailure(error, (detail) => `failed saving state in state store ${entry.name}: ${detail}`);
-      }
+      const call = atComponent(context, entry.name);
+      // One item is a plain set, so its errors read as such (no "bulk set:").
+      if (requests.length > 1 && stateStoreHas(store, "BULK")) await store.bulkSet(requests, call);
+      // In order, stopping at the first failure, like Dapr's default BulkSet.
+      else for (const one of requests) await store.set(one, call);
       return {};
     },
 
@@ -148,11 +136,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
         consistency: consistencyOf(request.options),
         metadata: request.metadata,
       };
-      try {
-        await entry.component.delete(one, callContext(context));
-      } catch (error) {
-        throw componentFailure(error, (detail) => `failed deleting state with key ${request.key}: ${detail}`);
-      }
+      await entry.component.delete(one, atComponent(context, entry.name, request.key));
       return {};
     },
 
@@ -162,21 +146,11 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
       if (requests.length === 0) return {};
       const store = entry.component;
       if (stateStoreHas(store, "BULK")) {
-        try {
-          await store.bulkDelete(requests, callContext(context));
-        } catch (error) {
-          throw componentFailure(error, (detail) => `failed deleting state in state store ${entry.name}: ${detail}`);
-        }
+        await store.bulkDelete(requests, atComponent(context, entry.name));
         return {};
       }
-      for (let i = 0; i < requests.length; i++) {
-        try {
-          await store.delete(requests[i], callContext(context));
-        } catch (error) {
-          const key = request.states[i].key;
-          throw componentFailure(error, (detail) => `failed deleting state with key ${key}: ${detail}`);
-        }
-      }
+      // One at a time; a failure names the key it failed on.
+      for (let i = 0; i < requests.length; i++) await store.delete(requests[i], atComponent(context, entry.name, request.states[i].key));
       return {};
     },
 
@@ -198,11 +172,7 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
           ? { set: setRequest(entry, op.request) }
           : { delete: deleteRequest(entry, op.request) };
       });
-      try {
-        await store.transact({ operations, metadata: request.metadata }, callContext(context));
-      } catch (error) {
-        throw componentFailure(error, (detail) => `error while executing state transaction: ${detail}`);
-      }
+      await store.transact({ operations, metadata: request.metadata }, atComponent(context, entry.name));
       return {};
     },
   };

@@ -1,4 +1,4 @@
-import type { Interceptor, StreamResponse, UnaryResponse } from "@connectrpc/connect";
+import type { ContextValues, Interceptor, StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import type { CallInfo, CallProtocol, Pipeline, StartedCall } from "./pipeline";
 
 type ConnectRequest = Parameters<Parameters<Interceptor>[0]>[0];
@@ -23,11 +23,11 @@ function callInfo(request: ConnectRequest): CallInfo {
 }
 
 /** A response stream that ends the call when the last message was sent or the stream failed. */
-async function* endingWith<T>(messages: AsyncIterable<T>, call: StartedCall): AsyncIterable<T> {
+async function* endingWith<T>(messages: AsyncIterable<T>, call: StartedCall, values: ContextValues): AsyncIterable<T> {
   try {
     yield* messages;
   } catch (error) {
-    throw call.end(error);
+    throw call.end(error, values);
   }
   call.end();
 }
@@ -44,12 +44,12 @@ export function pipelineInterceptor(pipeline: Pipeline): Interceptor {
     try {
       response = await next(request);
     } catch (error) {
-      throw call.end(error);
+      throw call.end(error, request.contextValues);
     }
     if (!response.stream) {
       call.end();
       return response;
     }
-    return { ...response, message: endingWith(response.message, call) };
+    return { ...response, message: endingWith(response.message, call, request.contextValues) };
   };
 }

@@ -1,4 +1,4 @@
-import type { Code, ConnectError } from "@connectrpc/connect";
+import type { Code, ConnectError, ContextValues } from "@connectrpc/connect";
 import { toConnectError } from "../errors/error-mapping";
 
 /** The wire protocol a call came in on. */
@@ -37,20 +37,23 @@ export interface CallStep {
   begin(call: CallInfo): CallEnd | void;
 }
 
-/** Turns whatever a handler threw into the error the client receives. */
-export type ErrorMapper = (error: unknown) => ConnectError;
+/**
+ * Turns whatever a handler threw into the error the client receives. `values` are
+ * the call's context values, where the handler recorded what it asked a component.
+ */
+export type ErrorMapper = (error: unknown, values?: ContextValues) => ConnectError;
 
 /**
  * The kernel's one error mapping (runtime-kernel/src/errors/error-mapping.ts): a
- * ConnectError keeps its code, a component's declared error its status, anything
- * else is INTERNAL; its text reaches the client (handlers word their errors for
- * clients), never its stack.
+ * ConnectError keeps its code and words, a component's declared error its status,
+ * anything else is INTERNAL; a component's failure is worded as Layotto words it
+ * for the rpc (errors/failure-texts.ts), and never carries its stack.
  */
 export const defaultErrorMapper: ErrorMapper = toConnectError;
 
-/** A call the pipeline has let in: `end` runs every step's end exactly once. */
+/** A call the pipeline has let in: `end` runs every step's end exactly once, and maps the error it ended with. */
 export interface StartedCall {
-  end(error?: unknown): ConnectError | undefined;
+  end(error?: unknown, values?: ContextValues): ConnectError | undefined;
 }
 
 const okOutcome: CallOutcome = { code: undefined, error: undefined };
@@ -99,8 +102,8 @@ export class Pipeline {
     }
     let ended = false;
     return {
-      end: (error) => {
-        const mapped = error === undefined ? undefined : this.mapError(error);
+      end: (error, values) => {
+        const mapped = error === undefined ? undefined : this.mapError(error, values);
         if (!ended) {
           ended = true;
           runEnds(ends, mapped ? { code: mapped.code, error: mapped } : okOutcome);
@@ -112,7 +115,7 @@ export class Pipeline {
 
   /** What paths use instead of start() when no step is active: ending only maps the error. */
   readonly unobserved: StartedCall = {
-    end: (error) => (error === undefined ? undefined : this.mapError(error)),
+    end: (error, values) => (error === undefined ? undefined : this.mapError(error, values)),
   };
 }
 

@@ -5,6 +5,7 @@ import { HTTPExtension_Verb, InvokeServiceRequestSchema, Runtime as RuntimeServi
 import { formatListenAddress } from "../config/listen-address";
 import type { RuntimeConfig } from "../config/runtime-config";
 import type { InvocationTargets } from "../invoke/invocation-targets";
+import { withErrorMapping } from "../errors/mapped-handlers";
 import { ComponentTable } from "../registry/component-table";
 import { FunctionHost, type FunctionAnswer, type FunctionCall } from "./function-host";
 import { HttpTrigger } from "./http-trigger";
@@ -32,11 +33,13 @@ export async function startFunctions(options: {
   readonly log: (line: string) => void;
 }): Promise<RunningFunctions> {
   const { config, table } = options;
-  const groups = options.handlersOver(table);
+  // The host calls handlers directly: their errors are mapped as the API's servers map them.
+  const handlersOver = (over: ComponentTable) => withErrorMapping(options.handlersOver(over));
+  const groups = handlersOver(table);
   const host = new FunctionHost({
     configDir: config.configDir,
     log: options.log,
-    handlersFor: (components) => (components === undefined ? groups : options.handlersOver(grantedTable(table, components))),
+    handlersFor: (components) => (components === undefined ? groups : handlersOver(grantedTable(table, components))),
     invokeOther: (id, call) => invokeThroughKernel(groups, id, call),
     registerTarget: (id, target) => options.targets.register(id, target),
   });

@@ -1,4 +1,4 @@
-import { ConnectError, createHandlerContext, type Code, type HandlerContext } from "@connectrpc/connect";
+import { ConnectError, createContextValues, createHandlerContext, type Code, type HandlerContext } from "@connectrpc/connect";
 import { httpAdapters } from "@ottavo/adapter-http";
 import { localAdapters } from "@ottavo/adapter-local";
 import { memoryAdapters } from "@ottavo/adapter-memory";
@@ -6,6 +6,7 @@ import type { CapabilityAdapterFactory, CapabilityKind } from "@ottavo/generated
 import { Runtime } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { ComponentTable, type ComponentEntry } from "../../src/registry/component-table";
 import { createRuntimeHandlerGroups } from "../../src/handlers";
+import { withErrorMapping } from "../../src/errors/mapped-handlers";
 
 const factories: readonly CapabilityAdapterFactory[] = [...memoryAdapters, ...localAdapters, ...httpAdapters];
 
@@ -42,7 +43,8 @@ export async function runtimeWith(specs: readonly ComponentSpec[], appId = "app1
         : (Object.create(created, { features: { value: new Set(spec.onlyFeatures) } }) as typeof created);
     table.add({ capability: spec.capability, name: spec.name, type: spec.type, component, metadata } as ComponentEntry);
   }
-  const groups = createRuntimeHandlerGroups(table);
+  // Called directly, with the error mapping the servers apply (Layotto's words for component failures).
+  const groups = ownCallEach(withErrorMapping(createRuntimeHandlerGroups(table)));
   return {
     table,
     groups,
@@ -55,6 +57,23 @@ export async function runtimeWith(specs: readonly ComponentSpec[], appId = "app1
       await Promise.all(table.all().map((entry) => entry.component.close()));
     },
   };
+}
+
+/**
+ * Tests reuse one context for many calls; a server makes one per call, naming its
+ * rpc and holding its own context values (where a handler records what it asked a
+ * component). Each call here gets that: the test's context, for the rpc called.
+ */
+function ownCallEach<G extends object>(groups: G): G {
+  const calls: Record<string, Record<string, (request: unknown, context: HandlerContext) => unknown>> = {};
+  for (const [name, group] of Object.entries(groups as typeof calls)) {
+    calls[name] = {};
+    for (const [method, rpc] of Object.entries(group)) {
+      const desc = Runtime.method[method as keyof typeof Runtime.method];
+      calls[name][method] = (request, context) => rpc(request, { ...context, method: desc ?? context.method, values: createContextValues() });
+    }
+  }
+  return calls as G;
 }
 
 /** A handler context as connect-node builds one for the named Runtime method. */

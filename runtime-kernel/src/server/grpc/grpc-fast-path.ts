@@ -208,7 +208,7 @@ class UnaryCall {
   /** Answers with an error status in a trailers-only response, and stops reading what the client still sends. */
   private fail(error: unknown): void {
     if (this.done) return;
-    const mapped = this.pipelineCall.end(error)!;
+    const mapped = this.pipelineCall.end(error, this.context?.recordedValues())!;
     this.finish(mapped);
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;

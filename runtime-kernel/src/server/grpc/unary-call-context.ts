@@ -66,6 +66,11 @@ export class UnaryCallContext implements HandlerContext {
     return (this.lazyValues ??= createContextValues());
   }
 
+  /** The context values if a handler used them (the error mapping reads them), without making them. */
+  recordedValues(): ContextValues | undefined {
+    return this.lazyValues;
+  }
+
   /** Aborts the signal if anyone asked for it; the reason is given so no DOMException is made. */
   abort(reason: unknown): void {
     this.controller?.abort(reason);
