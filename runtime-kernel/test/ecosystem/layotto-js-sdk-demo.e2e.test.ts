@@ -109,10 +109,10 @@ it("subscribe hears every update of the keys it names, in order", async () => {
     storeName,
     appId,
     keys: [key1, key2],
-    onData(items) {
+    onData(items: { key: string; content: string }[]) {
       for (const item of items) heard.push(`${item.key}=${item.content}`);
     },
-    onClose(err) {
+    onClose(err?: Error) {
       closedWith = err;
     },
   });
