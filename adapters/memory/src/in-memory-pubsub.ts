@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { ResourceExhaustedError, UnavailableError } from "@ottavo/generated/components/errors";
 import type { Subscription } from "@ottavo/component-runtime";
-import type {
-  MessageHandler,
-  PublishRequest,
-  SubscribeRequest,
-  TopicMessage,
+import {
+  TopicNotFoundError,
+  type MessageHandler,
+  type PublishRequest,
+  type SubscribeRequest,
+  type TopicMessage,
 } from "@ottavo/generated/components/pubsub";
 import {
   defineInMemoryPubsubAdapter,
@@ -37,7 +38,8 @@ import {
  *   deadLetterTopic it keeps being redelivered, at the capped backoff.
  * Unacknowledged messages are lost when the component closes. A group's backlog
  * is capped (publish then fails with RESOURCE_EXHAUSTED) so an absent subscriber
- * cannot exhaust memory.
+ * cannot exhaust memory. With the `topics` metadata set, only those topics exist;
+ * any other is TopicNotFound (NOT_FOUND), as with a broker that does not create topics.
  */
 export class InMemoryPubsub implements InMemoryPubsubContract {
   readonly features = new Set(inMemoryPubsubFeatures);
@@ -52,11 +54,14 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
 
   async publish(request: PublishRequest): Promise<void> {
     this.checkOpen();
+    this.checkTopic(request.topic);
     this.accept(request);
   }
 
   async subscribe(request: SubscribeRequest, handler: MessageHandler): Promise<Subscription> {
     this.checkOpen();
+    this.checkTopic(request.topic);
+    if (request.deadLetterTopic) this.checkTopic(request.deadLetterTopic);
     const topic = this.topicOf(request.topic);
     let group = topic.groups.get(request.consumerGroup);
     if (group === undefined) {
@@ -188,6 +193,13 @@ export class InMemoryPubsub implements InMemoryPubsubContract {
     return topic;
   }
 
+  private checkTopic(name: string): void {
+    const { topics } = this.options;
+    if (topics.length > 0 && !topics.includes(name)) {
+      throw new TopicNotFoundError(`in-memory pubsub: topic '${name}' does not exist; this component has only the topics ${topics.map((t) => `'${t}'`).join(", ")} (metadata topics)`);
+    }
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new UnavailableError("the in-memory pubsub is closed");
   }
@@ -202,6 +214,8 @@ export interface InMemoryPubsubOptions {
   maxDeliveries?: number;
   /** Unacknowledged messages one group (or a topic with no group yet) may hold. */
   maxPendingPerGroup?: number;
+  /** The only topics that exist; empty: every topic, made on first use (metadata topics). */
+  topics?: readonly string[];
 }
 
 /** The Redelivery metadata defaults of spec/components/adapters/redelivery.cap, for direct construction. */
@@ -210,6 +224,7 @@ const defaultOptions: Required<InMemoryPubsubOptions> = {
   maxRedeliveryBackoffMs: 10_000,
   maxDeliveries: 10,
   maxPendingPerGroup: 100_000,
+  topics: [],
 };
 
 /** The "in-memory" pubsub adapter, as the registry holds it. */
@@ -221,6 +236,7 @@ function optionsOf(metadata: InMemoryPubsubMetadata): InMemoryPubsubOptions {
     redeliveryBackoffMs: metadata.redeliveryBackoff,
     maxRedeliveryBackoffMs: metadata.maxRedeliveryBackoff,
     maxDeliveries: metadata.maxDeliveries,
+    topics: metadata.topics.split(",").map((topic) => topic.trim()).filter((topic) => topic !== ""),
   };
 }
 

@@ -261,6 +261,28 @@ describe("in-memory pubsub", () => {
     expect(new Set(received.map((m) => m.id)).size).toBe(1);
   });
 
+  it("has every topic by default, and only the listed ones with the topics metadata: any other is TopicNotFound", async () => {
+    const open = await pubsub();
+    await expect(open.publish(message("made on first use", "anything"))).resolves.toBeUndefined();
+    const listed = await pubsub({ topics: " orders, dead ,," });
+    const { received, handler } = recorder();
+    await subscribe(listed, handler);
+    await listed.publish(message("kept"));
+    await eventually(() => expect(payloads(received)).toEqual(["kept"]));
+    const refusals = [
+      listed.publish(message("lost", "invoices")),
+      subscribe(listed, handler, "app1", "invoices"),
+      listed.subscribe({ topic: "orders", consumerGroup: "app2", metadata: {}, deadLetterTopic: "graveyard" }, handler),
+    ];
+    for (const refusal of refusals) {
+      const error = await refusal.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ComponentError);
+      expect([(error as ComponentError).errorName, (error as ComponentError).status]).toEqual(["TopicNotFound", "NOT_FOUND"]);
+    }
+    expect(String(await listed.publish(message("x", "invoices")).catch((e: unknown) => e))).toMatch(/topic 'invoices' does not exist.*'orders', 'dead'/);
+    await expect(listed.subscribe({ topic: "orders", consumerGroup: "app3", metadata: {}, deadLetterTopic: "dead" }, handler)).resolves.toBeDefined();
+  });
+
   it("refuses a publish when a group's backlog is full, without half-publishing", async () => {
     const p = components.track(new Pubsub({ maxPendingPerGroup: 2 }));
     await p.publish(message("1"));

@@ -115,6 +115,13 @@ export function defineInMemoryLockAdapter(
  * Metadata of the "in-memory" pubsub component, as validated at start.
  */
 export interface InMemoryPubsubMetadata extends RedeliveryMetadata {
+  /**
+   * The only topics this component has, comma-separated: publishing or
+   * subscribing to any other topic (or naming one as a dead-letter topic)
+   * fails with TopicNotFound. Empty: every topic exists, made on first use.
+   * Default: "".
+   */
+  topics: string;
 }
 
 /**
@@ -122,6 +129,7 @@ export interface InMemoryPubsubMetadata extends RedeliveryMetadata {
  */
 export const inMemoryPubsubMetadataFields: readonly MetadataFieldSpec[] = [
   ...redeliveryMetadataFields,
+  { name: "topics", type: "string", default: "", required: false, sensitive: false, aliases: [], description: "The only topics this component has, comma-separated: publishing or\nsubscribing to any other topic (or naming one as a dead-letter topic)\nfails with TopicNotFound. Empty: every topic exists, made on first use." },
 ];
 
 /**
