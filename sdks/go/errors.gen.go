@@ -6,13 +6,37 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-// The typed errors of spec/components that a caller can tell apart on the wire:
-// each is the only error its capability answers with that status. Match them
-// with errors.As; each also unwraps to *Error, and errors.Is matches its status (ErrNotFound, ...).
+// The typed errors of spec/components. The runtime names each in a google.rpc.ErrorInfo
+// detail (reason: the IDL name; metadata capability); without one, a status that only one
+// error of the called capability answers with still names it. Match them with errors.As;
+// each also unwraps to *Error, and errors.Is matches its status (ErrNotFound, ...).
+
+// errorInfoDomain is the ErrorInfo domain of the runtime's declared errors.
+const errorInfoDomain = "ottavo.dev"
+
+// UnsupportedOperation: The binding does not support the operation asked for.
+//
+// Returned by the binding calls (INVALID_ARGUMENT, ErrorInfo reason UnsupportedOperation).
+
+type UnsupportedOperation struct{ Err *Error }
+
+func (e *UnsupportedOperation) Error() string { return e.Err.Error() }
+
+func (e *UnsupportedOperation) Unwrap() error { return e.Err }
+
+// Unreachable: The external system could not be reached or failed.
+//
+// Returned by the binding calls (UNAVAILABLE, ErrorInfo reason Unreachable).
+
+type Unreachable struct{ Err *Error }
+
+func (e *Unreachable) Error() string { return e.Err.Error() }
+
+func (e *Unreachable) Unwrap() error { return e.Err }
 
 // FileNotFound: The file does not exist.
 //
-// Returned by the file calls (NOT_FOUND).
+// Returned by the file calls (NOT_FOUND, ErrorInfo reason NotFound).
 
 type FileNotFound struct{ Err *Error }
 
@@ -22,7 +46,7 @@ func (e *FileNotFound) Unwrap() error { return e.Err }
 
 // FileAlreadyExists: A file of that name exists and the operation would not replace it.
 //
-// Returned by the file calls (ALREADY_EXISTS).
+// Returned by the file calls (ALREADY_EXISTS, ErrorInfo reason AlreadyExists).
 
 type FileAlreadyExists struct{ Err *Error }
 
@@ -30,9 +54,19 @@ func (e *FileAlreadyExists) Error() string { return e.Err.Error() }
 
 func (e *FileAlreadyExists) Unwrap() error { return e.Err }
 
+// InvalidName: The name or a parameter is not acceptable, e.g. it leaves the store's root.
+//
+// Returned by the file calls (INVALID_ARGUMENT, ErrorInfo reason InvalidName).
+
+type InvalidName struct{ Err *Error }
+
+func (e *InvalidName) Error() string { return e.Err.Error() }
+
+func (e *InvalidName) Unwrap() error { return e.Err }
+
 // FilePermissionDenied: The store's backend refuses the operation.
 //
-// Returned by the file calls (PERMISSION_DENIED).
+// Returned by the file calls (PERMISSION_DENIED, ErrorInfo reason PermissionDenied).
 
 type FilePermissionDenied struct{ Err *Error }
 
@@ -40,9 +74,19 @@ func (e *FilePermissionDenied) Error() string { return e.Err.Error() }
 
 func (e *FilePermissionDenied) Unwrap() error { return e.Err }
 
+// ResolverUnavailable: The resolver's backend cannot be reached.
+//
+// Returned by the nameresolution calls (UNAVAILABLE, ErrorInfo reason ResolverUnavailable).
+
+type ResolverUnavailable struct{ Err *Error }
+
+func (e *ResolverUnavailable) Error() string { return e.Err.Error() }
+
+func (e *ResolverUnavailable) Unwrap() error { return e.Err }
+
 // TopicNotFound: The topic does not exist and the component will not create it.
 //
-// Returned by the pubsub calls (NOT_FOUND).
+// Returned by the pubsub calls (NOT_FOUND, ErrorInfo reason TopicNotFound).
 
 type TopicNotFound struct{ Err *Error }
 
@@ -52,7 +96,7 @@ func (e *TopicNotFound) Unwrap() error { return e.Err }
 
 // SecretNotFound: No secret of that name exists.
 //
-// Returned by the secret calls (NOT_FOUND).
+// Returned by the secret calls (NOT_FOUND, ErrorInfo reason NotFound).
 
 type SecretNotFound struct{ Err *Error }
 
@@ -63,7 +107,7 @@ func (e *SecretNotFound) Unwrap() error { return e.Err }
 // EtagMismatch: The etag given does not match the item's current etag, or first-write
 // concurrency found an existing item. Nothing was written.
 //
-// Returned by the state calls (ABORTED).
+// Returned by the state calls (ABORTED, ErrorInfo reason EtagMismatch).
 
 type EtagMismatch struct{ Err *Error }
 
@@ -71,20 +115,65 @@ func (e *EtagMismatch) Error() string { return e.Err.Error() }
 
 func (e *EtagMismatch) Unwrap() error { return e.Err }
 
-// typedErrors: for each capability, the status that names one of its typed errors.
-var typedErrors = map[string]map[codes.Code]func(*Error) error{
+// EtagInvalid: The etag given is not one this store could have issued.
+//
+// Returned by the state calls (INVALID_ARGUMENT, ErrorInfo reason EtagInvalid).
+
+type EtagInvalid struct{ Err *Error }
+
+func (e *EtagInvalid) Error() string { return e.Err.Error() }
+
+func (e *EtagInvalid) Unwrap() error { return e.Err }
+
+// typedErrors: for each capability, its typed errors by ErrorInfo reason, and by the status that alone names one.
+var typedErrors = map[string]typedErrorsOf{
+	"binding": {
+		reasons: map[string]func(*Error) error{
+			"UnsupportedOperation": func(err *Error) error { return &UnsupportedOperation{Err: err} },
+			"Unreachable":          func(err *Error) error { return &Unreachable{Err: err} },
+		},
+	},
 	"file": {
-		codes.NotFound:         func(err *Error) error { return &FileNotFound{Err: err} },
-		codes.AlreadyExists:    func(err *Error) error { return &FileAlreadyExists{Err: err} },
-		codes.PermissionDenied: func(err *Error) error { return &FilePermissionDenied{Err: err} },
+		reasons: map[string]func(*Error) error{
+			"NotFound":         func(err *Error) error { return &FileNotFound{Err: err} },
+			"AlreadyExists":    func(err *Error) error { return &FileAlreadyExists{Err: err} },
+			"InvalidName":      func(err *Error) error { return &InvalidName{Err: err} },
+			"PermissionDenied": func(err *Error) error { return &FilePermissionDenied{Err: err} },
+		},
+		statuses: map[codes.Code]func(*Error) error{
+			codes.NotFound:         func(err *Error) error { return &FileNotFound{Err: err} },
+			codes.AlreadyExists:    func(err *Error) error { return &FileAlreadyExists{Err: err} },
+			codes.PermissionDenied: func(err *Error) error { return &FilePermissionDenied{Err: err} },
+		},
+	},
+	"nameresolution": {
+		reasons: map[string]func(*Error) error{
+			"ResolverUnavailable": func(err *Error) error { return &ResolverUnavailable{Err: err} },
+		},
 	},
 	"pubsub": {
-		codes.NotFound: func(err *Error) error { return &TopicNotFound{Err: err} },
+		reasons: map[string]func(*Error) error{
+			"TopicNotFound": func(err *Error) error { return &TopicNotFound{Err: err} },
+		},
+		statuses: map[codes.Code]func(*Error) error{
+			codes.NotFound: func(err *Error) error { return &TopicNotFound{Err: err} },
+		},
 	},
 	"secret": {
-		codes.NotFound: func(err *Error) error { return &SecretNotFound{Err: err} },
+		reasons: map[string]func(*Error) error{
+			"NotFound": func(err *Error) error { return &SecretNotFound{Err: err} },
+		},
+		statuses: map[codes.Code]func(*Error) error{
+			codes.NotFound: func(err *Error) error { return &SecretNotFound{Err: err} },
+		},
 	},
 	"state": {
-		codes.Aborted: func(err *Error) error { return &EtagMismatch{Err: err} },
+		reasons: map[string]func(*Error) error{
+			"EtagMismatch": func(err *Error) error { return &EtagMismatch{Err: err} },
+			"EtagInvalid":  func(err *Error) error { return &EtagInvalid{Err: err} },
+		},
+		statuses: map[codes.Code]func(*Error) error{
+			codes.Aborted: func(err *Error) error { return &EtagMismatch{Err: err} },
+		},
 	},
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -15,6 +16,9 @@ type Error struct {
 	Code       codes.Code
 	Message    string
 	Capability string // "state", "file", ...; empty for the client's own calls
+	// Reason is the IDL error's name the runtime sent ("EtagInvalid", "Unavailable"),
+	// empty when it sent none.
+	Reason string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("ottavo: %s: %s", e.Code, e.Message) }
@@ -52,7 +56,16 @@ var (
 	ErrUnauthenticated    error = statusError(codes.Unauthenticated)
 )
 
-// classify turns what a gRPC call returned into *Error, or the capability's typed error for its status.
+// typedErrorsOf holds one capability's typed errors: by the ErrorInfo reason the
+// runtime sends, and by a status that alone names one.
+type typedErrorsOf struct {
+	reasons  map[string]func(*Error) error
+	statuses map[codes.Code]func(*Error) error
+}
+
+// classify turns what a gRPC call returned into *Error, or a typed error: the one
+// a google.rpc.ErrorInfo of the runtime's domain names (its reason, and its
+// capability in the metadata), else the called capability's for the status.
 func classify(capability string, err error) error {
 	if err == nil {
 		return nil
@@ -73,8 +86,26 @@ func classify(capability string, err error) error {
 		}
 	}
 	e := &Error{Code: s.Code(), Message: s.Message(), Capability: capability}
-	if typed, ok := typedErrors[capability][s.Code()]; ok {
+	if info := errorInfoOf(s); info != nil {
+		e.Reason = info.GetReason()
+		if typed, ok := typedErrors[info.GetMetadata()["capability"]].reasons[info.GetReason()]; ok {
+			return typed(e)
+		}
+		return e
+	}
+	if typed, ok := typedErrors[capability].statuses[s.Code()]; ok {
 		return typed(e)
 	}
 	return e
+}
+
+// errorInfoOf is the status's first google.rpc.ErrorInfo of the runtime's domain, or nil.
+func errorInfoOf(s *status.Status) *errdetails.ErrorInfo {
+	for _, detail := range s.Proto().GetDetails() {
+		info := &errdetails.ErrorInfo{}
+		if detail.MessageIs(info) && detail.UnmarshalTo(info) == nil && info.GetDomain() == errorInfoDomain {
+			return info
+		}
+	}
+	return nil
 }

@@ -55,10 +55,7 @@ var scenarios = map[string]run{
 		check(t, err)
 		check(t, c.State.Save(ctx, store, map[string][]byte{key: []byte(str(in, "second"))}, ottavo.StateSaveOptions{Etag: read.GetEtag()}))
 		err = c.State.Save(ctx, store, map[string][]byte{key: []byte(str(in, "stale"))}, ottavo.StateSaveOptions{Etag: read.GetEtag()})
-		var mismatch *ottavo.EtagMismatch
-		if !errors.As(err, &mismatch) || !errors.Is(err, ottavo.ErrAborted) {
-			t.Fatalf("want %s (and ErrAborted), got %v", str(want, "error"), err)
-		}
+		expectError(t, err, want)
 		now, err := c.State.Get(ctx, store, key)
 		check(t, err)
 		equal(t, string(now.GetData()), str(want, "value"))
@@ -208,10 +205,7 @@ var scenarios = map[string]run{
 		if err == nil {
 			_, err = io.ReadAll(reader)
 		}
-		var notFound *ottavo.FileNotFound
-		if !errors.As(err, &notFound) || !errors.Is(err, ottavo.ErrNotFound) {
-			t.Fatalf("want %s, got %v", str(want, "error"), err)
-		}
+		expectError(t, err, want)
 	},
 	"secrets": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
 		store, key := str(in, "store"), str(in, "key")
@@ -222,10 +216,7 @@ var scenarios = map[string]run{
 		check(t, err)
 		equal(t, all[key].GetSecrets()[key], str(want, "value"))
 		_, err = c.Secret.Get(ctx, store, str(in, "missing"))
-		var notFound *ottavo.SecretNotFound
-		if !errors.As(err, &notFound) {
-			t.Fatalf("want %s, got %v", str(want, "error"), err)
-		}
+		expectError(t, err, want)
 	},
 	"binding": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
 		resp, err := c.Binding.Invoke(ctx, str(in, "name"), str(in, "operation"), []byte(str(in, "data")))
@@ -240,11 +231,71 @@ var scenarios = map[string]run{
 	},
 	"error-unknown-store": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
 		_, err := c.State.Get(ctx, str(in, "store"), str(in, "key"))
-		var e *ottavo.Error
-		if !errors.As(err, &e) || !errors.Is(err, ottavo.ErrInvalidArgument) {
-			t.Fatalf("want %s, got %v", str(want, "error"), err)
-		}
+		expectError(t, err, want)
 	},
+	"error-etag-invalid": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
+		err := c.State.Save(ctx, str(in, "store"), map[string][]byte{str(in, "key"): []byte(str(in, "value"))}, ottavo.StateSaveOptions{Etag: str(in, "etag")})
+		expectError(t, err, want)
+	},
+	"error-file-invalid-name": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
+		_, err := c.File.Stat(ctx, str(in, "store"), str(in, "name"))
+		expectError(t, err, want)
+	},
+	"error-topic-not-found": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
+		err := c.Pubsub.Publish(ctx, str(in, "pubsub"), str(in, "topic"), []byte(str(in, "data")))
+		expectError(t, err, want)
+	},
+	"error-binding-unsupported-operation": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
+		_, err := c.Binding.Invoke(ctx, str(in, "name"), str(in, "operation"), []byte(str(in, "data")))
+		expectError(t, err, want)
+	},
+	"error-binding-unreachable": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
+		_, err := c.Binding.Invoke(ctx, str(in, "name"), str(in, "operation"), []byte(str(in, "data")))
+		expectError(t, err, want)
+	},
+	"error-invoke-own-app": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
+		_, err := c.Invoke(ctx, str(in, "app"), str(in, "method"), []byte(str(in, "data")))
+		expectError(t, err, want)
+	},
+}
+
+// typedErrors: how a Go app tells each expected error apart: errors.As for the
+// typed errors of spec/components, errors.Is with a status sentinel otherwise.
+var typedErrors = map[string]func(error) bool{
+	"EtagMismatch":         isA[*ottavo.EtagMismatch],
+	"EtagInvalid":          isA[*ottavo.EtagInvalid],
+	"FileNotFound":         isA[*ottavo.FileNotFound],
+	"InvalidName":          isA[*ottavo.InvalidName],
+	"SecretNotFound":       isA[*ottavo.SecretNotFound],
+	"TopicNotFound":        isA[*ottavo.TopicNotFound],
+	"UnsupportedOperation": isA[*ottavo.UnsupportedOperation],
+	"Unreachable":          isA[*ottavo.Unreachable],
+	"InvalidArgument":      func(err error) bool { return errors.Is(err, ottavo.ErrInvalidArgument) },
+	"FailedPrecondition":   func(err error) bool { return errors.Is(err, ottavo.ErrFailedPrecondition) },
+}
+
+func isA[E error](err error) bool {
+	var target E
+	return errors.As(err, &target)
+}
+
+// expectError checks err is the expected typed error and unwraps to *ottavo.Error with the expected status.
+func expectError(t *testing.T, err error, want map[string]any) {
+	t.Helper()
+	is, known := typedErrors[str(want, "error")]
+	if !known {
+		t.Fatalf("the Go runner knows no error %s", str(want, "error"))
+	}
+	var e *ottavo.Error
+	if !is(err) || !errors.As(err, &e) {
+		t.Fatalf("want %s, got %T: %v", str(want, "error"), err, err)
+	}
+	// codes.Code spells INVALID_ARGUMENT as InvalidArgument.
+	status := ""
+	for _, word := range strings.Split(strings.ToLower(str(want, "status")), "_") {
+		status += strings.ToUpper(word[:1]) + word[1:]
+	}
+	equal(t, e.Code.String(), status)
 }
 
 func TestScenarios(t *testing.T) {

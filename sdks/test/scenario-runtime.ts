@@ -52,12 +52,17 @@ export async function startScenarioRuntime(): Promise<ScenarioRuntime> {
   }
 }
 
-/** Answers every request with its own body and content type. */
+/** Answers every request with its own body and content type; a request to /down with 503. */
 function startEcho(): Promise<Server> {
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
+      if (request.url === "/down") {
+        response.writeHead(503, { "content-type": "text/plain" });
+        response.end("the echo service is down on purpose");
+        return;
+      }
       response.writeHead(200, { "content-type": request.headers["content-type"] ?? "application/octet-stream" });
       response.end(Buffer.concat(chunks));
     });

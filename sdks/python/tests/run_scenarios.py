@@ -27,22 +27,29 @@ def blob(size: int) -> bytes:
     return bytes((i * 31 + (i >> 8)) & 0xFF for i in range(size))
 
 
-def expect_error(cls: type[BaseException], name: str, call: Callable[[], object]) -> None:
+def check_error(error: ottavo.OttavoError, e: dict[str, Any]) -> None:
+    """The error is the expected typed class (ottavo.EtagInvalid, ...), exactly, with the expected status."""
+    cls = getattr(ottavo, e["error"])
+    assert isinstance(error, cls) and type(error).__name__ == e["error"], f"got {type(error).__name__}: {error}, want {e['error']}"
+    assert error.code.name == e["status"], f"got {error.code.name}, want {e['status']}"
+
+
+def expect_error(e: dict[str, Any], call: Callable[[], object]) -> None:
     try:
         call()
-    except cls as error:
-        assert type(error).__name__ == name, f"got {type(error).__name__}, want {name}"
+    except ottavo.OttavoError as error:
+        check_error(error, e)
         return
-    raise AssertionError(f"no {name} raised")
+    raise AssertionError(f"no {e['error']} raised")
 
 
-async def expect_error_async(cls: type[BaseException], name: str, call: Callable[[], Awaitable[object]]) -> None:
+async def expect_error_async(e: dict[str, Any], call: Callable[[], Awaitable[object]]) -> None:
     try:
         await call()
-    except cls as error:
-        assert type(error).__name__ == name, f"got {type(error).__name__}, want {name}"
+    except ottavo.OttavoError as error:
+        check_error(error, e)
         return
-    raise AssertionError(f"no {name} raised")
+    raise AssertionError(f"no {e['error']} raised")
 
 
 def sync_scenarios(c: ottavo.Client) -> dict[str, Callable[[dict[str, Any], dict[str, Any]], None]]:
@@ -60,7 +67,7 @@ def sync_scenarios(c: ottavo.Client) -> dict[str, Callable[[dict[str, Any], dict
         c.state.save(i["store"], {i["key"]: i["first"]})
         etag = c.state.get(i["store"], i["key"]).etag
         c.state.save(i["store"], {i["key"]: i["second"]}, etag=etag)
-        expect_error(ottavo.Aborted, e["error"], lambda: c.state.save(i["store"], {i["key"]: i["stale"]}, etag=etag))
+        expect_error(e, lambda: c.state.save(i["store"], {i["key"]: i["stale"]}, etag=etag))
         assert c.state.get(i["store"], i["key"]).data.decode() == e["value"]
 
     def state_bulk(i: dict[str, Any], e: dict[str, Any]) -> None:
@@ -135,12 +142,12 @@ def sync_scenarios(c: ottavo.Client) -> dict[str, Callable[[dict[str, Any], dict
         assert c.file.stat(i["store"], i["name"]).size == len(content)
         assert any(f.file_name.endswith("blob.bin") for f in c.file.list(i["store"], i["dir"]).files)
         c.file.delete(i["store"], i["name"])
-        expect_error(ottavo.NotFound, e["error"], lambda: b"".join(c.file.get(i["store"], i["name"])))
+        expect_error(e, lambda: b"".join(c.file.get(i["store"], i["name"])))
 
     def secrets(i: dict[str, Any], e: dict[str, Any]) -> None:
         assert c.secret.get(i["store"], i["key"]) == {i["key"]: e["value"]}
         assert c.secret.get_bulk(i["store"])[i["key"]].secrets[i["key"]] == e["value"]
-        expect_error(ottavo.NotFound, e["error"], lambda: c.secret.get(i["store"], i["missing"]))
+        expect_error(e, lambda: c.secret.get(i["store"], i["missing"]))
 
     def binding(i: dict[str, Any], e: dict[str, Any]) -> None:
         assert c.binding.invoke(i["name"], i["operation"], i["data"]).data.decode() == e["data"]
@@ -150,14 +157,32 @@ def sync_scenarios(c: ottavo.Client) -> dict[str, Callable[[dict[str, Any], dict
         assert resp.data.value.decode() == e["data"] and resp.content_type == e["contentType"], resp
 
     def error_unknown_store(i: dict[str, Any], e: dict[str, Any]) -> None:
-        expect_error(ottavo.OttavoError, e["error"], lambda: c.state.get(i["store"], i["key"]))
+        expect_error(e, lambda: c.state.get(i["store"], i["key"]))
+
+    def error_etag_invalid(i: dict[str, Any], e: dict[str, Any]) -> None:
+        expect_error(e, lambda: c.state.save(i["store"], {i["key"]: i["value"]}, etag=i["etag"]))
+
+    def error_file_invalid_name(i: dict[str, Any], e: dict[str, Any]) -> None:
+        expect_error(e, lambda: c.file.stat(i["store"], i["name"]))
+
+    def error_topic_not_found(i: dict[str, Any], e: dict[str, Any]) -> None:
+        expect_error(e, lambda: c.pubsub.publish(i["pubsub"], i["topic"], i["data"]))
+
+    def error_binding(i: dict[str, Any], e: dict[str, Any]) -> None:
+        expect_error(e, lambda: c.binding.invoke(i["name"], i["operation"], i["data"]))
+
+    def error_invoke_own_app(i: dict[str, Any], e: dict[str, Any]) -> None:
+        expect_error(e, lambda: c.invoke(i["app"], i["method"], i["data"]))
 
     return {
         "hello": hello, "state-round-trip": state_round_trip, "state-etag-conflict": state_etag_conflict,
         "state-bulk": state_bulk, "state-transaction": state_transaction, "lock-contention": lock_contention,
         "sequencer": sequencer, "configuration-subscribe": configuration_subscribe, "pubsub-stream": pubsub_stream,
         "file-round-trip": file_round_trip, "secrets": secrets, "binding": binding, "invoke": invoke,
-        "error-unknown-store": error_unknown_store,
+        "error-unknown-store": error_unknown_store, "error-etag-invalid": error_etag_invalid,
+        "error-file-invalid-name": error_file_invalid_name, "error-topic-not-found": error_topic_not_found,
+        "error-binding-unsupported-operation": error_binding, "error-binding-unreachable": error_binding,
+        "error-invoke-own-app": error_invoke_own_app,
     }
 
 
@@ -176,7 +201,7 @@ def async_scenarios(c: ottavo.AsyncClient) -> dict[str, Callable[[dict[str, Any]
         await c.state.save(i["store"], {i["key"]: i["first"]})
         etag = (await c.state.get(i["store"], i["key"])).etag
         await c.state.save(i["store"], {i["key"]: i["second"]}, etag=etag)
-        await expect_error_async(ottavo.Aborted, e["error"], lambda: c.state.save(i["store"], {i["key"]: i["stale"]}, etag=etag))
+        await expect_error_async(e, lambda: c.state.save(i["store"], {i["key"]: i["stale"]}, etag=etag))
         assert (await c.state.get(i["store"], i["key"])).data.decode() == e["value"]
 
     async def state_bulk(i: dict[str, Any], e: dict[str, Any]) -> None:
@@ -247,12 +272,12 @@ def async_scenarios(c: ottavo.AsyncClient) -> dict[str, Callable[[dict[str, Any]
 
         async def read_again() -> object:
             return [chunk async for chunk in c.file.get(i["store"], i["name"])]
-        await expect_error_async(ottavo.NotFound, e["error"], read_again)
+        await expect_error_async(e, read_again)
 
     async def secrets(i: dict[str, Any], e: dict[str, Any]) -> None:
         assert await c.secret.get(i["store"], i["key"]) == {i["key"]: e["value"]}
         assert (await c.secret.get_bulk(i["store"]))[i["key"]].secrets[i["key"]] == e["value"]
-        await expect_error_async(ottavo.NotFound, e["error"], lambda: c.secret.get(i["store"], i["missing"]))
+        await expect_error_async(e, lambda: c.secret.get(i["store"], i["missing"]))
 
     async def binding(i: dict[str, Any], e: dict[str, Any]) -> None:
         assert (await c.binding.invoke(i["name"], i["operation"], i["data"])).data.decode() == e["data"]
@@ -262,14 +287,32 @@ def async_scenarios(c: ottavo.AsyncClient) -> dict[str, Callable[[dict[str, Any]
         assert resp.data.value.decode() == e["data"] and resp.content_type == e["contentType"], resp
 
     async def error_unknown_store(i: dict[str, Any], e: dict[str, Any]) -> None:
-        await expect_error_async(ottavo.OttavoError, e["error"], lambda: c.state.get(i["store"], i["key"]))
+        await expect_error_async(e, lambda: c.state.get(i["store"], i["key"]))
+
+    async def error_etag_invalid(i: dict[str, Any], e: dict[str, Any]) -> None:
+        await expect_error_async(e, lambda: c.state.save(i["store"], {i["key"]: i["value"]}, etag=i["etag"]))
+
+    async def error_file_invalid_name(i: dict[str, Any], e: dict[str, Any]) -> None:
+        await expect_error_async(e, lambda: c.file.stat(i["store"], i["name"]))
+
+    async def error_topic_not_found(i: dict[str, Any], e: dict[str, Any]) -> None:
+        await expect_error_async(e, lambda: c.pubsub.publish(i["pubsub"], i["topic"], i["data"]))
+
+    async def error_binding(i: dict[str, Any], e: dict[str, Any]) -> None:
+        await expect_error_async(e, lambda: c.binding.invoke(i["name"], i["operation"], i["data"]))
+
+    async def error_invoke_own_app(i: dict[str, Any], e: dict[str, Any]) -> None:
+        await expect_error_async(e, lambda: c.invoke(i["app"], i["method"], i["data"]))
 
     return {
         "hello": hello, "state-round-trip": state_round_trip, "state-etag-conflict": state_etag_conflict,
         "state-bulk": state_bulk, "state-transaction": state_transaction, "lock-contention": lock_contention,
         "sequencer": sequencer, "configuration-subscribe": configuration_subscribe, "pubsub-stream": pubsub_stream,
         "file-round-trip": file_round_trip, "secrets": secrets, "binding": binding, "invoke": invoke,
-        "error-unknown-store": error_unknown_store,
+        "error-unknown-store": error_unknown_store, "error-etag-invalid": error_etag_invalid,
+        "error-file-invalid-name": error_file_invalid_name, "error-topic-not-found": error_topic_not_found,
+        "error-binding-unsupported-operation": error_binding, "error-binding-unreachable": error_binding,
+        "error-invoke-own-app": error_invoke_own_app,
     }
 
 

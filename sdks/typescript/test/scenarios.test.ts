@@ -1,12 +1,19 @@
 import { createHash } from "node:crypto";
+import { Code } from "@connectrpc/connect";
 import {
   createOttavoClient,
+  EtagInvalid,
   EtagMismatch,
+  FailedPrecondition,
   FileNotFound,
   InvalidArgument,
+  InvalidName,
   OttavoError,
   readAll,
   SecretNotFound,
+  TopicNotFound,
+  Unreachable,
+  UnsupportedOperation,
   type OttavoClient,
   type SubscribeConfigurationResponse,
 } from "@ottavo/sdk";
@@ -17,19 +24,27 @@ type Run = (client: OttavoClient, input: Record<string, any>, expected: Record<s
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const errorClasses: Record<string, abstract new (...args: never[]) => OttavoError> = {
+  EtagInvalid,
   EtagMismatch,
+  FailedPrecondition,
   FileNotFound,
   InvalidArgument,
+  InvalidName,
   SecretNotFound,
+  TopicNotFound,
+  Unreachable,
+  UnsupportedOperation,
 };
 
-async function expectError(call: Promise<unknown>, name: string): Promise<void> {
+/** The call fails with the expected typed class, whose code is the expected status ("INVALID_ARGUMENT"). */
+async function expectError(call: Promise<unknown>, expected: Record<string, any>): Promise<void> {
   const error = await call.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(errorClasses[name]);
-  expect((error as OttavoError).name).toBe(name);
+  expect(error).toBeInstanceOf(errorClasses[expected.error]);
+  const status = String(expected.status).toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+  expect([(error as OttavoError).name, Code[(error as OttavoError).code]]).toEqual([expected.error, status]);
 }
 
 const scenarios: Record<string, Run> = {
@@ -50,7 +65,7 @@ const scenarios: Record<string, Run> = {
     await client.state.save(input.store, { [input.key]: input.first });
     const { etag } = await client.state.get(input.store, input.key);
     await client.state.save(input.store, { [input.key]: input.second }, { etag });
-    await expectError(client.state.save(input.store, { [input.key]: input.stale }, { etag }), expected.error);
+    await expectError(client.state.save(input.store, { [input.key]: input.stale }, { etag }), expected);
     expect(text((await client.state.get(input.store, input.key)).data)).toBe(expected.value);
   },
 
@@ -145,14 +160,14 @@ const scenarios: Record<string, Run> = {
     const listed = await client.file.list(input.store, input.dir);
     expect(listed.files.some((file) => file.fileName.endsWith("blob.bin"))).toBe(true);
     await client.file.delete(input.store, input.name);
-    await expectError(readAll(client.file.get(input.store, input.name)), expected.error);
+    await expectError(readAll(client.file.get(input.store, input.name)), expected);
   },
 
   async secrets(client, input, expected) {
     expect(await client.secret.get(input.store, input.key)).toEqual({ [input.key]: expected.value });
     const all = await client.secret.getBulk(input.store);
     expect(all[input.key]?.secrets[input.key]).toBe(expected.value);
-    await expectError(client.secret.get(input.store, input.missing), expected.error);
+    await expectError(client.secret.get(input.store, input.missing), expected);
   },
 
   async binding(client, input, expected) {
@@ -167,7 +182,33 @@ const scenarios: Record<string, Run> = {
   },
 
   async "error-unknown-store"(client, input, expected) {
-    await expectError(client.state.get(input.store, input.key), expected.error);
+    await expectError(client.state.get(input.store, input.key), expected);
+  },
+
+  async "error-etag-invalid"(client, input, expected) {
+    await expectError(client.state.save(input.store, { [input.key]: input.value }, { etag: input.etag }), expected);
+    // Also an instance of its status's class.
+    await expect(client.state.save(input.store, { [input.key]: input.value }, { etag: input.etag })).rejects.toBeInstanceOf(InvalidArgument);
+  },
+
+  async "error-file-invalid-name"(client, input, expected) {
+    await expectError(client.file.stat(input.store, input.name), expected);
+  },
+
+  async "error-topic-not-found"(client, input, expected) {
+    await expectError(client.pubsub.publish(input.pubsub, input.topic, input.data), expected);
+  },
+
+  async "error-binding-unsupported-operation"(client, input, expected) {
+    await expectError(client.binding.invoke(input.name, input.operation, input.data), expected);
+  },
+
+  async "error-binding-unreachable"(client, input, expected) {
+    await expectError(client.binding.invoke(input.name, input.operation, input.data), expected);
+  },
+
+  async "error-invoke-own-app"(client, input, expected) {
+    await expectError(client.invoke(input.app, input.method, input.data), expected);
   },
 };
 

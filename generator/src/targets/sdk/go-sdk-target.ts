@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { generatedNotice, type OutputFile } from "../../output/output-file";
 import type { Target } from "../target";
-import { buildSdkModel, comment, type FieldPath, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
+import { buildSdkModel, comment, errorInfoDomain, type FieldPath, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
 import { goCamelCase, goFieldType, GoImports, goIsSet, goModule, goPackageName, goParam } from "./go-names";
 import { installedTool, runPluginProcess } from "./protoc-plugin-process";
 import { isEmpty } from "./typescript-sdk-target";
@@ -274,23 +274,34 @@ function printErrors(model: SdkModel): { imports: GoImports; code: string } {
   const imports = new GoImports();
   const codes = imports.use("codes", "google.golang.org/grpc/codes");
   const out: string[] = [
-    "// The typed errors of spec/components that a caller can tell apart on the wire:",
-    "// each is the only error its capability answers with that status. Match them",
-    "// with errors.As; each also unwraps to *Error, and errors.Is matches its status (ErrNotFound, ...).\n",
+    "// The typed errors of spec/components. The runtime names each in a google.rpc.ErrorInfo",
+    "// detail (reason: the IDL name; metadata capability); without one, a status that only one",
+    "// error of the called capability answers with still names it. Match them with errors.As;",
+    "// each also unwraps to *Error, and errors.Is matches its status (ErrNotFound, ...).\n",
+    `// errorInfoDomain is the ErrorInfo domain of the runtime's declared errors.`,
+    `const errorInfoDomain = ${JSON.stringify(errorInfoDomain)}\n`,
   ];
   for (const error of model.errors) {
-    out.push(goDoc(`${error.name}: ${error.doc}\n\nReturned by the ${error.capability} calls (${error.status}).`));
+    out.push(goDoc(`${error.name}: ${error.doc}\n\nReturned by the ${error.capability} calls (${error.status}, ErrorInfo reason ${error.reason}).`));
     out.push(`type ${error.name} struct{ Err *Error }\n`);
     out.push(`func (e *${error.name}) Error() string { return e.Err.Error() }\n`);
     out.push(`func (e *${error.name}) Unwrap() error { return e.Err }\n`);
   }
-  out.push("// typedErrors: for each capability, the status that names one of its typed errors.");
-  out.push(`var typedErrors = map[string]map[${codes}.Code]func(*Error) error{`);
+  out.push("// typedErrors: for each capability, its typed errors by ErrorInfo reason, and by the status that alone names one.");
+  out.push("var typedErrors = map[string]typedErrorsOf{");
   const byCapability = new Map<string, typeof model.errors[number][]>();
   for (const error of model.errors) byCapability.set(error.capability, [...(byCapability.get(error.capability) ?? []), error]);
   for (const [capability, errors] of byCapability) {
     out.push(`\t${JSON.stringify(capability)}: {`);
-    for (const e of errors) out.push(`\t\t${codes}.${goCode(e.status)}: func(err *Error) error { return &${e.name}{Err: err} },`);
+    out.push("\t\treasons: map[string]func(*Error) error{");
+    for (const e of errors) out.push(`\t\t\t${JSON.stringify(e.reason)}: func(err *Error) error { return &${e.name}{Err: err} },`);
+    out.push("\t\t},");
+    const byStatus = errors.filter((e) => e.byStatus);
+    if (byStatus.length > 0) {
+      out.push(`\t\tstatuses: map[${codes}.Code]func(*Error) error{`);
+      for (const e of byStatus) out.push(`\t\t\t${codes}.${goCode(e.status)}: func(err *Error) error { return &${e.name}{Err: err} },`);
+      out.push("\t\t},");
+    }
     out.push("\t},");
   }
   out.push("}");

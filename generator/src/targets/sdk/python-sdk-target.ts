@@ -9,7 +9,7 @@ import type { SpecModel } from "../../spec-model";
 import type { Target } from "../target";
 import { goPackageName } from "./go-names";
 import { installedTool } from "./protoc-plugin-process";
-import { buildSdkModel, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
+import { buildSdkModel, errorInfoDomain, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
 import { isEmpty } from "./typescript-sdk-target";
 
 const root = "sdks/python/ottavo";
@@ -324,8 +324,9 @@ function requestLines(imports: PyImports, message: DescMessage, method: Pick<Sdk
 
 function printErrors(model: SdkModel): string {
   const lines = [
-    '"""The typed errors of spec/components that a caller can tell apart on the wire: each is',
-    "the only error its capability answers with that status, and subclasses that status's class.\"\"\"",
+    '"""The typed errors of spec/components, each a subclass of its status\'s class. The runtime',
+    "names each in a google.rpc.ErrorInfo detail (reason: the IDL name; metadata capability);",
+    "without one, a status that only one error of the called capability answers with still names it.\"\"\"",
     "",
     "from __future__ import annotations",
     "",
@@ -333,21 +334,34 @@ function printErrors(model: SdkModel): string {
     "",
     "from ottavo import _support",
     "",
+    `ERROR_INFO_DOMAIN = ${JSON.stringify(errorInfoDomain)}`,
+    `"""The ErrorInfo domain of the runtime's declared errors."""`,
+    "",
+    "",
   ];
   for (const error of model.errors) {
     const base = error.status.toLowerCase().split("_").map((p) => p[0].toUpperCase() + p.slice(1)).join("");
     lines.push(`class ${error.name}(_support.${base === "Cancelled" ? "Cancelled" : base}):`);
-    lines.push(doc(`${error.doc}\n\nRaised by the ${error.capability} calls (${error.status}).`, "    "));
+    lines.push(doc(`${error.doc}\n\nRaised by the ${error.capability} calls (${error.status}, ErrorInfo reason ${error.reason}).`, "    "));
     lines.push("");
     lines.push("");
   }
-  lines.push("TYPED_ERRORS: dict[str, dict[grpc.StatusCode, type[_support.OttavoError]]] = {");
   const byCapability = new Map<string, typeof model.errors[number][]>();
   for (const error of model.errors) byCapability.set(error.capability, [...(byCapability.get(error.capability) ?? []), error]);
+  lines.push("ERRORS_BY_REASON: dict[str, dict[str, type[_support.OttavoError]]] = {");
   for (const [capability, errors] of byCapability) {
-    lines.push(`    ${JSON.stringify(capability)}: {${errors.map((e) => `grpc.StatusCode.${e.status}: ${e.name}`).join(", ")}},`);
+    lines.push(`    ${JSON.stringify(capability)}: {${errors.map((e) => `${JSON.stringify(e.reason)}: ${e.name}`).join(", ")}},`);
   }
   lines.push("}");
+  lines.push('"""For each capability, its typed errors by the ErrorInfo reason the runtime sends."""');
+  lines.push("");
+  lines.push("ERRORS_BY_STATUS: dict[str, dict[grpc.StatusCode, type[_support.OttavoError]]] = {");
+  for (const [capability, errors] of byCapability) {
+    const byStatus = errors.filter((e) => e.byStatus);
+    if (byStatus.length > 0) lines.push(`    ${JSON.stringify(capability)}: {${byStatus.map((e) => `grpc.StatusCode.${e.status}: ${e.name}`).join(", ")}},`);
+  }
+  lines.push("}");
+  lines.push('"""For each capability, the status that alone names one of its typed errors (a runtime that sends no ErrorInfo)."""');
   return lines.join("\n") + "\n";
 }
 

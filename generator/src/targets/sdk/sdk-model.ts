@@ -68,21 +68,31 @@ export interface SdkMethod {
 }
 
 /**
- * An IDL error a client can recognise: its status is one that, for the rpcs of
- * its capability, only this error answers. Statuses the runtime also uses for
- * its own answers (bad input, no such component, transport trouble) cannot
- * name an IDL error, and arrive as the status's general class.
+ * An error a capability declares in spec/components, as a typed error class.
+ * The runtime names it in a google.rpc.ErrorInfo detail (reason: the IDL name,
+ * metadata "capability"), which is how a client recognises it. Against a
+ * runtime that sends no ErrorInfo, the status alone still names it when, for
+ * the rpcs of its capability, only this error answers with that status
+ * (`byStatus`); statuses the runtime also uses for its own answers (bad input,
+ * no such component, transport trouble) never do.
  */
 export interface SdkError {
   /** The class name: the IDL name, prefixed by the capability when it would read as a bare status. */
   readonly name: string;
+  /** The IDL name: the ErrorInfo reason the runtime sends. */
+  readonly reason: string;
   readonly doc: string;
   readonly status: GrpcStatusName;
   readonly capability: string;
   readonly source: string;
+  /** True when the status alone names the error (see above). */
+  readonly byStatus: boolean;
 }
 
-/** Statuses the runtime itself answers with, whatever the component: these never identify an IDL error. */
+/** The ErrorInfo domain of the runtime's declared errors (runtime-kernel/src/errors/error-info.ts). */
+export const errorInfoDomain = "ottavo.dev";
+
+/** Statuses the runtime itself answers with, whatever the component: these never identify an IDL error by themselves. */
 const ambiguousStatuses: ReadonlySet<GrpcStatusName> = new Set<GrpcStatusName>([
   "INVALID_ARGUMENT",
   "FAILED_PRECONDITION",
@@ -94,8 +104,12 @@ const ambiguousStatuses: ReadonlySet<GrpcStatusName> = new Set<GrpcStatusName>([
   "UNKNOWN",
 ]);
 
-/** IDL error names that are also a status's general class name. */
-const statusClassNames = new Set(["NotFound", "AlreadyExists", "PermissionDenied", "Aborted", "Unauthenticated"]);
+/** The statuses' general class names (in every SDK): an IDL error of the same name is prefixed by its capability. */
+const statusClassNames = new Set([
+  "Canceled", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
+  "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+  "Unauthenticated",
+]);
 
 export function buildSdkModel(spec: SpecModel): SdkModel {
   const servedBy = new Map<DescMethod, Capability>();
@@ -114,7 +128,7 @@ export function buildSdkModel(spec: SpecModel): SdkModel {
       methods: capability.serves.map((s) => sdkMethod(s.method)),
     }));
   const rootMethods = services.flatMap((s) => s.methods.filter((m) => !servedBy.has(m)).map(sdkMethod));
-  const errors = spec.idl.capabilities.flatMap((capability) => recognisableErrors(capability));
+  const errors = spec.idl.capabilities.flatMap((capability) => typedErrors(capability));
   const names = new Set<string>();
   for (const error of errors) {
     if (names.has(error.name)) throw new Error(`two IDL errors would both be SDK class ${error.name}`);
@@ -123,18 +137,18 @@ export function buildSdkModel(spec: SpecModel): SdkModel {
   return { services, groups, rootMethods, errors };
 }
 
-function recognisableErrors(capability: Capability): SdkError[] {
+function typedErrors(capability: Capability): SdkError[] {
   const byStatus = new Map<GrpcStatusName, ErrorDecl[]>();
   for (const error of capability.errors) byStatus.set(error.status, [...(byStatus.get(error.status) ?? []), error]);
-  return capability.errors
-    .filter((error) => !ambiguousStatuses.has(error.status) && byStatus.get(error.status)!.length === 1)
-    .map((error) => ({
-      name: statusClassNames.has(error.name) ? `${pascal(capability.name)}${error.name}` : error.name,
-      doc: error.doc,
-      status: error.status,
-      capability: capability.name,
-      source: capability.loc.file,
-    }));
+  return capability.errors.map((error) => ({
+    name: statusClassNames.has(error.name) ? `${pascal(capability.name)}${error.name}` : error.name,
+    reason: error.name,
+    doc: error.doc,
+    status: error.status,
+    capability: capability.name,
+    source: capability.loc.file,
+    byStatus: !ambiguousStatuses.has(error.status) && byStatus.get(error.status)!.length === 1,
+  }));
 }
 
 function sdkMethod(rpc: DescMethod): SdkMethod {

@@ -4,7 +4,7 @@ import type { GeneratedFile, ImportSymbol, Printable, Schema } from "@bufbuild/p
 import type { OutputFile } from "../../output/output-file";
 import type { Target } from "../target";
 import { runProtocPlugin, runTsTarget, type TsOutput } from "../es-plugin";
-import { buildSdkModel, comment, type FieldPath, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
+import { buildSdkModel, comment, errorInfoDomain, type FieldPath, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
 
 /**
  * The TypeScript SDK (@ottavo/sdk, sdks/typescript): protobuf-es messages for
@@ -357,26 +357,39 @@ function scalarType(scalar: ScalarType, longAsString: boolean): string {
 
 function printErrors(f: GeneratedFile, model: SdkModel): void {
   const Code = f.import("Code", "@connectrpc/connect");
-  f.print("// The typed errors of spec/components that a caller can tell apart on the wire:");
-  f.print("// each is the only error its capability answers with that status.");
+  f.print("// The typed errors of spec/components. The runtime names each in a google.rpc.ErrorInfo");
+  f.print("// detail (reason: the IDL name; metadata capability); without one, a status that only");
+  f.print("// one error of the called capability answers with still names it.");
   f.print();
   for (const error of model.errors) {
     const base = f.import(pascal(error.status.toLowerCase()), support.errors);
-    printDoc(f, `${error.doc}\n\nRaised by the ${error.capability} calls (${error.status}); also an instance of ${pascal(error.status.toLowerCase())}.`);
+    printDoc(f, `${error.doc}\n\nRaised by the ${error.capability} calls (${error.status}, ErrorInfo reason ${error.reason}); also an instance of ${pascal(error.status.toLowerCase())}.`);
     f.print(f.export("class", error.name), " extends ", base, " {");
     f.print("  override readonly name: string = ", JSON.stringify(error.name), ";");
     f.print("}");
     f.print();
   }
-  const ErrorClass = f.import("OttavoErrorClass", support.errors, true);
-  printDoc(f, "For each capability, the status that names one of its typed errors.");
-  f.print(f.export("const", "typedErrors"), ": Readonly<Record<string, ReadonlyMap<", Code, ", ", ErrorClass, ">>> = {");
+  printDoc(f, "The ErrorInfo domain of the runtime's declared errors.");
+  f.print(f.export("const", "errorInfoDomain"), " = ", JSON.stringify(errorInfoDomain), ";");
+  f.print();
+  const TypedErrors = f.import("TypedErrors", support.errors, true);
+  printDoc(f, `For each capability, its typed errors by ErrorInfo reason (domain ${errorInfoDomain}), and by the status that alone names one.`);
+  f.print(f.export("const", "typedErrors"), ": Readonly<Record<string, ", TypedErrors, ">> = {");
   const byCapability = new Map<string, typeof model.errors[number][]>();
   for (const error of model.errors) byCapability.set(error.capability, [...(byCapability.get(error.capability) ?? []), error]);
   for (const [capability, errors] of byCapability) {
-    f.print("  ", capability, ": new Map<", Code, ", ", ErrorClass, ">([");
-    for (const e of errors) f.print("    [", Code, ".", connectCode(e.status), ", ", e.name, "],");
-    f.print("  ]),");
+    f.print("  ", capability, ": {");
+    f.print("    reasons: new Map([");
+    for (const e of errors) f.print("      [", JSON.stringify(e.reason), ", ", e.name, "],");
+    f.print("    ]),");
+    const byStatus = errors.filter((e) => e.byStatus);
+    if (byStatus.length === 0) f.print("    statuses: new Map(),");
+    else {
+      f.print("    statuses: new Map([");
+      for (const e of byStatus) f.print("      [", Code, ".", connectCode(e.status), ", ", e.name, "],");
+      f.print("    ]),");
+    }
+    f.print("  },");
   }
   f.print("};");
 }

@@ -1,5 +1,5 @@
 import type { CallOptions } from "@connectrpc/connect";
-import { typedErrors } from "../gen/errors.js";
+import { errorInfoDomain, typedErrors } from "../gen/errors.js";
 import { toOttavoError } from "./errors.js";
 
 /** What every method accepts besides its request fields. */
@@ -25,7 +25,7 @@ export async function guard<T>(capability: string | undefined, call: () => Promi
   try {
     return await call();
   } catch (error) {
-    throw toOttavoError(error, capability, typedErrors);
+    throw toOttavoError(error, capability, typedErrors, errorInfoDomain);
   }
 }
 
@@ -34,7 +34,7 @@ export async function* guardStream<T>(capability: string | undefined, open: () =
   try {
     yield* open();
   } catch (error) {
-    throw toOttavoError(error, capability, typedErrors);
+    throw toOttavoError(error, capability, typedErrors, errorInfoDomain);
   }
 }
 

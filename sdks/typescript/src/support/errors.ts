@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
 
 /**
  * Every failed call throws an OttavoError: one class per gRPC status below, or
@@ -7,6 +8,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
  */
 export class OttavoError extends Error {
   override readonly name: string = "OttavoError";
+  /** The IDL error's name the runtime sent ("EtagInvalid", "Unavailable"), or undefined when it sent none. */
+  readonly reason: string | undefined;
   constructor(
     /** The gRPC status, as Connect's Code. */
     readonly code: Code,
@@ -14,13 +17,26 @@ export class OttavoError extends Error {
     readonly rawMessage: string,
     /** The capability whose call failed ("state"), or undefined for the client's own calls. */
     readonly capability: string | undefined,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(`${Code[code] ?? code}: ${rawMessage}`, options);
+    this.reason = options?.reason;
   }
 }
 
-export type OttavoErrorClass = new (code: Code, rawMessage: string, capability: string | undefined, options?: { cause?: unknown }) => OttavoError;
+/** What an OttavoError is made with besides its status. */
+export interface ErrorOptions {
+  cause?: unknown;
+  reason?: string;
+}
+
+export type OttavoErrorClass = new (code: Code, rawMessage: string, capability: string | undefined, options?: ErrorOptions) => OttavoError;
+
+/** A capability's typed errors: by the ErrorInfo reason the runtime sends, and by a status that alone names one. */
+export interface TypedErrors {
+  readonly reasons: ReadonlyMap<string, OttavoErrorClass>;
+  readonly statuses: ReadonlyMap<Code, OttavoErrorClass>;
+}
 
 export class Canceled extends OttavoError { override readonly name: string = "Canceled"; }
 export class Unknown extends OttavoError { override readonly name: string = "Unknown"; }
@@ -58,15 +74,67 @@ export const statusClasses: ReadonlyMap<Code, OttavoErrorClass> = new Map<Code, 
   [Code.Unauthenticated, Unauthenticated],
 ]);
 
-/** The typed error for what a call threw: the capability's own class for its status, else the status's class. */
+/**
+ * The typed error for what a call threw. A google.rpc.ErrorInfo of `domain`
+ * names the declared error (its reason, and its capability in the metadata);
+ * without one, the called capability's class for the status, else the status's class.
+ */
 export function toOttavoError(
   error: unknown,
   capability: string | undefined,
-  typed: Readonly<Record<string, ReadonlyMap<Code, OttavoErrorClass>>>,
+  typed: Readonly<Record<string, TypedErrors>>,
+  domain: string,
 ): OttavoError {
   if (error instanceof OttavoError) return error;
   const connect = ConnectError.from(error);
-  const specific = capability === undefined ? undefined : typed[capability]?.get(connect.code);
+  const info = errorInfoOf(connect, domain);
+  const specific = info !== undefined
+    ? typed[info.metadata["capability"] ?? ""]?.reasons.get(info.reason)
+    : capability === undefined ? undefined : typed[capability]?.statuses.get(connect.code);
   const Class = specific ?? statusClasses.get(connect.code) ?? Unknown;
-  return new Class(connect.code, connect.rawMessage, capability, { cause: error });
+  return new Class(connect.code, connect.rawMessage, capability, info === undefined ? { cause: error } : { cause: error, reason: info.reason });
+}
+
+interface ErrorInfo {
+  reason: string;
+  domain: string;
+  metadata: Record<string, string>;
+}
+
+/** The first google.rpc.ErrorInfo of the domain among the error's details. */
+function errorInfoOf(error: ConnectError, domain: string): ErrorInfo | undefined {
+  for (const detail of error.details) {
+    if (!("type" in detail) || detail.type !== "google.rpc.ErrorInfo") continue;
+    try {
+      const info = decodeErrorInfo(detail.value);
+      if (info.domain === domain) return info;
+    } catch {
+      // A detail that does not decode names nothing.
+    }
+  }
+  return undefined;
+}
+
+/** google.rpc.ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; } */
+function decodeErrorInfo(bytes: Uint8Array): ErrorInfo {
+  const reader = new BinaryReader(bytes);
+  const info: ErrorInfo = { reason: "", domain: "", metadata: {} };
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1) info.reason = reader.string();
+    else if (field === 2) info.domain = reader.string();
+    else if (field === 3) {
+      const entry = new BinaryReader(reader.bytes());
+      let key = "";
+      let value = "";
+      while (entry.pos < entry.len) {
+        const [f, w] = entry.tag();
+        if (f === 1) key = entry.string();
+        else if (f === 2) value = entry.string();
+        else entry.skip(w);
+      }
+      info.metadata[key] = value;
+    } else reader.skip(wireType);
+  }
+  return info;
 }

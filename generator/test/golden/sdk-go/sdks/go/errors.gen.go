@@ -6,13 +6,17 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-// The typed errors of spec/components that a caller can tell apart on the wire:
-// each is the only error its capability answers with that status. Match them
-// with errors.As; each also unwraps to *Error, and errors.Is matches its status (ErrNotFound, ...).
+// The typed errors of spec/components. The runtime names each in a google.rpc.ErrorInfo
+// detail (reason: the IDL name; metadata capability); without one, a status that only one
+// error of the called capability answers with still names it. Match them with errors.As;
+// each also unwraps to *Error, and errors.Is matches its status (ErrNotFound, ...).
+
+// errorInfoDomain is the ErrorInfo domain of the runtime's declared errors.
+const errorInfoDomain = "ottavo.dev"
 
 // NotesNotFound: The note does not exist.
 //
-// Returned by the notes calls (NOT_FOUND).
+// Returned by the notes calls (NOT_FOUND, ErrorInfo reason NotFound).
 
 type NotesNotFound struct{ Err *Error }
 
@@ -20,9 +24,25 @@ func (e *NotesNotFound) Error() string { return e.Err.Error() }
 
 func (e *NotesNotFound) Unwrap() error { return e.Err }
 
-// typedErrors: for each capability, the status that names one of its typed errors.
-var typedErrors = map[string]map[codes.Code]func(*Error) error{
+// Refused: The store refused.
+//
+// Returned by the notes calls (CANCELLED, ErrorInfo reason Refused).
+
+type Refused struct{ Err *Error }
+
+func (e *Refused) Error() string { return e.Err.Error() }
+
+func (e *Refused) Unwrap() error { return e.Err }
+
+// typedErrors: for each capability, its typed errors by ErrorInfo reason, and by the status that alone names one.
+var typedErrors = map[string]typedErrorsOf{
 	"notes": {
-		codes.NotFound: func(err *Error) error { return &NotesNotFound{Err: err} },
+		reasons: map[string]func(*Error) error{
+			"NotFound": func(err *Error) error { return &NotesNotFound{Err: err} },
+			"Refused":  func(err *Error) error { return &Refused{Err: err} },
+		},
+		statuses: map[codes.Code]func(*Error) error{
+			codes.NotFound: func(err *Error) error { return &NotesNotFound{Err: err} },
+		},
 	},
 }
