@@ -2,12 +2,14 @@
 import * as path from "node:path";
 import { parseDuration } from "@ottavo/component-runtime";
 import { readAppInfo } from "./server/app-info";
-import { defaultShutdownTimeoutMs, guardProcess, runUntilSignalled, type RuntimeLog } from "./runtime";
+import { defaultShutdownTimeoutMs, guardProcess, runUntilSignalled } from "./runtime";
+import { logLevels, parseLogLevel, type LogLevel } from "./config/observability-config";
+import { Logger } from "./observability/logger";
 
 /** The embedded default config: found beside the package (repo-root configs/), not in the cwd. */
 export const defaultConfigFile = path.resolve(__dirname, "..", "..", "configs", "default.yaml");
 
-export const usage = `Usage: ottavo run [-c <config file>] [--shutdown-timeout <duration>]
+export const usage = `Usage: ottavo run [-c <config file>] [-l <log level>] [--shutdown-timeout <duration>]
 
 Runs the Ottavo runtime: the Layotto-compatible API (gRPC, gRPC-Web and Connect
 on one port) and the actuator (health and info over HTTP).
@@ -19,6 +21,9 @@ Options for run:
   -c, --config <file>       Layotto config.json (.json) or Ottavo YAML (.yaml, .yml);
                             without it, the embedded default config runs one
                             component of every kind, no backend needed
+  -l, --log-level <level>   error, warn, info (the default), debug or trace
+                            (Layotto's warning, critical and fatal too); wins
+                            over the config's logging.level
   --shutdown-timeout <d>    how long in-flight calls may take to finish on
                             shutdown, e.g. 10s (the default), 500ms, 1m
 
@@ -33,7 +38,7 @@ Exit codes: 0 clean stop, 1 config or start error, 2 usage error.
 export type CliCommand =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "run"; configFile: string; shutdownTimeoutMs: number }
+  | { kind: "run"; configFile: string; shutdownTimeoutMs: number; logLevel?: LogLevel }
   | { kind: "usage-error"; message: string };
 
 export function parseArgs(args: readonly string[]): CliCommand {
@@ -45,6 +50,7 @@ export function parseArgs(args: readonly string[]): CliCommand {
 
   let configFile: string | undefined;
   let shutdownTimeoutMs = defaultShutdownTimeoutMs;
+  let logLevel: LogLevel | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
@@ -55,6 +61,11 @@ export function parseArgs(args: readonly string[]): CliCommand {
       const file = value();
       if (file === undefined || file === "") return { kind: "usage-error", message: `${flag} needs a config file` };
       configFile = file;
+    } else if (flag === "-l" || flag === "--log-level") {
+      const text = value();
+      const level = parseLogLevel(text);
+      if (level === undefined) return { kind: "usage-error", message: `${flag} needs a level: ${logLevels.join(", ")}` };
+      logLevel = level;
     } else if (flag === "--shutdown-timeout") {
       const text = value();
       if (text === undefined) return { kind: "usage-error", message: "--shutdown-timeout needs a duration, e.g. 10s" };
@@ -66,14 +77,14 @@ export function parseArgs(args: readonly string[]): CliCommand {
       return { kind: "usage-error", message: `unknown option '${arg}'` };
     }
   }
-  return { kind: "run", configFile: configFile ?? defaultConfigFile, shutdownTimeoutMs };
+  return { kind: "run", configFile: configFile ?? defaultConfigFile, shutdownTimeoutMs, ...(logLevel && { logLevel }) };
 }
 
-const log: RuntimeLog = {
-  info: (line) => process.stdout.write(`${line}\n`),
-  warn: (line) => process.stderr.write(`${line.startsWith("ottavo:") ? line : `ottavo: warning: ${line}`}\n`),
-  error: (line) => process.stderr.write(`${line}\n`),
-};
+/** Text until the config says otherwise (a config error is printed before any config is read). */
+const log = new Logger({
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+});
 
 export async function main(args: readonly string[]): Promise<number> {
   const command = parseArgs(args);
@@ -89,7 +100,8 @@ export async function main(args: readonly string[]): Promise<number> {
       return 2;
     case "run":
       guardProcess(log);
-      return runUntilSignalled({ configFile: command.configFile, shutdownTimeoutMs: command.shutdownTimeoutMs, log });
+      if (command.logLevel) log.configure({ level: command.logLevel, format: "text" });
+      return runUntilSignalled({ configFile: command.configFile, shutdownTimeoutMs: command.shutdownTimeoutMs, logLevel: command.logLevel, log });
   }
 }
 

@@ -20,6 +20,11 @@ import { withComponentMetrics } from "./observability/component-metrics";
 import { withComponentResiliency } from "./resiliency/component-resiliency";
 import { Resiliency } from "./resiliency/resiliency";
 import { RuntimeMetrics } from "./observability/metrics";
+import { accessLogStep } from "./observability/access-log";
+import type { LogFields } from "./observability/logger";
+import { startTracing, type Tracing } from "./observability/tracing";
+import type { LogLevel, LoggingConfig } from "./config/observability-config";
+import type { MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { ApiServer } from "./server/api-server";
 import { apiTokenStep } from "./server/auth";
 import { Pipeline } from "./server/pipeline";
@@ -40,11 +45,19 @@ import { functionAdmin } from "./wasm/function-admin";
 import type { FunctionHost } from "./wasm/function-host";
 import { startFunctions, type RunningFunctions } from "./wasm/functions-runtime";
 
-/** Where the runtime writes: lifecycle lines to info (stdout), warnings and errors to stderr. */
+/**
+ * Where the runtime writes: lifecycle lines to info (stdout), warnings and errors
+ * to stderr; observability/logger.ts's Logger adds levels, JSON and configure().
+ */
 export interface RuntimeLog {
-  info(line: string): void;
+  info(line: string, fields?: LogFields): void;
   warn(line: string): void;
   error(line: string): void;
+  debug?(line: string): void;
+  /** Takes the config's logging settings once the config is read. */
+  configure?(settings: Pick<LoggingConfig, "level" | "format">): void;
+  /** Whether lines at this level are written (all are when absent). */
+  enabled?(level: LogLevel): boolean;
 }
 
 export interface RuntimeOptions {
@@ -61,6 +74,8 @@ export interface RuntimeOptions {
   readonly registry?: AdapterRegistry;
   /** Pub/sub delivery to the app's AppCallback server: the OnTopicEvent deadline (60 s by default) and retries. */
   readonly delivery?: Partial<DeliveryOptions>;
+  /** The command line's -l/--log-level: wins over the config's logging.level. */
+  readonly logLevel?: LogLevel;
 }
 
 export const defaultShutdownTimeoutMs = 10_000;
@@ -87,12 +102,14 @@ export class Runtime {
     readonly config: RuntimeConfig,
     private readonly actuator: ActuatorServer,
     private readonly metrics: RuntimeMetrics,
+    private readonly tracing: Tracing | undefined,
   ) {}
 
   /** Starts every stage; throws a ConfigError (lines naming the file) when the config or a listen address is unusable. */
   static async start(options: RuntimeOptions): Promise<Runtime> {
     const { log } = options;
     const config = await loadConfig(options.configFile);
+    log.configure?.({ level: options.logLevel ?? config.logging.level, format: config.logging.format });
     config.warnings.forEach((line) => log.warn(line));
     const apiToken = options.apiToken ?? (process.env.OTTAVO_API_TOKEN || undefined);
     const exposure = checkExposure(config.file, config.api, config.apiSecurity, apiToken !== undefined);
@@ -100,6 +117,11 @@ export class Runtime {
     const registry = options.registry ?? createDefaultRegistry();
     const resolved = resolveComponents(config, registry);
     resolved.warnings.forEach((line) => log.warn(line));
+    if (log.debug && log.enabled?.("debug") !== false) {
+      for (const { config: component, factory, metadata } of resolved.components) {
+        log.debug(`${component.capability} component '${component.name}' (type '${component.type}'), metadata ${shownMetadata(metadata, factory.metadata)}`);
+      }
+    }
 
     let runtime: Runtime | undefined;
     const info = readAppInfo();
@@ -114,12 +136,23 @@ export class Runtime {
         extra: (request, authorized) => functionAdmin(runtime?.functionHost, request, authorized),
       }),
     );
-    runtime = new Runtime({ ...options, apiToken }, config, actuator, metrics);
+    let tracing: Tracing | undefined;
+    try {
+      if (config.tracing) {
+        tracing = await startTracing(config.tracing, config.tracing.serviceName ?? (config.app.id || "ottavo"));
+        log.debug?.(`tracing on: OTLP/HTTP to ${config.tracing.endpoint}, sample ratio ${config.tracing.sampleRatio}`);
+      }
+    } catch (error) {
+      await actuator.close();
+      throw error;
+    }
+    runtime = new Runtime({ ...options, apiToken }, config, actuator, metrics, tracing);
     try {
       await runtime.startServing(resolved.components);
     } catch (error) {
       await runtime.closeComponents();
       await actuator.close();
+      await tracing?.shutdown();
       throw error;
     }
     return runtime;
@@ -134,7 +167,7 @@ export class Runtime {
       settingsHooks: kernelSettingsHooks,
     });
     // Metrics inside the policies: each attempt is measured, as Dapr counts them.
-    const measured = withComponentMetrics(built, this.metrics);
+    const measured = withComponentMetrics(built, this.metrics, this.tracing !== undefined);
     this.table = measured;
     if (config.resiliency.components.size > 0) {
       const guarded = withComponentResiliency(measured.all(), new Resiliency(config.resiliency), config.resiliency.components.keys());
@@ -160,8 +193,13 @@ export class Runtime {
         cors: config.cors,
         tls: config.apiSecurity.tls,
         onTlsReloadError: (error) => this.options.log.warn(`ottavo: warning: the API's TLS files changed but cannot be loaded (${describe(error)}); still using the previous ones`),
-        // Metrics first: a call the token step refuses is still counted, with its code.
-        pipeline: new Pipeline([this.metrics.rpcStep, ...(this.options.apiToken === undefined ? [] : [apiTokenStep(this.options.apiToken)])]),
+        // Metrics, tracing and the access log first: a call the token step refuses is still counted, traced and logged, with its code.
+        pipeline: new Pipeline([
+          this.metrics.rpcStep,
+          ...(this.tracing ? [this.tracing.rpcStep] : []),
+          ...(config.logging.accessLog && this.options.log.enabled?.("info") !== false ? [accessLogStep(this.options.log, this.tracing !== undefined)] : []),
+          ...(this.options.apiToken === undefined ? [] : [apiTokenStep(this.options.apiToken)]),
+        ]),
       }),
     );
     const table = this.table;
@@ -197,6 +235,7 @@ export class Runtime {
         callback,
         log: this.options.log,
         options: this.options.delivery,
+        tracing: this.tracing,
       });
     }
   }
@@ -302,6 +341,8 @@ export class Runtime {
     await this.invocation?.close();
     await this.closeComponents();
     await this.actuator.close();
+    // Last: the spans of the drained calls are sent before the process ends.
+    await this.tracing?.shutdown().catch((error: unknown) => this.options.log.warn(`ottavo: warning: the last spans could not be sent: ${describe(error)}`));
     return { drained };
   }
 
@@ -383,6 +424,20 @@ export async function runUntilSignalled(options: RuntimeOptions, exit: (code: nu
 export function guardProcess(log: RuntimeLog): void {
   process.on("uncaughtException", (error) => log.error(`ottavo: internal error (still serving): ${describe(error)}`));
   process.on("unhandledRejection", (reason) => log.error(`ottavo: internal error (still serving): ${describe(reason)}`));
+}
+
+/**
+ * A component's metadata for a debug line: field names with their values, but
+ * every field the adapter declares sensitive (a password, a token) and every key
+ * it does not declare (it could be anything) shown as "<redacted>".
+ */
+function shownMetadata(metadata: RawMetadata, fields: readonly MetadataFieldSpec[]): string {
+  const shown: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    const field = fields.find((f) => f.name.toLowerCase() === key.toLowerCase() || f.aliases.some((a) => a.toLowerCase() === key.toLowerCase()));
+    shown[key] = field === undefined || field.sensitive ? "<redacted>" : value;
+  }
+  return JSON.stringify(shown);
 }
 
 function describe(error: unknown): string {

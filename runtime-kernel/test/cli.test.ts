@@ -27,6 +27,14 @@ describe("ottavo's command line", () => {
     expect(parseArgs(args)).toEqual({ kind: "usage-error", message });
   });
 
+  it("takes the log level with -l or --log-level, Layotto's names included", () => {
+    expect(parseArgs(["run", "-l", "debug"])).toEqual({ kind: "run", configFile: defaultConfigFile, shutdownTimeoutMs: 10_000, logLevel: "debug" });
+    expect(parseArgs(["run", "--log-level=warning"])).toMatchObject({ kind: "run", logLevel: "warn" });
+    expect(parseArgs(["run", "--log-level", "TRACE"])).toMatchObject({ kind: "run", logLevel: "trace" });
+    expect(parseArgs(["run", "-l", "loud"])).toEqual({ kind: "usage-error", message: "-l needs a level: error, warn, info, debug, trace" });
+    expect(parseArgs(["run", "-l"])).toEqual({ kind: "usage-error", message: "-l needs a level: error, warn, info, debug, trace" });
+  });
+
   it("knows help and version", () => {
     expect(parseArgs(["--help"])).toEqual({ kind: "help" });
     expect(parseArgs(["run", "-h"])).toEqual({ kind: "help" });

@@ -21,8 +21,8 @@ function builtCommand(): string {
   return bundleFile;
 }
 
-/** The line the runtime prints on stdout once both servers listen. */
-const readyLine = /^ottavo: serving the API on (\S+) and the actuator on (\S+) \((\d+) components?\)$/m;
+/** The line the runtime prints on stdout once both servers listen: text, or a JSON record's msg (logging.format: json). */
+const readyLine = /^(?:ottavo: |\{.*"msg":")serving the API on (\S+) and the actuator on (\S+) \((\d+) components?\)(?:"|$)/m;
 
 export interface StartRuntimeOptions {
   /**

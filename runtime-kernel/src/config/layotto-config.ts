@@ -8,6 +8,7 @@ import { readLayottoRpcs } from "./invoke-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { readLayottoTls } from "./api-security";
 import { readServerLimits } from "./server-limits";
+import { readLoggingConfig, readTracingConfig } from "./observability-config";
 import {
   defaultActuatorAddress,
   defaultCallbackHost,
@@ -80,8 +81,11 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
   const limits = readServerLimits(report, "grpc_config.limits", config.limits);
   if (config.insecure !== undefined && typeof config.insecure !== "boolean") report.problem("grpc_config.insecure must be true or false");
   const apiSecurity = { ...(tls && { tls }), insecure: config.insecure === true };
+  // Not Layotto's either: Ottavo's tracing and logging sections, beside limits.
+  const tracing = readTracingConfig(report, "grpc_config.tracing", config.tracing);
+  const logging = readLoggingConfig(report, "grpc_config.logging", config.logging);
   for (const [key, value] of Object.entries(config)) {
-    if (key === "app" || key === "rpcs" || key === "limits" || key === "insecure") continue;
+    if (key === "app" || key === "rpcs" || key === "limits" || key === "insecure" || key === "tracing" || key === "logging") continue;
     const capability = layottoCapabilityKeys[key];
     if (capability === undefined) {
       report.warning(`grpc_config key '${key}' is not supported yet; ignored`);
@@ -117,6 +121,8 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
     invoke,
     resiliency: emptyResiliency,
     wasm,
+    ...(tracing && { tracing }),
+    logging,
     warnings: report.warnings,
   };
 }

@@ -7,6 +7,7 @@ import type { WasmConfig } from "./functions-config";
 import type { ListenAddress } from "./listen-address";
 import type { ApiSecurity } from "./api-security";
 import type { ServerLimits } from "./server-limits";
+import type { LoggingConfig, TracingConfig } from "./observability-config";
 
 /** The runtime's configuration, whichever file format it was read from. */
 export interface RuntimeConfig {
@@ -32,6 +33,10 @@ export interface RuntimeConfig {
   readonly invoke: InvokeConfig;
   /** Timeouts, retries and circuit breakers per invocation target (Dapr's resiliency spec). */
   readonly resiliency: ResiliencySpec;
+  /** OpenTelemetry tracing; absent means off. */
+  readonly tracing?: TracingConfig;
+  /** The runtime's log level, format and access log. */
+  readonly logging: LoggingConfig;
   /** WebAssembly functions and their HTTP trigger, when the file configures them. */
   readonly wasm?: WasmConfig;
   /** Lines about things the runtime ignores; printed on stderr, never fatal. */

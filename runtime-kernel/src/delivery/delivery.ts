@@ -5,6 +5,7 @@ import { errorText } from "../errors/error-mapping";
 import type { ComponentTable } from "../registry/component-table";
 import { AppCallbackConnection, type AppCallbackAddress } from "./app-callback-connection";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff";
+import type { DeliveryTracing } from "../observability/trace-scope";
 import { InFlightDeliveries } from "./in-flight";
 import { createTopicEventHandler, describeError, type DeliveryLog } from "./topic-event-handler";
 import { listAppSubscriptions, type AppSubscription } from "./topic-subscriptions";
@@ -35,6 +36,8 @@ export interface AppDeliveryInput {
   readonly callback: AppCallbackAddress;
   readonly log: DeliveryLog;
   readonly options?: Partial<DeliveryOptions>;
+  /** A span per delivery, when tracing is on. */
+  readonly tracing?: DeliveryTracing;
 }
 
 /** A subscription the runtime holds for the app. */
@@ -181,6 +184,7 @@ export class AppDelivery {
       timeoutMs: this.options.eventTimeoutMs,
       inFlight: this.inFlight,
       log,
+      tracing: this.input.tracing,
     });
     const request = {
       topic,

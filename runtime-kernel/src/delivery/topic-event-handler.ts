@@ -4,6 +4,7 @@ import type { DeliveryResult, MessageHandler, TopicMessage } from "@ottavo/gener
 import { unpackMessage } from "../events/cloud-events";
 import { errorText } from "../errors/error-mapping";
 import { resultOfError, resultOfStatus } from "../events/event-status";
+import type { DeliveryTracing } from "../observability/trace-scope";
 import type { InFlightDeliveries } from "./in-flight";
 
 /** Where delivery writes: progress to info (stdout), trouble to warn (stderr). */
@@ -20,6 +21,8 @@ export interface TopicEventHandlerOptions {
   readonly timeoutMs: number;
   readonly inFlight: InFlightDeliveries;
   readonly log: DeliveryLog;
+  /** A span per delivery, when tracing is on. */
+  readonly tracing?: DeliveryTracing;
 }
 
 /**
@@ -28,10 +31,13 @@ export interface TopicEventHandlerOptions {
  * 1.0, as SubscribeTopicEvents sends it), expired events are dropped, and the
  * app's OnTopicEvent answer becomes the handler's answer. Redelivery, its
  * backoff and dead-lettering are the component's: this handler only says
- * SUCCESS, DROP or RETRY, and never throws.
+ * SUCCESS, DROP or RETRY, and never throws. The event's W3C trace context
+ * (its traceparent extension) goes to the app as the call's traceparent and
+ * tracestate headers and in the request's metadata; with tracing on, it is the
+ * context of a delivery span, child of the event's.
  */
 export function createTopicEventHandler(options: TopicEventHandlerOptions): MessageHandler {
-  const { client, pubsubName, topic, inFlight, log } = options;
+  const { client, pubsubName, topic, inFlight, log, tracing } = options;
   const where = `topic '${topic}' of pubsub '${pubsubName}'`;
   /** One warning per run of failures, and one line when deliveries work again. */
   let failing = false;
@@ -44,11 +50,20 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
       return "DROP";
     }
     let result: DeliveryResult;
+    const parent = { traceparent: event.metadata.traceparent, tracestate: event.metadata.tracestate };
+    const span = tracing?.delivery(pubsubName, topic, parent);
+    const trace = span?.context ?? parent;
+    if (span !== undefined) event.metadata = { ...event.metadata, ...trace };
+    const headers: Record<string, string> = {};
+    if (trace.traceparent !== undefined) headers.traceparent = trace.traceparent;
+    if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+    let failure: unknown;
     try {
-      const response = await client.onTopicEvent(event, { timeoutMs: options.timeoutMs, signal: inFlight.signal });
+      const response = await client.onTopicEvent(event, { timeoutMs: options.timeoutMs, signal: inFlight.signal, headers });
       result = resultOfStatus(response.status);
       if (result === "DROP") log.warn(`ottavo: warning: the app dropped event ${event.id} of ${where}`);
     } catch (error) {
+      failure = error;
       result = resultOfError(error);
       if (result === "DROP") {
         if (!unimplementedReported) {
@@ -65,6 +80,8 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
         );
       }
       return result;
+    } finally {
+      span?.end(failure);
     }
     if (failing) {
       failing = false;

@@ -117,6 +117,7 @@ export function unpackMessage(message: TopicMessage, pubsubName: string, now = D
     if (Number.isFinite(expiresAt) && expiresAt < now) return undefined;
   }
   const dataContentType = stringField(event.datacontenttype, "");
+  const traceparent = typeof event.traceparent === "string" ? event.traceparent : undefined;
   return {
     id: stringField(event.id, message.id),
     source: stringField(event.source, defaultEventSource),
@@ -126,7 +127,11 @@ export function unpackMessage(message: TopicMessage, pubsubName: string, now = D
     data: eventData(event, text, dataContentType),
     topic: message.topic,
     pubsubName,
-    metadata: message.metadata,
+    // The event's trace context reaches the subscriber in the metadata (a stream has no per-event headers).
+    metadata:
+      traceparent === undefined
+        ? message.metadata
+        : { ...message.metadata, traceparent, ...(typeof event.tracestate === "string" ? { tracestate: event.tracestate } : {}) },
   };
 }
 

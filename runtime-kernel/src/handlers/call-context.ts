@@ -1,6 +1,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "@ottavo/component-runtime";
 import { failureSubjectKey, type ComponentRpc } from "../errors/failure-texts";
+import { callTraceScope, traceScopeOf, type TraceScope } from "../observability/trace-scope";
 
 /**
  * The call's context as components receive it, from the handler's: its signal
@@ -34,5 +35,10 @@ class HandlerCallContext implements CallContext {
 
   get signal(): AbortSignal {
     return this.handler.signal;
+  }
+
+  /** The call's span, when tracing is on (read only then: the fast path makes its context values on first use). */
+  [callTraceScope](): TraceScope | undefined {
+    return traceScopeOf(this.handler.values);
   }
 }

@@ -15,6 +15,7 @@ import { findComponent, requireComponent } from "./component-lookup";
 import { cloudEventContentType, publishEnvelope, unpackMessage } from "../events/cloud-events";
 import { invalidArgument } from "../errors/error-mapping";
 import { atComponent } from "./call-context";
+import { traceScopeOf, type TraceContext } from "../observability/trace-scope";
 import { messageTtl } from "./ttl-metadata";
 
 type StreamResponse = MessageInitShape<typeof SubscribeTopicEventsResponseSchema>;
@@ -164,8 +165,13 @@ export function createPubsubHandlers(table: ComponentTable, maxQueuedResponses =
   }
 }
 
-/** The caller's W3C trace context, copied into the envelope as Dapr does. */
-function traceOf(context: HandlerContext): { traceparent?: string; tracestate?: string } {
+/**
+ * The W3C trace context the published CloudEvent carries: the PublishEvent
+ * span's when tracing is on, else the caller's traceparent as it came.
+ */
+function traceOf(context: HandlerContext): TraceContext {
+  const scope = traceScopeOf(context.values);
+  if (scope !== undefined) return { traceparent: scope.traceparent, tracestate: scope.tracestate };
   const traceparent = context.requestHeader.get("traceparent") ?? undefined;
   if (traceparent === undefined) return {};
   return { traceparent, tracestate: context.requestHeader.get("tracestate") ?? undefined };

@@ -2,24 +2,27 @@ import type { MessageHandler, SubscribeRequest } from "@ottavo/generated/compone
 import { redeliveryMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { ComponentTable, type ComponentEntry } from "../registry/component-table";
 import type { RuntimeMetrics } from "./metrics";
+import { traceScopeAmong } from "./trace-scope";
 
 /**
  * The same components, each behind a proxy that times every operation that
  * answers a promise (get, set, tryLock, publish, ...) into the component metrics.
  * A pubsub's subscribe also gets a counting handler, so every delivery is
  * counted whoever receives it (the app's OnTopicEvent or a SubscribeTopicEvents
- * stream). Properties, feature lists and synchronous methods pass through
- * untouched; the handlers and adapters do not know the difference.
+ * stream). With tracing on, an operation whose arguments carry a traced call's
+ * context (handlers pass it last) is a child span of that call's span.
+ * Properties, feature lists and synchronous methods pass through untouched; the
+ * handlers and adapters do not know the difference.
  */
-export function withComponentMetrics(table: ComponentTable, metrics: RuntimeMetrics): ComponentTable {
+export function withComponentMetrics(table: ComponentTable, metrics: RuntimeMetrics, traced = false): ComponentTable {
   const measured = new ComponentTable(table.appId);
   for (const entry of table.all()) {
-    measured.add({ ...entry, component: measure(entry, metrics) });
+    measured.add({ ...entry, component: measure(entry, metrics, traced) });
   }
   return measured;
 }
 
-function measure<C extends object>(entry: ComponentEntry & { component: C }, metrics: RuntimeMetrics): C {
+function measure<C extends object>(entry: ComponentEntry & { component: C }, metrics: RuntimeMetrics, traced: boolean): C {
   const { component, capability, name } = entry;
   const wrapped = new Map<string, unknown>();
   const countDeliveries = capability === "pubsub" ? deliveryCounter(entry, metrics) : undefined;
@@ -36,18 +39,30 @@ function measure<C extends object>(entry: ComponentEntry & { component: C }, met
         const adapt = operation === "subscribe" ? countDeliveries : undefined;
         timed = function (this: unknown, ...args: unknown[]) {
           if (adapt !== undefined) args = adapt(args);
+          const span = traced ? traceScopeAmong(args)?.component(capability, name, operation) : undefined;
           const started = performance.now();
-          const result = original.apply(this === receiver ? target : this, args);
-          if (!(result instanceof Promise)) return result;
+          let result: unknown;
+          try {
+            result = original.apply(this === receiver ? target : this, args);
+          } catch (error) {
+            span?.end(error);
+            throw error;
+          }
+          if (!(result instanceof Promise)) {
+            span?.end();
+            return result;
+          }
           record ??= metrics.componentOperation(capability, name, operation);
           const done = record;
           return result.then(
             (answer) => {
               done(false, (performance.now() - started) / 1000);
+              span?.end();
               return answer;
             },
             (error: unknown) => {
               done(true, (performance.now() - started) / 1000);
+              span?.end(error);
               throw error;
             },
           );

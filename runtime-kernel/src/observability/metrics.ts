@@ -1,16 +1,12 @@
-import { Code } from "@connectrpc/connect";
+import type { Code } from "@connectrpc/connect";
 import type { Registry } from "prom-client";
 import type { CallInfo, CallOutcome, CallStep } from "../server/pipeline";
+import { grpcCodeName } from "./code-names";
 import { HistogramFamily, ValueFamily, type Count, type Latency } from "./metric-families";
 
 /** Latency buckets in seconds: sub-millisecond in-memory calls up to slow backends. */
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** gRPC's upper-case code names ("OK", "INVALID_ARGUMENT"), as grpc-go and Prometheus exporters label them. */
-const codeNames = new Map<Code | undefined, string>([[undefined, "OK"]]);
-for (const [name, value] of Object.entries(Code)) {
-  if (typeof value === "number") codeNames.set(value, name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase());
-}
 
 /**
  * The runtime's Prometheus metrics, served on the actuator at /metrics. Every
@@ -181,7 +177,7 @@ export class RuntimeMetrics {
         count: (code) => {
           let count = byCode.get(code);
           if (count === undefined) {
-            count = this.requests.of({ ...labels, code: codeNames.get(code) ?? String(code) });
+            count = this.requests.of({ ...labels, code: grpcCodeName(code) });
             byCode.set(code, count);
           }
           return count;

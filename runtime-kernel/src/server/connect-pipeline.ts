@@ -19,6 +19,7 @@ function callInfo(request: ConnectRequest): CallInfo {
     protocol: protocolOf(header.get("content-type")),
     streaming: request.method.methodKind !== "unary",
     header: (name) => header.get(name) ?? undefined,
+    values: request.contextValues,
   };
 }
 

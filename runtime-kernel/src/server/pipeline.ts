@@ -15,6 +15,12 @@ export interface CallInfo {
   readonly streaming: boolean;
   /** A request header by its lower-case name; the first value when it repeats. */
   header(name: string): string | undefined;
+  /**
+   * The call's context values, the same object the handler reads as
+   * HandlerContext.values: how a step hands the handler something (the trace
+   * span). Made on first use on the gRPC fast path.
+   */
+  readonly values: ContextValues;
 }
 
 /** How a call ended: `code` is undefined for OK; `error` is the mapped error otherwise. */
@@ -28,9 +34,9 @@ export type CallEnd = (outcome: CallOutcome) => void;
 
 /**
  * One cross-cutting step (auth, limits, metrics, tracing, access logs).
- * `begin` runs before the handler, in the handler's async context (so an
- * AsyncLocalStorage entered there is seen by the handler); it refuses the call by
- * throwing (a ConnectError keeps its code), and may return what to run at the end.
+ * `begin` runs before the handler; it passes the handler what it needs through
+ * call.values, refuses the call by throwing (a ConnectError keeps its code), and
+ * may return what to run at the end.
  */
 export interface CallStep {
   readonly name: string;

@@ -106,6 +106,20 @@ components:
     expect(json.warnings).toEqual([]);
   });
 
+  it("reads tracing (off unless enabled) and logging (text at info, no access log, by default)", () => {
+    const defaults = parseOttavoConfig("app: { id: a }", "c.yaml", "/tmp");
+    expect(defaults.tracing).toBeUndefined();
+    expect(defaults.logging).toEqual({ level: "info", format: "text", accessLog: false });
+    expect(parseOttavoConfig("tracing: { endpoint: http://otel:4318/v1/traces }", "c.yaml", "/tmp").tracing).toBeUndefined();
+    const on = parseOttavoConfig(
+      "app: { id: a }\ntracing: { enabled: true, sampleRatio: 0.25, headers: { x-api-key: k } }\nlogging: { level: WARNING, format: json, accessLog: true }",
+      "c.yaml",
+      "/tmp",
+    );
+    expect(on.tracing).toEqual({ endpoint: "http://127.0.0.1:4318/v1/traces", serviceName: undefined, sampleRatio: 0.25, exportIntervalMs: 5000, headers: { "x-api-key": "k" } });
+    expect(on.logging).toEqual({ level: "warn", format: "json", accessLog: true });
+  });
+
   describe("errors", () => {
     it("unknown top-level keys, unknown capabilities and bad sections, all at once", () => {
       expect(
@@ -122,7 +136,7 @@ components:
     carts: in-memory
 `),
       ).toEqual([
-        "configs/broken.yaml: unknown top-level key 'component'; known: app, api, actuator, limits, components, invoke, resiliency, wasm",
+        "configs/broken.yaml: unknown top-level key 'component'; known: app, api, actuator, limits, components, invoke, resiliency, wasm, tracing, logging",
         "configs/broken.yaml: unknown key 'app.name'; known: id, callbackPort, callbackHost, httpPort, httpHost",
         "configs/broken.yaml: 'app.id' must be a string",
         "configs/broken.yaml: 'app.callbackPort' must be a port number (1-65535)",
@@ -166,8 +180,26 @@ components:
       ]);
     });
 
+    it("tracing and logging sections with bad values, every problem named", () => {
+      expect(
+        problemsOf(
+          "tracing: { enabled: yes, endpoint: collector:4318, sampleRatio: 2, exportInterval: soon, header: {} }\n" +
+            "logging: { level: loud, format: xml, accessLog: 1 }",
+        ),
+      ).toEqual([
+        "configs/broken.yaml: unknown key 'tracing.header'; known: enabled, endpoint, serviceName, sampleRatio, exportInterval, headers",
+        "configs/broken.yaml: 'tracing.enabled' must be true or false",
+        "configs/broken.yaml: 'tracing.endpoint' must be an http(s) URL such as http://127.0.0.1:4318/v1/traces",
+        "configs/broken.yaml: 'tracing.sampleRatio' must be a number from 0 to 1",
+        "configs/broken.yaml: 'tracing.exportInterval' must be a duration such as 5s or 500ms",
+        "configs/broken.yaml: 'logging.level' must be one of error, warn, info, debug, trace",
+        "configs/broken.yaml: 'logging.format' must be text or json",
+        "configs/broken.yaml: 'logging.accessLog' must be true or false",
+      ]);
+    });
+
     it("a document that is not a map", () => {
-      expect(problemsOf("- a\n- b\n")).toEqual(["configs/broken.yaml: expected a map with app, api, actuator, limits, components, invoke, resiliency, wasm"]);
+      expect(problemsOf("- a\n- b\n")).toEqual(["configs/broken.yaml: expected a map with app, api, actuator, limits, components, invoke, resiliency, wasm, tracing, logging"]);
     });
 
     it("a file that cannot be read", async () => {

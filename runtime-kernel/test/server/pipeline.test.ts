@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { Pipeline, type CallInfo, type CallOutcome, type CallStep } from "../../src/server/pipeline";
 
 const call: CallInfo = {
@@ -7,6 +7,7 @@ const call: CallInfo = {
   protocol: "grpc",
   streaming: false,
   header: (name) => (name === "x-token" ? "secret" : undefined),
+  values: createContextValues(),
 };
 
 /** A step that writes what it sees into a shared log. */

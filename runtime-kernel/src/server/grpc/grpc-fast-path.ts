@@ -1,6 +1,6 @@
 import * as http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ContextValues } from "@connectrpc/connect";
 import type { UnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import { grpcPercentEncode } from "../grpc-message";
 import type { CallInfo, Pipeline, StartedCall } from "../pipeline";
@@ -87,6 +87,8 @@ class UnaryCall {
   private readonly reader: UnaryFrameReader;
   private context: UnaryCallContext | undefined;
   private pipelineCall: StartedCall;
+  /** Made only when a step asks for them (tracing), and handed to the handler's context. */
+  private values: ContextValues | undefined;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
 
@@ -124,7 +126,7 @@ class UnaryCall {
       deadline = performance.now() + timeoutMs;
       this.timer = setTimeout(() => this.fail(new ConnectError("the call's deadline passed", Code.DeadlineExceeded)), timeoutMs);
     }
-    this.context = new UnaryCallContext(this.route.dispatch.method, headers, deadline);
+    this.context = new UnaryCallContext(this.route.dispatch.method, headers, deadline, this.values);
     stream.on("data", (chunk: Buffer) => {
       const problem = this.reader.push(chunk);
       if (problem) this.fail(frameError(problem, this.path.options.maxReceiveMessageBytes));
@@ -135,7 +137,11 @@ class UnaryCall {
   private callInfo(): CallInfo {
     const headers = this.headers;
     const method = this.route.dispatch.method;
+    const call = this;
     return {
+      get values() {
+        return (call.values ??= createContextValues());
+      },
       service: method.parent.typeName,
       method: method.name,
       protocol: "grpc",

@@ -15,13 +15,13 @@ export class UnaryCallContext implements HandlerContext {
   private lazyRequestHeader: Headers | undefined;
   private lazyResponseHeader: Headers | undefined;
   private lazyResponseTrailer: Headers | undefined;
-  private lazyValues: ContextValues | undefined;
-
   constructor(
     readonly method: DescMethodUnary,
     private readonly headers: http2.IncomingHttpHeaders,
     /** When the deadline passes (performance.now() based), or undefined without one. */
     private readonly deadline: number | undefined,
+    /** What the pipeline's steps set, when one did. */
+    private lazyValues?: ContextValues,
   ) {}
 
   get service() {

@@ -1,0 +1,103 @@
+import { logLevels, type LogLevel, type LoggingConfig } from "../config/observability-config";
+
+/** Where a logger writes whole lines: info and below to stdout, warnings and errors to stderr. */
+export interface LogSink {
+  stdout(line: string): void;
+  stderr(line: string): void;
+}
+
+/** Extra fields of a JSON log record (an access log's rpc, code, duration). */
+export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
+
+const rank: Readonly<Record<LogLevel, number>> = Object.fromEntries(logLevels.map((level, i) => [level, i])) as Record<LogLevel, number>;
+
+/**
+ * The runtime's logger: the lines Ottavo always printed (text, the default, so
+ * scripts that wait for the ready line keep working), or one JSON object per
+ * line ({"time","level","msg",...fields}) for log pipelines. Levels below the
+ * configured one cost a comparison. Callers pass finished lines, never request
+ * or response bodies, secret values or component metadata values: the logger
+ * cannot tell a secret from other text, so nothing secret is ever handed to it.
+ */
+export class Logger {
+  private level: LogLevel;
+  private json: boolean;
+  private threshold: number;
+
+  constructor(
+    private readonly sink: LogSink,
+    settings: Pick<LoggingConfig, "level" | "format"> = { level: "info", format: "text" },
+  ) {
+    this.level = settings.level;
+    this.json = settings.format === "json";
+    this.threshold = rank[this.level];
+  }
+
+  /** Applies the config's level and format (the command line's level, when given, was already put in). */
+  configure(settings: Pick<LoggingConfig, "level" | "format">): void {
+    this.level = settings.level;
+    this.json = settings.format === "json";
+    this.threshold = rank[this.level];
+  }
+
+  /** Whether a line at this level would be written. */
+  enabled(level: LogLevel): boolean {
+    return rank[level] <= this.threshold;
+  }
+
+  error(line: string, fields?: LogFields): void {
+    this.write("error", line, fields);
+  }
+
+  warn(line: string, fields?: LogFields): void {
+    this.write("warn", line, fields);
+  }
+
+  info(line: string, fields?: LogFields): void {
+    this.write("info", line, fields);
+  }
+
+  debug(line: string, fields?: LogFields): void {
+    this.write("debug", line, fields);
+  }
+
+  trace(line: string, fields?: LogFields): void {
+    this.write("trace", line, fields);
+  }
+
+  private write(level: LogLevel, line: string, fields: LogFields | undefined): void {
+    if (rank[level] > this.threshold) return;
+    const toStderr = level === "error" || level === "warn";
+    if (!this.json) {
+      const text = textLine(level, line);
+      if (toStderr) this.sink.stderr(text);
+      else this.sink.stdout(text);
+      return;
+    }
+    const record: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message(line) };
+    if (fields !== undefined) {
+      for (const [key, value] of Object.entries(fields)) if (value !== undefined && !(key in record)) record[key] = value;
+    }
+    const text = JSON.stringify(record);
+    if (toStderr) this.sink.stderr(text);
+    else this.sink.stdout(text);
+  }
+}
+
+/** Text lines as Ottavo always printed them; a warning, debug or trace line says so after "ottavo:". */
+function textLine(level: LogLevel, line: string): string {
+  switch (level) {
+    case "warn":
+      return line.startsWith("ottavo:") ? line : `ottavo: warning: ${line}`;
+    case "debug":
+    case "trace":
+      return `ottavo: ${level}: ${line.replace(/^ottavo: /, "")}`;
+    default:
+      return line;
+  }
+}
+
+/** A JSON record's msg: the line without the "ottavo:" and level words the text format puts first. */
+function message(line: string): string {
+  return line.replace(/^ottavo: (?:(?:warning|error|debug|trace): )?/, "");
+}

@@ -1,0 +1,133 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type Tracer } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
+import { ConnectError } from "@connectrpc/connect";
+import type { TracingConfig } from "../config/observability-config";
+import type { CallInfo, CallOutcome, CallStep } from "../server/pipeline";
+import { readAppInfo } from "../server/app-info";
+import { grpcCodeName } from "./code-names";
+import { traceScopeKey, type OpenSpan, type TraceContext, type TraceScope } from "./trace-scope";
+import type { Tracing } from "./tracing";
+
+const propagator = new W3CTraceContextPropagator();
+
+const callHeaders: TextMapGetter<CallInfo> = {
+  keys: () => ["traceparent", "tracestate"],
+  get: (call, key) => call.header(key),
+};
+
+const traceHeaders: TextMapGetter<TraceContext> = {
+  keys: () => ["traceparent", "tracestate"],
+  get: (carrier, key) => (key === "traceparent" ? carrier.traceparent : key === "tracestate" ? carrier.tracestate : undefined),
+};
+
+/**
+ * Tracing with the OpenTelemetry SDK, exported as OTLP/HTTP (JSON) in batches.
+ * No global tracer provider or context manager is registered: spans are
+ * parented explicitly (the caller's traceparent, the call's span handed to
+ * component operations through the call's context values), which needs no
+ * async_hooks and so costs nothing on calls between spans.
+ */
+export class OtelTracing implements Tracing {
+  private readonly provider: BasicTracerProvider;
+  private readonly tracer: Tracer;
+
+  constructor(config: TracingConfig, serviceName: string) {
+    const exporter = new OTLPTraceExporter({ url: config.endpoint, headers: { ...config.headers } });
+    this.provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": serviceName, "service.version": readAppInfo().version }),
+      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio) }),
+      spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.exportIntervalMs })],
+    });
+    this.tracer = this.provider.getTracer("ottavo", readAppInfo().version);
+  }
+
+  readonly rpcStep: CallStep = {
+    name: "tracing",
+    begin: (call) => {
+      const parent = call.header("traceparent") === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, call, callHeaders);
+      const span = this.tracer.startSpan(
+        `${call.service}/${call.method}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { "rpc.system": "grpc", "rpc.service": call.service, "rpc.method": call.method, "ottavo.protocol": call.protocol },
+        },
+        parent,
+      );
+      call.values.set(traceScopeKey, new SpanScope(this.tracer, trace.setSpan(parent, span), span));
+      return (outcome: CallOutcome) => {
+        span.setAttribute("rpc.grpc.status_code", outcome.code ?? 0);
+        if (outcome.code !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: grpcCodeName(outcome.code) });
+        span.end();
+      };
+    },
+  };
+
+  delivery(pubsub: string, topic: string, parentTrace: TraceContext): OpenSpan & { readonly context: TraceContext } {
+    const parent = parentTrace.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, parentTrace, traceHeaders);
+    const span = this.tracer.startSpan(
+      `${topic} deliver`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: { "messaging.system": "ottavo", "messaging.operation.type": "deliver", "messaging.destination.name": topic, "ottavo.pubsub": pubsub },
+      },
+      parent,
+    );
+    return { context: contextOf(span), end: (error?: unknown) => endSpan(span, error) };
+  }
+
+  async shutdown(): Promise<void> {
+    await this.provider.shutdown();
+  }
+}
+
+/** The call's span as its handler sees it. */
+class SpanScope implements TraceScope {
+  private w3c: TraceContext | undefined;
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly context: Context,
+    private readonly span: Span,
+  ) {}
+
+  get traceId(): string {
+    return this.span.spanContext().traceId;
+  }
+
+  get traceparent(): string {
+    this.w3c ??= contextOf(this.span);
+    return this.w3c.traceparent!;
+  }
+
+  get tracestate(): string | undefined {
+    this.w3c ??= contextOf(this.span);
+    return this.w3c.tracestate;
+  }
+
+  component(capability: string, component: string, operation: string): OpenSpan {
+    const span = this.tracer.startSpan(
+      `${capability}.${operation}`,
+      { kind: SpanKind.CLIENT, attributes: { "ottavo.capability": capability, "ottavo.component": component, "ottavo.operation": operation } },
+      this.context,
+    );
+    return { end: (error?: unknown) => endSpan(span, error) };
+  }
+}
+
+/** A span's W3C trace context, as traceparent and tracestate. */
+function contextOf(span: Span): TraceContext {
+  const { traceId, spanId, traceFlags, traceState } = span.spanContext();
+  const state = traceState?.serialize();
+  return { traceparent: `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, "0")}`, ...(state ? { tracestate: state } : {}) };
+}
+
+function endSpan(span: Span, error: unknown): void {
+  if (error !== undefined) {
+    const failure = ConnectError.from(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: grpcCodeName(failure.code) });
+  }
+  span.end();
+}
