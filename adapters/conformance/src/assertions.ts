@@ -20,6 +20,14 @@ export function equal<T>(actual: T, expected: T, what: string): void {
   if (!Object.is(actual, expected)) fail(`${what}: expected ${show(expected)}, got ${show(actual)}`, actual, expected);
 }
 
+/** Deep equality of plain data (arrays, maps of text), compared as JSON with sorted keys. */
+export function sameData(actual: unknown, expected: unknown, what: string): void {
+  const json = (value: unknown) => JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+  if (json(actual) !== json(expected)) fail(`${what}: expected ${json(expected)}, got ${json(actual)}`, actual, expected);
+}
+
 /** Byte-for-byte equality, reporting lengths and the first differing offset rather than a megabyte diff. */
 export function sameBytes(actual: Uint8Array | undefined, expected: Uint8Array, what: string): void {
   if (!(actual instanceof Uint8Array)) fail(`${what}: expected ${expected.length} bytes, got ${show(actual)}`);

@@ -3,7 +3,16 @@ import type { Component, RawMetadata } from "@ottavo/component-runtime";
 import type { CapabilityComponents, CapabilityFeatures } from "@ottavo/generated/components/registry";
 
 /** The capabilities that have a conformance suite. */
-export type ConformanceCapability = "state" | "lock" | "sequencer" | "configuration" | "pubsub";
+export type ConformanceCapability = "state" | "lock" | "sequencer" | "configuration" | "pubsub" | "file" | "secret" | "binding";
+
+/**
+ * What a target tells the cases about its backend that the contract cannot know:
+ * `echoOperation`, the binding operation whose system answers with the request's
+ * data. Secret stores are seeded with SECRET_FIXTURE instead.
+ */
+export interface ConformanceFixture {
+  readonly echoOperation?: string;
+}
 
 /**
  * One behaviour of the contract, checked against a live component.
@@ -45,6 +54,8 @@ export interface ConformanceEnv<C> {
   close(component: C): Promise<void>;
   /** Registers a cleanup (closing a subscription, say) run after the case, before its components close. */
   defer(cleanup: () => Promise<void>): void;
+  /** What the target told about its backend (ConformanceTarget.fixture); empty when it told nothing. */
+  readonly fixture: ConformanceFixture;
 }
 
 /**
@@ -93,6 +104,7 @@ export function uniquePrefix(): string {
  */
 export function caseScope<C extends Component<string>>(
   open: (settings: Readonly<Record<string, unknown>>) => Promise<C>,
+  fixture: ConformanceFixture = {},
 ): CaseScope<C> {
   const prefix = uniquePrefix();
   const opened: C[] = [];
@@ -100,6 +112,7 @@ export function caseScope<C extends Component<string>>(
   return {
     env: {
       prefix,
+      fixture,
       key: (name) => prefix + name,
       async open(settings = {}) {
         const component = await open(settings);

@@ -6,7 +6,10 @@ import {
   type CapabilityFeatures,
 } from "@ottavo/generated/components/registry";
 import { fail, sameSet } from "./assertions";
-import { caseScope, type ConformanceCapability, type ConformanceCase, type ConformanceSuite } from "./conformance-case";
+import { bindingSuite } from "./binding-cases";
+import { caseScope, type ConformanceCapability, type ConformanceCase, type ConformanceFixture, type ConformanceSuite } from "./conformance-case";
+import { fileSuite } from "./file-cases";
+import { secretSuite } from "./secret-cases";
 import { configurationSuite } from "./configuration-cases";
 import { lockSuite } from "./lock-cases";
 import { pubsubSuite } from "./pubsub-cases";
@@ -25,6 +28,8 @@ export interface ConformanceTarget {
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Names the target in the test report; defaults to `<type> <capability>`. */
   readonly label?: string;
+  /** What the cases need to know of the backend (the binding suite's echo operation). */
+  readonly fixture?: ConformanceFixture;
 }
 
 /** Every suite, by capability. */
@@ -34,6 +39,9 @@ export const conformanceSuites: { readonly [K in ConformanceCapability]: Conform
   sequencer: sequencerSuite,
   configuration: configurationSuite,
   pubsub: pubsubSuite,
+  file: fileSuite,
+  secret: secretSuite,
+  binding: bindingSuite,
 };
 
 export function hasConformanceSuite(capability: string): capability is ConformanceCapability {
@@ -63,6 +71,12 @@ export function describeConformance(target: ConformanceTarget): void {
       return describeSuite(configurationSuite, target);
     case "pubsub":
       return describeSuite(pubsubSuite, target);
+    case "file":
+      return describeSuite(fileSuite, target);
+    case "secret":
+      return describeSuite(secretSuite, target);
+    case "binding":
+      return describeSuite(bindingSuite, target);
     default:
       throw new Error(
         `no conformance suite for capability '${capability}' (adapter '${target.factory.type}'); ` +
@@ -85,7 +99,7 @@ function describeSuite<K extends ConformanceCapability>(suite: ConformanceSuite<
 
   describe(`conformance: ${label}`, () => {
     describe("features", () => {
-      for (const c of featureCases(suite, declared)) it(c.name, () => runCase(open, undefined, c));
+      for (const c of featureCases(suite, declared)) it(c.name, () => runCase(open, undefined, c, target.fixture));
       const spec = declaredAdapters.find((d) => d.capability === factory.capability && d.type === factory.type);
       if (spec !== undefined) {
         it("declares the features spec/components gives it", () =>
@@ -99,7 +113,7 @@ function describeSuite<K extends ConformanceCapability>(suite: ConformanceSuite<
       describe(group, () => {
         for (const c of runnable) {
           const needs = group === "core" ? undefined : [group, ...(c.alsoRequires ?? [])];
-          it(c.name, () => runCase(open, needs, c), c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS);
+          it(c.name, () => runCase(open, needs, c, target.fixture), c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS);
         }
       });
     }
@@ -148,8 +162,9 @@ export async function runCase<C extends CapabilityComponents[ConformanceCapabili
   open: (settings: Readonly<Record<string, unknown>>) => Promise<C>,
   needs: readonly string[] | undefined,
   conformanceCase: ConformanceCase<C>,
+  fixture: ConformanceFixture = {},
 ): Promise<void> {
-  const scope = caseScope(open);
+  const scope = caseScope(open, fixture);
   let failure: { error: unknown } | undefined;
   try {
     const component = await scope.env.open();

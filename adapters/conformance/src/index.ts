@@ -19,6 +19,7 @@ export {
   type ConformanceCapability,
   type ConformanceCase,
   type ConformanceEnv,
+  type ConformanceFixture,
   type ConformanceSuite,
 } from "./conformance-case";
 export { stateCases, stateSuite } from "./state-cases";
@@ -26,5 +27,8 @@ export { lockCases, lockSuite } from "./lock-cases";
 export { sequencerCases, sequencerSuite } from "./sequencer-cases";
 export { configurationCases, configurationSuite } from "./configuration-cases";
 export { pubsubCases, pubsubSuite, PUBSUB_CASE_METADATA } from "./pubsub-cases";
+export { fileCases, fileSuite } from "./file-cases";
+export { secretCases, secretSuite, SECRET_FIXTURE } from "./secret-cases";
+export { bindingCases, bindingSuite } from "./binding-cases";
 export { holdsFor, sleep, waitFor } from "./deadline";
 export { isAdapterFactory, loadVendorTargets, VENDOR_USAGE, type VendorTargets } from "./vendor-targets";

@@ -21,7 +21,8 @@ export const VENDOR_USAGE = `Run the conformance suite against your adapter:
                           named export, each a factory or an array of factories (required)
   CONFORMANCE_METADATA    the metadata to create each component with, as JSON (default {})
   CONFORMANCE_SETTINGS    settings beside metadata (AdapterContext.settings), as JSON (default {})
-  CONFORMANCE_CAPABILITY  only factories of this capability (state, lock, sequencer, configuration, pubsub)
+  CONFORMANCE_FIXTURE     what the cases need of the backend, as JSON: {"echoOperation": "post"} for a binding
+  CONFORMANCE_CAPABILITY  only factories of this capability (state, lock, sequencer, configuration, pubsub, file, secret, binding)
   CONFORMANCE_TYPE        only factories of this type name (e.g. "redis")`;
 
 /**
@@ -37,6 +38,7 @@ export function loadVendorTargets(
   if (!adapter) throw usageError("CONFORMANCE_ADAPTER is not set");
   const metadata = jsonObject(env, "CONFORMANCE_METADATA");
   const settings = jsonObject(env, "CONFORMANCE_SETTINGS");
+  const fixture = jsonObject(env, "CONFORMANCE_FIXTURE");
   const id = looksLikePath(adapter, cwd) ? path.resolve(cwd, adapter) : adapter;
 
   let exported: unknown;
@@ -52,7 +54,7 @@ export function loadVendorTargets(
   );
   const targets = found
     .filter((f) => hasConformanceSuite(f.capability))
-    .map((factory): ConformanceTarget => ({ factory, metadata, settings, label: `${factory.type} ${factory.capability} from ${adapter}` }));
+    .map((factory): ConformanceTarget => ({ factory, metadata, settings, fixture, label: `${factory.type} ${factory.capability} from ${adapter}` }));
   const skipped = found.filter((f) => !hasConformanceSuite(f.capability)).map((f) => `${f.type} ${f.capability}`);
   if (targets.length === 0) {
     const filters = [wantedCapability && `capability ${wantedCapability}`, wantedType && `type ${wantedType}`].filter(Boolean).join(" and ");
