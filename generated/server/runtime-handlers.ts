@@ -36,7 +36,11 @@ export interface RuntimeConfigurationRpcs {
    * SubscribeConfiguration watches configuration items for changes. It is a
    * bidirectional stream: each request sent on it adds one more subscription,
    * and every change is pushed back as a response. An unknown store ends the
-   * stream with an error.
+   * stream with an error. A client that sends the request header
+   * `ottavo-confirm-subscription: true` (Ottavo's SDKs do) also receives, for
+   * each request, a response with no items once the store watches its keys:
+   * a change saved after it is delivered. Without the header, as in Layotto,
+   * only changes arrive.
    */
   subscribeConfiguration(requests: AsyncIterable<SubscribeConfigurationRequest>, context: HandlerContext): AsyncIterable<MessageInitShape<typeof SubscribeConfigurationResponseSchema>>;
 }

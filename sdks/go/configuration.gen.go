@@ -4,6 +4,7 @@ package ottavo
 
 import (
 	"context"
+	"google.golang.org/grpc/metadata"
 	"ottavo.dev/sdks/go/runtimev1"
 )
 
@@ -134,7 +135,11 @@ func (c *ConfigurationClient) Delete(ctx context.Context, storeName string, keys
 // SubscribeConfiguration watches configuration items for changes. It is a
 // bidirectional stream: each request sent on it adds one more subscription,
 // and every change is pushed back as a response. An unknown store ends the
-// stream with an error.
+// stream with an error. A client that sends the request header
+// `ottavo-confirm-subscription: true` (Ottavo's SDKs do) also receives, for
+// each request, a response with no items once the store watches its keys:
+// a change saved after it is delivered. Without the header, as in Layotto,
+// only changes arrive.
 func (c *ConfigurationClient) Subscribe(ctx context.Context, storeName string, keys []string, opts ...ConfigurationSubscribeOptions) (*Subscription[runtimev1.SubscribeConfigurationResponse], error) {
 	o := optionsOf(opts)
 	_ = o
@@ -146,7 +151,7 @@ func (c *ConfigurationClient) Subscribe(ctx context.Context, storeName string, k
 	req.Group = o.Group
 	req.Label = o.Label
 	req.Metadata = o.Metadata
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(ctx, "ottavo-confirm-subscription", "true"))
 	stream, err := c.rpc.SubscribeConfiguration(ctx)
 	if err == nil {
 		err = stream.Send(req)
@@ -155,5 +160,5 @@ func (c *ConfigurationClient) Subscribe(ctx context.Context, storeName string, k
 		cancel()
 		return nil, classify("configuration", err)
 	}
-	return newSubscription("configuration", cancel, stream.Recv), nil
+	return confirmedSubscription("configuration", cancel, stream.Recv, func(resp *runtimev1.SubscribeConfigurationResponse) bool { return len(resp.GetItems()) == 0 })
 }

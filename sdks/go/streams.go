@@ -108,6 +108,41 @@ func newSubscription[T any](capability string, cancel context.CancelFunc, recv f
 	return s
 }
 
+// confirmedSubscription waits for the runtime's confirmation of a watch (the
+// response confirms reports true for) and then returns the subscription, so a
+// change made after it returns arrives on C. Confirmations are not delivered; a
+// change that comes before the confirmation is, first.
+func confirmedSubscription[T any](capability string, cancel context.CancelFunc, recv func() (*T, error), confirms func(*T) bool) (*Subscription[T], error) {
+	var early []*T
+	for {
+		msg, err := recv()
+		if errors.Is(err, io.EOF) {
+			err = errors.New("the runtime ended the subscription before confirming it")
+		}
+		if err != nil {
+			cancel()
+			return nil, classify(capability, err)
+		}
+		if confirms(msg) {
+			break
+		}
+		early = append(early, msg)
+	}
+	return newSubscription(capability, cancel, func() (*T, error) {
+		if len(early) > 0 {
+			msg := early[0]
+			early = early[1:]
+			return msg, nil
+		}
+		for {
+			msg, err := recv()
+			if err != nil || !confirms(msg) {
+				return msg, err
+			}
+		}
+	}), nil
+}
+
 // Close ends the subscription; C is closed soon after.
 func (s *Subscription[T]) Close() {
 	s.mu.Lock()

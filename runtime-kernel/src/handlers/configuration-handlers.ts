@@ -15,6 +15,14 @@ import { atComponent } from "./call-context";
 
 type SubscribeResponse = MessageInitShape<typeof SubscribeConfigurationResponseSchema>;
 
+/**
+ * The request header with which a client of SubscribeConfiguration asks the
+ * runtime to confirm each subscription (spec/proto: a response with no items
+ * once the store watches the keys). Opt-in, so a Layotto client, which never
+ * sends it, sees changes only, as from Layotto.
+ */
+export const confirmSubscriptionHeader = "ottavo-confirm-subscription";
+
 /** The fields that select items, shared by the get, delete and subscribe requests. */
 interface Selection {
   appId: string;
@@ -87,6 +95,7 @@ export function createConfigurationHandlers(table: ComponentTable, maxQueuedResp
     context.signal.addEventListener("abort", onAbort, { once: true });
     if (context.signal.aborted) onAbort();
     const iterator = requests[Symbol.asyncIterator]();
+    const confirm = context.requestHeader.get(confirmSubscriptionHeader) === "true";
 
     const closeAll = (list: readonly Subscription[]) =>
       Promise.allSettled(list.map((subscription) => subscription.close())).then(() => undefined);
@@ -99,13 +108,15 @@ export function createConfigurationHandlers(table: ComponentTable, maxQueuedResp
         const entry = lookupComponent(table, "configuration", request.storeName);
         const storeName = entry.name;
         atComponent(context, storeName);
-        const subscription = await entry.component.subscribe(itemsRequest(request), async (change) => {
+        const selection = itemsRequest(request);
+        const subscription = await entry.component.subscribe(selection, async (change) => {
           // No backpressure on the store: a slow client must not stall a save.
           changes.push({ storeName, appId: change.appId, items: change.items });
         });
         // The stream may have ended while subscribing; then nobody else will close this one.
         if (changes.closed) return closeAll([subscription]);
         subscriptions.push(subscription);
+        if (confirm) changes.push({ storeName, appId: selection.appId, items: [] });
       }
     })().then(stop, (error: unknown) => changes.fail(error));
 

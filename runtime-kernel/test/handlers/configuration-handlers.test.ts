@@ -7,7 +7,7 @@ import {
   SubscribeConfigurationRequestSchema,
   type SubscribeConfigurationRequest,
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
-import { createConfigurationHandlers } from "../../src/handlers/configuration-handlers";
+import { confirmSubscriptionHeader, createConfigurationHandlers } from "../../src/handlers/configuration-handlers";
 import { clientStream, contextFor, eventually, expectError, nextOf, rejection, runtimeWith } from "./support";
 
 describe("configuration handlers", () => {
@@ -101,6 +101,24 @@ describe("configuration handlers", () => {
       expect((await nextOf(stream)).done).toBe(true);
       expect(openSubscriptions("config_demo")).toBe(0);
       expect(openSubscriptions("other")).toBe(0);
+    });
+
+    it("confirms each subscription with an empty response when the client asks (ottavo-confirm-subscription), and only then", async () => {
+      const client = clientStream<SubscribeConfigurationRequest>();
+      const context = contextFor("subscribeConfiguration", { headers: { [confirmSubscriptionHeader]: "true" } });
+      const stream = runtime.groups.configuration.subscribeConfiguration(client.iterable, context)[Symbol.asyncIterator]();
+      client.push(request({ storeName: "config_demo", keys: ["a"] }));
+      const confirmed = (await nextOf(stream)).value;
+      expect(confirmed).toMatchObject({ storeName: "config_demo", appId: "app1", items: [] });
+      // Confirmed means watched: a save right after it is delivered, with no wait or retry.
+      expect(openSubscriptions("config_demo")).toBe(1);
+      await save("config_demo", [{ key: "a", content: "1" }]);
+      expect(summary((await nextOf(stream)).value?.items)).toEqual([["a", "1", "default"]]);
+
+      client.push(request({ storeName: "other", keys: ["b"], appId: "app2" }));
+      expect((await nextOf(stream)).value).toMatchObject({ storeName: "other", appId: "app2", items: [] });
+      client.end();
+      expect((await nextOf(stream)).done).toBe(true);
     });
 
     it("closes its subscriptions when the call is cancelled", async () => {

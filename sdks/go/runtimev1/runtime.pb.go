@@ -2298,7 +2298,8 @@ func (x *SubscribeConfigurationRequest) GetMetadata() map[string]string {
 	return nil
 }
 
-// SubscribeConfigurationResponse reports changed configuration items.
+// SubscribeConfigurationResponse reports changed configuration items; with no
+// items, it confirms a subscription (see SubscribeConfiguration).
 type SubscribeConfigurationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Name of the configuration store the change comes from.

@@ -67,7 +67,11 @@ type RuntimeClient interface {
 	// SubscribeConfiguration watches configuration items for changes. It is a
 	// bidirectional stream: each request sent on it adds one more subscription,
 	// and every change is pushed back as a response. An unknown store ends the
-	// stream with an error.
+	// stream with an error. A client that sends the request header
+	// `ottavo-confirm-subscription: true` (Ottavo's SDKs do) also receives, for
+	// each request, a response with no items once the store watches its keys:
+	// a change saved after it is delivered. Without the header, as in Layotto,
+	// only changes arrive.
 	SubscribeConfiguration(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SubscribeConfigurationRequest, SubscribeConfigurationResponse], error)
 	// TryLock tries once to take a distributed lock with a lease; it never
 	// waits. The answer says whether the lock was obtained.
@@ -432,7 +436,11 @@ type RuntimeServer interface {
 	// SubscribeConfiguration watches configuration items for changes. It is a
 	// bidirectional stream: each request sent on it adds one more subscription,
 	// and every change is pushed back as a response. An unknown store ends the
-	// stream with an error.
+	// stream with an error. A client that sends the request header
+	// `ottavo-confirm-subscription: true` (Ottavo's SDKs do) also receives, for
+	// each request, a response with no items once the store watches its keys:
+	// a change saved after it is delivered. Without the header, as in Layotto,
+	// only changes arrive.
 	SubscribeConfiguration(grpc.BidiStreamingServer[SubscribeConfigurationRequest, SubscribeConfigurationResponse]) error
 	// TryLock tries once to take a distributed lock with a lease; it never
 	// waits. The answer says whether the lock was obtained.

@@ -125,7 +125,11 @@ class ConfigurationClient:
         """SubscribeConfiguration watches configuration items for changes. It is a
         bidirectional stream: each request sent on it adds one more subscription,
         and every change is pushed back as a response. An unknown store ends the
-        stream with an error.
+        stream with an error. A client that sends the request header
+        `ottavo-confirm-subscription: true` (Ottavo's SDKs do) also receives, for
+        each request, a response with no items once the store watches its keys:
+        a change saved after it is delivered. Without the header, as in Layotto,
+        only changes arrive.
 
         store_name: Required. Name of the configuration store component.
         keys: The keys to watch.
@@ -146,7 +150,7 @@ class ConfigurationClient:
             req.label = label
         if metadata is not None:
             req.metadata.update(metadata)
-        return _support.Subscription("configuration", self._stub.SubscribeConfiguration, req, timeout)
+        return _support.Subscription("configuration", self._stub.SubscribeConfiguration, req, timeout, confirm=("ottavo-confirm-subscription", lambda response: len(response.items) == 0))
 
 
 class FileClient:
@@ -740,7 +744,11 @@ class AsyncConfigurationClient:
         """SubscribeConfiguration watches configuration items for changes. It is a
         bidirectional stream: each request sent on it adds one more subscription,
         and every change is pushed back as a response. An unknown store ends the
-        stream with an error.
+        stream with an error. A client that sends the request header
+        `ottavo-confirm-subscription: true` (Ottavo's SDKs do) also receives, for
+        each request, a response with no items once the store watches its keys:
+        a change saved after it is delivered. Without the header, as in Layotto,
+        only changes arrive.
 
         store_name: Required. Name of the configuration store component.
         keys: The keys to watch.
@@ -761,7 +769,7 @@ class AsyncConfigurationClient:
             req.label = label
         if metadata is not None:
             req.metadata.update(metadata)
-        return aio.AsyncSubscription("configuration", self._stub.SubscribeConfiguration, req, timeout)
+        return aio.AsyncSubscription("configuration", self._stub.SubscribeConfiguration, req, timeout, confirm=("ottavo-confirm-subscription", lambda response: len(response.items) == 0))
 
 
 class AsyncFileClient:

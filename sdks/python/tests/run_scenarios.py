@@ -107,23 +107,13 @@ def sync_scenarios(c: ottavo.Client) -> dict[str, Callable[[dict[str, Any], dict
     def configuration_subscribe(i: dict[str, Any], e: dict[str, Any]) -> None:
         c.configuration.save(i["store"], [runtime_pb2.ConfigurationItem(key=i["key"], content=i["first"])])
         assert [item.content for item in c.configuration.get(i["store"], [i["key"]])] == [i["first"]]
-        import threading
-
         received: list[str] = []
+        # subscribe() returns once the runtime confirmed the subscription: the save below is delivered.
         with c.configuration.subscribe(i["store"], [i["key"]]) as sub:
-            def read() -> None:
-                for change in sub:
-                    received.extend(item.content for item in change.items)
-                    return
-            reader = threading.Thread(target=read)
-            reader.start()
-            # The runtime does not confirm a configuration subscription; save until the change arrives.
-            for _ in range(100):
-                c.configuration.save(i["store"], [runtime_pb2.ConfigurationItem(key=i["key"], content=i["changed"])])
-                reader.join(0.05)
-                if not reader.is_alive():
-                    break
-        reader.join(5)
+            c.configuration.save(i["store"], [runtime_pb2.ConfigurationItem(key=i["key"], content=i["changed"])])
+            for change in sub:
+                received.extend(item.content for item in change.items)
+                break
         assert received == [i["changed"]], received
 
     def pubsub_stream(i: dict[str, Any], e: dict[str, Any]) -> None:
@@ -241,17 +231,12 @@ def async_scenarios(c: ottavo.AsyncClient) -> dict[str, Callable[[dict[str, Any]
     async def configuration_subscribe(i: dict[str, Any], e: dict[str, Any]) -> None:
         await c.configuration.save(i["store"], [runtime_pb2.ConfigurationItem(key=i["key"], content=i["first"])])
         assert [item.content for item in await c.configuration.get(i["store"], [i["key"]])] == [i["first"]]
+        # Entering waits until the runtime confirmed the subscription: the save below is delivered.
         async with c.configuration.subscribe(i["store"], [i["key"]]) as sub:
-            changes = sub.__aiter__()
-            next_change = asyncio.ensure_future(changes.__anext__())
-            # The runtime does not confirm a configuration subscription; save until the change arrives.
-            for _ in range(100):
-                await c.configuration.save(i["store"], [runtime_pb2.ConfigurationItem(key=i["key"], content=i["changed"])])
-                done, _ = await asyncio.wait([next_change], timeout=0.05)
-                if done:
-                    break
-            change = await asyncio.wait_for(next_change, 5)
-            assert [item.content for item in change.items] == [i["changed"]]
+            await c.configuration.save(i["store"], [runtime_pb2.ConfigurationItem(key=i["key"], content=i["changed"])])
+            async for change in sub:
+                assert [item.content for item in change.items] == [i["changed"]]
+                break
 
     async def pubsub_stream(i: dict[str, Any], e: dict[str, Any]) -> None:
         async with c.pubsub.subscribe(i["pubsub"], i["topic"]) as sub:

@@ -120,17 +120,13 @@ const scenarios: Record<string, Run> = {
     const items = await client.configuration.get(input.store, [input.key]);
     expect(items.map((item) => item.content)).toEqual([input.first]);
     const subscription = client.configuration.subscribe(input.store, [input.key]);
+    // Resolves once the runtime confirmed the subscription: the save below is delivered, with no wait or retry.
+    await subscription.ready;
+    await client.configuration.save(input.store, [{ key: input.key, content: input.changed }]);
     const changes = subscription[Symbol.asyncIterator]();
-    const next = changes.next();
-    // The runtime does not confirm a configuration subscription; save until the change arrives.
-    let received: IteratorResult<SubscribeConfigurationResponse> | undefined;
-    void next.then((r) => (received = r));
-    for (let attempt = 0; received === undefined && attempt < 100; attempt++) {
-      await client.configuration.save(input.store, [{ key: input.key, content: input.changed }]);
-      await Promise.race([next, new Promise((resolve) => setTimeout(resolve, 50))]);
-    }
-    expect(received?.done).toBe(false);
-    expect((received?.value as SubscribeConfigurationResponse).items.map((item) => item.content)).toEqual([input.changed]);
+    const received = await changes.next();
+    expect(received.done).toBe(false);
+    expect((received.value as SubscribeConfigurationResponse).items.map((item) => item.content)).toEqual([input.changed]);
     subscription.close();
     expect((await changes.next()).done).toBe(true);
   },

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { generatedNotice, type OutputFile } from "../../output/output-file";
 import type { Target } from "../target";
+import { confirmSubscriptionHeader } from "./sdk-surface";
 import { buildSdkModel, comment, errorInfoDomain, type FieldPath, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
 import { goCamelCase, goFieldType, GoImports, goIsSet, goModule, goPackageName, goParam } from "./go-names";
 import { installedTool, runPluginProcess } from "./protoc-plugin-process";
@@ -158,8 +159,16 @@ function printMethod(imports: GoImports, receiver: string, method: SdkMethod, op
       const out = imports.ident(method.rpc.output);
       result = `(*Subscription[${out}], error)`;
       body.push(pickOptions, requestStatements(imports, method.rpc.input, method, "req"));
-      body.push(`\tctx, cancel := context.WithCancel(ctx)\n\tstream, err := ${rpc}(ctx)\n\tif err == nil {\n\t\terr = stream.Send(req)\n\t}\n\tif err != nil {\n\t\tcancel()\n\t\treturn nil, ${classify("err")}\n\t}`);
-      body.push(`\treturn newSubscription(${capability}, cancel, stream.Recv), nil`);
+      const confirmed = method.confirmedBy;
+      const outgoing = confirmed
+        ? `${imports.use("metadata", "google.golang.org/grpc/metadata")}.AppendToOutgoingContext(ctx, ${JSON.stringify(confirmSubscriptionHeader)}, "true")`
+        : "ctx";
+      body.push(`\tctx, cancel := context.WithCancel(${outgoing})\n\tstream, err := ${rpc}(ctx)\n\tif err == nil {\n\t\terr = stream.Send(req)\n\t}\n\tif err != nil {\n\t\tcancel()\n\t\treturn nil, ${classify("err")}\n\t}`);
+      if (confirmed) {
+        body.push(`\treturn confirmedSubscription(${capability}, cancel, stream.Recv, func(resp *${out}) bool { return len(resp.Get${goCamelCase(confirmed.leaf.name)}()) == 0 })`);
+      } else {
+        body.push(`\treturn newSubscription(${capability}, cancel, stream.Recv), nil`);
+      }
       break;
     }
     case "topic": {

@@ -9,6 +9,7 @@ import type { SpecModel } from "../../spec-model";
 import type { Target } from "../target";
 import { goPackageName } from "./go-names";
 import { installedTool } from "./protoc-plugin-process";
+import { confirmSubscriptionHeader } from "./sdk-surface";
 import { buildSdkModel, errorInfoDomain, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
 import { isEmpty } from "./typescript-sdk-target";
 
@@ -265,7 +266,10 @@ function printMethod(imports: PyImports, method: SdkMethod, capability: string, 
     case "watch": {
       ret = `${s}.${asyncio ? "AsyncSubscription" : "Subscription"}[${imports.message(method.rpc.output)}]`;
       body.push(...build(method.rpc.input, method, "req"));
-      body.push(`return ${s}.${asyncio ? "AsyncSubscription" : "Subscription"}(${capability}, ${rpc}, req, timeout)`);
+      const confirm = method.confirmedBy
+        ? `, confirm=(${JSON.stringify(confirmSubscriptionHeader)}, lambda response: len(response.${method.confirmedBy.leaf.name}) == 0)`
+        : "";
+      body.push(`return ${s}.${asyncio ? "AsyncSubscription" : "Subscription"}(${capability}, ${rpc}, req, timeout${confirm})`);
       break;
     }
     case "topic": {

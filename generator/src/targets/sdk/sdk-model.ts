@@ -65,6 +65,8 @@ export interface SdkMethod {
   readonly returns?: FieldPath;
   /** shape "lease": the rpc that releases it. */
   readonly unlock?: DescMethod;
+  /** shape "watch": the repeated response field that is empty in the runtime's confirmation. */
+  readonly confirmedBy?: FieldPath;
 }
 
 /**
@@ -195,7 +197,14 @@ function sdkMethod(rpc: DescMethod): SdkMethod {
     options,
     ...(surface?.returns !== undefined ? { returns: resolvePath(rpc.output, surface.returns, where) } : {}),
     ...(unlock ? { unlock } : {}),
+    ...(surface?.confirmedBy !== undefined ? { confirmedBy: confirmation(rpc, surface.confirmedBy, where) } : {}),
   };
+}
+
+function confirmation(rpc: DescMethod, field: string, where: string): FieldPath {
+  const path = resolvePath(rpc.output, field, where);
+  if (path.fields.length !== 1 || path.leaf.fieldKind !== "list") throw new Error(`${where}: confirmedBy ${field} is not a repeated field of ${rpc.output.typeName}`);
+  return path;
 }
 
 function itemsArgument(request: DescMessage, arg: ItemsArg, where: string): SdkArg {

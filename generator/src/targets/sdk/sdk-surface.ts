@@ -17,7 +17,17 @@ export interface RpcSurface {
   readonly returns?: string;
   /** A shape that needs a stream helper of the language's support code. */
   readonly shape?: SpecialShape;
+  /**
+   * shape "watch": the repeated response field whose emptiness marks the
+   * runtime's confirmation of the subscription, which the SDK asks for with the
+   * request header confirmSubscriptionHeader. The SDK waits for it (ready) and
+   * does not hand it to the caller.
+   */
+  readonly confirmedBy?: string;
 }
+
+/** The request header asking the runtime to confirm a watch (runtime-kernel's configuration handlers read it). */
+export const confirmSubscriptionHeader = "ottavo-confirm-subscription";
 
 /**
  * A repeated message field taken as a map from key to value (`{key: value}`),
@@ -35,7 +45,8 @@ export interface ItemsArg {
 /**
  * - download: a server stream of chunks, read as one byte stream.
  * - upload: a client stream whose first message carries the names and every message a chunk.
- * - watch: a bidi stream that sends one request and yields every response.
+ * - watch: a bidi stream that sends one request and yields every response;
+ *   with confirmedBy, once the runtime confirmed the subscription.
  * - topic: SubscribeTopicEvents: an initial request, then messages each settled by id.
  * - lease: a lock's try, answered with a lease that unlocks (with `unlockRpc`).
  */
@@ -50,7 +61,7 @@ export const rpcSurfaces: Readonly<Record<string, RpcSurface>> = {
   GetConfiguration: { name: "get", args: ["store_name", "keys"], returns: "items" },
   SaveConfiguration: { name: "save", args: ["store_name", "items"] },
   DeleteConfiguration: { name: "delete", args: ["store_name", "keys"] },
-  SubscribeConfiguration: { name: "subscribe", args: ["store_name", "keys"], shape: "watch" },
+  SubscribeConfiguration: { name: "subscribe", args: ["store_name", "keys"], shape: "watch", confirmedBy: "items" },
 
   TryLock: { name: "tryLock", args: ["store_name", "resource_id", "lock_owner", "expire"], shape: "lease" },
   Unlock: { name: "unlock", args: ["store_name", "resource_id", "lock_owner"], returns: "status" },

@@ -4,6 +4,7 @@ import type { GeneratedFile, ImportSymbol, Printable, Schema } from "@bufbuild/p
 import type { OutputFile } from "../../output/output-file";
 import type { Target } from "../target";
 import { runProtocPlugin, runTsTarget, type TsOutput } from "../es-plugin";
+import { confirmSubscriptionHeader } from "./sdk-surface";
 import { buildSdkModel, comment, errorInfoDomain, type FieldPath, type SdkGroup, type SdkMethod, type SdkModel } from "./sdk-model";
 
 /**
@@ -179,7 +180,10 @@ function printMethod(f: GeneratedFile, method: SdkMethod, optionsType: string, c
       const watch = f.import("watch", support.streams);
       const Subscription = f.import("Subscription", support.streams, true);
       f.print("  ", method.name, "(", ...signature, "): ", Subscription, "<", f.importShape(method.rpc.output), "> {");
-      f.print("    return ", watch, "(", capability, ", (requests, settings) => ", rpc, "(requests, settings), ", ...requestInit(f, method), ", options);");
+      const confirm = method.confirmedBy
+        ? [", { header: ", JSON.stringify(confirmSubscriptionHeader), ", confirms: (response) => response.", method.confirmedBy.leaf.localName, ".length === 0 }"]
+        : [];
+      f.print("    return ", watch, "(", capability, ", (requests, settings) => ", rpc, "(requests, settings), ", ...requestInit(f, method), ", options", ...confirm, ");");
       f.print("  }");
       return;
     }

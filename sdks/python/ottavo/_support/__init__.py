@@ -118,19 +118,45 @@ class _Outbox:
 
 
 class Subscription(Generic[T]):
-    """A watch over a bidi stream: iterate it for each change; close() ends it."""
+    """A watch over a bidi stream: iterate it for each change; close() ends it. With `confirm`
+    (the request header that asks the runtime to confirm, and the test for its confirmation),
+    it is returned once the runtime confirmed the subscription, so a change made afterwards
+    is delivered; confirmations are not."""
 
-    def __init__(self, capability: str, rpc: Callable[..., Any], request: Any, timeout: float | None) -> None:
+    def __init__(
+        self,
+        capability: str,
+        rpc: Callable[..., Any],
+        request: Any,
+        timeout: float | None,
+        confirm: tuple[str, Callable[[Any], bool]] | None = None,
+    ) -> None:
         self._capability = capability
         self._outbox = _Outbox()
         self._outbox.put(request)
-        self._call: Any = rpc(iter(self._outbox), timeout=timeout)
+        metadata = ((confirm[0], "true"),) if confirm is not None else None
+        self._call: Any = rpc(iter(self._outbox), timeout=timeout, metadata=metadata)
+        self._responses: Iterator[Any] = iter(self._call)
+        self._confirms = confirm[1] if confirm is not None else None
+        self._early: list[Any] = []
         self._closed = False
+        if self._confirms is not None:
+            try:
+                for response in self._responses:
+                    if self._confirms(response):
+                        return
+                    self._early.append(response)
+            except grpc.RpcError as error:
+                raise classify(capability, error) from error
+            raise Unknown(grpc.StatusCode.UNKNOWN, "the runtime ended the subscription before confirming it", capability)
 
     def __iter__(self) -> Iterator[T]:
+        while self._early:
+            yield self._early.pop(0)
         try:
-            for response in self._call:
-                yield response
+            for response in self._responses:
+                if self._confirms is None or not self._confirms(response):
+                    yield response
         except grpc.RpcError as error:
             if not self._closed:
                 raise classify(self._capability, error) from error

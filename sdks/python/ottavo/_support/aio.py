@@ -54,19 +54,56 @@ async def upload(capability: str, rpc: Callable[..., Any], first: Any, data: byt
 
 
 class AsyncSubscription(Generic[T]):
-    """A watch over a bidi stream: `async for` each change; close() ends it."""
+    """A watch over a bidi stream: `async for` each change; close() ends it. With `confirm`
+    (the request header that asks the runtime to confirm, and the test for its confirmation),
+    `async with` it (or await start()): entering waits until the runtime confirmed the
+    subscription, so a change made afterwards is delivered; confirmations are not."""
 
-    def __init__(self, capability: str, rpc: Callable[..., Any], request: Any, timeout: float | None) -> None:
+    def __init__(
+        self,
+        capability: str,
+        rpc: Callable[..., Any],
+        request: Any,
+        timeout: float | None,
+        confirm: tuple[str, Callable[[Any], bool]] | None = None,
+    ) -> None:
         self._capability = capability
-        self._call: Any = rpc(timeout=timeout)
+        metadata = ((confirm[0], "true"),) if confirm is not None else None
+        self._call: Any = rpc(timeout=timeout, metadata=metadata)
         self._request = request
+        self._confirms = confirm[1] if confirm is not None else None
+        self._early: list[Any] = []
+        self._started = False
         self._closed = False
 
-    async def __aiter__(self) -> AsyncIterator[T]:
+    async def start(self) -> None:
+        """Subscribes and, when the runtime confirms subscriptions, waits for its confirmation."""
+        if self._started:
+            return
+        self._started = True
         try:
             await self._call.write(self._request)
-            async for response in self._call:
-                yield response
+            while self._confirms is not None:
+                response = await self._call.read()
+                if response is grpc.aio.EOF:  # type: ignore[attr-defined]
+                    raise Unknown(grpc.StatusCode.UNKNOWN, "the runtime ended the subscription before confirming it", self._capability)
+                if self._confirms(response):
+                    return
+                self._early.append(response)
+        except grpc.RpcError as error:
+            raise classify(self._capability, error) from error
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        await self.start()
+        while self._early:
+            yield self._early.pop(0)
+        try:
+            while True:
+                response = await self._call.read()
+                if response is grpc.aio.EOF:  # type: ignore[attr-defined]
+                    return
+                if self._confirms is None or not self._confirms(response):
+                    yield response
         except grpc.RpcError as error:
             if not self._closed:
                 raise classify(self._capability, error) from error
@@ -76,6 +113,7 @@ class AsyncSubscription(Generic[T]):
         self._call.cancel()
 
     async def __aenter__(self) -> AsyncSubscription[T]:
+        await self.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:

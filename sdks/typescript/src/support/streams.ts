@@ -49,36 +49,89 @@ export async function readAll(chunks: AsyncIterable<Uint8Array>): Promise<Uint8A
   return all;
 }
 
-/** A stream of changes the caller reads with `for await`; close() (or the signal) ends it. */
+/**
+ * A stream of changes the caller reads with `for await`; close() (or the signal)
+ * ends it. `ready` resolves once the runtime confirmed the subscription, so a
+ * change made after it is delivered here; it rejects with the call's typed error
+ * when the subscription fails first.
+ */
 export interface Subscription<T> extends AsyncIterable<T> {
+  readonly ready: Promise<void>;
   close(): void;
+}
+
+/** How the runtime confirms a watch: the request header that asks for it, and the response that is the confirmation. */
+export interface WatchConfirmation<Res> {
+  readonly header: string;
+  confirms(response: Res): boolean;
 }
 
 /**
  * A bidirectional stream used as a watch: one request, then every response until
- * closed. The request side stays open, since closing it ends the watch.
+ * closed. The request side stays open, since closing it ends the watch. The
+ * stream opens at once (not on the first read), so `ready` settles without a
+ * reader; without a confirmation to wait for, it resolves at once.
  */
 export function watch<Req, Res>(
   capability: string,
   open: (requests: AsyncIterable<Req>, options: CallOptions) => AsyncIterable<Res>,
   request: Req,
   settings: CallSettings,
+  confirmation?: WatchConfirmation<Res>,
 ): Subscription<Res> {
   const { signal, close } = closable(settings.signal);
+  let confirm: () => void = () => undefined;
+  let refuse: (error: unknown) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => ((confirm = resolve), (refuse = reject)));
+  ready.catch(() => undefined);
+  if (!confirmation) confirm();
+  const headers = confirmation ? { ...settings.headers, [confirmation.header]: "true" } : settings.headers;
+
   async function* requests(): AsyncIterable<Req> {
     yield request;
     await aborted(signal);
   }
   async function* responses(): AsyncIterable<Res> {
     try {
-      yield* guardStream(capability, () => open(requests(), callOptions({ ...settings, signal })));
+      for await (const response of guardStream(capability, () => open(requests(), callOptions({ ...settings, ...(headers ? { headers } : {}), signal })))) {
+        if (confirmation?.confirms(response)) {
+          confirm();
+          continue;
+        }
+        // A change is news of a working subscription too.
+        confirm();
+        yield response;
+      }
     } catch (error) {
+      refuse(error);
       if (!signal.aborted) throw error;
     } finally {
+      refuse(new Error("the subscription ended before the runtime confirmed it"));
       close();
     }
   }
-  return { [Symbol.asyncIterator]: () => responses()[Symbol.asyncIterator](), close };
+  const iterator = responses()[Symbol.asyncIterator]();
+  const first = iterator.next();
+  first.catch(() => undefined);
+  let started = false;
+  return {
+    ready,
+    close,
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        if (!started) {
+          started = true;
+          return first;
+        }
+        return iterator.next();
+      },
+      return: async () => {
+        close();
+        await first.catch(() => undefined);
+        return iterator.return ? iterator.return() : { done: true, value: undefined };
+      },
+    }),
+  };
 }
 
 /** A signal that aborts with the caller's, or when close() is called. */

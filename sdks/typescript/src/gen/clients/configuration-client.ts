@@ -140,12 +140,16 @@ export class ConfigurationClient {
    * SubscribeConfiguration watches configuration items for changes. It is a
    * bidirectional stream: each request sent on it adds one more subscription,
    * and every change is pushed back as a response. An unknown store ends the
-   * stream with an error.
+   * stream with an error. A client that sends the request header
+   * `ottavo-confirm-subscription: true` (Ottavo's SDKs do) also receives, for
+   * each request, a response with no items once the store watches its keys:
+   * a change saved after it is delivered. Without the header, as in Layotto,
+   * only changes arrive.
    * @param storeName Required. Name of the configuration store component.
    * @param keys The keys to watch.
    * @param options Request fields and call settings (signal, timeoutMs, headers).
    */
   subscribe(storeName: string, keys: string[], options: ConfigurationSubscribeOptions = {}): Subscription<SubscribeConfigurationResponse> {
-    return watch("configuration", (requests, settings) => this.rpc.subscribeConfiguration(requests, settings), { storeName: storeName, keys: keys, appId: options.appId, group: options.group, label: options.label, metadata: options.metadata }, options);
+    return watch("configuration", (requests, settings) => this.rpc.subscribeConfiguration(requests, settings), { storeName: storeName, keys: keys, appId: options.appId, group: options.group, label: options.label, metadata: options.metadata }, options, { header: "ottavo-confirm-subscription", confirms: (response) => response.items.length === 0 });
   }
 }

@@ -1253,7 +1253,8 @@ export const SubscribeConfigurationRequestSchema: GenMessage<SubscribeConfigurat
   messageDesc(file_spec_proto_runtime_v1_runtime, 30);
 
 /**
- * SubscribeConfigurationResponse reports changed configuration items.
+ * SubscribeConfigurationResponse reports changed configuration items; with no
+ * items, it confirms a subscription (see SubscribeConfiguration).
  *
  * @generated from message spec.proto.runtime.v1.SubscribeConfigurationResponse
  */
@@ -2416,7 +2417,11 @@ export const Runtime: GenService<{
    * SubscribeConfiguration watches configuration items for changes. It is a
    * bidirectional stream: each request sent on it adds one more subscription,
    * and every change is pushed back as a response. An unknown store ends the
-   * stream with an error.
+   * stream with an error. A client that sends the request header
+   * `ottavo-confirm-subscription: true` (Ottavo's SDKs do) also receives, for
+   * each request, a response with no items once the store watches its keys:
+   * a change saved after it is delivered. Without the header, as in Layotto,
+   * only changes arrive.
    *
    * @generated from rpc spec.proto.runtime.v1.Runtime.SubscribeConfiguration
    */
