@@ -1,11 +1,11 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { RuntimeKernelRpcs } from "@ottavo/generated/server/runtime-handlers";
 import { HTTPExtension_Verb, type InvokeServiceRequest } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
-import { apiTokenHeader, invokeHopsHeader, requestHeadersOf } from "../invoke/forwarded-headers";
+import { apiTokenHeader, invokeHopsHeader, requestHeadersOf, requestHeadersOfRaw, type RawHeaders } from "../invoke/forwarded-headers";
 import { httpStatusError, httpStatusHeader } from "../invoke/http-status-errors";
 import type { InvocationRequest } from "../invoke/invocation";
 import type { Invoker } from "../invoke/invoker";
-import { checkRuntimeToken } from "../invoke/runtime-token";
+import { runtimeTokenCheck } from "../invoke/runtime-token";
 import { invalidArgument } from "../errors/error-mapping";
 
 const noData = new Uint8Array(0);
@@ -15,10 +15,12 @@ const noData = new Uint8Array(0);
  * targets. A call another runtime forwarded must carry `runtimeToken` when one is set.
  */
 export function createKernelHandlers(invoker: Invoker, runtimeToken?: string): RuntimeKernelRpcs {
+  const checkToken = runtimeTokenCheck(runtimeToken);
   return {
     async invokeService(request, context) {
-      const invocation = invocationOf(request, context);
-      if (invocation.hops > 0) checkRuntimeToken(runtimeToken, context.requestHeader.get(apiTokenHeader));
+      const raw = rawHeadersOf(context);
+      const invocation = invocationOf(request, context, raw);
+      if (invocation.hops > 0) checkToken(headerOf(context, raw, apiTokenHeader));
       const answer = await invoker.invoke(invocation);
       if (answer.status < 200 || answer.status > 299) throw httpStatusError(answer.status, answer.data, answer.headers);
       for (const [name, value] of answer.headers) context.responseHeader.append(name, value);
@@ -28,14 +30,29 @@ export function createKernelHandlers(invoker: Invoker, runtimeToken?: string): R
   };
 }
 
+/**
+ * The request's HTTP/2 headers as received, when the gRPC fast path serves the
+ * call (its context offers them): read directly, they spare making a Headers
+ * object per call. Other paths give Connect's Headers only.
+ */
+function rawHeadersOf(context: HandlerContext): RawHeaders | undefined {
+  return (context as { rawRequestHeaders?: RawHeaders }).rawRequestHeaders;
+}
+
+function headerOf(context: HandlerContext, raw: RawHeaders | undefined, name: string): string | undefined {
+  if (raw === undefined) return context.requestHeader.get(name) ?? undefined;
+  const value = raw[name];
+  return typeof value === "string" ? value : value?.join(", ");
+}
+
 /** InvokeService's request as a target sees it: POST when no verb is given (as Dapr), metadata filtered. */
-function invocationOf(request: InvokeServiceRequest, context: HandlerContext): InvocationRequest {
+function invocationOf(request: InvokeServiceRequest, context: HandlerContext, raw: RawHeaders | undefined): InvocationRequest {
   if (request.id === "") throw invalidArgument("InvokeService: id is required (the app, service or function to call)");
   const message = request.message;
   const extension = message?.httpExtension;
   const verb = extension === undefined || extension.verb === HTTPExtension_Verb.NONE ? "POST" : HTTPExtension_Verb[extension.verb];
   if (verb === undefined) throw invalidArgument(`InvokeService: unknown http_extension.verb ${extension?.verb}`);
-  const hops = Number(context.requestHeader.get(invokeHopsHeader) ?? "0");
+  const hops = Number(headerOf(context, raw, invokeHopsHeader) ?? "0");
   return {
     id: request.id,
     method: message?.method ?? "",
@@ -43,7 +60,7 @@ function invocationOf(request: InvokeServiceRequest, context: HandlerContext): I
     query: extension?.querystring ?? "",
     contentType: message?.contentType ?? "",
     data: message?.data?.value ?? noData,
-    headers: requestHeadersOf(context.requestHeader),
+    headers: raw === undefined ? requestHeadersOf(context.requestHeader) : requestHeadersOfRaw(raw),
     signal: context.signal,
     hops: Number.isInteger(hops) && hops > 0 ? hops : 0,
   };

@@ -6,11 +6,14 @@ import { frameMessage } from "../server/grpc/grpc-frames";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
-/** What a unary call answered: the response message's bytes and the response headers. */
+/** What a unary call answered: the response message's bytes and the response headers as received (pseudo-headers included). */
 export interface UnaryAnswer {
   readonly message: Uint8Array;
-  readonly headers: Headers;
+  readonly headers: Readonly<http2.IncomingHttpHeaders>;
 }
+
+/** Request metadata: lower-case names, several values as an array. */
+export type Metadata = Record<string, string | string[]>;
 
 /** Why a call failed before any answer: `sent` tells whether the request may have reached the server. */
 export class ChannelFailure extends Error {
@@ -38,7 +41,7 @@ export class GrpcUnaryClient {
   constructor(private readonly url: string) {}
 
   /** Calls `path` (/package.Service/Method) with the encoded request; rejects with the server's ConnectError or a ChannelFailure. */
-  call(path: string, request: Uint8Array, metadata: Headers, signal: AbortSignal): Promise<UnaryAnswer> {
+  call(path: string, request: Uint8Array, metadata: Metadata, signal: AbortSignal): Promise<UnaryAnswer> {
     return new Promise<UnaryAnswer>((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
       let session: http2.ClientHttp2Session;
@@ -53,7 +56,7 @@ export class GrpcUnaryClient {
         "content-type": "application/grpc",
         te: "trailers",
       };
-      metadata.forEach((value, name) => (headers[name] = value));
+      for (const name in metadata) headers[name] = metadata[name];
       const connected = !session.connecting;
       const stream = session.request(headers);
       const chunks: Buffer[] = [];
@@ -88,20 +91,20 @@ export class GrpcUnaryClient {
           if (responseHeaders === undefined) {
             return reject(new ChannelFailure(`the stream closed without an answer (code ${stream.rstCode})`, true));
           }
-          const header = toHeaders(responseHeaders);
-          const status = toHeaders(trailers ?? responseHeaders);
-          const error = findTrailerError(status);
-          if (error !== undefined) {
+          // The common case, read from the raw headers: grpc-status 0 in the trailers.
+          if ((trailers ?? responseHeaders)["grpc-status"] !== "0") {
+            const header = toHeaders(responseHeaders);
+            const error = findTrailerError(toHeaders(trailers ?? responseHeaders));
+            if (error === undefined) return reject(new ConnectError("the answer carried no grpc-status", Code.Internal));
             const failure = new ConnectError(error.rawMessage, error.code, withoutProtocol(header, trailers));
             failure.details.push(...error.details);
             return reject(failure);
           }
-          if (status.get("grpc-status") === null) return reject(new ConnectError("the answer carried no grpc-status", Code.Internal));
           const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
           if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
             return reject(new ConnectError("the answer is not one uncompressed gRPC message", Code.Internal));
           }
-          resolve({ message: body.subarray(5), headers: withoutProtocol(header, undefined) });
+          resolve({ message: body.subarray(5), headers: responseHeaders });
         }),
       );
       stream.end(frameMessage(request));
@@ -148,7 +151,7 @@ function toHeaders(received: http2.IncomingHttpHeaders): Headers {
   return headers;
 }
 
-/** The metadata of an answer: headers and trailers without gRPC's own fields. */
+/** The metadata of an error answer: headers and trailers without gRPC's own fields. */
 function withoutProtocol(header: Headers, trailers: http2.IncomingHttpHeaders | undefined): Headers {
   const metadata = new Headers();
   const add = (headers: Headers) =>

@@ -54,11 +54,24 @@ export class HttpTarget implements InvocationTarget {
     if (this.options.idHeader) headers["id"] = request.id;
     headers["content-length"] = String(request.data.byteLength);
     const path = this.pathFor(request);
+    const { signal } = request;
     return new Promise<InvocationResponse>((resolve, reject) => {
-      if (request.signal.aborted) return reject(abortedCall(request.signal, this.description));
+      if (signal.aborted) return reject(abortedCall(signal, this.description));
       let sent = false;
+      // The caller's signal, watched only while the call runs: cheaper than http.request's
+      // `signal` option, whose listener outlives the answer until the call's signal fires.
+      const onAbort = () => {
+        reject(abortedCall(signal, this.description));
+        outgoing.destroy();
+      };
+      const settle = <T>(outcome: (value: T) => void) => (value: T) => {
+        signal.removeEventListener("abort", onAbort);
+        outcome(value);
+      };
+      resolve = settle(resolve);
+      reject = settle(reject);
       const outgoing = http.request(
-        { agent: this.agent, host: this.host, port: this.port, method: request.verb, path, headers, signal: request.signal },
+        { agent: this.agent, host: this.host, port: this.port, method: request.verb, path, headers },
         (incoming) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -101,7 +114,9 @@ export class HttpTarget implements InvocationTarget {
         else socket.once("connect", () => (sent = true));
       });
       outgoing.on("error", (error) => reject(this.failure(error, request, sent)));
-      outgoing.end(request.data);
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (request.data.byteLength === 0) outgoing.end();
+      else outgoing.end(request.data);
     });
   }
 

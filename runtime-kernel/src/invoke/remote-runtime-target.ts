@@ -9,7 +9,7 @@ import {
   Runtime,
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { apiTokenHeader, forwardsResponseHeader, invokeHopsHeader } from "./forwarded-headers";
-import { ChannelFailure, GrpcUnaryClient } from "./grpc-unary-client";
+import { ChannelFailure, GrpcUnaryClient, type Metadata } from "./grpc-unary-client";
 import { httpStatusHeader } from "./http-status-errors";
 import type { InvocationRequest, InvocationResponse, InvocationTarget } from "./invocation";
 import { abortedCall, unreachable } from "./invocation-errors";
@@ -40,10 +40,13 @@ export class RemoteRuntimeTarget implements InvocationTarget {
   }
 
   async invoke(request: InvocationRequest): Promise<InvocationResponse> {
-    const headers = new Headers();
-    for (const [name, value] of request.headers) headers.append(name, value);
-    headers.set(invokeHopsHeader, String(request.hops + 1));
-    if (this.token !== undefined) headers.set(apiTokenHeader, this.token);
+    const headers: Metadata = {};
+    for (const [name, value] of request.headers) {
+      const had = headers[name];
+      headers[name] = had === undefined ? value : typeof had === "string" ? [had, value] : [...had, value];
+    }
+    headers[invokeHopsHeader] = String(request.hops + 1);
+    if (this.token !== undefined) headers[apiTokenHeader] = this.token;
     const init = {
       id: request.id,
       message: {
@@ -64,11 +67,16 @@ export class RemoteRuntimeTarget implements InvocationTarget {
     }
     const response = responseCodec ? responseCodec.decode(answer.message) : fromBinary(InvokeResponseSchema, answer.message);
     const kept: Array<readonly [string, string]> = [];
-    answer.headers.forEach((value, name) => {
-      if (name !== httpStatusHeader && forwardsResponseHeader(name)) kept.push([name, value]);
-    });
+    const received = answer.headers;
+    for (const name in received) {
+      const value = received[name];
+      if (value === undefined || name.startsWith(":") || name === httpStatusHeader || !forwardsResponseHeader(name)) continue;
+      if (typeof value === "string") kept.push([name, value]);
+      else for (const one of value) kept.push([name, one]);
+    }
+    const status = received[httpStatusHeader];
     return {
-      status: Number(answer.headers.get(httpStatusHeader) ?? 200),
+      status: typeof status === "string" ? Number(status) : 200,
       contentType: response.contentType,
       data: response.data?.value ?? new Uint8Array(0),
       headers: kept,

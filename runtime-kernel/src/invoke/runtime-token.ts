@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { tokenMatches } from "../server/auth";
+import { tokenMatcher } from "../server/auth";
 
 /**
  * The secret runtimes present to each other when one forwards a call to
@@ -17,9 +17,12 @@ export function runtimeToken(configured: string | undefined, env: NodeJS.Process
  * token is. With OTTAVO_API_TOKEN set, the API token step has checked the same
  * header already, so invoke.token must then equal the API token (or be unset).
  */
-export function checkRuntimeToken(expected: string | undefined, presented: string | null): void {
-  if (expected === undefined) return;
-  if (!tokenMatches(expected, presented ?? undefined)) {
-    throw new ConnectError("a call forwarded by another runtime must carry this runtime's token (dapr-api-token)", Code.Unauthenticated);
-  }
+export function runtimeTokenCheck(expected: string | undefined): (presented: string | undefined) => void {
+  if (expected === undefined) return () => undefined;
+  const matches = tokenMatcher(expected);
+  return (presented) => {
+    if (!matches(presented)) {
+      throw new ConnectError("a call forwarded by another runtime must carry this runtime's token (dapr-api-token)", Code.Unauthenticated);
+    }
+  };
 }

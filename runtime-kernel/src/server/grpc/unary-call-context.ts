@@ -41,6 +41,11 @@ export class UnaryCallContext implements HandlerContext {
     return this.deadline === undefined ? undefined : Math.max(0, this.deadline - performance.now());
   }
 
+  /** The request's headers as node:http2 received them (pseudo-headers included); read-only. */
+  get rawRequestHeaders(): Readonly<http2.IncomingHttpHeaders> {
+    return this.headers;
+  }
+
   get requestHeader(): Headers {
     if (this.lazyRequestHeader === undefined) {
       const header = new Headers();
