@@ -9,15 +9,20 @@ import type * as http from "node:http";
  * escaped, so its users read "failed saving state in state store state_demo%3A
  * ..." where Layotto's Go server gives them "...state_demo: ...". Re-encoding
  * with gRPC's own rule reads correctly in every gRPC implementation.
+ * A space at either end is escaped too: HTTP/2 forbids a field value that starts
+ * or ends with whitespace, and nghttp2 (Node's, so grpc-js's) drops such a field,
+ * so a message ending in a space reached grpc-js clients as no message at all.
  */
 export function grpcPercentEncode(text: string): string {
+  const bytes = Buffer.from(text, "utf8");
   let out = "";
-  for (const byte of Buffer.from(text, "utf8")) {
+  bytes.forEach((byte, i) => {
+    const edgeSpace = byte === 0x20 && (i === 0 || i === bytes.length - 1);
     out +=
-      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25 && !edgeSpace
         ? String.fromCharCode(byte)
         : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
+  });
   return out;
 }
 
