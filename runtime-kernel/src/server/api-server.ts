@@ -7,6 +7,7 @@ import type { UnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import type { ListenAddress } from "../config/listen-address";
 import { pipelineInterceptor } from "./connect-pipeline";
 import { GrpcFastPath } from "./grpc/grpc-fast-path";
+import { ConnectUnaryPath } from "./connect-unary-path";
 import type { CodecTable } from "./grpc/message-codecs";
 import type { TlsSettings } from "../config/api-security";
 import { defaultServerLimits, type ServerLimits } from "../config/server-limits";
@@ -69,6 +70,7 @@ export class ApiServer {
   /** Aborted when shutdown starts: tells streaming calls (subscriptions never end on their own) to wrap up. */
   private readonly streamsShutdown = new AbortController();
   private readonly fastPath: GrpcFastPath | undefined;
+  private readonly connectUnary: ConnectUnaryPath | undefined;
   private readonly served: ServedRoutes;
   private readonly cors: CorsPolicy | undefined;
   private bound: ListenAddress;
@@ -85,10 +87,11 @@ export class ApiServer {
     const served = new ServedRoutes(options.routes);
     this.served = served;
     this.cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
+    const limitOptions = connectLimitOptions(this.limits);
     const handler = connectNodeAdapter({
       routes: served.routes,
       fallback: served.fallback,
-      ...connectLimitOptions(this.limits),
+      ...limitOptions,
       readMaxBytes: maxReceiveMessageBytes,
       interceptors: [
         (next) => (request) => this.linkShutdownSignal(next, request),
@@ -106,6 +109,7 @@ export class ApiServer {
       fastPath.onIdle = () => this.maybeIdle();
       this.fastPath = fastPath;
       this.routeStreams(fastPath);
+      this.connectUnary = new ConnectUnaryPath({ routes: options.fastPath.routes, pipeline, maxReceiveMessageBytes, jsonOptions: limitOptions.jsonOptions });
     }
   }
 
@@ -193,6 +197,7 @@ export class ApiServer {
     }
     if (this.cors?.handle(request, response)) return;
     if (this.served.serveOutsideConnect(request, response)) return;
+    if (this.connectUnary?.serve(request, response)) return;
     handler(request, response);
   }
 

@@ -3,14 +3,13 @@ import type { DescMethodUnary } from "@bufbuild/protobuf";
 import { createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 
 /**
- * Connect's HandlerContext for a call the gRPC fast path serves, so handlers run
- * unchanged on either path. Everything a handler rarely reads (headers as a
+ * Connect's HandlerContext for a call the gRPC fast path or the Connect unary path
+ * serves, so handlers run unchanged on every path. Everything a handler rarely reads (headers as a
  * Headers object, the abort signal, context values) is made on first use: most
  * unary calls never touch them, and an AbortController per call is measurable.
  */
 export class UnaryCallContext implements HandlerContext {
   readonly requestMethod = "POST";
-  readonly protocolName = "grpc";
   private controller: AbortController | undefined;
   private lazyRequestHeader: Headers | undefined;
   private lazyResponseHeader: Headers | undefined;
@@ -22,6 +21,9 @@ export class UnaryCallContext implements HandlerContext {
     private readonly deadline: number | undefined,
     /** What the pipeline's steps set, when one did. */
     private lazyValues?: ContextValues,
+    readonly protocolName: "grpc" | "connect" = "grpc",
+    /** The request's path; HTTP/2's :path header when not given. */
+    private readonly path?: string,
   ) {}
 
   get service() {
@@ -29,7 +31,7 @@ export class UnaryCallContext implements HandlerContext {
   }
 
   get url(): string {
-    return `http://${this.headers[":authority"] ?? "localhost"}${this.headers[":path"]}`;
+    return `http://${this.headers[":authority"] ?? this.headers.host ?? "localhost"}${this.path ?? this.headers[":path"]}`;
   }
 
   get signal(): AbortSignal {
@@ -74,6 +76,11 @@ export class UnaryCallContext implements HandlerContext {
   /** The context values if a handler used them (the error mapping reads them), without making them. */
   recordedValues(): ContextValues | undefined {
     return this.lazyValues;
+  }
+
+  /** True when a handler touched the response headers or trailers (they are made on first use). */
+  get setResponseMetadata(): boolean {
+    return this.lazyResponseHeader !== undefined || this.lazyResponseTrailer !== undefined;
   }
 
   /** Aborts the signal if anyone asked for it; the reason is given so no DOMException is made. */
