@@ -1,5 +1,6 @@
 import type { Component } from "./component";
 import { parseMetadata, type MetadataFieldSpec, type RawMetadata } from "./metadata";
+import { guardRequests, type RequestChecks } from "./request-checks";
 
 /** What the kernel tells an adapter about the component it is creating. */
 export interface AdapterContext {
@@ -26,14 +27,17 @@ export interface AdapterFactory<K extends string = string, C extends Component<s
 
 /**
  * Binds a hand-written create function to its declaration: metadata is parsed and
- * typed before create sees it, and the component must report exactly the declared
- * features, no fewer and no more.
+ * typed before create sees it, the component must report exactly the declared
+ * features, no fewer and no more, and each operation's arguments are checked
+ * against what the capability declares (requestChecks) before the adapter sees them.
  */
 export function defineAdapter<K extends string, C extends Component<string>, M>(declaration: {
   capability: K;
   type: string;
   features: readonly string[];
   metadata: readonly MetadataFieldSpec[];
+  /** The capability's generated checks (`stateStoreRequestChecks`, ...). */
+  requestChecks?: RequestChecks;
   create(metadata: M, context: AdapterContext): Promise<C>;
 }): AdapterFactory<K, C> {
   const { capability, type, features, metadata } = declaration;
@@ -52,7 +56,7 @@ export function defineAdapter<K extends string, C extends Component<string>, M>(
           `adapter '${type}' (${capability}) reports features [${reported}] but declares [${declared}] in spec/components`,
         );
       }
-      return component;
+      return guardRequests(component, declaration.requestChecks);
     },
   };
 }
@@ -95,6 +99,8 @@ export function defineVendorAdapter<K extends string, C extends Component<string
   type: string;
   features: readonly string[];
   metadata: Fields;
+  /** The capability's generated checks, so a vendor's component is spared invalid calls too. */
+  requestChecks?: RequestChecks;
   create(metadata: MetadataOf<Fields>, context: AdapterContext): Promise<C>;
 }): AdapterFactory<K, C> {
   return defineAdapter<K, C, MetadataOf<Fields>>(declaration);

@@ -8,6 +8,7 @@ export * from "./component";
 export * from "./component-error";
 export * from "./metadata";
 export * from "./adapter";
+export * from "./request-checks";
 // The binary wire the generated codecs (generated/codecs) run on, under names that say so.
 export {
   Reader as WireReader,

@@ -1,5 +1,4 @@
 import type { KeepAliveRequest, TryLockRequest, TryLockResult, UnlockRequest } from "@ottavo/generated/components/lock";
-import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import { defineEtcdLockAdapter, etcdLockFeatures, type EtcdLock } from "@ottavo/generated/components/adapters/etcd";
 import { LockKeepAliveResponse_Status, UnlockResponse_Status } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { EtcdConnection } from "./etcd-connection";
@@ -20,7 +19,7 @@ export class EtcdLockStore implements EtcdLock {
     const key = this.key(request.resourceId);
     const { client } = this.connection;
     return this.connection.call(async () => {
-      const lease = client.lease(seconds(request.expireSeconds), { autoKeepAlive: false });
+      const lease = client.lease(request.expireSeconds, { autoKeepAlive: false });
       const id = await lease.grant();
       const taken = await client.if(key, "Create", "==", 0).then(client.put(key).value(request.lockOwner).lease(id)).commit();
       if (!taken.succeeded) await lease.revoke();
@@ -48,7 +47,7 @@ export class EtcdLockStore implements EtcdLock {
       if (kv === undefined) return LockKeepAliveResponse_Status.LOCK_UNEXIST;
       if (kv.value.toString("utf8") !== request.lockOwner) return LockKeepAliveResponse_Status.LOCK_BELONG_TO_OTHERS;
       // A fresh lease of the asked length, moved onto the key only if it still holds this owner at this revision.
-      const lease = client.lease(seconds(request.expireSeconds), { autoKeepAlive: false });
+      const lease = client.lease(request.expireSeconds, { autoKeepAlive: false });
       const id = await lease.grant();
       const moved = await client
         .if(key, "Mod", "==", kv.mod_revision)
@@ -78,8 +77,3 @@ export class EtcdLockStore implements EtcdLock {
 
 /** The "etcd" lock adapter, as the registry holds it. */
 export const etcdLockAdapter = defineEtcdLockAdapter(async (metadata, context) => new EtcdLockStore(EtcdConnection.open(metadata, metadata.keyPrefixPath, context)));
-
-function seconds(expire: number): number {
-  if (!Number.isInteger(expire) || expire <= 0) throw new InvalidArgumentError(`lock expire ${expire} is not valid: give a positive number of seconds`);
-  return expire;
-}

@@ -124,10 +124,8 @@ class LocalFileStore implements LocalFile {
   }
 
   async list(request: ListRequest): Promise<ListResult> {
+    // pageSize is a whole number, at least 1 (file.cap, checked by the adapter binding).
     const { pageSize, marker } = request;
-    if (!Number.isSafeInteger(pageSize) || pageSize <= 0) {
-      throw new InvalidNameError(`local file store: pageSize must be a positive integer, not ${pageSize}`);
-    }
     const { dir, prefix } = resolveDirectoryName(this.root, request.name);
     let entries: Dirent[];
     try {

@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import type { KeepAliveRequest, TryLockRequest, TryLockResult, UnlockRequest } from "@ottavo/generated/components/lock";
 import {
   defineInMemoryLockAdapter,
@@ -92,10 +91,7 @@ interface Lease {
   expiresAt: number;
 }
 
-/** The kernel rejects expire <= 0 already; this guards direct callers the same way. */
+/** expireSeconds is at least 1 (lock.cap, checked by the adapter binding). */
 function leaseMs(expireSeconds: number): number {
-  if (!Number.isFinite(expireSeconds) || expireSeconds <= 0) {
-    throw new InvalidArgumentError(`lock expire ${expireSeconds} is not valid: give a positive number of seconds`);
-  }
   return expireSeconds * 1000;
 }

@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import {
   EtagInvalidError,
   EtagMismatchError,
@@ -9,6 +8,7 @@ import {
   type GetRequest,
   type GetResponse,
   type SetRequest,
+  type TransactionOperation,
   type TransactRequest,
 } from "@ottavo/generated/components/state";
 import {
@@ -70,12 +70,8 @@ export class InMemoryStateStore implements InMemoryState {
     this.apply(requests.map((del) => ({ delete: del })), () => "bulk delete: ");
   }
 
+  /** Each operation is exactly one of set and delete (a union in state.cap, checked by the adapter binding). */
   async transact(request: TransactRequest): Promise<void> {
-    request.operations.forEach((op, i) => {
-      if ((op.set === undefined) === (op.delete === undefined)) {
-        throw new InvalidArgumentError(`transaction operation ${i + 1}: give exactly one of set and delete`);
-      }
-    });
     this.apply(request.operations, (i) => `transaction operation ${i + 1}: `);
   }
 
@@ -107,14 +103,15 @@ export class InMemoryStateStore implements InMemoryState {
         const { key } = op.set;
         const existing = current(key);
         checkConcurrency(key, op.set.etag, op.set.concurrency, existing, where(i));
-        const ttl = readTtl(key, op.set.ttlInSeconds, where(i));
+        // ttlInSeconds is at least -1 (state.cap); 0 and -1 both mean no expiry.
+        const ttl = Math.max(op.set.ttlInSeconds ?? 0, 0);
         staged.set(key, {
           // new Uint8Array(view) copies, also when the caller hands a Buffer.
           value: new Uint8Array(op.set.value),
           version: (existing?.version ?? 0) + 1,
           expiresAt: ttl > 0 ? now + ttl * 1000 : undefined,
         });
-      } else if (op.delete !== undefined) {
+      } else {
         const { key } = op.delete;
         checkConcurrency(key, op.delete.etag, op.delete.concurrency, current(key), where(i));
         staged.set(key, undefined);
@@ -165,10 +162,8 @@ interface StoredItem {
   readonly expiresAt: number | undefined;
 }
 
-interface Operation {
-  set?: SetRequest;
-  delete?: DeleteRequest;
-}
+/** A write or a delete, exactly one (state.cap's union). */
+type Operation = TransactionOperation;
 
 /**
  * Last-write applies whatever is stored and ignores any etag, as Layotto's stores
@@ -212,11 +207,3 @@ function parseEtag(etag: string): number | undefined {
   return Number.isSafeInteger(version) ? version : undefined;
 }
 
-/** Seconds until expiry; 0 means never (absent, 0 and -1 all give an item without expiry). */
-function readTtl(key: string, ttl: number | undefined, where: string): number {
-  if (ttl === undefined) return 0;
-  if (!Number.isInteger(ttl) || ttl < -1) {
-    throw new InvalidArgumentError(`${where}ttlInSeconds ${ttl} of key '${key}' is not valid: give whole seconds, or -1 for no expiry`);
-  }
-  return Math.max(ttl, 0);
-}

@@ -83,8 +83,10 @@ describe("in-memory lock", () => {
     expect(await keepAlive("alice")).toBe(LockKeepAliveResponse_Status.LOCK_UNEXIST);
   });
 
-  it("rejects a non-positive expiry with INVALID_ARGUMENT", async () => {
-    const error = await tryLock("alice", 0).catch((e: unknown) => e);
+  it("rejects a non-positive expiry with INVALID_ARGUMENT before the store sees it (lock.cap)", async () => {
+    const created = components.track(await inMemoryLockAdapter.create({}, context()));
+    const error = await created.tryLock({ resourceId: "r", lockOwner: "alice", expireSeconds: 0 }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe("tryLock: request.expireSeconds must be at least 1, not 0");
     expect(error).toBeInstanceOf(ComponentError);
     expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
   });

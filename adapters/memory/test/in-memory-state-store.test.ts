@@ -212,10 +212,12 @@ describe("in-memory state", () => {
       expect((await get(s, "z")).found).toBe(false);
     });
 
-    it("reject an operation that is neither or both of set and delete", async () => {
+    it("reject an operation that is neither or both of set and delete (state.cap's union; the type checker refuses both too)", async () => {
       const s = await store();
-      const error = await rejection(s.transact({ operations: [{ set: set("a", "1") }, {}], metadata: {} }));
-      expect(error.status).toBe("INVALID_ARGUMENT");
+      const neither = await rejection(s.transact({ operations: [{ set: set("a", "1") }, {} as never], metadata: {} }));
+      expect([neither.status, neither.message]).toEqual(["INVALID_ARGUMENT", "transact: request.operations[1] must give exactly one of 'set' and 'delete', not none"]);
+      const both = await rejection(s.transact({ operations: [{ set: set("a", "1"), delete: del("a") } as never], metadata: {} }));
+      expect(both.message).toBe("transact: request.operations[0] must give exactly one of 'set' and 'delete', not 'set' and 'delete'");
       expect((await get(s, "a")).found).toBe(false);
     });
   });
@@ -256,8 +258,16 @@ describe("in-memory state", () => {
       expect((await get(s, "b")).found).toBe(true);
     });
 
-    it("rejects a ttl below -1", async () => {
-      expect((await rejection(s.set(set("k", "a", { ttlInSeconds: -5 })))).status).toBe("INVALID_ARGUMENT");
+    it("rejects a ttl below -1 or not whole before the store sees it (state.cap), in a set, a bulk set and a transaction", async () => {
+      const created = await store();
+      const ttl = await rejection(created.set(set("k", "a", { ttlInSeconds: -5 })));
+      expect([ttl.status, ttl.message]).toEqual(["INVALID_ARGUMENT", "set: request.ttlInSeconds must be at least -1, not -5"]);
+      expect((await rejection(created.bulkSet([set("k", "a"), set("j", "b", { ttlInSeconds: 1.5 })]))).message).toBe(
+        "bulkSet: requests[1].ttlInSeconds must be an integer, not 1.5",
+      );
+      const transaction = { operations: [{ delete: del("x") }, { set: set("k", "a", { ttlInSeconds: -2 }) }], metadata: {} };
+      expect((await rejection(created.transact(transaction))).message).toBe("transact: request.operations[1].set.ttlInSeconds must be at least -1, not -2");
+      expect((await get(created, "k")).found).toBe(false);
     });
   });
 });

@@ -1,5 +1,4 @@
 import type { CallContext } from "@ottavo/component-runtime";
-import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import type { KeepAliveRequest, TryLockRequest, TryLockResult, UnlockRequest } from "@ottavo/generated/components/lock";
 import {
   defineRedisLockAdapter,
@@ -100,10 +99,7 @@ export const redisLockAdapter = defineRedisLockAdapter(
   async (metadata, context) => new RedisLockStore(await RedisConnection.open(metadata, { componentName: context.componentName })),
 );
 
-/** The kernel rejects expire <= 0 already; this guards direct callers the same way. */
+/** expireSeconds is a whole number, at least 1 (lock.cap, checked by the adapter binding). */
 function leaseMs(expireSeconds: number): number {
-  if (!Number.isFinite(expireSeconds) || expireSeconds <= 0) {
-    throw new InvalidArgumentError(`lock expire ${expireSeconds} is not valid: give a positive number of seconds`);
-  }
-  return Math.round(expireSeconds * 1000);
+  return expireSeconds * 1000;
 }

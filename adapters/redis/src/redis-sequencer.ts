@@ -1,5 +1,5 @@
 import type { CallContext } from "@ottavo/component-runtime";
-import { InvalidArgumentError, ResourceExhaustedError } from "@ottavo/generated/components/errors";
+import { ResourceExhaustedError } from "@ottavo/generated/components/errors";
 import type { NextIdRequest, Segment, SegmentRequest } from "@ottavo/generated/components/sequencer";
 import {
   defineRedisSequencerAdapter,
@@ -63,9 +63,7 @@ export class RedisSequencer implements RedisSequencerContract {
   }
 
   async reserveSegment(request: SegmentRequest, context?: CallContext): Promise<Segment> {
-    if (!Number.isSafeInteger(request.size) || request.size <= 0) {
-      throw new InvalidArgumentError(`segment size ${request.size} is not valid: give a positive integer`);
-    }
+    // size is a whole number, at least 1 (sequencer.cap, checked by the adapter binding).
     const reply = await this.connection.call(() =>
       exhaustible(request.key, this.connection.client.incrby(request.key, request.size)),
       context,

@@ -1,5 +1,4 @@
 import type { CallContext } from "@ottavo/component-runtime";
-import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import {
   EtagInvalidError,
   EtagMismatchError,
@@ -9,6 +8,7 @@ import {
   type GetRequest,
   type GetResponse,
   type SetRequest,
+  type TransactionOperation,
   type TransactRequest,
 } from "@ottavo/generated/components/state";
 import {
@@ -87,12 +87,8 @@ export class RedisStateStore implements RedisState {
     await this.apply(requests.map((del) => ({ delete: del })), () => "bulk delete: ", context);
   }
 
+  /** Each operation is exactly one of set and delete (a union in state.cap, checked by the adapter binding). */
   async transact(request: TransactRequest, context?: CallContext): Promise<void> {
-    request.operations.forEach((op, i) => {
-      if ((op.set === undefined) === (op.delete === undefined)) {
-        throw new InvalidArgumentError(`transaction operation ${i + 1}: give exactly one of set and delete`);
-      }
-    });
     await this.apply(request.operations, (i) => `transaction operation ${i + 1}: `, context);
   }
 
@@ -115,13 +111,12 @@ export class RedisStateStore implements RedisState {
     const args: ScriptArgument[] = [];
     operations.forEach((op, i) => {
       const request = op.set ?? op.delete;
-      if (request === undefined) return;
       // Last-write ignores the etag, as Layotto's and Dapr's Redis stores do.
       const firstWrite = request.concurrency === "FIRST_WRITE" ? "1" : "0";
       const etag = firstWrite === "0" || request.etag === undefined || request.etag === "" ? "" : checkEtag(request.key, request.etag, where(i));
       keys.push(request.key);
       if (op.set !== undefined) {
-        const ttl = this.ttlOf(op.set.key, op.set.ttlInSeconds, where(i));
+        const ttl = this.ttlOf(op.set.ttlInSeconds);
         args.push("set", asBuffer(op.set.value), etag, firstWrite, ttl);
       } else {
         args.push("delete", "", etag, firstWrite, 0);
@@ -132,16 +127,13 @@ export class RedisStateStore implements RedisState {
     const [failed, current] = readPair(reply);
     if (failed === 0) return;
     const op = operations[failed - 1];
-    const request = (op.set ?? op.delete)!;
+    const request = op.set ?? op.delete;
     throw mismatch(request.key, request.etag, current, where(failed - 1));
   }
 
-  private ttlOf(key: string, ttl: number | undefined, where: string): number {
-    if (ttl === undefined) return this.defaultTtl;
-    if (!Number.isInteger(ttl) || ttl < -1) {
-      throw new InvalidArgumentError(`${where}ttlInSeconds ${ttl} of key '${key}' is not valid: give whole seconds, or -1 for no expiry`);
-    }
-    return Math.max(ttl, 0);
+  /** ttlInSeconds is at least -1 (state.cap); 0 and -1 both mean no expiry. */
+  private ttlOf(ttl: number | undefined): number {
+    return ttl === undefined ? this.defaultTtl : Math.max(ttl, 0);
   }
 }
 
@@ -151,10 +143,8 @@ export const redisStateAdapter = defineRedisStateAdapter(async (metadata, contex
   return new RedisStateStore(await RedisConnection.open(metadata, { componentName: context.componentName }), Math.max(metadata.ttlInSeconds ?? 0, 0));
 });
 
-interface Operation {
-  set?: SetRequest;
-  delete?: DeleteRequest;
-}
+/** A write or a delete, exactly one (state.cap's union). */
+type Operation = TransactionOperation;
 
 /** This store's etags are decimal versions; anything else cannot be one it issued. */
 function checkEtag(key: string, etag: string, where: string): string {

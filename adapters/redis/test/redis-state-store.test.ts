@@ -240,7 +240,7 @@ describe("redis state", () => {
 
   it("refuses a transaction operation with neither or both of set and delete", async () => {
     const s = await store();
-    const error = await s.transact({ operations: [{}], metadata: {} }).catch((e: unknown) => e);
+    const error = await s.transact({ operations: [{} as never], metadata: {} }).catch((e: unknown) => e);
     expect((error as ComponentError).status).toBe("INVALID_ARGUMENT");
   });
 

@@ -5,8 +5,11 @@ import { etcdConnectionMetadataFields } from "../metadata-groups";
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { ConfigurationStoreWith } from "../configuration";
+import { configurationStoreRequestChecks } from "../configuration";
 import type { LockStoreWith } from "../lock";
+import { lockStoreRequestChecks } from "../lock";
 import type { SequencerWith } from "../sequencer";
+import { sequencerRequestChecks } from "../sequencer";
 
 /**
  * Metadata of the "etcd" configuration component, as validated at start.
@@ -80,6 +83,7 @@ export function defineEtcdConfigurationAdapter(
     type: "etcd",
     features: etcdConfigurationFeatures,
     metadata: etcdConfigurationMetadataFields,
+    requestChecks: configurationStoreRequestChecks,
     create,
   });
 }
@@ -135,6 +139,7 @@ export function defineEtcdLockAdapter(
     type: "etcd",
     features: etcdLockFeatures,
     metadata: etcdLockMetadataFields,
+    requestChecks: lockStoreRequestChecks,
     create,
   });
 }
@@ -190,6 +195,7 @@ export function defineEtcdSequencerAdapter(
     type: "etcd",
     features: etcdSequencerFeatures,
     metadata: etcdSequencerMetadataFields,
+    requestChecks: sequencerRequestChecks,
     create,
   });
 }

@@ -3,6 +3,7 @@
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { HelloServiceWith } from "../hello";
+import { helloServiceRequestChecks } from "../hello";
 
 /**
  * Metadata of the "helloworld" hello component, as validated at start.
@@ -51,6 +52,7 @@ export function defineHelloworldHelloAdapter(
     type: "helloworld",
     features: helloworldHelloFeatures,
     metadata: helloworldHelloMetadataFields,
+    requestChecks: helloServiceRequestChecks,
     create,
   });
 }

@@ -3,6 +3,7 @@
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { OutputBindingWith } from "../binding";
+import { outputBindingRequestChecks } from "../binding";
 
 /**
  * Metadata of the "http" binding component, as validated at start.
@@ -81,6 +82,7 @@ export function defineHttpBindingAdapter(
     type: "http",
     features: httpBindingFeatures,
     metadata: httpBindingMetadataFields,
+    requestChecks: outputBindingRequestChecks,
     create,
   });
 }

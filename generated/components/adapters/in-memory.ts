@@ -3,12 +3,17 @@
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { ConfigurationStoreWith } from "../configuration";
+import { configurationStoreRequestChecks } from "../configuration";
 import type { KeyPrefixMetadata, RedeliveryMetadata, StateKeyPrefixMetadata } from "../metadata-groups";
 import { keyPrefixMetadataFields, redeliveryMetadataFields, stateKeyPrefixMetadataFields } from "../metadata-groups";
 import type { LockStoreWith } from "../lock";
+import { lockStoreRequestChecks } from "../lock";
 import type { PubSubWith } from "../pubsub";
+import { pubSubRequestChecks } from "../pubsub";
 import type { SequencerWith } from "../sequencer";
+import { sequencerRequestChecks } from "../sequencer";
 import type { StateStoreWith } from "../state";
+import { stateStoreRequestChecks } from "../state";
 
 /**
  * Metadata of the "in-memory" configuration component, as validated at start.
@@ -62,6 +67,7 @@ export function defineInMemoryConfigurationAdapter(
     type: "in-memory",
     features: inMemoryConfigurationFeatures,
     metadata: inMemoryConfigurationMetadataFields,
+    requestChecks: configurationStoreRequestChecks,
     create,
   });
 }
@@ -107,6 +113,7 @@ export function defineInMemoryLockAdapter(
     type: "in-memory",
     features: inMemoryLockFeatures,
     metadata: inMemoryLockMetadataFields,
+    requestChecks: lockStoreRequestChecks,
     create,
   });
 }
@@ -161,6 +168,7 @@ export function defineInMemoryPubsubAdapter(
     type: "in-memory",
     features: inMemoryPubsubFeatures,
     metadata: inMemoryPubsubMetadataFields,
+    requestChecks: pubSubRequestChecks,
     create,
   });
 }
@@ -207,6 +215,7 @@ export function defineInMemorySequencerAdapter(
     type: "in-memory",
     features: inMemorySequencerFeatures,
     metadata: inMemorySequencerMetadataFields,
+    requestChecks: sequencerRequestChecks,
     create,
   });
 }
@@ -253,6 +262,7 @@ export function defineInMemoryStateAdapter(
     type: "in-memory",
     features: inMemoryStateFeatures,
     metadata: inMemoryStateMetadataFields,
+    requestChecks: stateStoreRequestChecks,
     create,
   });
 }

@@ -5,6 +5,7 @@ import { redeliveryMetadataFields } from "../metadata-groups";
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { PubSubWith } from "../pubsub";
+import { pubSubRequestChecks } from "../pubsub";
 
 /**
  * Metadata of the "kafka" pubsub component, as validated at start.
@@ -175,6 +176,7 @@ export function defineKafkaPubsubAdapter(
     type: "kafka",
     features: kafkaPubsubFeatures,
     metadata: kafkaPubsubMetadataFields,
+    requestChecks: pubSubRequestChecks,
     create,
   });
 }

@@ -3,6 +3,7 @@
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { SecretStoreWith } from "../secret";
+import { secretStoreRequestChecks } from "../secret";
 
 /**
  * Metadata of the "local.env" secret component, as validated at start.
@@ -52,6 +53,7 @@ export function defineLocalEnvSecretAdapter(
     type: "local.env",
     features: localEnvSecretFeatures,
     metadata: localEnvSecretMetadataFields,
+    requestChecks: secretStoreRequestChecks,
     create,
   });
 }

@@ -3,6 +3,7 @@
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { SecretStoreWith } from "../secret";
+import { secretStoreRequestChecks } from "../secret";
 
 /**
  * Metadata of the "local.file" secret component, as validated at start.
@@ -65,6 +66,7 @@ export function defineLocalFileSecretAdapter(
     type: "local.file",
     features: localFileSecretFeatures,
     metadata: localFileSecretMetadataFields,
+    requestChecks: secretStoreRequestChecks,
     create,
   });
 }

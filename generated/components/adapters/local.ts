@@ -3,6 +3,7 @@
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { FileStoreWith } from "../file";
+import { fileStoreRequestChecks } from "../file";
 
 /**
  * Metadata of the "local" file component, as validated at start.
@@ -50,6 +51,7 @@ export function defineLocalFileAdapter(
     type: "local",
     features: localFileFeatures,
     metadata: localFileMetadataFields,
+    requestChecks: fileStoreRequestChecks,
     create,
   });
 }

@@ -5,11 +5,17 @@ import { keyPrefixMetadataFields, redeliveryMetadataFields, redisConnectionMetad
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { ConfigurationStoreWith } from "../configuration";
+import { configurationStoreRequestChecks } from "../configuration";
 import type { LockStoreWith } from "../lock";
+import { lockStoreRequestChecks } from "../lock";
 import type { NameResolverWith } from "../nameresolution";
+import { nameResolverRequestChecks } from "../nameresolution";
 import type { PubSubWith } from "../pubsub";
+import { pubSubRequestChecks } from "../pubsub";
 import type { SequencerWith } from "../sequencer";
+import { sequencerRequestChecks } from "../sequencer";
 import type { StateStoreWith } from "../state";
+import { stateStoreRequestChecks } from "../state";
 
 /**
  * Metadata of the "redis" configuration component, as validated at start.
@@ -76,6 +82,7 @@ export function defineRedisConfigurationAdapter(
     type: "redis",
     features: redisConfigurationFeatures,
     metadata: redisConfigurationMetadataFields,
+    requestChecks: configurationStoreRequestChecks,
     create,
   });
 }
@@ -123,6 +130,7 @@ export function defineRedisLockAdapter(
     type: "redis",
     features: redisLockFeatures,
     metadata: redisLockMetadataFields,
+    requestChecks: lockStoreRequestChecks,
     create,
   });
 }
@@ -185,6 +193,7 @@ export function defineRedisNameresolutionAdapter(
     type: "redis",
     features: redisNameresolutionFeatures,
     metadata: redisNameresolutionMetadataFields,
+    requestChecks: nameResolverRequestChecks,
     create,
   });
 }
@@ -270,6 +279,7 @@ export function defineRedisPubsubAdapter(
     type: "redis",
     features: redisPubsubFeatures,
     metadata: redisPubsubMetadataFields,
+    requestChecks: pubSubRequestChecks,
     create,
   });
 }
@@ -318,6 +328,7 @@ export function defineRedisSequencerAdapter(
     type: "redis",
     features: redisSequencerFeatures,
     metadata: redisSequencerMetadataFields,
+    requestChecks: sequencerRequestChecks,
     create,
   });
 }
@@ -376,6 +387,7 @@ export function defineRedisStateAdapter(
     type: "redis",
     features: redisStateFeatures,
     metadata: redisStateMetadataFields,
+    requestChecks: stateStoreRequestChecks,
     create,
   });
 }

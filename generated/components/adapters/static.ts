@@ -3,6 +3,7 @@
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { NameResolverWith } from "../nameresolution";
+import { nameResolverRequestChecks } from "../nameresolution";
 
 /**
  * Metadata of the "static" nameresolution component, as validated at start.
@@ -47,6 +48,7 @@ export function defineStaticNameresolutionAdapter(
     type: "static",
     features: staticNameresolutionFeatures,
     metadata: staticNameresolutionMetadataFields,
+    requestChecks: nameResolverRequestChecks,
     create,
   });
 }

@@ -65,6 +65,8 @@ export interface MessageAst {
   name: Name;
   doc: string;
   fields: FieldAst[];
+  /** `union Name { ... }`: exactly one of the fields is given. */
+  union: boolean;
 }
 
 export interface FieldAst {
@@ -72,6 +74,11 @@ export interface FieldAst {
   doc: string;
   optional: boolean;
   type: TypeAst;
+  /** `min <number>` / `max <number>`: inclusive bounds of a numeric field (each written once; repeats are reported by the checker). */
+  min: LiteralAst[];
+  max: LiteralAst[];
+  /** `pattern "<regex>"`: a string field must match it. */
+  pattern: LiteralAst[];
 }
 
 export interface EnumAst {

@@ -3,7 +3,7 @@
  * feature unlocks, error statuses and the rpcs it serves.
  */
 import type { DescService, FileRegistry } from "@bufbuild/protobuf";
-import type { CapabilityAst, Name, ParamAst, TypeAst } from "./ast";
+import type { CapabilityAst, FieldAst, Name, ParamAst, TypeAst } from "./ast";
 import { compareLocs, formatLoc, type Diagnostics } from "./diagnostics";
 import { checkErrorStatus, checkErrorSuffix } from "./error-checks";
 import type { Capability, CallbackDecl, EnumDecl, Feature, Loc, MessageDecl, Operation, Param, ServedRpc, TypeRef } from "./model";
@@ -37,7 +37,7 @@ export function checkCapability(ast: CapabilityAst, protos: FileRegistry, diag: 
 
   // Declarations first (empty), so types can refer to each other in any order, recursion included.
   const messages = ast.messages.map((m) => {
-    const decl: MessageDecl = { name: m.name.text, doc: m.doc, loc: m.name.loc, fields: [] };
+    const decl: MessageDecl = { name: m.name.text, doc: m.doc, loc: m.name.loc, fields: [], union: m.union };
     return { ast: m, decl };
   });
   const enums = ast.enums.map((e) => {
@@ -92,13 +92,16 @@ export function checkCapability(ast: CapabilityAst, protos: FileRegistry, diag: 
   }
 
   for (const { ast: m, decl } of messages) {
-    const fields = new NameTable<true>(diag, (n) => `field '${n}' in message '${m.name.text}'`);
+    const kind = m.union ? "union" : "message";
+    const fields = new NameTable<true>(diag, (n) => `field '${n}' in ${kind} '${m.name.text}'`);
     for (const f of m.fields) {
       checkNaming(diag, f.name, "field name", "lowerCamel");
       const fresh = fields.add(f.name, true);
-      const type = resolveType(scope, f.type, "field", `in field '${f.name.text}' of message '${m.name.text}'`);
-      if (fresh && type) decl.fields.push({ name: f.name.text, doc: f.doc, loc: f.name.loc, type, optional: f.optional });
+      const type = resolveType(scope, f.type, "field", `in field '${f.name.text}' of ${kind} '${m.name.text}'`);
+      if (m.union && f.optional) diag.error(f.name.loc, `field '${f.name.text}' of union '${m.name.text}' is marked '?'; a union's fields are optional already (exactly one is given)`);
+      if (fresh && type) decl.fields.push({ name: f.name.text, doc: f.doc, loc: f.name.loc, type, optional: f.optional, ...fieldConstraints(diag, f, type, m.name.text) });
     }
+    if (m.union && m.fields.length < 2) diag.error(m.name.loc, `union '${m.name.text}' ${inCap} needs at least two fields (exactly one of them is given)`);
     if (isFirst(decl.name, decl.loc)) cap.messages.push(decl);
   }
 
@@ -232,5 +235,47 @@ const reservedOperationNames = new Set(["features", "health", "close", "then", "
 /** Type names the generator itself declares in a capability's module. */
 function reservedTypeNames(capability: string, interfaceName: string): Set<string> {
   const pascal = capability[0].toUpperCase() + capability.slice(1);
-  return new Set([`${pascal}Feature`, `${interfaceName}With`, "Component", "ComponentError", "Subscription"]);
+  return new Set([`${pascal}Feature`, `${interfaceName}With`, "Component", "ComponentError", "Subscription", "RequestChecks"]);
+}
+
+const boundedScalars: ReadonlySet<string> = new Set(["int32", "uint32", "double"]);
+
+/**
+ * min, max and pattern of a message field: bounds on int32, uint32 and double
+ * fields (whole numbers on the integer ones), a compilable pattern on string
+ * fields, each written once. Lists and maps are not constrained element-wise.
+ */
+function fieldConstraints(diag: Diagnostics, f: FieldAst, type: TypeRef, message: string): { min?: number; max?: number; pattern?: string } {
+  const out: { min?: number; max?: number; pattern?: string } = {};
+  const what = `field '${f.name.text}' of '${message}'`;
+  const scalar = type.kind === "scalar" ? type.name : undefined;
+  for (const which of ["min", "max"] as const) {
+    const literals = f[which];
+    if (literals.length > 1) diag.error(literals[1]!.loc, `'${which}' is written twice on ${what}`);
+    const literal = literals[0];
+    if (!literal) continue;
+    if (scalar === undefined || !boundedScalars.has(scalar)) {
+      diag.error(literal.loc, `'${which}' of ${what} needs an int32, uint32 or double field`);
+    } else if (literal.kind !== "number" || (scalar !== "double" && !Number.isSafeInteger(literal.value))) {
+      diag.error(literal.loc, `'${which}' of ${what} (${scalar}) must be ${scalar === "double" ? "a number" : "an integer"}`);
+    } else {
+      out[which] = literal.value;
+    }
+  }
+  if (out.min !== undefined && out.max !== undefined && out.min > out.max) diag.error(f.max[0]!.loc, `${what} has 'max' below 'min'`);
+  if (f.pattern.length > 1) diag.error(f.pattern[1]!.loc, `'pattern' is written twice on ${what}`);
+  const pattern = f.pattern[0];
+  if (pattern) {
+    if (scalar !== "string") diag.error(pattern.loc, `'pattern' of ${what} needs a string field`);
+    else if (pattern.kind !== "string") diag.error(pattern.loc, `'pattern' of ${what} must be a string (a regular expression)`);
+    else {
+      try {
+        new RegExp(pattern.value, "u");
+        out.pattern = pattern.value;
+      } catch (error) {
+        diag.error(pattern.loc, `'pattern' of ${what} is not a valid regular expression: ${(error as Error).message}`);
+      }
+    }
+  }
+  return out;
 }

@@ -81,6 +81,8 @@ export interface MessageDecl {
   doc: string;
   loc: Loc;
   fields: FieldDecl[];
+  /** A union: exactly one of its fields is given (its TypeScript type is a union of one-field shapes). */
+  union: boolean;
 }
 
 export interface FieldDecl {
@@ -89,6 +91,11 @@ export interface FieldDecl {
   loc: Loc;
   type: TypeRef;
   optional: boolean;
+  /** Inclusive bounds of an int32, uint32 or double field. */
+  min?: number;
+  max?: number;
+  /** A regular expression (JavaScript, unicode mode) a string field must match. */
+  pattern?: string;
 }
 
 export interface EnumValueDecl {

@@ -30,7 +30,7 @@ export function parseIdl(file: string, text: string): IdlFileAst {
   return new Parser(file, tokenize(file, text)).parseFile();
 }
 
-const CAPABILITY_MEMBERS = "'operation', 'feature', 'error', 'message', 'enum', 'callback' or 'serves'";
+const CAPABILITY_MEMBERS = "'operation', 'feature', 'error', 'message', 'union', 'enum', 'callback' or 'serves'";
 
 class Parser {
   private pos = 0;
@@ -85,7 +85,8 @@ class Parser {
       else if (this.isKeyword(token, "operation")) cap.operations.push(this.parseOperation(memberDoc));
       else if (this.isKeyword(token, "feature")) cap.features.push(this.parseFeature(memberDoc));
       else if (this.isKeyword(token, "error")) cap.errors.push(this.parseError(memberDoc));
-      else if (this.isKeyword(token, "message")) cap.messages.push(this.parseMessage(memberDoc));
+      else if (this.isKeyword(token, "message")) cap.messages.push(this.parseMessage(memberDoc, false));
+      else if (this.isKeyword(token, "union")) cap.messages.push(this.parseMessage(memberDoc, true));
       else if (this.isKeyword(token, "enum")) cap.enums.push(this.parseEnum(memberDoc));
       else if (this.isKeyword(token, "callback")) cap.callbacks.push(this.parseCallback(memberDoc));
       else this.fail(token, `expected ${CAPABILITY_MEMBERS}, found ${describeToken(token)}`);
@@ -156,9 +157,9 @@ class Parser {
     return { name, doc, status };
   }
 
-  private parseMessage(doc: string): MessageAst {
+  private parseMessage(doc: string, union: boolean): MessageAst {
     this.next();
-    const name = this.expectName("a message name");
+    const name = this.expectName(union ? "a union name" : "a message name");
     const fields: FieldAst[] = [];
     this.expectPunct("{");
     this.parseBlockBody((fieldDoc, token) => {
@@ -170,9 +171,19 @@ class Parser {
         optional = true;
       }
       this.expectPunct(":");
-      fields.push({ name: fieldName, doc: fieldDoc, optional, type: this.parseType() });
+      const field: FieldAst = { name: fieldName, doc: fieldDoc, optional, type: this.parseType(), min: [], max: [], pattern: [] };
+      // Constraints are contextual: `min: int32` or `min?: int32` is the next field, not a modifier.
+      for (;;) {
+        const token = this.peek();
+        if (this.isPunct(this.peek(1), ":") || this.isPunct(this.peek(1), "?")) break;
+        if (this.isKeyword(token, "min") || this.isKeyword(token, "max") || this.isKeyword(token, "pattern")) {
+          this.next();
+          field[token.text as "min" | "max" | "pattern"].push(this.parseLiteral());
+        } else break;
+      }
+      fields.push(field);
     });
-    return { name, doc, fields };
+    return { name, doc, fields, union };
   }
 
   private parseEnum(doc: string): EnumAst {

@@ -5,6 +5,7 @@ import { runTsTarget } from "./es-plugin";
 import { printDoc } from "./components-target";
 import { componentRuntime } from "./component-runtime";
 import { metadataConstraints } from "./metadata-constraints";
+import { requestChecksName } from "./request-checks";
 import { adapterModule, camelCase, capabilityModule, metadataGroupsModule, pascalCase } from "./ts-names";
 
 /**
@@ -118,6 +119,7 @@ function printAdapters(f: GeneratedFile, adapters: readonly Adapter[]): void {
     const lower = base[0].toLowerCase() + base.slice(1);
     const iface = adapter.capability.interfaceName;
     const With = f.import(`${iface}With`, capabilityModule(adapter.capability.name), true);
+    const requestChecks = f.import(requestChecksName(adapter.capability), capabilityModule(adapter.capability.name));
     const features = adapter.features.map((x) => `"${x.name}"`);
     const capability = adapter.capability.name;
 
@@ -148,6 +150,7 @@ function printAdapters(f: GeneratedFile, adapters: readonly Adapter[]): void {
     f.print(`    type: ${JSON.stringify(adapter.type)},`);
     f.print(`    features: ${lower}Features,`);
     f.print(`    metadata: ${lower}MetadataFields,`);
+    f.print("    requestChecks: ", requestChecks, ",");
     f.print("    create,");
     f.print("  });");
     f.print("}");

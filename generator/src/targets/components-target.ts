@@ -1,5 +1,7 @@
 import type { GeneratedFile, Schema } from "@bufbuild/protoplugin";
-import type { Capability, ErrorDecl, Operation } from "../idl";
+import type { Capability, ErrorDecl, FieldDecl, Operation } from "../idl";
+import { fieldConstraints } from "./metadata-constraints";
+import { printRequestChecks } from "./request-checks";
 import type { Target } from "./target";
 import { runTsTarget } from "./es-plugin";
 import { capabilityModule, docLines, pascalCase, sharedErrorsModule } from "./ts-names";
@@ -45,9 +47,23 @@ function printCapability(f: GeneratedFile, capability: Capability): void {
 
   for (const message of capability.messages) {
     printDoc(f, message.doc);
+    if (message.union) {
+      // Exactly one field given: one shape per field, the others absent, so checking
+      // one field (`if (op.set)`) narrows to its shape.
+      f.print(f.export("type", message.name), " =");
+      message.fields.forEach((field, i) => {
+        f.print("  | {");
+        printDoc(f, fieldDocWithConstraints(field), "      ");
+        f.print("      ", field.name, ": ", ...tsType(f, field.type), ";");
+        for (const other of message.fields) if (other !== field) f.print("      ", other.name, "?: undefined;");
+        f.print("    }", i === message.fields.length - 1 ? ";" : "");
+      });
+      f.print();
+      continue;
+    }
     f.print(f.export("interface", message.name), " {");
     for (const field of message.fields) {
-      printDoc(f, field.doc, "  ");
+      printDoc(f, fieldDocWithConstraints(field), "  ");
       f.print("  ", field.name, field.optional ? "?" : "", ": ", ...tsType(f, field.type), ";");
     }
     f.print("}");
@@ -115,6 +131,16 @@ function printCapability(f: GeneratedFile, capability: Capability): void {
     f.print();
     printErrorClass(f, error, capability.name);
   }
+
+  printRequestChecks(f, capability);
+}
+
+/** A field's doc, then what the request checks enforce of it. */
+function fieldDocWithConstraints(field: FieldDecl): string {
+  const notes = fieldConstraints(field);
+  return [field.doc, notes.length > 0 ? `${notes.join("; ")} (checked before the adapter sees the call).`.replace(/^./, (c) => c.toUpperCase()) : ""]
+    .filter((s) => s.length > 0)
+    .join("\n");
 }
 
 /** A declared error's class; capability undefined for the shared errors. */

@@ -7,7 +7,7 @@ import type { Adapter, Capability, TypeRef } from "../idl";
 import { withHeader, type OutputFile } from "../output/output-file";
 import type { SpecModel } from "../spec-model";
 import type { Target } from "./target";
-import { metadataConstraints } from "./metadata-constraints";
+import { fieldConstraints, metadataConstraints, unionRule } from "./metadata-constraints";
 
 /**
  * API reference in Markdown (docs/api/): one page per service and per capability,
@@ -160,9 +160,13 @@ function capabilityView(capability: Capability, adapters: readonly Adapter[]) {
     types: [
       ...capability.messages.map((m) => ({
         name: m.name,
-        doc: m.doc,
+        doc: m.union ? `${m.doc}\n\nA union: ${unionRule(m)}; a call that gives none or more is refused with \`INVALID_ARGUMENT\` before the adapter sees it.`.trim() : m.doc,
         isEnum: false,
-        rows: m.fields.map((f) => ({ name: `${f.name}${f.optional ? "?" : ""}`, type: typeText(f.type), doc: f.doc })),
+        rows: m.fields.map((f) => {
+          const constraints = fieldConstraints(f);
+          const checked = constraints.length > 0 ? ` Checked before the adapter sees the call: ${constraints.join("; ")}.` : "";
+          return { name: `${f.name}${f.optional ? "?" : ""}`, type: typeText(f.type), doc: `${f.doc}${checked}` };
+        }),
       })),
       ...capability.enums.map((e) => ({ name: e.name, doc: e.doc, isEnum: true, rows: e.values.map((v) => ({ name: v.name, type: "", doc: v.doc })) })),
       ...capability.callbacks.map((c) => ({

@@ -1,4 +1,4 @@
-import type { MetadataField } from "../idl";
+import type { FieldDecl, MessageDecl, MetadataField } from "../idl";
 
 /**
  * What the parser enforces beyond the type, in words, for generated docs and
@@ -22,4 +22,18 @@ function durationText(ms: number): string {
     if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
+}
+
+/** What the request checks enforce of a message field, in words: bounds and pattern. */
+export function fieldConstraints(field: FieldDecl): string[] {
+  const out: string[] = [];
+  if (field.min !== undefined) out.push(`at least ${field.min}`);
+  if (field.max !== undefined) out.push(`at most ${field.max}`);
+  if (field.pattern !== undefined) out.push(`matches \`/${field.pattern}/\``);
+  return out;
+}
+
+/** A union's rule, in words: "exactly one of `set` and `delete` is given". */
+export function unionRule(message: MessageDecl): string {
+  return `exactly one of ${message.fields.map((field) => `\`${field.name}\``).join(", ").replace(/, ([^,]*)$/, " and $1")} is given`;
 }

@@ -137,6 +137,49 @@ describe("feature, error and naming errors", () => {
     expect(fields.broken!.pattern).toBeUndefined();
   });
 
+  test("unions and message field constraints: fields of a union are not '?', bounds fit numbers, patterns strings", () => {
+    const { model, errors } = check({
+      [FILE]: `capability state as StateStore {
+  operation transact(ops: list<Op>)
+  union Op {
+    set: Put
+    delete?: string
+  }
+  union Lonely {
+    only: string
+  }
+  message Put {
+    key: string pattern "^[a-z]+$"
+    ttl?: int32 min -1
+    ratio: double min 0.5 max 0.25
+    count: int32 min 1.5
+    name: string min 1
+    flag: bool pattern "x"
+    bad: string pattern "("
+    min: int32
+    max?: int32
+  }
+}`,
+    });
+    expect(errors).toEqual([
+      `${FILE}:5:5: field 'delete' of union 'Op' is marked '?'; a union's fields are optional already (exactly one is given)`,
+      `${FILE}:7:9: union 'Lonely' in capability 'state' needs at least two fields (exactly one of them is given)`,
+      `${FILE}:13:31: field 'ratio' of 'Put' has 'max' below 'min'`,
+      `${FILE}:14:22: 'min' of field 'count' of 'Put' (int32) must be an integer`,
+      `${FILE}:15:22: 'min' of field 'name' of 'Put' needs an int32, uint32 or double field`,
+      `${FILE}:16:24: 'pattern' of field 'flag' of 'Put' needs a string field`,
+      `${FILE}:17:25: 'pattern' of field 'bad' of 'Put' is not a valid regular expression: Invalid regular expression: /(/u: Unterminated group`,
+    ]);
+    const messages = Object.fromEntries(model.capabilities[0]!.messages.map((m) => [m.name, m]));
+    expect(messages.Op!.union).toBe(true);
+    expect(messages.Put!.union).toBe(false);
+    const fields = Object.fromEntries(messages.Put!.fields.map((f) => [f.name, f]));
+    expect(fields.key).toMatchObject({ pattern: "^[a-z]+$" });
+    expect(fields.ttl).toMatchObject({ min: -1, optional: true });
+    expect(fields.min!.min).toBeUndefined();
+    expect(fields.max).toMatchObject({ optional: true });
+  });
+
   test("shared errors: status, suffix, naming and duplicates across files", () => {
     const { model, errors } = check({
       "spec/components/errors.cap": `/// Out of reach.

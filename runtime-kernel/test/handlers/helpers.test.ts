@@ -4,11 +4,13 @@ import { create } from "@bufbuild/protobuf";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PutFileRequestSchema, TryLockRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { PutFileRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { AsyncQueue } from "../../src/handlers/async-queue";
 import { publishEnvelope, rawMember, unpackMessage } from "../../src/events/cloud-events";
 import { componentFailure } from "../../src/errors/error-mapping";
 import { bytes, contextFor, expectError, runtimeWith, text } from "./support";
+import { KeyScope } from "../../src/handlers/key-prefix";
+import type { ComponentEntry } from "../../src/registry/component-table";
 
 describe("componentFailure", () => {
   it("keeps the code of a declared component error and wraps its text", () => {
@@ -42,17 +44,16 @@ describe("a plain Error from an adapter", () => {
 });
 
 describe("key prefixes from metadata", () => {
-  it("answers FAILED_PRECONDITION when a store's keyPrefix contains ||", async () => {
-    const runtime = await runtimeWith([{ capability: "lock", type: "in-memory", name: "lock_demo", metadata: { keyPrefix: "a||b" } }]);
-    await expectError(
-      runtime.groups.lock.tryLock(
-        create(TryLockRequestSchema, { storeName: "lock_demo", resourceId: "r", lockOwner: "o", expire: 1 }),
-        contextFor("tryLock"),
-      ),
-      Code.FailedPrecondition,
-      "the keyPrefix of lock store lock_demo can't contain '||'",
-    );
-    await runtime.close();
+  it("refuses a store whose keyPrefix contains || when it is created (key-prefix.cap's pattern), not at every call", async () => {
+    await expect(
+      runtimeWith([{ capability: "lock", type: "in-memory", name: "lock_demo", metadata: { keyPrefix: "a||b" } }]),
+    ).rejects.toThrow(`metadata field 'keyPrefix' must match /^(?![^]*[|][|])/, not "a||b"`);
+  });
+
+  it("answers FAILED_PRECONDITION when a keyPrefix with || reaches a call anyway (a store that does not declare keyPrefix)", async () => {
+    const scope = new KeyScope("app", "lock|||", "appid", "lock store");
+    const entry = { name: "lock_demo", metadata: { keyPrefix: "a||b" } } as unknown as ComponentEntry;
+    expect(() => scope.scope(entry, "r")).toThrow("the keyPrefix of lock store lock_demo can't contain '||'");
   });
 });
 

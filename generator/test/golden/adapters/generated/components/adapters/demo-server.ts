@@ -5,6 +5,7 @@ import { demoConnectionMetadataFields } from "../metadata-groups";
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { NoteStoreWith } from "../notes";
+import { noteStoreRequestChecks } from "../notes";
 
 /**
  * Metadata of the "demo.server" notes component, as validated at start.
@@ -89,6 +90,7 @@ export function defineDemoServerNotesAdapter(
     type: "demo.server",
     features: demoServerNotesFeatures,
     metadata: demoServerNotesMetadataFields,
+    requestChecks: noteStoreRequestChecks,
     create,
   });
 }

@@ -3,6 +3,7 @@
 import type { AdapterContext, AdapterFactory, MetadataFieldSpec, RawMetadata } from "@ottavo/component-runtime";
 import { defineAdapter, parseMetadata } from "@ottavo/component-runtime";
 import type { NoteStoreWith } from "../notes";
+import { noteStoreRequestChecks } from "../notes";
 
 /**
  * Metadata of the "in-memory" notes component, as validated at start.
@@ -44,6 +45,7 @@ export function defineInMemoryNotesAdapter(
     type: "in-memory",
     features: inMemoryNotesFeatures,
     metadata: inMemoryNotesMetadataFields,
+    requestChecks: noteStoreRequestChecks,
     create,
   });
 }
