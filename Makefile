@@ -103,18 +103,25 @@ test: test-services gen-check lint build sdks-build
 	@mkdir -p .cache
 	OTTAVO_SKIP_BUILD=1 npx jest --ci --json --outputFile=.cache/jest-results.json
 
-# Load generators that are not in Node: ghz (Go module, built into .cache/tools) and
+# Load generators that are not in Node: ghz and vegeta (Go modules, built into .cache/tools;
+# vegeta drives HTTP/1.1 and gRPC over h2c at a fixed rate for the invocation rows) and
 # h2load (Debian's nghttp2-client); redis-benchmark comes with redis-server.
 GHZ := .cache/tools/bin/ghz
+VEGETA := .cache/tools/bin/vegeta
 $(GHZ):
 	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
 	GOBIN=$(abspath .cache/tools/bin) go install github.com/bojand/ghz/cmd/ghz@v0.121.0
 
-bench-tools: $(GHZ)
+$(VEGETA):
+	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
+	GOBIN=$(abspath .cache/tools/bin) go install github.com/tsenart/vegeta/v12@v12.12.0
+
+bench-tools: $(GHZ) $(VEGETA)
 	@command -v h2load >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nghttp2-client; }
 
 # The hot-path benchmarks (bench/): the runtime against a hand-framed node:http2
 # reference and Redis itself, servers on CPU 0 and load generators on CPU 1;
-# about 4 minutes. BENCH_BASELINE=<checkout> adds another build's runtime.
+# about 5 minutes (service invocation alone: node bench/dist/invoke-bench.js).
+# BENCH_BASELINE=<checkout> adds another build's runtime.
 bench: test-services bench-tools build
 	node bench/dist/main.js

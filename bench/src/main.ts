@@ -3,8 +3,9 @@
  * then runs `node bench/dist/main.js`). Servers run on one core, the load
  * generators (ghz, h2load, redis-benchmark: none in Node) on the other. Every
  * figure is set against a reference measured in the same run: a hand-framed
- * node:http2 gRPC server (reference-server.ts) for the physical limit, and
- * redis-benchmark for Redis itself. Writes bench/out/latest.md; RESULTS.md is
+ * node:http2 gRPC server (reference-server.ts) for the physical limit,
+ * redis-benchmark for Redis itself, and the HTTP service called directly for
+ * service invocation (invoke-bench.ts, vegeta on both sides). Writes bench/out/latest.md; RESULTS.md is
  * written from it by hand, with the command.
  *
  * Settings (environment): BENCH_SECONDS per run (3), BENCH_ROUNDS of the
@@ -26,6 +27,7 @@ import {
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { summarizeCpuProfile } from "./cpu-profile";
 import { summarizeGcTrace } from "./gc-trace";
+import { invocationMarkdown, measureInvocation, type InvocationFigures } from "./invoke-bench";
 import { ghz, h2loadConnectJson, h2loadGrpc, loadCpu, redisBenchmark, type GrpcLoad, type LoadResult } from "./load-generators";
 import { cpuShare, pin, rssBytes } from "./process-stats";
 import { startScriptServer, type ScriptServer } from "./processes";
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
   const memoryFacts: string[] = [];
   const profileFacts: string[] = [];
   let redis: RedisServer | undefined;
+  let invocation: InvocationFigures | undefined;
   const scripts: ScriptServer[] = [];
   try {
     // Start-to-ready and idle memory, on fresh processes before anything else runs.
@@ -253,6 +256,16 @@ async function main(): Promise<void> {
       rows.push({ section: "redis", server: onRedis.name, call: "GetState", load: `c=${concurrency}`, ...run });
     }
 
+    log("service invocation at 1,000 rps: direct, through one runtime, through two (vegeta)");
+    invocation = await measureInvocation({
+      seconds,
+      rounds,
+      rate: 1000,
+      serverCpu,
+      ...(baselineDir === undefined ? {} : { baselineCli: path.join(baselineDir, "runtime-kernel", "dist", "cli.js") }),
+      log,
+    });
+
     log("allocation and GC pauses (--trace-gc)");
     const traced = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--trace-gc"] });
     const tracedTarget = runtimeTarget("runtime --trace-gc", traced);
@@ -280,7 +293,8 @@ async function main(): Promise<void> {
     for (const server of scripts) await server.stop();
     await redis?.stop();
   }
-  const text = markdown(rows, facts, memoryFacts, profileFacts, (Date.now() - started) / 1000);
+  const invocationLines = invocation === undefined ? [] : invocationMarkdown(invocation, 1000);
+  const text = markdown(rows, facts, memoryFacts, profileFacts, invocationLines, (Date.now() - started) / 1000);
   const outDir = path.join(__dirname, "..", "out");
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, "latest.md"), text);
@@ -312,6 +326,7 @@ function markdown(
   facts: readonly string[],
   memoryFacts: readonly string[],
   profileFacts: readonly string[],
+  invocationLines: readonly string[],
   elapsed: number,
 ): string {
   const out = [`Command: \`make bench\` (${elapsed.toFixed(0)} s).`, "", ...facts.map((f) => `- ${f}`), ""];
@@ -333,6 +348,7 @@ function markdown(
   table("Every call through the runtime (in-memory components)", "grid", referenceOf);
   table("Connect JSON over HTTP/1.1 (Connect-ES path)", "connect");
   table("Redis", "redis");
+  out.push("### Service invocation: InvokeService at 1,000 rps against the service called directly, same load generator (vegeta)", "", ...invocationLines, "");
   out.push("### Memory, start-up, allocation", "", ...memoryFacts.map((f) => `- ${f}`), "");
   out.push("### Where the runtime's CPU time goes (GetState in-memory, c=16; self time, idle left out)", "", ...profileFacts.map((f) => `- ${f}`), "");
   return out.join("\n");
