@@ -5,7 +5,8 @@ import { loadScenarios, startScenarioRuntime, type ScenarioRuntime } from "./sce
 /**
  * The Python SDK's scenario runner (sdks/python/tests/run_scenarios.py), with the
  * sync Client and then the AsyncClient, against a runtime started here; Python
- * is the venv `make sdk-tools` makes in .cache/python/venv.
+ * is the venv `make sdk-tools` makes in .cache/python/venv. Then its error
+ * classification for every declared error (sdks/python/tests/test_errors.py).
  */
 const repo = join(__dirname, "..", "..");
 const python = join(repo, ".cache", "python", "venv", "bin", "python");
@@ -16,9 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => running?.stop());
 
-function runScenarios(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+function runPython(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [join(repo, "sdks", "python", "tests", "run_scenarios.py")], {
+    const child = spawn(python, args, {
       cwd: repo,
       env: { ...process.env, PYTHONPATH: join(repo, "sdks", "python"), PYTHONDONTWRITEBYTECODE: "1", ...env },
     });
@@ -31,7 +32,7 @@ function runScenarios(env: Record<string, string>): Promise<{ code: number | nul
 }
 
 it("the sync and asyncio clients pass every scenario of the table against the runtime", async () => {
-  const { code, output } = await runScenarios({ OTTAVO_GRPC_ENDPOINT: running.endpoint });
+  const { code, output } = await runPython([join(repo, "sdks", "python", "tests", "run_scenarios.py")], { OTTAVO_GRPC_ENDPOINT: running.endpoint });
   const table = loadScenarios();
   expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining(`${table.length * 2} passed, 0 failed`) });
   for (const scenario of table) {
@@ -39,3 +40,8 @@ it("the sync and asyncio clients pass every scenario of the table against the ru
     expect(output).toContain(`PASS asyncio ${scenario.id}\n`);
   }
 }, 300_000);
+
+it("classifies every declared error of spec/components by the runtime's ErrorInfo (tests/test_errors.py)", async () => {
+  const { code, output } = await runPython(["-m", "unittest", "-v", "test_errors"], { PYTHONPATH: `${join(repo, "sdks", "python")}:${join(repo, "sdks", "python", "tests")}` });
+  expect({ code, output }).toEqual({ code: 0, output: expect.stringMatching(/Ran 3 tests[\s\S]*\nOK\n/) });
+});
