@@ -3,8 +3,9 @@
  * through one runtime and the published layotto SDK: etcd killed with SIGKILL and
  * restarted on the same data dir and port, then frozen with SIGSTOP and let go
  * with SIGCONT. While it is gone, calls fail with UNAVAILABLE (killed) or
- * DEADLINE_EXCEEDED (frozen, after requestTimeout) naming the component; once it is
- * back every kind of call succeeds again; the runtime never exits. Across the run:
+ * DEADLINE_EXCEEDED (frozen, after requestTimeout) naming the component, and
+ * readiness is DOWN; once it is back every kind of call succeeds again and
+ * readiness is UP; the runtime never exits. Across the run:
  * no sequencer id is handed out twice, no two owners ever certainly held the lock
  * at once, and the configuration subscriber heard every acknowledged save once, in
  * the order saved.
@@ -183,10 +184,15 @@ it("etcd killed and restarted, then frozen and let go, under load: clear errors 
   const load = await startLoad();
   await load.progress(20);
 
+  const readiness = () => fetch(`http://127.0.0.1:${runtime.actuatorPort}/actuator/health/readiness`).then((r) => r.status);
+  expect(await readiness()).toBe(200);
+
   await etcd.crash();
   await load.failsWith(UNAVAILABLE);
+  await eventually(async () => (await readiness()) !== 200);
   await etcd.restart();
   await load.progress(20);
+  await eventually(async () => (await readiness()) === 200);
 
   etcd.pause();
   await load.failsWith(DEADLINE_EXCEEDED);
