@@ -1,6 +1,8 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import type { TopicMessage } from "@ottavo/generated/components/pubsub";
+import type { DeliveryResult, PubSub, TopicMessage } from "@ottavo/generated/components/pubsub";
+import { ComponentTable, type ComponentEntry } from "../../src/registry/component-table";
+import { createPubsubHandlers } from "../../src/handlers/pubsub-handlers";
 import { TopicEventResponse_TopicEventResponseStatus as Status } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
 import {
   PublishEventRequestSchema,
@@ -252,6 +254,40 @@ describe("pubsub handlers", () => {
         const error = await rejection(nextOf(stream));
         expect([error.code, error.rawMessage]).toEqual([code, message]);
       }
+    });
+
+    it("cuts off a client that stops reading at the bound: RESOURCE_EXHAUSTED, and what it held goes back to the pubsub (RETRY)", async () => {
+      // A pubsub that delivers several messages at once (Kafka does, one per partition), and a bound of 3.
+      let deliver: ((message: TopicMessage) => Promise<DeliveryResult>) | undefined;
+      let unsubscribed = false;
+      const pubsub = {
+        features: new Set<never>(),
+        publish: async () => undefined,
+        subscribe: async (_request: unknown, handler: (message: TopicMessage) => Promise<DeliveryResult>) => {
+          deliver = handler;
+          return { close: async () => void (unsubscribed = true) };
+        },
+        close: async () => undefined,
+      } as unknown as PubSub;
+      const table = new ComponentTable("app1");
+      table.add({ capability: "pubsub", name: "bus", type: "concurrent", component: pubsub, metadata: {} } as ComponentEntry);
+      const client = clientStream<SubscribeTopicEventsRequest>();
+      const stream = createPubsubHandlers(table, 3).subscribeTopicEvents(client.iterable, contextFor("subscribeTopicEvents"))[Symbol.asyncIterator]();
+      client.push(initial("bus", "orders"));
+      expect((await nextOf(stream)).value?.subscribeTopicEventsResponseType?.case).toBe("initialResponse");
+
+      // The client reads nothing more: three messages wait in the stream's queue, the fourth passes the bound.
+      const message = (i: number): TopicMessage => ({ id: `m${i}`, topic: "orders", data: bytes(`m${i}`), contentType: "text/plain", deliveryCount: 1, metadata: {} });
+      const verdicts = [1, 2, 3, 4].map((i) => deliver!(message(i)));
+      const error = await rejection(nextOf(stream));
+      expect([Code[error.code], error.rawMessage]).toEqual([
+        "ResourceExhausted",
+        "the SubscribeTopicEvents stream of topic orders has 3 responses its client has not read (limits.maxQueuedStreamResponses); the stream is closed",
+      ]);
+      // Nothing was acknowledged: the pubsub keeps all four, to deliver again; the subscription is closed.
+      expect(await Promise.all(verdicts)).toEqual(["RETRY", "RETRY", "RETRY", "RETRY"]);
+      await eventually(() => unsubscribed);
+      client.end();
     });
 
     it("ends with INVALID_ARGUMENT on a second initial request", async () => {
