@@ -8,6 +8,7 @@ import { withHeader, type OutputFile } from "../output/output-file";
 import type { SpecModel } from "../spec-model";
 import type { Target } from "./target";
 import { fieldConstraints, metadataConstraints, unionRule } from "./metadata-constraints";
+import { wasmAbi, wasmAbiModule, wasmAbiVersion } from "./wasm-abi";
 
 /**
  * API reference in Markdown (docs/api/): one page per service and per capability,
@@ -205,5 +206,10 @@ function indexView(spec: SpecModel, services: readonly DescService[]) {
       adapters: spec.idl.adapters.filter((a) => a.capability === c).map((a) => a.type),
       summary: firstSentence(c.doc),
     })),
+    // The wasm target writes wasm.md whenever the spec gives it host imports.
+    wasm: (() => {
+      const count = wasmAbi(spec).imports.length;
+      return count > 0 ? { imports: count === 1 ? "1 host import" : `${count} host imports`, module: wasmAbiModule, version: wasmAbiVersion } : false;
+    })(),
   };
 }
