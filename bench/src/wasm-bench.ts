@@ -110,7 +110,7 @@ wasm:
     for (let r = 0; r < rounds; r++) {
       const id = `cold-${r}-${name.split(" ")[0]}`;
       const t = performance.now();
-      await host.install({ name: id, path: wasm, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false });
+      await host.install({ name: id, path: wasm, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [] });
       await host.call(id, call);
       times.push(performance.now() - t);
       await host.uninstall(id);

@@ -180,6 +180,12 @@ export class Runtime {
     this.invocation = createInvocation(config.invoke, config.app, this.table, config.resiliency);
     const handlers = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token, this.config.limits.maxQueuedStreamResponses));
     const impl = withRequestLimits(RuntimeService, handlers, config.limits);
+    // The steps that observe a call; the API adds the token step, the functions' host calls do not.
+    const observing = [
+      this.metrics.rpcStep,
+      ...(this.tracing ? [this.tracing.rpcStep] : []),
+      ...(config.logging.accessLog && this.options.log.enabled?.("info") !== false ? [accessLogStep(this.options.log, this.tracing !== undefined)] : []),
+    ];
     this.api = await listenOrExplain(config, "the API", config.api, () =>
       ApiServer.start({
         address: config.api,
@@ -194,12 +200,7 @@ export class Runtime {
         tls: config.apiSecurity.tls,
         onTlsReloadError: (error) => this.options.log.warn(`ottavo: warning: the API's TLS files changed but cannot be loaded (${describe(error)}); still using the previous ones`),
         // Metrics, tracing and the access log first: a call the token step refuses is still counted, traced and logged, with its code.
-        pipeline: new Pipeline([
-          this.metrics.rpcStep,
-          ...(this.tracing ? [this.tracing.rpcStep] : []),
-          ...(config.logging.accessLog && this.options.log.enabled?.("info") !== false ? [accessLogStep(this.options.log, this.tracing !== undefined)] : []),
-          ...(this.options.apiToken === undefined ? [] : [apiTokenStep(this.options.apiToken)]),
-        ]),
+        pipeline: new Pipeline([...observing, ...(this.options.apiToken === undefined ? [] : [apiTokenStep(this.options.apiToken)])]),
       }),
     );
     const table = this.table;
@@ -213,6 +214,9 @@ export class Runtime {
           handlersOver: (over) => createRuntimeHandlerGroups(over, invocation.invoker, invocation.token, config.limits.maxQueuedStreamResponses),
           targets: invocation.invoker.targets,
           log: (line) => this.options.log.info(line),
+          warn: (line) => this.options.log.warn(line),
+          // Host calls pass the API's steps but the token's: they come from modules this runtime loaded, in the process.
+          pipeline: new Pipeline(observing),
         }),
       );
     } catch (error) {

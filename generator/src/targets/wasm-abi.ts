@@ -39,6 +39,11 @@ export interface WasmAbi {
   readonly enums: readonly DescEnum[];
   /** The messages an invocation of a function carries in and out. */
   readonly invocation?: { readonly input: DescMessage; readonly output: DescMessage };
+  /**
+   * A pub/sub event for a subscribed function: the app callback's OnTopicEvent request
+   * (in the invocation's data) and its answer (in the invocation's response data).
+   */
+  readonly topicEvent?: { readonly method: DescMethod; readonly input: DescMessage; readonly output: DescMessage };
 }
 
 /** The group no capability serves, answered by the kernel itself (same name as the server target's). */
@@ -74,6 +79,13 @@ export function wasmAbi(spec: SpecModel): WasmAbi {
         output: invokeService.method.output,
       }
     : undefined;
+  // A subscribed function gets each event as an app's callback server would (OnTopicEvent).
+  const onTopicEvent = spec.protos.files
+    .flatMap((f) => f.services)
+    .flatMap((s) => s.methods)
+    .find((m) => m.name === "OnTopicEvent" && m.methodKind === "unary");
+  const topicEvent = onTopicEvent ? { method: onTopicEvent, input: onTopicEvent.input, output: onTopicEvent.output } : undefined;
+  if (topicEvent) roots.push(topicEvent.input, topicEvent.output);
   const messages = new Map<string, DescMessage>();
   const enums = new Map<string, DescEnum>();
   const walk = (m: DescMessage): void => {
@@ -86,7 +98,7 @@ export function wasmAbi(spec: SpecModel): WasmAbi {
     }
   };
   roots.forEach(walk);
-  return { imports, messages: [...messages.values()], enums: [...enums.values()], invocation };
+  return { imports, messages: [...messages.values()], enums: [...enums.values()], invocation, topicEvent };
 }
 
 function fieldMessage(m: DescMessage, name: string): DescMessage {

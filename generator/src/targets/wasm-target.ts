@@ -60,6 +60,9 @@ function abiDoc(abi: WasmAbi, services: readonly DescService[]): OutputFile {
     handle: wasmGuestExports.handle,
     invocationInput: abi.invocation ? abi.invocation.input.typeName : "(none)",
     invocationOutput: abi.invocation ? abi.invocation.output.typeName : "(none)",
+    topicEvent: abi.topicEvent
+      ? { rpc: `${abi.topicEvent.method.parent.name}.${abi.topicEvent.method.name}`, method: abi.topicEvent.method.name, input: abi.topicEvent.input.typeName, output: abi.topicEvent.output.typeName }
+      : false,
     imports: abi.imports.map((i) => ({
       name: i.name,
       service: i.service.name,

@@ -16,6 +16,18 @@ export interface FunctionSpec {
   readonly components?: readonly string[];
   /** Reload the module when its file changes. */
   readonly watch: boolean;
+  /** Topics whose events the function receives, as an app's OnTopicEvent would. */
+  readonly subscriptions: readonly FunctionSubscription[];
+}
+
+/** One topic a function subscribes to (Ottavo YAML `subscriptions`, shaped as an app's TopicSubscription). */
+export interface FunctionSubscription {
+  readonly pubsub: string;
+  readonly topic: string;
+  /** Where the pubsub moves an event it could not deliver (pubsubs with DEAD_LETTER). */
+  readonly deadLetterTopic?: string;
+  /** Handed to the pubsub's subscribe, as an app's subscription metadata. */
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 export const functionDefaults = {

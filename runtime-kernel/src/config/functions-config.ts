@@ -1,4 +1,4 @@
-import { defaultFunctionPort, functionDefaults, type FunctionSpec } from "./function-spec";
+import { defaultFunctionPort, functionDefaults, type FunctionSpec, type FunctionSubscription } from "./function-spec";
 import type { ConfigReport } from "./config-error";
 import { isPlainObject } from "./component-entry";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
@@ -11,7 +11,8 @@ export interface WasmConfig {
 
 export const defaultFunctionAddress: ListenAddress = { kind: "tcp", host: "127.0.0.1", port: defaultFunctionPort };
 
-const functionKeys = ["path", "instances", "maxMemoryPages", "cpuLimitMs", "bufferCapBytes", "components", "watch"];
+const functionKeys = ["path", "instances", "maxMemoryPages", "cpuLimitMs", "bufferCapBytes", "components", "watch", "subscriptions"];
+const subscriptionKeys = ["pubsub", "topic", "deadLetterTopic", "metadata"];
 
 /**
  * Ottavo YAML:
@@ -27,6 +28,8 @@ const functionKeys = ["path", "instances", "maxMemoryPages", "cpuLimitMs", "buff
  *         bufferCapBytes: 1048576        # largest message across the boundary
  *         components: [state_demo]       # what it may call; all when absent
  *         watch: true                    # reload when the file changes
+ *         subscriptions:                 # topics whose events it gets (OnTopicEvent)
+ *           - { pubsub: pub_subs_demo, topic: orders, deadLetterTopic: orders-dead, metadata: {} }
  */
 export function readWasmSection(report: ConfigReport, value: unknown): WasmConfig | undefined {
   if (value === undefined || value === null) return undefined;
@@ -76,6 +79,7 @@ export function readFunctionSpec(report: Pick<ConfigReport, "problem">, where: s
     bufferCapBytes: count("bufferCapBytes", functionDefaults.bufferCapBytes),
     components: readNames(problems, `${where}.components`, value.components),
     watch: value.watch === undefined ? functionDefaults.watch : value.watch === true,
+    subscriptions: readSubscriptions(problems, `${where}.subscriptions`, value.subscriptions),
   };
   if (value.watch !== undefined && typeof value.watch !== "boolean") problems.push(`'${where}.watch' must be true or false`);
   problems.forEach((p) => report.problem(p));
@@ -143,4 +147,40 @@ function readNames(problems: string[], where: string, value: unknown): readonly 
     return undefined;
   }
   return value as string[];
+}
+
+function readSubscriptions(problems: string[], where: string, value: unknown): FunctionSubscription[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    problems.push(`'${where}' must be a list of { pubsub, topic }`);
+    return [];
+  }
+  const out: FunctionSubscription[] = [];
+  const seen = new Set<string>();
+  for (const [i, s] of value.entries()) {
+    const at = `${where}[${i}]`;
+    if (!isPlainObject(s)) {
+      problems.push(`'${at}' must be { pubsub: <name>, topic: <topic> }`);
+      continue;
+    }
+    for (const key of Object.keys(s)) if (!subscriptionKeys.includes(key)) problems.push(`unknown key '${at}.${key}'; known: ${subscriptionKeys.join(", ")}`);
+    const { pubsub, topic, deadLetterTopic, metadata } = s;
+    if (typeof pubsub !== "string" || pubsub === "") problems.push(`'${at}.pubsub' must name a pubsub component`);
+    if (typeof topic !== "string" || topic === "") problems.push(`'${at}.topic' must name a topic`);
+    if (deadLetterTopic !== undefined && (typeof deadLetterTopic !== "string" || deadLetterTopic === "")) problems.push(`'${at}.deadLetterTopic' must name a topic`);
+    if (metadata !== undefined && !(isPlainObject(metadata) && Object.values(metadata).every((v) => typeof v === "string"))) {
+      problems.push(`'${at}.metadata' must be a map of strings`);
+    }
+    if (typeof pubsub !== "string" || typeof topic !== "string") continue;
+    const key = `${pubsub}\u0000${topic}`;
+    if (seen.has(key)) problems.push(`'${at}' subscribes to topic '${topic}' of pubsub '${pubsub}' a second time`);
+    seen.add(key);
+    out.push({
+      pubsub,
+      topic,
+      ...(typeof deadLetterTopic === "string" && deadLetterTopic !== "" ? { deadLetterTopic } : {}),
+      metadata: isPlainObject(metadata) ? (metadata as Record<string, string>) : {},
+    });
+  }
+  return out;
 }

@@ -14,7 +14,10 @@ export interface DeliveryLog {
 }
 
 export interface TopicEventHandlerOptions {
-  readonly client: AppCallbackClient;
+  /** The app's callback client, or anything else that answers OnTopicEvent (a wasm function). */
+  readonly client: Pick<AppCallbackClient, "onTopicEvent">;
+  /** Who receives the events, in log lines: "the app" unless told. */
+  readonly subscriber?: string;
   readonly pubsubName: string;
   readonly topic: string;
   /** The deadline of one OnTopicEvent call. */
@@ -38,6 +41,7 @@ export interface TopicEventHandlerOptions {
  */
 export function createTopicEventHandler(options: TopicEventHandlerOptions): MessageHandler {
   const { client, pubsubName, topic, inFlight, log, tracing } = options;
+  const subscriber = options.subscriber ?? "the app";
   const where = `topic '${topic}' of pubsub '${pubsubName}'`;
   /** One warning per run of failures, and one line when deliveries work again. */
   let failing = false;
@@ -61,21 +65,21 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
     try {
       const response = await client.onTopicEvent(event, { timeoutMs: options.timeoutMs, signal: inFlight.signal, headers });
       result = resultOfStatus(response.status);
-      if (result === "DROP") log.warn(`ottavo: warning: the app dropped event ${event.id} of ${where}`);
+      if (result === "DROP") log.warn(`ottavo: warning: ${subscriber} dropped event ${event.id} of ${where}`);
     } catch (error) {
       failure = error;
       result = resultOfError(error);
       if (result === "DROP") {
         if (!unimplementedReported) {
           unimplementedReported = true;
-          log.warn(`ottavo: warning: the app does not implement OnTopicEvent; the events of ${where} are dropped`);
+          log.warn(`ottavo: warning: ${subscriber} does not implement OnTopicEvent; the events of ${where} are dropped`);
         }
         return result;
       }
       if (!failing && !inFlight.signal.aborted) {
         failing = true;
         log.warn(
-          `ottavo: warning: cannot deliver event ${event.id} of ${where} to the app: ${describeError(error)}; ` +
+          `ottavo: warning: cannot deliver event ${event.id} of ${where} to ${subscriber}: ${describeError(error)}; ` +
             "the pubsub redelivers it (further failures are not reported until a delivery succeeds)",
         );
       }
@@ -85,7 +89,7 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
     }
     if (failing) {
       failing = false;
-      log.info(`ottavo: delivering ${where} to the app again`);
+      log.info(`ottavo: delivering ${where} to ${subscriber} again`);
     }
     return result;
   };

@@ -1,8 +1,8 @@
 import type { Code, ConnectError, ContextValues } from "@connectrpc/connect";
 import { toConnectError } from "../errors/error-mapping";
 
-/** The wire protocol a call came in on. */
-export type CallProtocol = "grpc" | "grpc-web" | "connect";
+/** The wire protocol a call came in on; "wasm" is a host call of a WebAssembly function, in the process. */
+export type CallProtocol = "grpc" | "grpc-web" | "connect" | "wasm";
 
 /** What a step sees of one call, whichever path serves it. */
 export interface CallInfo {

@@ -3,7 +3,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createHandlerContext, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { RuntimeHandlerGroups } from "@ottavo/generated/server/runtime-handlers";
 import {
   CommonInvokeRequestSchema,
@@ -16,8 +16,10 @@ import { runtimeWasmImports, wasmAbiVersion, type WasmHostImport } from "@ottavo
 import type { InvocationRequest, InvocationResponse, InvocationTarget } from "../invoke/invocation";
 import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolStats } from "./function-pool";
-import type { FunctionSpec } from "../config/function-spec";
+import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
+import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
 import { capMemoryPages } from "./module-limits";
+import { Pipeline, type CallInfo } from "../server/pipeline";
 import type { InvocationOutput } from "./worker-protocol";
 
 /** How long a call waits for a free instance before RESOURCE_EXHAUSTED. */
@@ -56,6 +58,15 @@ export interface FunctionHostOptions {
   readonly invokeOther?: (id: string, call: FunctionCall) => Promise<FunctionAnswer>;
   /** Registers a function with InvokeService under its id; returns the unregister function. */
   readonly registerTarget?: (id: string, target: InvocationTarget) => () => void;
+  /**
+   * The steps every host call passes, as a gRPC call of the same rpc does (metrics,
+   * error mapping), with protocol "wasm". The API token step is not among them: a host
+   * call comes from a module the runtime's own config or actuator loaded, inside the
+   * process, and what it may reach is its component allow-list.
+   */
+  readonly pipeline?: Pipeline;
+  /** Pub/sub delivery to functions with subscriptions; without it a function with subscriptions is refused. */
+  readonly subscriptions?: FunctionSubscriptions;
   readonly configDir: string;
   readonly log: (line: string) => void;
 }
@@ -68,6 +79,8 @@ interface Installed {
   reloadTimer?: NodeJS.Timeout;
   /** Takes the function off InvokeService's registry. */
   unregister?: () => void;
+  /** Its topic subscriptions, when it has any. */
+  subscribed?: SubscriptionSet;
   /** Serialises updates of one function. */
   updating: Promise<void>;
 }
@@ -88,13 +101,17 @@ export interface FunctionStatus extends PoolStats {
 export class FunctionHost {
   private readonly byName = new Map<string, Installed>();
   private readonly imports = new Map<string, WasmHostImport>(runtimeWasmImports.map((i) => [i.name, i]));
+  private readonly pipeline: Pipeline;
   private closed = false;
 
-  constructor(private readonly options: FunctionHostOptions) {}
+  constructor(private readonly options: FunctionHostOptions) {
+    this.pipeline = options.pipeline ?? new Pipeline();
+  }
 
   /** Starts a function; fails (nothing installed) when its module cannot load or start. */
   async install(spec: FunctionSpec): Promise<FunctionStatus> {
     if (this.byName.has(spec.name)) throw new ConnectError(`function '${spec.name}' is already installed; use update`, Code.AlreadyExists);
+    this.checkSubscriptions(spec);
     const handlers = this.options.handlersFor(spec.components);
     const pool = await this.startPool(spec, handlers);
     const clash = this.find(pool.functionId ?? spec.name);
@@ -109,6 +126,14 @@ export class FunctionHost {
       await pool.close();
       throw new ConnectError(`function '${spec.name}': ${error instanceof Error ? error.message : String(error)}`, Code.AlreadyExists);
     }
+    try {
+      this.checkAbiTakesEvents(spec, pool.abi);
+      entry.subscribed = await this.subscribe(entry, spec.subscriptions);
+    } catch (error) {
+      entry.unregister?.();
+      await pool.close();
+      throw error;
+    }
     this.byName.set(spec.name, entry);
     if (spec.watch) this.watchFile(entry);
     this.options.log(`ottavo: function '${spec.name}' (id '${pool.functionId}', ${pool.abi} ABI) serves with ${spec.instances} instance(s)`);
@@ -120,8 +145,16 @@ export class FunctionHost {
     const entry = this.byName.get(spec.name);
     if (!entry) throw new ConnectError(`function '${spec.name}' is not installed`, Code.NotFound);
     const run = entry.updating.then(async () => {
+      this.checkSubscriptions(spec);
       const handlers = spec.components === entry.spec.components ? entry.handlers : this.options.handlersFor(spec.components);
       const pool = await this.startPool(spec, handlers);
+      try {
+        this.checkAbiTakesEvents(spec, pool.abi);
+      } catch (error) {
+        await pool.close();
+        throw error;
+      }
+      const resubscribe = !sameSubscriptions(entry.spec.subscriptions, spec.subscriptions);
       const old = entry.pool;
       entry.pool = pool;
       entry.spec = spec;
@@ -129,6 +162,11 @@ export class FunctionHost {
       if (pool.functionId !== old.functionId) {
         entry.unregister?.();
         this.register(entry);
+      }
+      if (resubscribe) {
+        await entry.subscribed?.close();
+        entry.subscribed = undefined;
+        entry.subscribed = await this.subscribe(entry, spec.subscriptions);
       }
       this.options.log(`ottavo: function '${spec.name}' updated (id '${pool.functionId}')`);
       await old.drainAndClose();
@@ -143,6 +181,7 @@ export class FunctionHost {
     if (!entry) throw new ConnectError(`function '${name}' is not installed`, Code.NotFound);
     this.byName.delete(name);
     entry.unregister?.();
+    await entry.subscribed?.close();
     entry.watcher?.close();
     clearTimeout(entry.reloadTimer);
     await entry.pool.drainAndClose();
@@ -166,6 +205,10 @@ export class FunctionHost {
   async call(id: string, call: FunctionCall): Promise<FunctionAnswer> {
     const entry = this.find(id);
     if (entry === undefined) throw new FunctionCallError(`no function has id '${id}'`, Code.NotFound);
+    return this.callEntry(entry, id, call);
+  }
+
+  private async callEntry(entry: Installed, id: string, call: FunctionCall): Promise<FunctionAnswer> {
     const pool = entry.pool;
     if (pool.abi === "proxy-wasm") {
       const headers: [string, string][] = [["id", id], ...call.headers.filter(([k]) => k.toLowerCase() !== "id").map(([k, v]): [string, string] => [k, v])];
@@ -202,7 +245,28 @@ export class FunctionHost {
       e.watcher?.close();
       clearTimeout(e.reloadTimer);
     }
+    await Promise.all(entries.map((e) => e.subscribed?.close()));
+    await this.options.subscriptions?.shutdown();
     await Promise.all(entries.map((e) => e.pool.drainAndClose()));
+  }
+
+  private checkSubscriptions(spec: FunctionSpec): void {
+    if (spec.subscriptions.length === 0) return;
+    if (this.options.subscriptions === undefined) throw new ConnectError(`function '${spec.name}' has subscriptions, but this host delivers no events`, Code.InvalidArgument);
+    this.options.subscriptions.check(spec.name, spec.subscriptions);
+  }
+
+  /** Events reach a function as an OnTopicEvent request in Ottavo's ABI; Layotto's proxy-wasm functions take HTTP requests only. */
+  private checkAbiTakesEvents(spec: FunctionSpec, abi: string | undefined): void {
+    if (spec.subscriptions.length > 0 && abi !== "ottavo") {
+      throw new ConnectError(`function '${spec.name}' speaks the ${abi} ABI, which has no topic events; subscriptions need a function on Ottavo's ABI`, Code.InvalidArgument);
+    }
+  }
+
+  /** Subscribes the function to its topics; each event is an invocation of whichever module the function runs then. */
+  private async subscribe(entry: Installed, subscriptions: readonly FunctionSubscription[]): Promise<SubscriptionSet | undefined> {
+    if (subscriptions.length === 0 || this.options.subscriptions === undefined) return undefined;
+    return this.options.subscriptions.open(entry.spec.name, subscriptions, (call) => this.callEntry(entry, entry.pool.functionId ?? entry.spec.name, call));
   }
 
   /** Makes the function a target of InvokeService: a registered id wins over other routes, as the registry documents. */
@@ -270,38 +334,60 @@ export class FunctionHost {
     return pool;
   }
 
-  /** One host call of a guest, answered by the runtime's handlers. */
+  /**
+   * One host call of a guest, answered by the runtime's handlers through the pipeline
+   * (the rpc's CallInfo with protocol "wasm"): a step's refusal and a handler's error
+   * reach the guest mapped as a gRPC client gets them.
+   */
   private async hostCall(handlers: RuntimeHandlerGroups, op: string, request: Uint8Array): Promise<BridgeAnswer> {
+    const imp = op.startsWith("ottavo.") ? this.imports.get(op.slice("ottavo.".length)) : undefined;
+    const rpc = imp?.rpc ?? proxyRpcs[op];
+    if (rpc === undefined) return failure(Code.Unimplemented, `unknown host call ${op}`);
+    // One context per call: the steps hand the handler what they need through its values (the trace span).
+    const context = handlerContext(rpc);
+    let started;
     try {
-      if (op.startsWith("ottavo.")) {
-        const imp = this.imports.get(op.slice("ottavo.".length));
-        if (imp === undefined) return failure(Code.Unimplemented, `unknown host import ${op}`);
-        if (imp.rpc === "InvokeService") return await this.invokeFunctionOrKernel(imp, handlers, request);
-        return { status: 0, body: await imp.call(handlers, request, handlerContext(imp.rpc)) };
-      }
-      const fields = unpackFields(request).map((f) => decoder.decode(f));
-      if (op === "proxy.get_state") {
-        const [storeName, key] = fields;
-        const answer = await handlers.state.getState({ $typeName: "spec.proto.runtime.v1.GetStateRequest", storeName, key, metadata: {}, consistency: 0 }, handlerContext("GetState"));
-        return { status: 0, body: answer.data ?? new Uint8Array(0) };
-      }
-      if (op === "proxy.invoke_service") {
-        const [id, method] = fields;
-        const param = unpackFields(request)[2] ?? new Uint8Array(0);
-        const answer = await this.invokeService(id, { method, verb: "POST", query: "", contentType: "", data: param, headers: [] });
-        return { status: 0, body: answer.data };
-      }
-      return failure(Code.Unimplemented, `unknown host call ${op}`);
+      started = this.pipeline.active ? this.pipeline.start(hostCallInfo(rpc, context.values)) : this.pipeline.unobserved;
+    } catch (refused) {
+      const e = ConnectError.from(refused);
+      return failure(e.code, e.rawMessage);
+    }
+    try {
+      const body = await this.answerHostCall(handlers, op, imp, request, context);
+      started.end();
+      return { status: 0, body };
     } catch (error) {
-      const e = ConnectError.from(error);
+      const e = started.end(error, context.values)!;
       return failure(e.code, e.rawMessage);
     }
   }
 
+  private async answerHostCall(handlers: RuntimeHandlerGroups, op: string, imp: WasmHostImport | undefined, request: Uint8Array, context: HandlerContext): Promise<Uint8Array> {
+    if (imp !== undefined) {
+      if (imp.rpc === "InvokeService") return this.invokeFunctionOrKernel(imp, handlers, request, context);
+      return imp.call(handlers, request, context);
+    }
+    const fields = unpackFields(request);
+    const text = fields.map((f) => decoder.decode(f));
+    if (op === "proxy.get_state") {
+      const [storeName, key] = text;
+      const answer = await handlers.state.getState({ $typeName: "spec.proto.runtime.v1.GetStateRequest", storeName, key, metadata: {}, consistency: 0 }, context);
+      return answer.data ?? new Uint8Array(0);
+    }
+    const [id, method] = text;
+    const answer = await this.invokeService(id, { method, verb: "POST", query: "", contentType: "", data: fields[2] ?? new Uint8Array(0), headers: [] });
+    return answer.data;
+  }
+
   /** The ottavo invoke_service import: a function id is called here, any other id goes to the kernel's handler. */
-  private async invokeFunctionOrKernel(imp: WasmHostImport, handlers: RuntimeHandlerGroups, request: Uint8Array): Promise<BridgeAnswer> {
-    const invoke = fromBinary(InvokeServiceRequestSchema, request);
-    if (!this.has(invoke.id)) return { status: 0, body: await imp.call(handlers, request, handlerContext(imp.rpc)) };
+  private async invokeFunctionOrKernel(imp: WasmHostImport, handlers: RuntimeHandlerGroups, request: Uint8Array, context: HandlerContext): Promise<Uint8Array> {
+    let invoke;
+    try {
+      invoke = fromBinary(InvokeServiceRequestSchema, request);
+    } catch (error) {
+      throw new ConnectError(`the request does not decode as ${InvokeServiceRequestSchema.typeName}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
+    }
+    if (!this.has(invoke.id)) return imp.call(handlers, request, context);
     const message = invoke.message;
     const verb = message?.httpExtension?.verb ?? HTTPExtension_Verb.NONE;
     const answer = await this.call(invoke.id, {
@@ -313,7 +399,7 @@ export class FunctionHost {
       headers: [],
     });
     const response = create(InvokeResponseSchema, { data: { value: answer.data }, contentType: answer.contentType });
-    return { status: 0, body: toBinary(InvokeResponseSchema, response) };
+    return toBinary(InvokeResponseSchema, response);
   }
 
   /** InvokeService from inside a function: a function id goes to that function, any other id to the kernel. */
@@ -340,12 +426,24 @@ export class FunctionHost {
   }
 }
 
+function sameSubscriptions(a: readonly FunctionSubscription[], b: readonly FunctionSubscription[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The rpc each of Layotto's two host calls is, for the pipeline. */
+const proxyRpcs: Readonly<Record<string, string>> = { "proxy.get_state": "GetState", "proxy.invoke_service": "InvokeService" };
+
+/** What the pipeline's steps see of a host call: the rpc, protocol "wasm", no headers. */
+function hostCallInfo(rpc: string, values: ContextValues): CallInfo {
+  return { service: RuntimeService.typeName, method: rpc, protocol: "wasm", streaming: false, header: () => undefined, values };
+}
+
 function failure(code: Code, message: string): BridgeAnswer {
   return { status: code, body: encoder.encode(message) };
 }
 
 /** The context the handlers receive for a call from a function: no deadline of its own (the guest's CPU limit and the backend's timeouts bound it). */
-function handlerContext(rpc: string) {
+function handlerContext(rpc: string): HandlerContext {
   const method = RuntimeService.methods.find((m) => m.name === rpc) ?? RuntimeService.methods[0];
   return createHandlerContext({
     service: RuntimeService,

@@ -7,7 +7,9 @@ import type { RuntimeConfig } from "../config/runtime-config";
 import type { InvocationTargets } from "../invoke/invocation-targets";
 import { withErrorMapping } from "../errors/mapped-handlers";
 import { ComponentTable } from "../registry/component-table";
+import type { Pipeline } from "../server/pipeline";
 import { FunctionHost, type FunctionAnswer, type FunctionCall } from "./function-host";
+import { FunctionSubscriptions } from "./function-subscriptions";
 import { HttpTrigger } from "./http-trigger";
 
 export interface RunningFunctions {
@@ -31,12 +33,20 @@ export async function startFunctions(options: {
   /** InvokeService's registry: each function is registered under its id. */
   readonly targets: InvocationTargets;
   readonly log: (line: string) => void;
+  /** Warnings (delivery trouble); log when absent. */
+  readonly warn?: (line: string) => void;
+  /** The steps the functions' host calls pass (the API's, without its token step). */
+  readonly pipeline?: Pipeline;
 }): Promise<RunningFunctions> {
   const { config, table } = options;
   // The host calls handlers directly: their errors are mapped as the API's servers map them.
   const handlersOver = (over: ComponentTable) => withErrorMapping(options.handlersOver(over));
   const groups = handlersOver(table);
+  // Deliveries are counted by the table's pubsub proxy (observability/component-metrics.ts), as the app's are.
+  const subscriptions = new FunctionSubscriptions({ table, log: { info: options.log, warn: options.warn ?? options.log } });
   const host = new FunctionHost({
+    subscriptions,
+    pipeline: options.pipeline,
     configDir: config.configDir,
     log: options.log,
     handlersFor: (components) => (components === undefined ? groups : handlersOver(grantedTable(table, components))),

@@ -11,6 +11,7 @@ import { demoConfig, demoFiles } from "../e2e/support";
 export const guestSources = {
   goStock: { moduleDir: "examples/faas/go", pkg: "./stock" },
   goTour: { moduleDir: "examples/faas/go", pkg: "./abi-tour" },
+  goOrders: { moduleDir: "examples/faas/go", pkg: "./orders" },
   asStock: "examples/faas/assemblyscript/stock.ts",
   asTour: "examples/faas/assemblyscript/abi-tour.ts",
 } as const;

@@ -62,6 +62,16 @@ export enum StateOptions_StateConcurrency {
   CONCURRENCY_LAST_WRITE = 2,
 }
 
+/**
+ * TopicEventResponseStatus tells the runtime what to do with the message.
+ * A value the runtime does not know is handled like RETRY.
+ */
+export enum TopicEventResponse_TopicEventResponseStatus {
+  SUCCESS = 0,
+  RETRY = 1,
+  DROP = 2,
+}
+
 /** SayHelloRequest is the input of SayHello. */
 export class SayHelloRequest {
   /** Name of the hello component to call, as configured under "hellos". */
@@ -2388,6 +2398,117 @@ export class SecretResponse {
       const num = r.tag();
       if (num == 1) {
         r.stringMapEntry(m.secrets);
+      } else {
+        r.skip();
+      }
+    }
+    return m;
+  }
+}
+
+/**
+ * TopicEventRequest is one pub/sub message in CloudEvents 1.0 form, as
+ * delivered to the app. Events whose CloudEvents expiry has passed are dropped
+ * before delivery.
+ */
+export class TopicEventRequest {
+  /**
+   * Event identifier; a UUID when the runtime builds the envelope. The pair
+   * source + id identifies the event.
+   */
+  id: string = "";
+  /** Context in which the event happened, usually the publishing app's id. */
+  source: string = "";
+  /** Kind of event, as a CloudEvents type string. */
+  type: string = "";
+  /** Version of the CloudEvents specification the envelope follows ("1.0"). */
+  specVersion: string = "";
+  /** Media type of data, such as "application/json" or "text/plain". */
+  dataContentType: string = "";
+  /** The message payload exactly as published. */
+  data: Uint8Array = new Uint8Array(0);
+  /** Topic the message was published to. */
+  topic: string = "";
+  /** Name of the pub/sub component that carried the message. */
+  pubsubName: string = "";
+  /** Extra properties of the message, passed through from the broker. */
+  metadata: Map<string, string> = new Map<string, string>();
+
+  /** Encodes the message in protobuf's binary format. */
+  toBytes(): Uint8Array {
+    const w = new Writer();
+    this.encode(w);
+    return w.finish();
+  }
+
+  encode(w: Writer): void {
+    w.string(1, this.id);
+    w.string(2, this.source);
+    w.string(3, this.type);
+    w.string(4, this.specVersion);
+    w.string(5, this.dataContentType);
+    w.bytes(7, this.data);
+    w.string(6, this.topic);
+    w.string(8, this.pubsubName);
+    w.stringMap(10, this.metadata);
+  }
+
+  /** Decodes protobuf's binary format; on malformed input Wire.failed is set. */
+  static decode(b: Uint8Array): TopicEventRequest {
+    const m = new TopicEventRequest();
+    const r = new Reader(b);
+    while (r.more()) {
+      const num = r.tag();
+      if (num == 1) {
+        m.id = r.string();
+      } else if (num == 2) {
+        m.source = r.string();
+      } else if (num == 3) {
+        m.type = r.string();
+      } else if (num == 4) {
+        m.specVersion = r.string();
+      } else if (num == 5) {
+        m.dataContentType = r.string();
+      } else if (num == 7) {
+        m.data = r.bytes();
+      } else if (num == 6) {
+        m.topic = r.string();
+      } else if (num == 8) {
+        m.pubsubName = r.string();
+      } else if (num == 10) {
+        r.stringMapEntry(m.metadata);
+      } else {
+        r.skip();
+      }
+    }
+    return m;
+  }
+}
+
+/** TopicEventResponse is the app's verdict on one delivered message. */
+export class TopicEventResponse {
+  /** What the runtime should do with the message. */
+  status: i32 = 0;
+
+  /** Encodes the message in protobuf's binary format. */
+  toBytes(): Uint8Array {
+    const w = new Writer();
+    this.encode(w);
+    return w.finish();
+  }
+
+  encode(w: Writer): void {
+    w.int32(1, this.status);
+  }
+
+  /** Decodes protobuf's binary format; on malformed input Wire.failed is set. */
+  static decode(b: Uint8Array): TopicEventResponse {
+    const m = new TopicEventResponse();
+    const r = new Reader(b);
+    while (r.more()) {
+      const num = r.tag();
+      if (num == 1) {
+        m.status = r.int32();
       } else {
         r.skip();
       }

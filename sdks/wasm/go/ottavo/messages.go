@@ -70,6 +70,16 @@ const (
 	StateOptions_StateConcurrency_CONCURRENCY_LAST_WRITE  StateOptions_StateConcurrency = 2
 )
 
+// TopicEventResponseStatus tells the runtime what to do with the message.
+// A value the runtime does not know is handled like RETRY.
+type TopicEventResponse_TopicEventResponseStatus int32
+
+const (
+	TopicEventResponse_TopicEventResponseStatus_SUCCESS TopicEventResponse_TopicEventResponseStatus = 0
+	TopicEventResponse_TopicEventResponseStatus_RETRY   TopicEventResponse_TopicEventResponseStatus = 1
+	TopicEventResponse_TopicEventResponseStatus_DROP    TopicEventResponse_TopicEventResponseStatus = 2
+)
+
 // SayHelloRequest is the input of SayHello.
 type SayHelloRequest struct {
 	// Name of the hello component to call, as configured under "hellos".
@@ -2769,6 +2779,132 @@ func (m *SecretResponse) Unmarshal(b []byte) error {
 				m.Secrets = map[string]string{}
 			}
 			err = d.StringMapEntry(wt, m.Secrets)
+		default:
+			err = d.Skip(wt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TopicEventRequest is one pub/sub message in CloudEvents 1.0 form, as
+// delivered to the app. Events whose CloudEvents expiry has passed are dropped
+// before delivery.
+type TopicEventRequest struct {
+	// Event identifier; a UUID when the runtime builds the envelope. The pair
+	// source + id identifies the event.
+	Id string
+	// Context in which the event happened, usually the publishing app's id.
+	Source string
+	// Kind of event, as a CloudEvents type string.
+	Type string
+	// Version of the CloudEvents specification the envelope follows ("1.0").
+	SpecVersion string
+	// Media type of data, such as "application/json" or "text/plain".
+	DataContentType string
+	// The message payload exactly as published.
+	Data []byte
+	// Topic the message was published to.
+	Topic string
+	// Name of the pub/sub component that carried the message.
+	PubsubName string
+	// Extra properties of the message, passed through from the broker.
+	Metadata map[string]string
+}
+
+// Marshal encodes the message in protobuf's binary format.
+func (m *TopicEventRequest) Marshal() []byte {
+	var e abi.Encoder
+	m.MarshalTo(&e)
+	return e.Encoded()
+}
+
+// MarshalTo appends the message's fields to e.
+func (m *TopicEventRequest) MarshalTo(e *abi.Encoder) {
+	e.String(1, m.Id)
+	e.String(2, m.Source)
+	e.String(3, m.Type)
+	e.String(4, m.SpecVersion)
+	e.String(5, m.DataContentType)
+	e.Bytes(7, m.Data)
+	e.String(6, m.Topic)
+	e.String(8, m.PubsubName)
+	e.StringMap(10, m.Metadata)
+}
+
+// Unmarshal decodes protobuf's binary format into m; unknown fields are skipped.
+func (m *TopicEventRequest) Unmarshal(b []byte) error {
+	d := abi.NewDecoder(b)
+	for d.More() {
+		num, wt, err := d.Tag()
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			m.Id, err = d.String(wt)
+		case 2:
+			m.Source, err = d.String(wt)
+		case 3:
+			m.Type, err = d.String(wt)
+		case 4:
+			m.SpecVersion, err = d.String(wt)
+		case 5:
+			m.DataContentType, err = d.String(wt)
+		case 7:
+			m.Data, err = d.Bytes(wt)
+		case 6:
+			m.Topic, err = d.String(wt)
+		case 8:
+			m.PubsubName, err = d.String(wt)
+		case 10:
+			if m.Metadata == nil {
+				m.Metadata = map[string]string{}
+			}
+			err = d.StringMapEntry(wt, m.Metadata)
+		default:
+			err = d.Skip(wt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TopicEventResponse is the app's verdict on one delivered message.
+type TopicEventResponse struct {
+	// What the runtime should do with the message.
+	Status TopicEventResponse_TopicEventResponseStatus
+}
+
+// Marshal encodes the message in protobuf's binary format.
+func (m *TopicEventResponse) Marshal() []byte {
+	var e abi.Encoder
+	m.MarshalTo(&e)
+	return e.Encoded()
+}
+
+// MarshalTo appends the message's fields to e.
+func (m *TopicEventResponse) MarshalTo(e *abi.Encoder) {
+	e.Int32(1, int32(m.Status))
+}
+
+// Unmarshal decodes protobuf's binary format into m; unknown fields are skipped.
+func (m *TopicEventResponse) Unmarshal(b []byte) error {
+	d := abi.NewDecoder(b)
+	for d.More() {
+		num, wt, err := d.Tag()
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			var v int32
+			v, err = d.Int32(wt)
+			m.Status = TopicEventResponse_TopicEventResponseStatus(v)
 		default:
 			err = d.Skip(wt)
 		}
