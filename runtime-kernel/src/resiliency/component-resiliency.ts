@@ -1,5 +1,6 @@
 import type { CallContext } from "@ottavo/component-runtime";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { TimeoutError, UnavailableError } from "@ottavo/generated/components/errors";
 import { codeOf } from "../errors/error-mapping";
 import type { Operation, PolicyRunner, Verdict } from "./policy-runner";
 import type { Resiliency } from "./resiliency";
@@ -84,7 +85,9 @@ function underPolicies<C extends object>(component: C, capability: string, runne
           const last = args[args.length - 1];
           const context = isCallContext(last) ? last : undefined;
           const request = context === undefined ? args : args.slice(0, -1);
-          return runner.run(componentOperation(original, self, request, context, runner.policies.timeoutMs), context?.signal ?? noSignal);
+          return runner
+            .run(componentOperation(original, self, request, context, runner.policies.timeoutMs), context?.signal ?? noSignal)
+            .catch(asComponentFailure);
         };
         wrapped.set(property, guarded);
       }
@@ -110,6 +113,18 @@ function componentOperation(
     judgeValue: () => "ok",
     judgeError: componentVerdict,
   };
+}
+
+/**
+ * The runner's own refusals (a timeout, an open breaker) as the component's
+ * failures, so the API words them as it words any failure of that component
+ * (Layotto's texts) and clients see the declared Timeout and Unavailable errors.
+ * Components throw ComponentErrors, never ConnectErrors: a ConnectError here is the runner's.
+ */
+function asComponentFailure(error: unknown): never {
+  if (error instanceof ConnectError && error.code === Code.DeadlineExceeded) throw new TimeoutError(error.rawMessage, error);
+  if (error instanceof ConnectError && error.code === Code.Unavailable) throw new UnavailableError(error.rawMessage, error);
+  throw error;
 }
 
 /** A failed component call: retried unless the component answered that the request is wrong (or `matching` says otherwise). */
