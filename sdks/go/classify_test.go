@@ -36,6 +36,9 @@ func TestClassifyNamesEveryDeclaredError(t *testing.T) {
 			if !errors.As(err, &e) || e.Reason != reason || e.Message != "the runtime's message" || e.Capability != "hello" {
 				t.Fatalf("%s/%s: got %#v", capability, reason, err)
 			}
+			if details := status.Convert(err).Details(); len(details) != 1 {
+				t.Fatalf("%s/%s: status.Convert keeps the details, got %v", capability, reason, details)
+			}
 			if _, plain := err.(*Error); plain {
 				t.Fatalf("%s/%s: got the plain *Error, want its typed error", capability, reason)
 			}

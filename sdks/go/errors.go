@@ -19,12 +19,19 @@ type Error struct {
 	// Reason is the IDL error's name the runtime sent ("EtagInvalid", "Unavailable"),
 	// empty when it sent none.
 	Reason string
+	// status is the call's status as received, details included.
+	status *status.Status
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("ottavo: %s: %s", e.Code, e.Message) }
 
-// GRPCStatus lets status.FromError read the original status.
-func (e *Error) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }
+// GRPCStatus lets status.FromError read the original status, with its details.
+func (e *Error) GRPCStatus() *status.Status {
+	if e.status != nil {
+		return e.status
+	}
+	return status.New(e.Code, e.Message)
+}
 
 // Is matches the status sentinels: errors.Is(err, ottavo.ErrNotFound).
 func (e *Error) Is(target error) bool {
@@ -85,7 +92,7 @@ func classify(capability string, err error) error {
 			s = status.New(codes.Unknown, err.Error())
 		}
 	}
-	e := &Error{Code: s.Code(), Message: s.Message(), Capability: capability}
+	e := &Error{Code: s.Code(), Message: s.Message(), Capability: capability, status: s}
 	if info := errorInfoOf(s); info != nil {
 		e.Reason = info.GetReason()
 		if typed, ok := typedErrors[info.GetMetadata()["capability"]].reasons[info.GetReason()]; ok {
