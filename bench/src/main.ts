@@ -82,6 +82,16 @@ components:
     pub_subs_demo: { type: in-memory }
 `;
 
+/**
+ * The same runtime with every observability feature on: tracing (every call, or
+ * the given share of them) to an OTLP/HTTP endpoint that discards (otlp-sink.ts),
+ * JSON logs and the access log (one line per call, to the bench's pipe). Metrics
+ * are on in every runtime.
+ */
+const observedConfig = (sinkPort: number, sampleRatio: number) => `${memoryConfig}tracing: { enabled: true, endpoint: "http://127.0.0.1:${sinkPort}/v1/traces", sampleRatio: ${sampleRatio} }
+logging: { format: json, accessLog: true }
+`;
+
 const redisConfig = (redis: RedisServer) => `app: { id: bench }
 api: { address: 127.0.0.1:0 }
 actuator: { address: 127.0.0.1:0 }
@@ -144,7 +154,7 @@ async function h2Run(target: Target, name: CallName, concurrency: number): Promi
 }
 
 /** The headline: the same call on each target, interleaved round by round; the median round of each. */
-async function headline(targets: readonly Target[], name: CallName, rows: Row[]): Promise<void> {
+async function headline(targets: readonly Target[], name: CallName, rows: Row[], section = "headline"): Promise<void> {
   for (const target of targets) await warm(target, name);
   const byTarget = new Map<string, { result: LoadResult; cpu: number }[]>();
   for (let round = 0; round < rounds; round++) {
@@ -158,7 +168,7 @@ async function headline(targets: readonly Target[], name: CallName, rows: Row[])
     const runs = byTarget.get(target.name)!;
     const mid = runs.find((r) => r.result.rps === median(runs.map((x) => x.result.rps)))!;
     const spread = (Math.max(...runs.map((r) => r.result.rps)) - Math.min(...runs.map((r) => r.result.rps))) / 2 / mid.result.rps;
-    rows.push({ section: "headline", server: target.name, call: name, load: "c=16", result: mid.result, cpu: mid.cpu, note: `±${(spread * 100).toFixed(0)} % over ${rounds} rounds` });
+    rows.push({ section, server: target.name, call: name, load: "c=16", result: mid.result, cpu: mid.cpu, note: `±${(spread * 100).toFixed(0)} % over ${rounds} rounds` });
   }
 }
 
@@ -204,6 +214,20 @@ async function main(): Promise<void> {
     log("headline: c=16, interleaved");
     await headline([targets.runtime, targets.reference, targets.bare, ...(baseline ? [baseline] : [])], "SayHello", rows);
     await headline([targets.runtime, targets.reference, ...(baseline ? [baseline] : [])], "GetState", rows);
+
+    log("observability: metrics, tracing and access logs on against metrics only, c=16, interleaved");
+    const sink = await startScriptServer("otlp-sink.js");
+    scripts.push(sink);
+    pin(sink.pid, loadCpu);
+    const observedRuntimes = [await startPinnedRuntime(observedConfig(sink.port, 1)), await startPinnedRuntime(observedConfig(sink.port, 0.01))];
+    const observed = [
+      runtimeTarget("runtime, metrics + tracing every call + JSON access log", observedRuntimes[0]!),
+      runtimeTarget("runtime, metrics + tracing 1 % sampled + JSON access log", observedRuntimes[1]!),
+    ];
+    const unobserved = runtimeTarget("runtime, metrics only (the default)", memory);
+    for (const name of ["SayHello", "GetState"] as const) await headline([unobserved, ...observed], name, rows, "observability");
+    // Their access logs (a line per call) were kept by startRuntime: let them go before the rest.
+    for (const runtime of observedRuntimes) await runtime.stop();
 
     log("every call: c=16, c=64 and a fixed 1,000 rps");
     for (const name of ["SayHello", "GetState", "SaveState", "GetNextId", "PublishEvent"] as const) {
@@ -347,6 +371,8 @@ function markdown(
   table("Headline: unary gRPC at c=16, the runtime against the reference in the same run", "headline", referenceOf);
   table("Every call through the runtime (in-memory components)", "grid", referenceOf);
   table("Connect JSON over HTTP/1.1 (Connect-ES path)", "connect");
+  const offOf = (row: Row) => rows.find((r) => r.section === row.section && r.call === row.call && r.server.includes("metrics only"));
+  table("Observability on (tracing, JSON access log) against metrics only, same run (issue 10's target: ≥ ×0.95)", "observability", offOf);
   table("Redis", "redis");
   out.push("### Service invocation: InvokeService at 1,000 rps against the service called directly, same load generator (vegeta)", "", ...invocationLines, "");
   out.push("### Memory, start-up, allocation", "", ...memoryFacts.map((f) => `- ${f}`), "");

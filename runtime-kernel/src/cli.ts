@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { writeSync } from "node:fs";
 import * as path from "node:path";
 import { parseDuration } from "@ottavo/component-runtime";
 import { readAppInfo } from "./server/app-info";
@@ -80,10 +81,57 @@ export function parseArgs(args: readonly string[]): CliCommand {
   return { kind: "run", configFile: configFile ?? defaultConfigFile, shutdownTimeoutMs, ...(logLevel && { logLevel }) };
 }
 
+/**
+ * Lines for one stream, written together once per turn of the event loop: a
+ * write to a pipe or file is a system call, and with the access log on there is
+ * a line per call. A process exit writes what is still pending.
+ */
+class LineBuffer {
+  private pending = "";
+  private scheduled = false;
+
+  constructor(private readonly fd: 1 | 2) {}
+
+  add(line: string): void {
+    this.pending += `${line}\n`;
+    if (this.pending.length >= 65_536) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.pending === "") return;
+    const text = this.pending;
+    this.pending = "";
+    (this.fd === 1 ? process.stdout : process.stderr).write(text);
+  };
+
+  /** At exit: straight to the file descriptor, since no callback runs any more. */
+  flushSync(): void {
+    if (this.pending === "") return;
+    try {
+      writeSync(this.fd, this.pending);
+    } catch {
+      // The reader is gone: nothing left to tell it.
+    }
+    this.pending = "";
+  }
+}
+
+const stdoutLines = new LineBuffer(1);
+const stderrLines = new LineBuffer(2);
+process.on("exit", () => {
+  stdoutLines.flushSync();
+  stderrLines.flushSync();
+});
+
 /** Text until the config says otherwise (a config error is printed before any config is read). */
 const log = new Logger({
-  stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
+  stdout: (line) => stdoutLines.add(line),
+  stderr: (line) => stderrLines.add(line),
 });
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -117,5 +165,7 @@ if (require.main === module) {
 
 /** Exits once stdout and stderr are written (a pipe may still hold the last lines). */
 function flushThenExit(code: number): void {
+  stdoutLines.flush();
+  stderrLines.flush();
   process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
