@@ -12,12 +12,14 @@ export interface ScriptServer {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
+  /** Everything it printed on stdout so far (--trace-gc writes there). */
+  stdout(): string;
   stop(): Promise<void>;
 }
 
-/** Starts dist/<script> with node; resolves once it printed "port <n>". */
-export async function startScriptServer(script: string, timeoutMs = 10_000): Promise<ScriptServer> {
-  const child = spawn(process.execPath, [path.join(__dirname, script)], { stdio: ["pipe", "pipe", "inherit"] });
+/** Starts dist/<script> with node (args after the script, nodeArgs before it); resolves once it printed "port <n>". */
+export async function startScriptServer(script: string, timeoutMs = 10_000, args: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<ScriptServer> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(__dirname, script), ...args], { stdio: ["pipe", "pipe", "inherit"] });
   children.add(child);
   const exited = new Promise<void>((resolve) =>
     child.once("exit", () => {
@@ -29,15 +31,17 @@ export async function startScriptServer(script: string, timeoutMs = 10_000): Pro
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;
   };
+  let out = "";
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      let out = "";
       const timer = setTimeout(() => reject(new Error(`${script} printed no port within ${timeoutMs} ms`)), timeoutMs);
       child.stdout!.setEncoding("utf8");
+      let listening = false;
       child.stdout!.on("data", (chunk: string) => {
         out += chunk;
-        const match = /^port (\d+)$/m.exec(out);
+        const match = listening ? null : /^port (\d+)$/m.exec(out);
         if (match === null) return;
+        listening = true;
         clearTimeout(timer);
         resolve(Number(match[1]));
       });
@@ -46,8 +50,7 @@ export async function startScriptServer(script: string, timeoutMs = 10_000): Pro
         reject(new Error(`${script} exited before it listened`));
       });
     });
-    child.stdout!.resume();
-    return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, stop };
+    return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, stdout: () => out, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -5,8 +5,14 @@
  * runtime uses) and nothing else: no router, no context, no pipeline, no
  * deadlines. Started as a child process by main.ts; prints "port <n>" once
  * listening; runs until its stdin closes.
+ *
+ * With a Redis port as its argument, GetState reads the key's hash with one
+ * HMGET through ioredis (the client the runtime's Redis store uses): the least a
+ * Node server can do to answer GetState from Redis, so the runtime's cost on Redis
+ * can be read against it in the same run.
  */
 import * as http2 from "node:http2";
+import Redis from "ioredis";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   GetStateRequestSchema,
@@ -29,25 +35,44 @@ const answers: Record<string, (body: Uint8Array) => Uint8Array> = {
   },
 };
 
+const redisPort = process.argv[2];
+const redis = redisPort === undefined ? undefined : new Redis({ host: "127.0.0.1", port: Number(redisPort) });
+const redisAnswers: Record<string, (body: Uint8Array) => Promise<Uint8Array>> = {
+  "/spec.proto.runtime.v1.Runtime/GetState": async (body) => {
+    const request = fromBinary(GetStateRequestSchema, body);
+    const [data, etag] = await redis!.hmgetBuffer(request.key, "data", "version");
+    return toBinary(GetStateResponseSchema, create(GetStateResponseSchema, { data: data ?? empty, etag: etag?.toString() ?? "" }));
+  },
+};
+
+function reply(stream: http2.ServerHttp2Stream, body: Uint8Array): void {
+  const frame = Buffer.allocUnsafe(5 + body.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(body.length, 1);
+  frame.set(body, 5);
+  stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+  stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+  stream.end(frame);
+}
+
 const server = http2.createServer();
 server.on("stream", (stream, headers) => {
-  const answer = answers[headers[":path"] ?? ""];
+  const path = headers[":path"] ?? "";
+  const answer = redis === undefined ? answers[path] : undefined;
+  const redisAnswer = redis === undefined ? undefined : redisAnswers[path];
   const chunks: Buffer[] = [];
   stream.on("data", (chunk: Buffer) => chunks.push(chunk));
   stream.on("error", () => undefined);
   stream.on("end", () => {
-    if (answer === undefined) {
-      stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12" }, { endStream: true });
-      return;
+    const body = Buffer.concat(chunks).subarray(5);
+    if (answer !== undefined) return reply(stream, answer(body));
+    if (redisAnswer !== undefined) {
+      return void redisAnswer(body).then(
+        (bytes) => reply(stream, bytes),
+        () => stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "14" }, { endStream: true }),
+      );
     }
-    const body = answer(Buffer.concat(chunks).subarray(5));
-    const frame = Buffer.allocUnsafe(5 + body.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(body.length, 1);
-    frame.set(body, 5);
-    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-    stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-    stream.end(frame);
+    stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12" }, { endStream: true });
   });
 });
 server.listen(0, "127.0.0.1", () => {
