@@ -231,3 +231,51 @@ export interface StateKeyPrefixMetadata {
 export const stateKeyPrefixMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "keyPrefix", type: "string", default: "none", required: false, sensitive: false, aliases: [], pattern: "^(?![^]*[|][|])", description: "The prefix strategy or a literal prefix; never \"||\", which separates the\nprefix from the key." },
 ];
+
+/**
+ * Metadata every lock component accepts, declared once in its capability and applied by the runtime.
+ */
+export interface LockCapabilityMetadata extends KeyPrefixMetadata {
+}
+
+/**
+ * The declared metadata fields of the lock capability, includes spliced in order.
+ */
+export const lockCapabilityMetadataFields: readonly MetadataFieldSpec[] = [
+  ...keyPrefixMetadataFields,
+];
+
+/**
+ * Metadata every sequencer component accepts, declared once in its capability and applied by the runtime.
+ */
+export interface SequencerCapabilityMetadata extends KeyPrefixMetadata {
+}
+
+/**
+ * The declared metadata fields of the sequencer capability, includes spliced in order.
+ */
+export const sequencerCapabilityMetadataFields: readonly MetadataFieldSpec[] = [
+  ...keyPrefixMetadataFields,
+];
+
+/**
+ * Metadata every state component accepts, declared once in its capability and applied by the runtime.
+ */
+export interface StateCapabilityMetadata extends StateKeyPrefixMetadata {
+}
+
+/**
+ * The declared metadata fields of the state capability, includes spliced in order.
+ */
+export const stateCapabilityMetadataFields: readonly MetadataFieldSpec[] = [
+  ...stateKeyPrefixMetadataFields,
+];
+
+/**
+ * Per capability that declares metadata of its own, its field table.
+ */
+export const capabilityMetadataFields: Readonly<Record<string, readonly MetadataFieldSpec[]>> = {
+  lock: lockCapabilityMetadataFields,
+  sequencer: sequencerCapabilityMetadataFields,
+  state: stateCapabilityMetadataFields,
+};

@@ -40,6 +40,8 @@ export interface CapabilityAst {
   messages: MessageAst[];
   enums: EnumAst[];
   callbacks: CallbackAst[];
+  /** Each `metadata { }` block: metadata every adapter of the capability accepts (more than one is reported by the checker). */
+  metadataBlocks: { loc: Loc; items: MetadataItemAst[] }[];
 }
 
 export interface OperationAst {

@@ -33,6 +33,8 @@ export function checkCapability(ast: CapabilityAst, protos: FileRegistry, diag: 
     messages: [],
     enums: [],
     callbacks: [],
+    metadata: [],
+    metadataItems: [],
   };
 
   // Declarations first (empty), so types can refer to each other in any order, recursion included.

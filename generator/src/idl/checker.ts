@@ -4,7 +4,7 @@
  */
 import type { FileRegistry } from "@bufbuild/protobuf";
 import { compareSpecErrors, type SpecError } from "../spec-error";
-import type { AdapterAst, IdlFileAst } from "./ast";
+import type { AdapterAst, IdlFileAst, MetadataItemAst } from "./ast";
 import { checkCapability, type ServedRpcRegistry } from "./capability-checker";
 import { compareLocs, Diagnostics, formatLoc } from "./diagnostics";
 import { MetadataChecker } from "./metadata-checker";
@@ -32,12 +32,24 @@ export function checkIdl(files: IdlFileAst[], protos: FileRegistry): { model: Id
   }
 
   const metadata = new MetadataChecker(diag, files.flatMap((f) => f.metadataGroups));
+  // Capability-level metadata: checked once at the capability, then spliced into each adapter.
+  const capabilityMetadata = new Map<string, MetadataItemAst[]>();
+  for (const ast of capabilityAsts) {
+    const cap = capabilities.get(ast.name.text);
+    if (cap === undefined || cap.loc !== ast.name.loc) continue;
+    for (const extra of ast.metadataBlocks.slice(1)) diag.error(extra.loc, `capability '${cap.name}' has more than one 'metadata' block; declare all its metadata in one`);
+    const items = ast.metadataBlocks.flatMap((block) => block.items);
+    const checked = metadata.adapterMetadata(items, `capability '${cap.name}'`);
+    cap.metadata = checked.fields;
+    cap.metadataItems = checked.items;
+    capabilityMetadata.set(cap.name, items);
+  }
 
   const adapters: Adapter[] = [];
   const adapterAsts = files.flatMap((f) => f.adapters).sort((a, b) => compareLocs(a.type.loc, b.type.loc));
   const seenAdapters = new Map<string, AdapterAst>();
   for (const ast of adapterAsts) {
-    const adapter = checkAdapter(ast, capabilities, metadata, diag);
+    const adapter = checkAdapter(ast, capabilities, metadata, diag, capabilityMetadata);
     if (!adapter) continue;
     const key = `${adapter.capability.name}\u0000${adapter.type}`;
     const first = seenAdapters.get(key);
@@ -68,7 +80,13 @@ export function checkIdl(files: IdlFileAst[], protos: FileRegistry): { model: Id
   return { model, errors: diag.errors.sort(compareSpecErrors) };
 }
 
-function checkAdapter(ast: AdapterAst, capabilities: NameTable<Capability>, metadata: MetadataChecker, diag: Diagnostics): Adapter | undefined {
+function checkAdapter(
+  ast: AdapterAst,
+  capabilities: NameTable<Capability>,
+  metadata: MetadataChecker,
+  diag: Diagnostics,
+  capabilityMetadata: ReadonlyMap<string, MetadataItemAst[]>,
+): Adapter | undefined {
   const label = `adapter ${JSON.stringify(ast.type.text)}`;
   checkAdapterType(diag, ast.type);
   for (const extra of ast.featureLists.slice(1)) diag.error(extra.loc, `${label} has more than one 'features' list; list all its features in one`);
@@ -76,7 +94,10 @@ function checkAdapter(ast: AdapterAst, capabilities: NameTable<Capability>, meta
 
   const capability = capabilities.get(ast.capability.text);
   // Metadata is checked even when the capability is unknown, so its errors surface in the same run.
-  const blocks = ast.metadataBlocks.map((block) => metadata.adapterMetadata(block.items, label));
+  // The capability's metadata comes after the adapter's own (a clash is a duplicate key of the adapter).
+  const inherited = capabilityMetadata.get(ast.capability.text) ?? [];
+  const own = ast.metadataBlocks.length > 0 ? ast.metadataBlocks : inherited.length > 0 ? [{ loc: ast.type.loc, items: [] }] : [];
+  const blocks = own.map((block, i) => metadata.adapterMetadata(i === 0 ? [...block.items, ...inherited] : block.items, label));
   const fields: MetadataField[] = blocks.flatMap((b) => b.fields);
   const metadataItems: MetadataItem[] = blocks.flatMap((b) => b.items);
   if (!capability) {

@@ -37,6 +37,13 @@ export interface Capability {
   messages: MessageDecl[];
   enums: EnumDecl[];
   callbacks: CallbackDecl[];
+  /**
+   * Metadata every adapter of the capability accepts, applied by the runtime
+   * (a key prefix): spliced at the end of each adapter's metadata. Includes spliced in.
+   */
+  metadata: MetadataField[];
+  /** The capability's metadata block as declared (the same field objects as `metadata`). */
+  metadataItems: MetadataItem[];
 }
 
 export interface ServedRpc {

@@ -30,7 +30,7 @@ export function parseIdl(file: string, text: string): IdlFileAst {
   return new Parser(file, tokenize(file, text)).parseFile();
 }
 
-const CAPABILITY_MEMBERS = "'operation', 'feature', 'error', 'message', 'union', 'enum', 'callback' or 'serves'";
+const CAPABILITY_MEMBERS = "'operation', 'feature', 'error', 'message', 'union', 'enum', 'callback', 'metadata' or 'serves'";
 
 class Parser {
   private pos = 0;
@@ -78,6 +78,7 @@ class Parser {
       messages: [],
       enums: [],
       callbacks: [],
+      metadataBlocks: [],
     };
     this.expectPunct("{");
     this.parseBlockBody((memberDoc, token) => {
@@ -89,7 +90,10 @@ class Parser {
       else if (this.isKeyword(token, "union")) cap.messages.push(this.parseMessage(memberDoc, true));
       else if (this.isKeyword(token, "enum")) cap.enums.push(this.parseEnum(memberDoc));
       else if (this.isKeyword(token, "callback")) cap.callbacks.push(this.parseCallback(memberDoc));
-      else this.fail(token, `expected ${CAPABILITY_MEMBERS}, found ${describeToken(token)}`);
+      else if (this.isKeyword(token, "metadata")) {
+        this.next();
+        cap.metadataBlocks.push({ loc: token.loc, items: this.parseMetadataBlock() });
+      } else this.fail(token, `expected ${CAPABILITY_MEMBERS}, found ${describeToken(token)}`);
     });
     return cap;
   }

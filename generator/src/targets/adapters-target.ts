@@ -1,5 +1,5 @@
 import type { GeneratedFile, Printable, Schema } from "@bufbuild/protoplugin";
-import type { Adapter, MetadataField, MetadataGroup, MetadataItem } from "../idl";
+import type { Adapter, Capability, MetadataField, MetadataGroup, MetadataItem } from "../idl";
 import type { Target } from "./target";
 import { runTsTarget } from "./es-plugin";
 import { printDoc } from "./components-target";
@@ -25,7 +25,12 @@ export const adaptersTarget: Target = {
       spec,
       "adapters",
       (schema: Schema) => {
-        if (spec.idl.metadataGroups.length > 0) printMetadataGroups(schema.generateFile(groupsFile), spec.idl.metadataGroups);
+        const withMetadata = spec.idl.capabilities.filter((c) => c.metadataItems.length > 0);
+        if (spec.idl.metadataGroups.length > 0 || withMetadata.length > 0) {
+          const f = schema.generateFile(groupsFile);
+          printMetadataGroups(f, spec.idl.metadataGroups);
+          printCapabilityMetadata(f, withMetadata);
+        }
         for (const [type, adapters] of byType) {
           printAdapters(schema.generateFile(`${adapterModule(type).slice(2)}.ts`), adapters);
         }
@@ -62,6 +67,30 @@ function printMetadataGroups(f: GeneratedFile, groups: readonly MetadataGroup[])
     printMetadataTable(f, f.export("const", fields), MetadataFieldSpec, group.items, (g) => groupNames(g).fields);
   };
   for (const group of groups) visit(group);
+}
+
+/**
+ * Per capability that declares metadata, its interface and field table (what the
+ * runtime reads and applies, e.g. the key prefix), and one record of them all by
+ * capability, so the kernel validates it for any adapter, a vendor's too.
+ */
+function printCapabilityMetadata(f: GeneratedFile, capabilities: readonly Capability[]): void {
+  if (capabilities.length === 0) return;
+  const MetadataFieldSpec = f.import("MetadataFieldSpec", componentRuntime, true);
+  for (const capability of capabilities) {
+    const base = pascalCase(capability.name);
+    f.print();
+    f.print(f.jsDoc(`Metadata every ${capability.name} component accepts, declared once in its capability and applied by the runtime.`));
+    printMetadataInterface(f, f.export("interface", `${base}CapabilityMetadata`), capability.metadataItems, (g) => groupNames(g).iface);
+    f.print();
+    f.print(f.jsDoc(`The declared metadata fields of the ${capability.name} capability, includes spliced in order.`));
+    printMetadataTable(f, f.export("const", `${camelCase(capability.name)}CapabilityMetadataFields`), MetadataFieldSpec, capability.metadataItems, (g) => groupNames(g).fields);
+  }
+  f.print();
+  f.print(f.jsDoc("Per capability that declares metadata of its own, its field table."));
+  f.print(f.export("const", "capabilityMetadataFields"), ": Readonly<Record<string, readonly ", MetadataFieldSpec, "[]>> = {");
+  for (const capability of capabilities) f.print("  ", capability.name, ": ", `${camelCase(capability.name)}CapabilityMetadataFields,`);
+  f.print("};");
 }
 
 /** An interface: included groups become `extends`, own fields members. */

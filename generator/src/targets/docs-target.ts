@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Handlebars from "handlebars";
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import { getComments } from "@bufbuild/protoplugin";
-import type { Adapter, Capability, TypeRef } from "../idl";
+import type { Adapter, Capability, MetadataField, TypeRef } from "../idl";
 import { withHeader, type OutputFile } from "../output/output-file";
 import type { SpecModel } from "../spec-model";
 import type { Target } from "./target";
@@ -158,6 +158,7 @@ function capabilityView(capability: Capability, adapters: readonly Adapter[]) {
     })),
     features: capability.features.map((f) => ({ name: f.name, unlocks: f.unlocks.map((op) => op.name), doc: f.doc })),
     errors: capability.errors.map((e) => ({ name: e.name, status: e.status, doc: e.doc })),
+    metadata: capability.metadata.map(metadataRow),
     types: [
       ...capability.messages.map((m) => ({
         name: m.name,
@@ -181,18 +182,22 @@ function capabilityView(capability: Capability, adapters: readonly Adapter[]) {
       type: a.type,
       doc: a.doc,
       features: a.features.map((f) => f.name),
-      metadata: a.metadata.map((m) => ({
-        name: m.name,
-        aliases: m.aliases,
-        type: m.type,
-        sensitive: m.sensitive,
-        hasDefault: m.default !== undefined,
-        default: m.default === undefined ? "" : JSON.stringify(m.default),
-        required: m.required,
-        constraints: metadataConstraints(m).join("; "),
-        doc: m.doc,
-      })),
+      metadata: a.metadata.map(metadataRow),
     })),
+  };
+}
+
+function metadataRow(m: MetadataField) {
+  return {
+    name: m.name,
+    aliases: m.aliases,
+    type: m.type,
+    sensitive: m.sensitive,
+    hasDefault: m.default !== undefined,
+    default: m.default === undefined ? "" : JSON.stringify(m.default),
+    required: m.required,
+    constraints: metadataConstraints(m).join("; "),
+    doc: m.doc,
   };
 }
 

@@ -71,7 +71,7 @@ it("a syntax error in an IDL file", () => {
   edit(cap, "  /// Reads one note.\n  operation get", "  /// Reads one note.\n  opertion get");
   expect(gen()).toEqual({
     code: 1,
-    stderr: [`${cap}:6:3: expected 'operation', 'feature', 'error', 'message', 'union', 'enum', 'callback' or 'serves', found 'opertion'`],
+    stderr: [`${cap}:6:3: expected 'operation', 'feature', 'error', 'message', 'union', 'enum', 'callback', 'metadata' or 'serves', found 'opertion'`],
   });
   expectUntouched();
 });
@@ -95,7 +95,7 @@ it("a metadata field of an unknown type", () => {
   edit(cap, "database: int = 0", "database: integer = 0");
   expect(gen()).toEqual({
     code: 1,
-    stderr: [`${cap}:101:15: metadata field 'database' has unknown type 'integer' (expected string, bool, int, number or duration)`],
+    stderr: [`${cap}:107:15: metadata field 'database' has unknown type 'integer' (expected string, bool, int, number or duration)`],
   });
   expectUntouched();
 });
@@ -105,7 +105,7 @@ it("several errors are reported together, in file order", () => {
   edit(cap, "database: int = 0", "database: integer = 0");
   const { code, stderr } = gen();
   expect(code).toBe(1);
-  expect(stderr.map((l) => l.split(": ")[0])).toEqual([`${cap}:24:24`, `${cap}:101:15`]);
+  expect(stderr.map((l) => l.split(": ")[0])).toEqual([`${cap}:24:24`, `${cap}:107:15`]);
   expectUntouched();
 });
 
@@ -118,9 +118,9 @@ it("names that would collide in generated code are rejected", () => {
   expect(code).toBe(1);
   expect(stderr).toEqual([
     `${cap}:15:13: operation name 'close' is reserved (every component has features, health() and close(); 'then' would make a component look like a promise)`,
-    `${cap}:33:9: error name 'RefusedError' ends in 'Error'; the generated class adds it (write 'Refused')`,
-    `${cap}:58:15: unknown type 'NotesFeature' in field 'priority' of message 'NoteRecord' (no message, enum or callback of that name in capability 'notes')`,
-    `${cap}:70:8: enum name 'NotesFeature' in capability 'notes' is taken by generated code (reserved: NotesFeature, NoteStoreWith, Component, ComponentError, Subscription, RequestChecks)`,
+    `${cap}:39:9: error name 'RefusedError' ends in 'Error'; the generated class adds it (write 'Refused')`,
+    `${cap}:64:15: unknown type 'NotesFeature' in field 'priority' of message 'NoteRecord' (no message, enum or callback of that name in capability 'notes')`,
+    `${cap}:76:8: enum name 'NotesFeature' in capability 'notes' is taken by generated code (reserved: NotesFeature, NoteStoreWith, Component, ComponentError, Subscription, RequestChecks)`,
   ]);
   expectUntouched();
 });

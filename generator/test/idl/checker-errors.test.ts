@@ -180,6 +180,44 @@ describe("feature, error and naming errors", () => {
     expect(fields.max).toMatchObject({ optional: true });
   });
 
+  test("capability metadata: checked once, spliced after each adapter's own; an adapter may not redeclare it", () => {
+    const { model, errors } = check({
+      [FILE]: `capability state as StateStore {
+  operation get(key: string) returns string
+  /// Applied by the runtime.
+  metadata {
+    include Prefix
+  }
+  metadata {
+    extra: int
+  }
+}
+metadata Prefix {
+  keyPrefix: string = "none" pattern "^[a-z]*$"
+}
+adapter "plain" implements state {
+}
+adapter "own" implements state {
+  metadata {
+    ttl: int min -1
+  }
+}
+adapter "clash" implements state {
+  metadata {
+    keyprefix: string
+  }
+}`,
+    });
+    expect(errors).toEqual([
+      `${FILE}:7:3: capability 'state' has more than one 'metadata' block; declare all its metadata in one`,
+      `${FILE}:5:5: duplicate metadata key 'keyPrefix' in adapter "clash" (already used by field 'keyprefix' at ${FILE}:23:5; keys are compared ignoring case)`,
+    ].sort());
+    const state = model.capabilities[0]!;
+    expect(state.metadata.map((f) => f.name)).toEqual(["keyPrefix", "extra"]);
+    const byType = Object.fromEntries(model.adapters.map((a) => [a.type, a.metadata.map((f) => f.name)]));
+    expect(byType).toEqual({ plain: ["keyPrefix", "extra"], own: ["ttl", "keyPrefix", "extra"], clash: ["keyprefix", "keyPrefix", "extra"] });
+  });
+
   test("shared errors: status, suffix, naming and duplicates across files", () => {
     const { model, errors } = check({
       "spec/components/errors.cap": `/// Out of reach.

@@ -6,7 +6,7 @@ const FILE = "spec/components/state.cap";
 describe("syntax errors stop at the first, with file:line:col", () => {
   test("a misspelled member keyword", () => {
     expect(parseError("capability state as StateStore {\n  /// Reads.\n  opertion get()\n}\n")).toBe(
-      `${FILE}:3:3: expected 'operation', 'feature', 'error', 'message', 'union', 'enum', 'callback' or 'serves', found 'opertion'`,
+      `${FILE}:3:3: expected 'operation', 'feature', 'error', 'message', 'union', 'enum', 'callback', 'metadata' or 'serves', found 'opertion'`,
     );
   });
 

@@ -16,9 +16,10 @@ export const keySeparator = "||";
 export type KeyPrefixStrategy = "appid" | "name" | "none";
 
 /**
- * The keyPrefix default a metadata group of spec/components declares (KeyPrefix:
- * "appid" for locks and sequencers; StateKeyPrefix: "none" for state, as in
- * Layotto), so the kernel does not restate it.
+ * The keyPrefix default a capability's own metadata declares in spec/components
+ * (lock and sequencer: "appid"; state: "none", as in Layotto), so the kernel does
+ * not restate it. Every adapter of those capabilities accepts keyPrefix, vendors'
+ * included (the registry validates it against the capability's fields).
  */
 export function declaredKeyPrefixDefault(fields: readonly MetadataFieldSpec[]): string {
   const declared = fields.find((field) => field.name === "keyPrefix")?.default;

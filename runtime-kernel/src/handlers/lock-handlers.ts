@@ -5,7 +5,7 @@ import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
 import { invalidArgument } from "../errors/error-mapping";
 import { atComponent } from "./call-context";
-import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
+import { lockCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 
 /** The fields every lock rpc names; expire only where a lease is asked for. */
@@ -18,7 +18,7 @@ interface LockFields {
 
 export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
   // Layotto's lock keys: lock|||<appid>||<resource> by default (pkg/runtime/lock/lock_config.go).
-  const keys = new KeyScope(table.appId, "lock|||", declaredKeyPrefixDefault(keyPrefixMetadataFields), "lock store");
+  const keys = new KeyScope(table.appId, "lock|||", declaredKeyPrefixDefault(lockCapabilityMetadataFields), "lock store");
 
   /**
    * Checks a request in Layotto's order (configured, resource, owner, expire, store)

@@ -5,7 +5,7 @@ import type { ComponentTable } from "../registry/component-table";
 import { findComponent, requireComponent } from "./component-lookup";
 import { invalidArgument } from "../errors/error-mapping";
 import { atComponent } from "./call-context";
-import { keyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
+import { sequencerCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 import { SegmentCache } from "./segment-cache";
 
@@ -49,5 +49,5 @@ export function createSequencerHandlers(table: ComponentTable): RuntimeSequencer
 
 /** How sequencer keys are scoped: Layotto's "sequencer|||" before the keyPrefix strategy (app id by default). */
 export function sequencerKeyScope(appId: string): KeyScope {
-  return new KeyScope(appId, "sequencer|||", declaredKeyPrefixDefault(keyPrefixMetadataFields), "Sequencer store");
+  return new KeyScope(appId, "sequencer|||", declaredKeyPrefixDefault(sequencerCapabilityMetadataFields), "Sequencer store");
 }

@@ -23,7 +23,7 @@ import { lookupComponent } from "./component-lookup";
 import { errorText, invalidArgument } from "../errors/error-mapping";
 import { atComponent, callContext } from "./call-context";
 import type { CallContext } from "@ottavo/component-runtime";
-import { stateKeyPrefixMetadataFields } from "@ottavo/generated/components/metadata-groups";
+import { stateCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, declaredKeyPrefixDefault } from "./key-prefix";
 import { stateTtl } from "./ttl-metadata";
 
@@ -31,10 +31,10 @@ import { stateTtl } from "./ttl-metadata";
  * Layotto's default key prefix for state is "none" (pkg/runtime/state/compatibility.go,
  * documented as the default in its state component docs), so state written through
  * Layotto reads back here unchanged; a store's `keyPrefix` metadata chooses another.
- * Dapr's default would be "appid". The value comes from the StateKeyPrefix group in
- * spec/components, which state adapters include.
+ * Dapr's default would be "appid". The value comes from the state capability's own
+ * metadata in spec/components/state.cap, which every state adapter accepts.
  */
-export const defaultStateKeyPrefix = declaredKeyPrefixDefault(stateKeyPrefixMetadataFields);
+export const defaultStateKeyPrefix = declaredKeyPrefixDefault(stateCapabilityMetadataFields);
 
 /** How many keys GetBulkState reads at once from a store without BULK when parallelism is 0 (Dapr's default). */
 const defaultBulkParallelism = 100;

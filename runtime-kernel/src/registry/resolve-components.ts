@@ -1,4 +1,5 @@
 import type { CapabilityAdapterFactory } from "@ottavo/generated/components/registry";
+import { capabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import {
   MetadataError,
   parseMetadata,
@@ -47,14 +48,15 @@ export function resolveComponents(
       );
       continue;
     }
-    const { metadata, settings, conflicts } = foldMetadata(component, factory.metadata);
+    const fields = withCapabilityMetadata(component.capability, factory.metadata);
+    const { metadata, settings, conflicts } = foldMetadata(component, fields);
     for (const key of conflicts) report.problem(`${described}: '${key}' is given both beside 'metadata' and inside it`);
     try {
       // Every field is treated as sensitive here so that type errors never echo a value.
       // A deprecated name is read as its replacement, with a warning.
       parseMetadata(
         metadata,
-        factory.metadata.map((field) => ({ ...field, sensitive: true })),
+        fields.map((field) => ({ ...field, sensitive: true })),
         { warn: (message) => report.warning(`${described}: ${message}`) },
       );
     } catch (error) {
@@ -62,13 +64,24 @@ export function resolveComponents(
       for (const problem of error.problems) report.problem(`${described}: ${problem}`);
       continue;
     }
-    for (const key of unknownMetadataKeys(metadata, factory.metadata)) {
+    for (const key of unknownMetadataKeys(metadata, fields)) {
       report.warning(`${described}: unknown metadata key '${key}'; ignored`);
     }
     if (conflicts.length === 0) components.push({ config: component, factory, metadata, settings });
   }
   report.throwIfProblems();
   return { components, warnings: report.warnings };
+}
+
+/**
+ * An adapter's fields plus its capability's own (spec/components declares them
+ * once per capability, and the runtime applies them): generated adapters have them
+ * already; a vendor's registration gets them here, so its keyPrefix is validated
+ * and applied like any other's.
+ */
+function withCapabilityMetadata(capability: string, fields: readonly MetadataFieldSpec[]): readonly MetadataFieldSpec[] {
+  const inherited = (capabilityMetadataFields[capability] ?? []).filter((field) => !fields.some((own) => own.name === field.name));
+  return inherited.length === 0 ? fields : [...fields, ...inherited];
 }
 
 /**

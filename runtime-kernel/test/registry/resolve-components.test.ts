@@ -99,6 +99,24 @@ describe("resolving components against their adapters", () => {
     ]);
   });
 
+  it("validates the capability's own metadata (keyPrefix) for a vendor's adapter that does not declare it, without an unknown-key warning", () => {
+    const vendor = defineVendorAdapter({
+      capability: "sequencer",
+      type: "vendor",
+      features: [],
+      metadata: [] as const,
+      create: async () => {
+        throw new Error("not created here");
+      },
+    });
+    const vendorRegistry = new AdapterRegistry([vendor], [{ capability: "sequencer", type: "vendor", features: [] }]);
+    const config = (prefix: string) => parseConfigText(`components:\n  sequencer:\n    ids: { type: vendor, metadata: { keyPrefix: '${prefix}' } }\n`, "ottavo.yaml");
+    expect(resolveComponents(config("name"), vendorRegistry).warnings).toEqual([]);
+    expect(() => resolveComponents(config("a||b"), vendorRegistry)).toThrow(
+      new ConfigError(["ottavo.yaml: sequencer component 'ids' (type 'vendor'): metadata field 'keyPrefix' must match /^(?![^]*[|][|])/"]),
+    );
+  });
+
   it("reads the embedded default config and the Layotto example without problems or warnings", () => {
     for (const name of ["default.yaml", "layotto-config.json"]) {
       const file = path.join(__dirname, "..", "..", "..", "configs", name);

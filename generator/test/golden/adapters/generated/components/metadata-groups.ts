@@ -31,3 +31,28 @@ export const demoConnectionMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "password", type: "string", required: false, sensitive: true, aliases: [], description: "The password." },
   { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "How long to wait for the server." },
 ];
+
+/**
+ * Metadata every notes component accepts, declared once in its capability and applied by the runtime.
+ */
+export interface NotesCapabilityMetadata {
+  /**
+   * Where the runtime files the notes of this store.
+   * Default: "notes". Matches `/^[a-z]+$/`.
+   */
+  namespace: string;
+}
+
+/**
+ * The declared metadata fields of the notes capability, includes spliced in order.
+ */
+export const notesCapabilityMetadataFields: readonly MetadataFieldSpec[] = [
+  { name: "namespace", type: "string", default: "notes", required: false, sensitive: false, aliases: [], pattern: "^[a-z]+$", description: "Where the runtime files the notes of this store." },
+];
+
+/**
+ * Per capability that declares metadata of its own, its field table.
+ */
+export const capabilityMetadataFields: Readonly<Record<string, readonly MetadataFieldSpec[]>> = {
+  notes: notesCapabilityMetadataFields,
+};

@@ -46,6 +46,11 @@ export interface DemoServerNotesMetadata extends DemoConnectionMetadata {
    * Default: true.
    */
   enabled: boolean;
+  /**
+   * Where the runtime files the notes of this store.
+   * Default: "notes". Matches `/^[a-z]+$/`.
+   */
+  namespace: string;
 }
 
 /**
@@ -60,6 +65,7 @@ export const demoServerNotesMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "maxNotes", type: "int", required: false, sensitive: false, aliases: [], min: 1, excludes: ["maxAge"], description: "A limit by count." },
   { name: "maxAge", type: "duration", required: false, sensitive: false, aliases: [], min: 1000, description: "A limit by age." },
   { name: "enabled", type: "bool", default: true, required: false, sensitive: false, aliases: [], description: "A switch." },
+  { name: "namespace", type: "string", default: "notes", required: false, sensitive: false, aliases: [], pattern: "^[a-z]+$", description: "Where the runtime files the notes of this store." },
 ];
 
 /**

@@ -9,12 +9,18 @@ import { noteStoreRequestChecks } from "../notes";
  * Metadata of the "in-memory" notes component, as validated at start.
  */
 export interface InMemoryNotesMetadata {
+  /**
+   * Where the runtime files the notes of this store.
+   * Default: "notes". Matches `/^[a-z]+$/`.
+   */
+  namespace: string;
 }
 
 /**
  * The declared metadata fields of the "in-memory" notes component.
  */
 export const inMemoryNotesMetadataFields: readonly MetadataFieldSpec[] = [
+  { name: "namespace", type: "string", default: "notes", required: false, sensitive: false, aliases: [], pattern: "^[a-z]+$", description: "Where the runtime files the notes of this store." },
 ];
 
 /**
