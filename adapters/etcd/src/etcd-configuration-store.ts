@@ -207,7 +207,13 @@ class WatchSubscription implements Subscription {
     this.stream = stream;
     return new Promise<void>((resolve, reject) => {
       let created = false;
+      // etcd answers a create at once; no answer (a frozen etcd, a dead link) counts as a failure.
+      const unanswered = setTimeout(
+        () => fail(new (etcd3().GRPCDeadlineExceededError)(`etcd did not confirm the watch within ${this.connection.requestTimeout} ms`)),
+        this.connection.requestTimeout,
+      );
       const fail = (error: Error) => {
+        clearTimeout(unanswered);
         if (this.stream !== stream) return;
         this.stream = undefined;
         stream.cancel();
@@ -218,17 +224,19 @@ class WatchSubscription implements Subscription {
         if (this.stream !== stream) return;
         if (response.canceled) {
           if (response.compact_revision !== "0" && response.compact_revision !== "") {
+            clearTimeout(unanswered);
             this.stream = undefined;
             stream.cancel();
             created = true;
             resolve();
             void this.resync();
           } else {
-            fail(new Error(`etcd cancelled the watch: ${response.cancel_reason}`));
+            fail(etcd3().castGrpcErrorMessage(`etcd cancelled the watch: ${response.cancel_reason}`));
           }
           return;
         }
         if (response.created) {
+          clearTimeout(unanswered);
           created = true;
           this.pause = FIRST_PAUSE_MS;
           resolve();

@@ -26,6 +26,8 @@ export class EtcdConnection {
     /** keyPrefixPath with a "/" at either end. */
     readonly prefix: string,
     private readonly componentName: string,
+    /** How long one call (or a watch's creation) may wait for etcd, in milliseconds. */
+    readonly requestTimeout: number,
   ) {}
 
   static open(metadata: EtcdConnectionMetadata, keyPrefixPath: string, context: AdapterContext): EtcdConnection {
@@ -48,10 +50,14 @@ export class EtcdConnection {
       grpcOptions: {
         "grpc.initial_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": dialSeconds * 1000,
+        // A watch on a link that died silently (no reset) is noticed within 15 s;
+        // etcd accepts pings every 5 s or slower (its --grpc-keepalive-min-time).
+        "grpc.keepalive_time_ms": 10_000,
+        "grpc.keepalive_timeout_ms": 5_000,
       },
       ...(metadata.username !== undefined ? { auth: { username: metadata.username, password: metadata.password ?? "" } } : {}),
     });
-    return new EtcdConnection(client, withSlashes(keyPrefixPath), context.componentName);
+    return new EtcdConnection(client, withSlashes(keyPrefixPath), context.componentName, requestTimeout);
   }
 
   /** Runs one etcd call; etcd's failures become statuses naming the component. */
