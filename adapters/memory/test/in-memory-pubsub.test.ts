@@ -109,8 +109,10 @@ describe("in-memory pubsub", () => {
     await p.publish(message("only"));
     await eventually(() => received.length === 2);
     expect(received[1]).toMatchObject({ id: received[0].id, deliveryCount: 2 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(received).toHaveLength(2);
+    // Settled: a sentinel published now comes next, with no third delivery before it (one at a time, in order).
+    await p.publish(message("sentinel"));
+    await eventually(() => received.length === 3);
+    expect(payloads(received)).toEqual(["only", "only", "sentinel"]);
   });
 
   it("acknowledges a DROP: the message is not delivered again", async () => {
@@ -122,9 +124,9 @@ describe("in-memory pubsub", () => {
     });
     await p.publish(message("poison"));
     await p.publish(message("next"));
-    await eventually(() => received.length === 2);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(payloads(received)).toEqual(["poison", "next"]);
+    await p.publish(message("sentinel"));
+    await eventually(() => received.length === 3);
+    expect(payloads(received)).toEqual(["poison", "next", "sentinel"]);
   });
 
   it("gives every group every message, and shares a group's messages round robin", async () => {
@@ -147,9 +149,9 @@ describe("in-memory pubsub", () => {
     const { received, handler } = recorder();
     await subscribe(p, handler, "app1", "orders");
     await p.publish(message("other", "payments"));
+    // The sentinel: published after, on the subscribed topic, it arrives with nothing before it.
     await p.publish(message("mine", "orders"));
     await eventually(() => received.length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
     expect(payloads(received)).toEqual(["mine"]);
   });
 
@@ -174,11 +176,11 @@ describe("in-memory pubsub", () => {
     await eventually(() => first.received.length === 1);
     await subscription.close();
     await p.publish(message("2"));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(first.received).toHaveLength(1);
     const next = recorder();
     await subscribe(p, next.handler);
     await eventually(() => next.received.length === 1);
+    // "2" went to the next subscriber, so the closed one did not take it.
+    expect(first.received).toHaveLength(1);
     expect(payloads(next.received)).toEqual(["2"]);
   });
 
@@ -230,8 +232,10 @@ describe("in-memory pubsub", () => {
     expect(attempts.map((m) => [text(m.data), m.deliveryCount])).toEqual([["poison", 1], ["poison", 2], ["poison", 3], ["fine", 1]]);
     expect(dead.received[0]).toMatchObject({ topic: "orders-dlt", contentType: "text/plain", metadata: { source: "test" } });
     expect(text(dead.received[0].data)).toBe("poison");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(attempts).toHaveLength(4);
+    // Dead-lettered: a sentinel comes next, with no fourth attempt at the poison before it.
+    await p.publish(message("sentinel"));
+    await eventually(() => attempts.length === 5);
+    expect(attempts.map((m) => text(m.data))).toEqual(["poison", "poison", "poison", "fine", "sentinel"]);
   });
 
   it("keeps redelivering past maxDeliveries when the subscription has no dead-letter topic", async () => {
