@@ -1,12 +1,13 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { gzip } from "node:zlib";
-import { create, isMessage, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type ContextValues } from "@connectrpc/connect";
+import { create, isMessage, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
 import { createMethodSerializationLookup, type MethodSerializationLookup } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
 import type { UnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
-import type { CallInfo, Pipeline, StartedCall } from "./pipeline";
+import type { Pipeline, StartedCall } from "./pipeline";
+import { HeaderCallInfo } from "./header-call-info";
 import { UnaryCallContext } from "./grpc/unary-call-context";
 
 type NodeServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -132,7 +133,11 @@ class ConnectUnaryCall {
     const method = this.route.dispatch.method;
     const pipeline = this.path.options.pipeline;
     try {
-      if (pipeline.active) this.pipelineCall = pipeline.start(this.callInfo(method));
+      if (pipeline.active) {
+        const info = new HeaderCallInfo(request.headers, method, "connect");
+        this.pipelineCall = pipeline.start(info);
+        this.values = info.setValues;
+      }
     } catch (error) {
       return this.fail(error);
     }
@@ -146,24 +151,6 @@ class ConnectUnaryCall {
     this.context = new UnaryCallContext(method, request.headers, deadline, this.values, "connect", request.url);
     request.on("data", (chunk: Buffer) => this.chunks.push(chunk));
     request.once("end", () => this.received());
-  }
-
-  private callInfo(method: DescMethodUnary): CallInfo {
-    const headers = this.request.headers;
-    const call = this;
-    return {
-      get values() {
-        return (call.values ??= createContextValues());
-      },
-      service: method.parent.typeName,
-      method: method.name,
-      protocol: "connect",
-      streaming: false,
-      header: (name) => {
-        const value = headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      },
-    };
   }
 
   /** The whole body arrived (its declared length, which node's parser enforces): decode, call, answer. */

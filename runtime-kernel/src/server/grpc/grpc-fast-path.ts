@@ -1,10 +1,10 @@
 import * as http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
-import { Code, ConnectError, createContextValues, type ContextValues } from "@connectrpc/connect";
-import type { DescMethodUnary } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
 import type { UnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import { grpcPercentEncode } from "../grpc-message";
-import type { CallInfo, Pipeline, StartedCall } from "../pipeline";
+import type { Pipeline, StartedCall } from "../pipeline";
+import { HeaderCallInfo } from "../header-call-info";
 import { frameMessage, UnaryFrameReader, type FrameProblem } from "./grpc-frames";
 import { parseGrpcTimeout } from "./grpc-timeout";
 import { codecFor, type CodecTable, type MessageCodec } from "./message-codecs";
@@ -83,33 +83,6 @@ export class GrpcFastPath {
   }
 }
 
-/** What the pipeline's steps see of a fast-path call (a class: V8 makes object literals with a getter slow). */
-class FastCallInfo implements CallInfo {
-  readonly service: string;
-  readonly method: string;
-  readonly protocol = "grpc";
-  readonly streaming = false;
-  /** Made only when a step asks for them (tracing), then handed to the handler's context. */
-  setValues: ContextValues | undefined;
-
-  constructor(
-    private readonly headers: http2.IncomingHttpHeaders,
-    method: DescMethodUnary,
-  ) {
-    this.service = method.parent.typeName;
-    this.method = method.name;
-  }
-
-  header(name: string): string | undefined {
-    const value = this.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  }
-
-  get values(): ContextValues {
-    return (this.setValues ??= createContextValues());
-  }
-}
-
 /** One unary call from headers to trailers. */
 class UnaryCall {
   private readonly reader: UnaryFrameReader;
@@ -138,7 +111,7 @@ class UnaryCall {
     const pipeline = this.path.options.pipeline;
     try {
       if (pipeline.active) {
-        const info = new FastCallInfo(headers, this.route.dispatch.method);
+        const info = new HeaderCallInfo(headers, this.route.dispatch.method, "grpc");
         this.pipelineCall = pipeline.start(info);
         this.values = info.setValues;
       }
