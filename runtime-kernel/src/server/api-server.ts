@@ -13,6 +13,7 @@ import type { TlsSettings } from "../config/api-security";
 import { defaultServerLimits, type ServerLimits } from "../config/server-limits";
 import { connectLimitOptions, streamLimitInterceptor, StreamCounter } from "./connect-limits";
 import { applyHttp1Limits, ClientConnections, http1ServerOptions, http2ServerOptions, watchSession } from "./connection-limits";
+import { checkEnvelopeFlags, isEnveloped } from "./envelope-flags";
 import { fixGrpcMessageTrailer } from "./grpc-message";
 import { createApiListener } from "./tls";
 import { closeServer, listenOn } from "./listen";
@@ -198,6 +199,7 @@ export class ApiServer {
     if (this.cors?.handle(request, response)) return;
     if (this.served.serveOutsideConnect(request, response)) return;
     if (this.connectUnary?.serve(request, response)) return;
+    if (isEnveloped(contentType)) checkEnvelopeFlags(request);
     handler(request, response);
   }
 

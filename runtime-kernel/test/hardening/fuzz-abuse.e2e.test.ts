@@ -1,6 +1,7 @@
 /**
  * The standing fuzz and abuse suite (issue 11, deliverable 7), bounded to well
  * under a minute: mutated protobuf for every unary rpc on the gRPC fast path,
+ * mutated messages and envelopes for every streaming rpc over gRPC and Connect,
  * malformed JSON and framing on Connect, a subscriber that stops reading (issue 9's
  * bounded queue), and vanished streaming clients. It asserts no crash, every
  * call answered within 5 s with a documented status, and the runtime's file
@@ -11,10 +12,16 @@ import * as net from "node:net";
 import { create, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createRuntimeClient } from "@ottavo/generated/client/runtime-client";
-import { Runtime, SubscribeConfigurationRequestSchema } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import {
+  GetFileRequestSchema,
+  PutFileRequestSchema,
+  Runtime,
+  SubscribeConfigurationRequestSchema,
+  SubscribeTopicEventsRequestSchema,
+} from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { eventually, openFdCount, rssBytes, startRuntime, type RunningRuntime } from "@ottavo/test-support";
 import { demoConfig, demoFiles } from "../e2e/support";
-import { rawGrpcCall } from "./raw-grpc";
+import { envelope, rawGrpcCall, rawStreamCall, type StreamAnswer, type StreamProtocol } from "./raw-grpc";
 
 jest.setTimeout(60_000);
 
@@ -22,7 +29,7 @@ let runtime: RunningRuntime;
 let baseline: { fds: number; rss: number };
 
 beforeAll(async () => {
-  runtime = await startRuntime({ config: demoConfig(), files: demoFiles });
+  runtime = await startRuntime({ config: demoConfig(), files: { ...demoFiles, "files/seed.txt": "x".repeat(300_000) } });
   // One call of each kind first, so that lazily loaded code counts in the baseline.
   await rawGrpcCall(runtime.apiPort, "SayHello", new Uint8Array());
   baseline = { fds: openFdCount(runtime.process.pid!), rss: rssBytes(runtime.process.pid!) };
@@ -158,4 +165,127 @@ it("lets go of streams whose clients vanished, and comes back near its baseline"
   // Still serving.
   const hello = await rawGrpcCall(runtime.apiPort, "SayHello", new Uint8Array());
   expect(hello.status).toBe(0);
+});
+
+/** A valid request stream per streaming rpc, as encoded messages: what the stream mutations start from. */
+const streamSeeds: Record<string, Uint8Array[]> = {
+  SubscribeConfiguration: [
+    toBinary(SubscribeConfigurationRequestSchema, create(SubscribeConfigurationRequestSchema, { storeName: "config_demo", appId: "e2e", keys: ["a", "b"], metadata: { k: "v" } })),
+    toBinary(SubscribeConfigurationRequestSchema, create(SubscribeConfigurationRequestSchema, { storeName: "config_demo", appId: "e2e", keys: ["c"] })),
+  ],
+  SubscribeTopicEvents: [
+    toBinary(SubscribeTopicEventsRequestSchema, create(SubscribeTopicEventsRequestSchema, {
+      subscribeTopicEventsRequestType: { case: "initialRequest", value: { pubsubName: "pub_subs_demo", topic: "fuzz", metadata: { k: "v" } } },
+    })),
+    toBinary(SubscribeTopicEventsRequestSchema, create(SubscribeTopicEventsRequestSchema, {
+      subscribeTopicEventsRequestType: { case: "eventProcessed", value: { id: "e-1", status: { status: 0 } } },
+    })),
+  ],
+  GetFile: [toBinary(GetFileRequestSchema, create(GetFileRequestSchema, { storeName: "file_demo", name: "seed.txt", metadata: { k: "v" } }))],
+  PutFile: [
+    toBinary(PutFileRequestSchema, create(PutFileRequestSchema, { storeName: "file_demo", name: "fuzz/put.txt", data: new Uint8Array(64).fill(1), metadata: { k: "v" } })),
+    toBinary(PutFileRequestSchema, create(PutFileRequestSchema, { data: new Uint8Array(64).fill(2) })),
+  ],
+};
+
+/** One message changed: a bit flipped, cut short, random bytes appended, or replaced by random bytes. */
+function mutate(valid: Uint8Array, rand: () => number): Uint8Array {
+  const bytes = Buffer.from(valid);
+  const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+  switch (Math.floor(rand() * 4)) {
+    case 0:
+      if (bytes.length > 0) bytes[Math.floor(rand() * bytes.length)] ^= 1 << Math.floor(rand() * 8);
+      return bytes;
+    case 1:
+      return bytes.subarray(0, Math.floor(rand() * bytes.length));
+    case 2:
+      return Buffer.concat([bytes, randomBytes(1 + Math.floor(rand() * 16))]);
+    default:
+      return randomBytes(Math.floor(rand() * 64));
+  }
+}
+
+/**
+ * The body of one mutated streaming call, by its number: mutated messages in
+ * good envelopes, a good first message then mutated ones, flag bytes a client
+ * may not send, an envelope longer than what follows, a stray partial envelope,
+ * an envelope announcing more than the receive limit, an end-of-stream flag
+ * sent by the client, and (the sentinel) the valid stream itself.
+ */
+function streamBody(seed: readonly Uint8Array[], n: number, rand: () => number): Buffer {
+  const valid = seed.map((message) => envelope(message));
+  const mutated = seed.map((message) => envelope(mutate(message, rand)));
+  switch (n % 8) {
+    case 0:
+      return Buffer.concat(mutated);
+    case 1:
+      return Buffer.concat([valid[0]!, ...mutated.slice(1), envelope(mutate(seed[0]!, rand))]);
+    case 2:
+      return Buffer.concat([envelope(seed[0]!, [0x80, 0x04, 0x01][n % 3]), ...valid.slice(1)]);
+    case 3:
+      return Buffer.concat([valid[0]!, envelope(seed.at(-1)!, 0, seed.at(-1)!.length + 1 + Math.floor(rand() * 1000))]);
+    case 4:
+      return Buffer.concat([...valid, Buffer.from([0, 0, 0]).subarray(0, 1 + Math.floor(rand() * 3))]);
+    case 5:
+      return Buffer.concat([valid[0]!, envelope(new Uint8Array(16), 0, 0xffffffff)]);
+    case 6:
+      return Buffer.concat([envelope(seed[0]!, 0x02), ...valid.slice(1)]);
+    default:
+      return Buffer.concat(valid); // the sentinel: a well-formed stream is served
+  }
+}
+
+/**
+ * The statuses a malformed streaming call may end with (README, "Limits and
+ * security"): OK when what was sent still made sense, INVALID_ARGUMENT for bad
+ * values or a cut envelope, NOT_FOUND and ALREADY_EXISTS from the rpc itself,
+ * RESOURCE_EXHAUSTED beyond a limit, UNIMPLEMENTED for a server-streaming call
+ * without exactly one request, INTERNAL for what cannot be parsed.
+ */
+const streamStatuses = new Set([0, 3, 5, 6, 8, 12, 13]);
+
+it("answers mutated requests of every streaming rpc, over gRPC and Connect, with documented statuses, and lets go of vanished ones", async () => {
+  const rand = random(29);
+  const pid = runtime.process.pid!;
+  const before = { fds: openFdCount(pid), rss: rssBytes(pid) };
+  const seen = new Map<number, number>();
+  let vanished = 0;
+  for (const method of Runtime.methods) {
+    if (method.methodKind === "unary") continue;
+    const seed = streamSeeds[method.name];
+    if (seed === undefined) throw new Error(`no stream seed for ${method.name}: add one`);
+    for (const protocol of ["grpc", "connect"] as StreamProtocol[]) {
+      const what = `${method.name} over ${protocol}`;
+      const calls = Array.from({ length: 48 }, (_, n) => {
+        // Every sixth client writes its requests and vanishes.
+        const vanish = n % 6 === 5;
+        const call = within5s(what, rawStreamCall(runtime.apiPort, method.name, protocol, streamBody(seed, n, rand), { vanish }));
+        return call.then((answer) => ({ n, answer }));
+      });
+      for (const { n, answer } of await Promise.all(calls)) {
+        if (answer === undefined) {
+          vanished++;
+          continue;
+        }
+        seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
+        if (!streamStatuses.has(answer.status)) throw new Error(`${what}, body ${n % 8}: status ${answer.status} (${answer.message}) is not documented`);
+        expect(answer.message).not.toMatch(/\n\s+at /);
+        // A flag byte other than 0 or 1 (0x80, 0x04; 0x02, Connect's end of stream, from a client) is refused.
+        if (n % 8 === 6 || (n % 8 === 2 && n % 3 !== 2)) {
+          expect({ what, status: answer.status, message: answer.message }).toMatchObject({ status: 13, message: expect.stringContaining("received unexpected payload format") });
+        }
+        // An envelope announcing 4 GiB: beyond the receive limit, refused before it is read.
+        if (n % 8 === 5) expect({ what, status: answer.status }).toEqual({ what, status: 8 });
+      }
+    }
+  }
+  expect(vanished).toBeGreaterThan(0);
+  // Both ends of the range happened: calls that made sense, and calls refused as unparseable.
+  expect(seen.get(0)).toBeGreaterThan(0);
+  expect(seen.get(13)).toBeGreaterThan(0);
+  // Every connection let go of (the vanished ones too), memory near where this test started, still serving.
+  await eventually(() => openFdCount(pid) <= Math.max(before.fds, baseline.fds) + 3, 15_000);
+  process.stdout.write(`streaming fuzz: ${[...seen.values()].reduce((a, b) => a + b, 0)} answered, ${vanished} vanished; fds ${before.fds} -> ${openFdCount(pid)}; RSS ${Math.round(before.rss / 1048576)} -> ${Math.round(rssBytes(pid) / 1048576)} MB\n`);
+  expect(rssBytes(pid) - before.rss).toBeLessThan(64 * 1024 * 1024);
+  expect((await rawGrpcCall(runtime.apiPort, "SayHello", new Uint8Array())).status).toBe(0);
 });

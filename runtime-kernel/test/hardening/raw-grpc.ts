@@ -1,4 +1,5 @@
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import { gzipSync } from "node:zlib";
 
 /** What a gRPC call answered: the grpc-status and grpc-message trailers (or headers, for a trailers-only answer). */
@@ -77,4 +78,132 @@ export function bulkKeysMessage(storeName: string, count: number): Buffer {
   }
   parts.push(keys.subarray(0, at));
   return Buffer.concat(parts);
+}
+
+/** The two protocols a raw streaming call speaks: gRPC, or Connect's streaming protocol (application/connect+proto). */
+export type StreamProtocol = "grpc" | "connect";
+
+/** How a raw streaming call ended: a gRPC status code (Connect's code names mapped to theirs), and its message. */
+export interface StreamAnswer {
+  status: number;
+  message: string;
+  /** Response messages received before the end. */
+  messages: number;
+}
+
+/** Connect's error code names, in gRPC's order (code 1 is "canceled"). */
+const connectCodes = [
+  "ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
+  "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
+  "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated",
+];
+
+/** An HTTP status as Connect maps it to a code, for answers that never reached the stream's end message. */
+function codeOfHttpStatus(status: number): number {
+  const byStatus: Record<number, number> = { 400: 13, 401: 16, 403: 7, 404: 12, 408: 4, 409: 10, 412: 9, 413: 8, 415: 13, 429: 14, 431: 8, 502: 14, 503: 14, 504: 14 };
+  return byStatus[status] ?? 2;
+}
+
+/** A message in the streaming envelope: flag byte, 32-bit length, bytes. */
+export function envelope(message: Uint8Array, flag = 0, length = message.length): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = flag;
+  head.writeUInt32BE(length, 1);
+  return Buffer.concat([head, message]);
+}
+
+/**
+ * One call of a streaming rpc over a raw HTTP/2 stream, the request body given
+ * as raw bytes (envelopes, or anything else). With `vanish`, the connection is
+ * dropped right after the bytes are written and the promise resolves with
+ * undefined; otherwise the request side is ended and the answer awaited: gRPC's
+ * grpc-status, or Connect's end-of-stream message (or HTTP status).
+ */
+export function rawStreamCall(
+  port: number,
+  rpc: string,
+  protocol: StreamProtocol,
+  body: Uint8Array,
+  options: { vanish?: boolean } = {},
+): Promise<StreamAnswer | undefined> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => socket, maxSessionMemory: 1024 });
+    session.on("error", () => undefined);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": `/spec.proto.runtime.v1.Runtime/${rpc}`,
+      "content-type": protocol === "grpc" ? "application/grpc" : "application/connect+proto",
+      ...(protocol === "grpc" ? { te: "trailers" } : { "connect-protocol-version": "1" }),
+    });
+    stream.on("error", () => undefined);
+    if (options.vanish) {
+      stream.write(body, () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      return;
+    }
+    let settled = false;
+    let httpStatus = 0;
+    let received = Buffer.alloc(0);
+    const finish = (answer: StreamAnswer | Error) => {
+      if (settled) return;
+      settled = true;
+      session.destroy();
+      if (answer instanceof Error) reject(answer);
+      else resolve(answer);
+    };
+    /** Splits what came so far into envelopes: the count of messages, and Connect's end-of-stream JSON if present. */
+    const envelopes = () => {
+      let at = 0;
+      let messages = 0;
+      let end: { error?: { code?: string; message?: string } } | undefined;
+      while (at + 5 <= received.length) {
+        const length = received.readUInt32BE(at + 1);
+        if (at + 5 + length > received.length) break;
+        if ((received[at]! & 0x02) !== 0) end = JSON.parse(received.subarray(at + 5, at + 5 + length).toString("utf8")) as typeof end;
+        else messages++;
+        at += 5 + length;
+      }
+      return { messages, end };
+    };
+    const grpcEnd = (headers: http2.IncomingHttpHeaders) => {
+      if (headers["grpc-status"] === undefined) return;
+      const message = headers["grpc-message"] === undefined ? "" : decodeURIComponent(String(headers["grpc-message"]));
+      finish({ status: Number(headers["grpc-status"]), message, messages: envelopes().messages });
+    };
+    stream.on("response", (headers) => {
+      httpStatus = Number(headers[":status"]);
+      if (protocol === "grpc") grpcEnd(headers);
+    });
+    stream.on("trailers", (headers) => protocol === "grpc" && grpcEnd(headers));
+    stream.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (protocol === "connect" && httpStatus === 200) {
+        const { messages, end } = envelopes();
+        if (end !== undefined) {
+          const code = end.error === undefined ? 0 : connectCodes.indexOf(end.error.code ?? "unknown");
+          finish({ status: code < 0 ? 2 : code, message: end.error?.message ?? "", messages });
+        }
+      }
+    });
+    stream.on("close", () => {
+      if (protocol === "connect" && httpStatus !== 200 && httpStatus !== 0) {
+        let message = received.toString("utf8");
+        try {
+          const error = JSON.parse(message) as { code?: string; message?: string };
+          message = error.message ?? message;
+          if (error.code !== undefined && connectCodes.includes(error.code)) {
+            return finish({ status: connectCodes.indexOf(error.code), message, messages: 0 });
+          }
+        } catch {
+          // not JSON: the HTTP status is the answer
+        }
+        return finish({ status: codeOfHttpStatus(httpStatus), message, messages: 0 });
+      }
+      finish(new Error(`${rpc} over ${protocol}: no status (HTTP ${httpStatus}, stream closed with code ${stream.rstCode})`));
+    });
+    stream.end(body);
+  });
 }
