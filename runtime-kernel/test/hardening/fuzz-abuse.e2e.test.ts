@@ -21,7 +21,7 @@ import {
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { eventually, openFdCount, rssBytes, startRuntime, type RunningRuntime } from "@ottavo/test-support";
 import { demoConfig, demoFiles } from "../e2e/support";
-import { envelope, rawGrpcCall, rawStreamCall, type StreamAnswer, type StreamProtocol } from "./raw-grpc";
+import { envelope, rawGrpcCall, rawStreamCall, type StreamProtocol } from "./raw-grpc";
 
 jest.setTimeout(60_000);
 
