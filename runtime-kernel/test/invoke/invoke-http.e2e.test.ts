@@ -241,6 +241,23 @@ describe("raw grpc-js over Layotto's protos", () => {
     expect(headers.get("dapr-http-status")).toEqual(["200"]);
   });
 
+  it("forwards the caller's metadata from the gRPC fast path's raw headers: repeated values joined, gRPC's, the user agent and the runtime's own left out", async () => {
+    const metadata = new grpc.Metadata();
+    metadata.add("x-multi", "one");
+    metadata.add("x-multi", "two");
+    metadata.set("x-single", "alone");
+    metadata.set("dapr-api-token", "never-forwarded");
+    metadata.set("ottavo-invoke-hops", "0");
+    const before = service.received.length;
+    await invoke({ id: "HelloService:1.0", message: { method: "headers", http_extension: { verb: "GET" } } }, { metadata });
+    const received = service.received.slice(before).find((r) => r.url === "/headers")!;
+    expect([received.headers["x-multi"], received.headers["x-single"]]).toEqual(["one, two", "alone"]);
+    const names = Object.keys(received.headers);
+    for (const absent of ["dapr-api-token", "ottavo-invoke-hops", "te", "user-agent", "grpc-accept-encoding", "content-type"]) {
+      expect([absent, names.includes(absent)]).toEqual([absent, false]);
+    }
+  });
+
   it("a slow service: the caller's deadline answers DEADLINE_EXCEEDED, and so does the target's configured timeout", async () => {
     const byCaller = await rejection(invoke({ id: "HelloService:1.0", message: { method: "slow" } }, { deadlineMs: 200 }));
     expect(byCaller.code).toBe(grpc.status.DEADLINE_EXCEEDED);
