@@ -5,10 +5,12 @@ import type { GuestAbi, InvocationInput, InvocationOutput } from "./worker-proto
 const resourceExhausted = 8;
 const unavailable = 14;
 
-/** Crashes within this window that make a function DOWN and slow its restarts. */
+/** This many instance failures within the window make a function DOWN and space its restarts out. */
 const crashWindowMs = 10_000;
 const crashLoopThreshold = 5;
+/** The first spaced restart waits this long; each further failure in a row doubles it, up to the cap. */
 const crashLoopRestartDelayMs = 1_000;
+const crashLoopMaxDelayMs = 30_000;
 
 export interface PoolStats {
   readonly state: "UP" | "DOWN" | "STARTING";
@@ -19,14 +21,19 @@ export interface PoolStats {
   readonly errors: number;
   readonly lastError: string;
   readonly restarts: number;
+  /** While DOWN from a crash loop: how long the pool waits before its next restart (doubling per failure). */
+  readonly restartBackoffMs: number;
 }
 
 /**
  * The instances of one module version of a function. Each instance runs one
  * invocation at a time; callers wait for a free one up to acquireTimeoutMs. An
- * instance that traps, exits or runs past its CPU limit is replaced; more than a
- * few crashes in a short window mark the function DOWN (with the last reason) and
- * space the restarts out, so a crash loop cannot spin the machine.
+ * instance that traps, exits, runs past its CPU limit or fails to start is
+ * replaced; five failures within ten seconds mark the function DOWN (with the last
+ * reason) and space the restarts out (1 s, doubling per failure in a row, up to
+ * 30 s, until a call succeeds), so a crash loop cannot spin the machine. While DOWN with no instance
+ * running, calls answer UNAVAILABLE with the reason at once instead of queueing;
+ * the first call that succeeds again makes the function UP.
  */
 export class FunctionPool {
   private readonly all = new Set<FunctionInstance>();
@@ -41,6 +48,12 @@ export class FunctionPool {
   private restarts = 0;
   private lastError = "";
   private downReason = "";
+  /** Failures since the last successful call. */
+  private failureStreak = 0;
+  private backoffMs = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Set once start() succeeded: failures before that fail the start instead of restarting. */
+  private serving = false;
   abi: GuestAbi | undefined;
   functionId: string | undefined;
 
@@ -57,6 +70,7 @@ export class FunctionPool {
       const infos = await Promise.all(started.map((i) => i.ready));
       this.abi = infos[0].abi;
       this.functionId = infos[0].functionId;
+      this.serving = true;
     } catch (error) {
       await this.close();
       throw error;
@@ -78,27 +92,38 @@ export class FunctionPool {
     this.all.delete(instance);
     const at = this.idle.indexOf(instance);
     if (at >= 0) this.idle.splice(at, 1);
-    if (this.closed || reason === "closed") return;
+    if (this.closed || reason === "closed" || !this.serving) return;
     const now = Date.now();
     this.crashes.push(now);
     while (this.crashes.length > 0 && this.crashes[0] < now - crashWindowMs) this.crashes.shift();
+    this.failureStreak++;
     this.lastError = `${reason}: ${detail}`;
-    const looping = this.crashes.length >= crashLoopThreshold;
-    if (looping) this.downReason = `crash loop: ${this.crashes.length} instance failures in ${crashWindowMs / 1000} s; last: ${this.lastError}`;
+    // Still looping once the window has moved on, until a call succeeds: no burst of quick restarts every ten seconds.
+    const looping = this.crashes.length >= crashLoopThreshold || this.failureStreak > crashLoopThreshold;
     this.restarts++;
-    const restart = () => {
-      if (this.closed) return;
-      this.spawn().ready.then(
-        () => {
-          if (this.crashes.length < crashLoopThreshold) this.downReason = "";
-        },
-        (error: unknown) => {
-          this.downReason = `cannot restart an instance: ${error instanceof Error ? error.message : String(error)}`;
-        },
-      );
-    };
-    if (looping) setTimeout(restart, crashLoopRestartDelayMs).unref();
-    else restart();
+    if (!looping) {
+      this.restart();
+      return;
+    }
+    const spaced = Math.max(0, this.failureStreak - crashLoopThreshold);
+    this.backoffMs = Math.min(crashLoopMaxDelayMs, crashLoopRestartDelayMs * 2 ** Math.min(spaced, 15));
+    this.downReason = `crash loop: ${this.crashes.length} instance failures in ${crashWindowMs / 1000} s; restarting in ${this.backoffMs} ms; last: ${this.lastError}`;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => this.restart(), this.backoffMs);
+    this.restartTimer.unref();
+    if (this.all.size === 0) {
+      // Callers waiting for an instance would wait for the restart: answer them now.
+      for (const w of this.waiters.splice(0)) {
+        clearTimeout(w.timer);
+        w.resolve(undefined);
+      }
+    }
+  }
+
+  /** A replacement instance; one that fails to start ends, and so counts as a failure like a trap. */
+  private restart(): void {
+    if (this.closed) return;
+    this.spawn();
   }
 
   private release(instance: FunctionInstance): void {
@@ -128,20 +153,37 @@ export class FunctionPool {
 
   async invoke(input: InvocationInput): Promise<InvocationOutput> {
     if (this.closed) return { status: unavailable, body: new TextEncoder().encode("the function is being replaced or removed") };
-    this.inFlight++;
     this.calls++;
+    if (this.downReason !== "" && this.all.size === 0) {
+      // Nothing runs until the spaced restart: say why now rather than queue the call.
+      this.errors++;
+      return { status: unavailable, body: new TextEncoder().encode(`the function is DOWN (${this.downReason})`) };
+    }
+    this.inFlight++;
     try {
       const instance = await this.acquire();
+      if (instance === undefined && this.downReason !== "") {
+        return this.failed({ status: unavailable, body: new TextEncoder().encode(`the function is DOWN (${this.downReason})`) });
+      }
       if (instance === undefined) {
         return this.failed({ status: resourceExhausted, body: new TextEncoder().encode(`no free instance of the function within ${this.acquireTimeoutMs} ms (${this.size} instance(s), one call each)`) });
       }
       const output = await instance.invoke(input);
       this.release(instance);
-      return output.status === 0 ? output : this.failed(output);
+      if (output.status !== 0) return this.failed(output);
+      if (instance.alive) this.recovered();
+      return output;
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) this.drained?.();
     }
+  }
+
+  /** A call succeeded: the function serves again. */
+  private recovered(): void {
+    this.failureStreak = 0;
+    this.backoffMs = 0;
+    this.downReason = "";
   }
 
   private failed(output: InvocationOutput): InvocationOutput {
@@ -160,6 +202,7 @@ export class FunctionPool {
       errors: this.errors,
       lastError: this.lastError,
       restarts: this.restarts,
+      restartBackoffMs: this.backoffMs,
     };
   }
 
@@ -172,6 +215,7 @@ export class FunctionPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.restartTimer);
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
       w.resolve(undefined);
