@@ -1,6 +1,7 @@
 import type * as http from "node:http";
 import type { DescMethodUnary } from "@bufbuild/protobuf";
-import { createContextValues, type ContextValues } from "@connectrpc/connect";
+import type { ContextValues } from "@connectrpc/connect";
+import { CallValues } from "./call-values";
 import type { CallInfo, CallProtocol } from "./pipeline";
 
 /**
@@ -30,6 +31,6 @@ export class HeaderCallInfo implements CallInfo {
   }
 
   get values(): ContextValues {
-    return (this.setValues ??= createContextValues());
+    return (this.setValues ??= new CallValues());
   }
 }

@@ -1,6 +1,7 @@
 import type * as http2 from "node:http2";
 import type { DescMethodUnary } from "@bufbuild/protobuf";
-import { createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import { CallValues } from "../call-values";
 
 /**
  * Connect's HandlerContext for a call the gRPC fast path or the Connect unary path
@@ -70,7 +71,7 @@ export class UnaryCallContext implements HandlerContext {
   }
 
   get values(): ContextValues {
-    return (this.lazyValues ??= createContextValues());
+    return (this.lazyValues ??= new CallValues());
   }
 
   /** The context values if a handler used them (the error mapping reads them), without making them. */
