@@ -14,6 +14,9 @@ export interface MetadataFieldSpec {
   /** Inclusive bounds of a number, integer or duration (milliseconds). */
   readonly min?: number;
   readonly max?: number;
+  /** Bounds by another field of the same metadata (inclusive), checked when both have a value. */
+  readonly minField?: string;
+  readonly maxField?: string;
   /** The only values a string may take, matched in any case and read as written here. */
   readonly oneOf?: readonly string[];
   /** Fields that may not be given together with this one. */
@@ -72,6 +75,15 @@ export function parseMetadata<T>(raw: RawMetadata, fields: readonly MetadataFiel
     else values[field.name] = canonical(field, read.value!);
   }
   for (const field of fields) {
+    for (const [other, atLeast] of [[field.minField, true], [field.maxField, false]] as const) {
+      const value = values[field.name];
+      const bound = other === undefined ? undefined : values[other];
+      if (typeof value !== "number" || typeof bound !== "number") continue;
+      if (atLeast ? value >= bound : value <= bound) continue;
+      const unit = field.type === "duration" ? "ms" : "";
+      const shown = field.sensitive || fields.find((f) => f.name === other)?.sensitive ? "" : ` (${bound}${unit}), not ${value}${unit}`;
+      problems.push(`metadata field '${field.name}' must be at ${atLeast ? "least" : "most"} '${other}'${shown}`);
+    }
     for (const other of field.excludes ?? []) {
       if (isGiven(raw, field) && isGiven(raw, fields.find((f) => f.name === other))) {
         problems.push(`give one of metadata fields '${field.name}' and '${other}', not both`);

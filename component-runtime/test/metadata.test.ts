@@ -122,3 +122,28 @@ describe("patterns and deprecated names", () => {
     expect(unknownMetadataKeys({ consumerID: "g1", other: 1 }, fields)).toEqual(["other"]);
   });
 });
+
+describe("bounds by another field", () => {
+  const fields: MetadataFieldSpec[] = [
+    { name: "backoff", type: "duration", default: "100ms", required: false, sensitive: false, aliases: [], description: "" },
+    { name: "maxBackoff", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "", minField: "backoff" },
+    { name: "low", type: "int", required: false, sensitive: false, aliases: [], description: "", maxField: "high" },
+    { name: "high", type: "int", required: false, sensitive: true, aliases: [], description: "" },
+  ];
+  const problems = (raw: Record<string, unknown>) => {
+    try {
+      parseMetadata(raw, fields);
+      return [];
+    } catch (e) {
+      return (e as MetadataError).problems;
+    }
+  };
+
+  it("compares the values read, defaults included, and skips a bound that is absent", () => {
+    expect(problems({})).toEqual([]);
+    expect(problems({ backoff: "1s", maxBackoff: "1s", low: 3 })).toEqual([]);
+    expect(problems({ backoff: "20s" })).toEqual(["metadata field 'maxBackoff' must be at least 'backoff' (20000ms), not 10000ms"]);
+    // A sensitive bound is never shown.
+    expect(problems({ low: 5, high: 4 })).toEqual(["metadata field 'low' must be at most 'high'"]);
+  });
+});

@@ -84,8 +84,8 @@ export interface RedeliveryMetadata {
    */
   redeliveryBackoff: number;
   /**
-   * The longest wait between two deliveries of a message.
-   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s".
+   * The longest wait between two deliveries of a message; not below redeliveryBackoff.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s". At least `redeliveryBackoff`.
    */
   maxRedeliveryBackoff: number;
   /**
@@ -101,7 +101,7 @@ export interface RedeliveryMetadata {
  */
 export const redeliveryMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "redeliveryBackoff", type: "duration", default: "100ms", required: false, sensitive: false, aliases: [], min: 1, description: "The wait before the first redelivery of a message." },
-  { name: "maxRedeliveryBackoff", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], description: "The longest wait between two deliveries of a message." },
+  { name: "maxRedeliveryBackoff", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], minField: "redeliveryBackoff", description: "The longest wait between two deliveries of a message; not below redeliveryBackoff." },
   { name: "maxDeliveries", type: "int", default: 10, required: false, sensitive: false, aliases: [], min: 0, description: "Deliveries before a message goes to the dead-letter topic, when the\nsubscription has one; 0 means no limit." },
 ];
 

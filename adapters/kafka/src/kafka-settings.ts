@@ -39,13 +39,11 @@ export function readSettings(metadata: KafkaPubsubMetadata): KafkaSettings {
   const brokers = parseBrokers(metadata.brokers, problems);
 
   // initialOffset's, authType's and saslMechanism's values, a non-blank clientID, the
-  // timeouts' and redelivery's ranges are declared in spec/components/adapters/kafka.cap
-  // and checked by the parser; what spans fields is here.
+  // timeouts' and redelivery's ranges (maxRedeliveryBackoff at least redeliveryBackoff
+  // included) are declared in spec/components/adapters/{kafka,redelivery}.cap and
+  // checked by the parser; the heartbeat, strictly below the session timeout, is here.
   if (metadata.heartbeatInterval >= metadata.sessionTimeout) {
     problems.push("metadata field 'heartbeatInterval' must be below 'sessionTimeout'");
-  }
-  if (metadata.maxRedeliveryBackoff < metadata.redeliveryBackoff) {
-    problems.push("metadata field 'maxRedeliveryBackoff' must be at least 'redeliveryBackoff'");
   }
 
   const security = readSecurity(metadata, problems);

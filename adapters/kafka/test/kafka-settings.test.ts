@@ -58,6 +58,10 @@ describe("kafka metadata", () => {
       `metadata field 'clientID' must match /\\S/, not " "`,
       "metadata field 'redeliveryBackoff' must be at least 1ms, not 0",
     ]);
+    // And maxRedeliveryBackoff below redeliveryBackoff (Redelivery's min redeliveryBackoff).
+    expect(problems({ brokers: "k:9092", redeliveryBackoff: "2s", maxRedeliveryBackoff: "1s" })).toEqual([
+      "metadata field 'maxRedeliveryBackoff' must be at least 'redeliveryBackoff' (2000ms), not 1000ms",
+    ]);
     expect(problems({ brokers: "nohost, :9092, h:99999", initialOffset: "Newest", heartbeatInterval: "20s" })).toEqual([
       `metadata field 'brokers' must list brokers as host:port with a port from 1 to 65535, not "nohost"`,
       `metadata field 'brokers' must list brokers as host:port with a port from 1 to 65535, not ":9092"`,

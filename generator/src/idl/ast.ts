@@ -131,9 +131,12 @@ export interface MetadataFieldAst {
   required: Loc[];
   sensitive: Loc[];
   aliases: Name[];
-  /** `min <literal>` / `max <literal>`: inclusive bounds of a number, integer or duration. */
-  min: LiteralAst[];
-  max: LiteralAst[];
+  /**
+   * `min <literal>` / `max <literal>`: inclusive bounds of a number, integer or
+   * duration; `min <field>` / `max <field>` bound it by another field of the same block.
+   */
+  min: (LiteralAst | FieldRefAst)[];
+  max: (LiteralAst | FieldRefAst)[];
   /** `oneOf "a", "b"`: the only values a string may take (components-contrib's allowedValues). */
   oneOf: LiteralAst[][];
   /** `excludes other`: the two may not both be given. */
@@ -142,4 +145,11 @@ export interface MetadataFieldAst {
   pattern: LiteralAst[];
   /** `deprecated "<old key>"`: an old name of this field, accepted with a warning and read as this field. */
   deprecated: Name[];
+}
+
+/** A bound that names another metadata field (`min redeliveryBackoff`). */
+export interface FieldRefAst {
+  kind: "field";
+  name: Name;
+  loc: Loc;
 }

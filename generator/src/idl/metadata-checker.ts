@@ -50,11 +50,12 @@ export class MetadataChecker {
     this.checkDuplicateKeys(block.entries, where);
     const names = new Set(block.entries.map((e) => e.field.name));
     for (const entry of block.entries) {
-      if (entry.include) continue; // a group's own fields are checked where they are spliced in
+      if (entry.include) continue; // a group's own fields are checked at the group
       for (const other of entry.ast.excludes) {
         if (!names.has(other.text)) this.diag.error(other.loc, `metadata field '${entry.field.name}' excludes '${other.text}', which ${where} does not declare`);
       }
     }
+    this.checkFieldBounds(block.entries, where);
     return { fields: block.entries.map((e) => e.field), items: block.items };
   }
 
@@ -75,6 +76,7 @@ export class MetadataChecker {
     const { entries, items } = this.flattenItems(group.items);
     this.path.pop();
     this.checkDuplicateKeys(entries, `metadata group '${group.name.text}'`);
+    this.checkFieldBounds(entries, `metadata group '${group.name.text}'`);
     this.flattened.set(group, entries);
     this.models.set(group, { name: group.name.text, doc: group.doc, loc: group.name.loc, fields: entries.map((e) => e.field), items });
     return entries;
@@ -108,6 +110,27 @@ export class MetadataChecker {
       if (model) items.push({ kind: "include", group: model });
     }
     return { entries, items };
+  }
+
+  /** `min <field>` / `max <field>` of the block's own fields name a field of the block, of the same type. */
+  private checkFieldBounds(entries: FlatEntry[], where: string): void {
+    for (const entry of entries) {
+      if (entry.include) continue; // checked at its group
+      for (const bound of [...entry.ast.min, ...entry.ast.max]) {
+        if (bound.kind !== "field" || bound.name.text === entry.field.name) continue;
+        const other = entries.find((e) => e.field.name === bound.name.text);
+        if (!other) this.diag.error(bound.loc, `metadata field '${entry.field.name}' is bounded by '${bound.name.text}', which ${where} does not declare`);
+        else if (other.field.type !== entry.field.type) {
+          this.diag.error(bound.loc, `metadata field '${entry.field.name}' (${entry.field.type}) is bounded by '${bound.name.text}', ${other.field.type === "int" ? "an" : "a"} ${other.field.type}; bound a field by one of the same type`);
+        } else if (entry.field.default !== undefined && other.field.default !== undefined) {
+          const read = (field: MetadataField) => (field.type === "duration" ? parseDuration(String(field.default))! : Number(field.default));
+          const atLeast = entry.ast.min.includes(bound);
+          if (atLeast ? read(entry.field) < read(other.field) : read(entry.field) > read(other.field)) {
+            this.diag.error(bound.loc, `the default of metadata field '${entry.field.name}' breaks its own ${atLeast ? "min" : "max"} '${bound.name.text}' (whose default it is compared with)`);
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -197,6 +220,12 @@ export class MetadataChecker {
       if (!literal) continue;
       if (field.type === "string" || field.type === "bool") {
         diag.error(literal.loc, `'${which}' of metadata field '${name}' needs an int, number or duration field, not ${field.type}`);
+        continue;
+      }
+      if (literal.kind === "field") {
+        // Whether it names a field of the same type is checked where the block is known.
+        if (literal.name.text === name) diag.error(literal.loc, `'${which}' of metadata field '${name}' names the field itself`);
+        else field[which === "min" ? "minField" : "maxField"] = literal.name.text;
         continue;
       }
       const value = boundValue(field.type, literal);

@@ -182,6 +182,9 @@ export interface MetadataField {
   /** Inclusive bounds (durations in milliseconds). */
   min?: number;
   max?: number;
+  /** Inclusive bounds by another field of the same metadata (same type), when both are present. */
+  minField?: string;
+  maxField?: string;
   /** The only values a string field may take; its TypeScript type is their union. */
   oneOf?: string[];
   /** Fields that may not be given together with this one. */

@@ -294,7 +294,10 @@ class Parser {
         field.aliases.push({ text: alias.text, loc: alias.loc });
       } else if (this.isKeyword(token, "min") || this.isKeyword(token, "max")) {
         this.next();
-        (token.text === "min" ? field.min : field.max).push(this.parseLiteral());
+        const bound = this.peek();
+        const isFieldRef = bound.kind === "name" && !bound.text.includes(".") && bound.text !== "true" && bound.text !== "false";
+        if (isFieldRef) this.next();
+        (token.text === "min" ? field.min : field.max).push(isFieldRef ? { kind: "field", name: { text: bound.text, loc: bound.loc }, loc: bound.loc } : this.parseLiteral());
         continue;
       } else if (this.isKeyword(token, "oneOf")) {
         this.next();

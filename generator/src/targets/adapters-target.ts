@@ -124,6 +124,8 @@ function printMetadataTable(f: GeneratedFile, name: Printable, MetadataFieldSpec
     spec.push(`aliases: [${field.aliases.map((a) => JSON.stringify(a)).join(", ")}]`);
     if (field.min !== undefined) spec.push(`min: ${field.min}`);
     if (field.max !== undefined) spec.push(`max: ${field.max}`);
+    if (field.minField !== undefined) spec.push(`minField: ${JSON.stringify(field.minField)}`);
+    if (field.maxField !== undefined) spec.push(`maxField: ${JSON.stringify(field.maxField)}`);
     if (field.oneOf !== undefined) spec.push(`oneOf: [${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}]`);
     if (field.excludes.length > 0) spec.push(`excludes: [${field.excludes.map((v) => JSON.stringify(v)).join(", ")}]`);
     if (field.pattern !== undefined) spec.push(`pattern: ${JSON.stringify(field.pattern)}`);

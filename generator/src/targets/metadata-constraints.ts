@@ -9,6 +9,8 @@ export function metadataConstraints(field: MetadataField): string[] {
   const out: string[] = [];
   if (field.min !== undefined) out.push(`at least ${bound(field.min)}`);
   if (field.max !== undefined) out.push(`at most ${bound(field.max)}`);
+  if (field.minField !== undefined) out.push(`at least \`${field.minField}\``);
+  if (field.maxField !== undefined) out.push(`at most \`${field.maxField}\``);
   if (field.oneOf !== undefined) out.push(`one of ${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}`);
   if (field.pattern !== undefined) out.push(`matches \`/${field.pattern}/\``);
   if (field.excludes.length) out.push(`not with ${field.excludes.map((e) => `\`${e}\``).join(", ")}`);

@@ -95,7 +95,7 @@ it("a metadata field of an unknown type", () => {
   edit(cap, "database: int = 0", "database: integer = 0");
   expect(gen()).toEqual({
     code: 1,
-    stderr: [`${cap}:107:15: metadata field 'database' has unknown type 'integer' (expected string, bool, int, number or duration)`],
+    stderr: [`${cap}:109:15: metadata field 'database' has unknown type 'integer' (expected string, bool, int, number or duration)`],
   });
   expectUntouched();
 });
@@ -105,7 +105,7 @@ it("several errors are reported together, in file order", () => {
   edit(cap, "database: int = 0", "database: integer = 0");
   const { code, stderr } = gen();
   expect(code).toBe(1);
-  expect(stderr.map((l) => l.split(": ")[0])).toEqual([`${cap}:24:24`, `${cap}:107:15`]);
+  expect(stderr.map((l) => l.split(": ")[0])).toEqual([`${cap}:24:24`, `${cap}:109:15`]);
   expectUntouched();
 });
 

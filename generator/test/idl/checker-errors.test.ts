@@ -218,6 +218,35 @@ adapter "clash" implements state {
     expect(byType).toEqual({ plain: ["keyPrefix", "extra"], own: ["ttl", "keyPrefix", "extra"], clash: ["keyprefix", "keyPrefix", "extra"] });
   });
 
+  test("metadata bounds by another field: a field of the same block and type, not itself", () => {
+    const { model, errors } = check({
+      [FILE]: withState(`metadata Backoff {
+  first: duration = "1s"
+  most: duration = "10s" min first
+  stray: duration max nowhere
+  least: duration = "1ms" min first
+}
+adapter "x" implements state {
+  metadata {
+    include Backoff
+    count: int max limit
+    limit: int
+    ratio: number min count
+    self: int min self
+  }
+}`),
+    });
+    expect(errors).toEqual([
+      `${FILE}:8:23: metadata field 'stray' is bounded by 'nowhere', which metadata group 'Backoff' does not declare`,
+      `${FILE}:9:31: the default of metadata field 'least' breaks its own min 'first' (whose default it is compared with)`,
+      `${FILE}:16:23: metadata field 'ratio' (number) is bounded by 'count', an int; bound a field by one of the same type`,
+      `${FILE}:17:19: 'min' of metadata field 'self' names the field itself`,
+    ]);
+    const fields = Object.fromEntries(model.adapters[0]!.metadata.map((f) => [f.name, f]));
+    expect(fields.most).toMatchObject({ minField: "first" });
+    expect(fields.count).toMatchObject({ maxField: "limit" });
+  });
+
   test("shared errors: status, suffix, naming and duplicates across files", () => {
     const { model, errors } = check({
       "spec/components/errors.cap": `/// Out of reach.

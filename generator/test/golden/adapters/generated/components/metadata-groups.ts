@@ -21,6 +21,11 @@ export interface DemoConnectionMetadata {
    * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "5s".
    */
   dialTimeout: number;
+  /**
+   * How long to wait for an answer; not below dialTimeout.
+   * Written as a duration ("5s", "250ms"); read into milliseconds. Default: "10s". At least `dialTimeout`.
+   */
+  readTimeout: number;
 }
 
 /**
@@ -30,6 +35,7 @@ export const demoConnectionMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "host", type: "string", default: "localhost:7000", required: false, sensitive: false, aliases: ["address"], description: "The server as host:port." },
   { name: "password", type: "string", required: false, sensitive: true, aliases: [], description: "The password." },
   { name: "dialTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], description: "How long to wait for the server." },
+  { name: "readTimeout", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], minField: "dialTimeout", description: "How long to wait for an answer; not below dialTimeout." },
 ];
 
 /**
