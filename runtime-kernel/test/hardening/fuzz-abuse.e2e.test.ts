@@ -105,16 +105,16 @@ it("answers malformed Connect JSON and gRPC framing with documented statuses", a
   for (const body of ["", "{", "[]", "null", '{"storeName": 5}', '{"key": "\\ud800"}', '{"metadata": {"a": 1}}', "x".repeat(10_000)]) {
     expect([400, 404]).toContain(await within5s("json", json(body)));
   }
-  // gRPC frames: unknown flag bits, a truncated envelope, a length larger than the body.
-  const frames = [
-    { flag: 0x80, message: new Uint8Array([0x0a, 0x01, 0x61]) },
-    { flag: 0x02, message: new Uint8Array([0x0a, 0x01, 0x61]) },
-    { flag: 0x01, message: new Uint8Array([1, 2, 3]) },
-  ];
-  for (const frame of frames) {
-    const answer = await within5s("framing", rawGrpcCall(runtime.apiPort, "GetState", frame.message, { flag: frame.flag }));
-    expect(answer.status).not.toBe(0);
+  // gRPC frames: flag bits a client may not set (finding 11: they passed as uncompressed), and the compressed
+  // bit without an encoding. The message is one the rpc answers OK with flag 0 (the sentinel).
+  const hello = new Uint8Array([0x0a, 0x10, ...Buffer.from("quick_start_demo")]);
+  expect((await within5s("framing", rawGrpcCall(runtime.apiPort, "SayHello", hello, { flag: 0 }))).status).toBe(0);
+  for (const flag of [0x80, 0x02, 0x04]) {
+    const answer = await within5s("framing", rawGrpcCall(runtime.apiPort, "SayHello", hello, { flag }));
+    expect({ flag, status: answer.status, message: answer.message }).toEqual({ flag, status: 13, message: `grpc: received unexpected payload format ${flag}` });
   }
+  const compressed = await within5s("framing", rawGrpcCall(runtime.apiPort, "SayHello", hello, { flag: 0x01 }));
+  expect(compressed.status).toBe(13);
 });
 
 it("cuts off a subscriber that stops reading, with RESOURCE_EXHAUSTED, and memory stays flat (issue 9's bounded queue)", async () => {
