@@ -76,7 +76,7 @@ export class Logger {
     }
     const record: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message(line) };
     if (fields !== undefined) {
-      for (const [key, value] of Object.entries(fields)) if (value !== undefined && !(key in record)) record[key] = value;
+      for (const key in fields) if (record[key] === undefined) record[key] = fields[key];
     }
     const text = JSON.stringify(record);
     if (toStderr) this.sink.stderr(text);

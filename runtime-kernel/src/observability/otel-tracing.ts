@@ -56,7 +56,7 @@ export class OtelTracing implements Tracing {
         },
         parent,
       );
-      call.values.set(traceScopeKey, new SpanScope(this.tracer, trace.setSpan(parent, span), span));
+      call.values.set(traceScopeKey, new SpanScope(this.tracer, parent, span));
       return (outcome: CallOutcome) => {
         span.setAttribute("rpc.grpc.status_code", outcome.code ?? 0);
         if (outcome.code !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: grpcCodeName(outcome.code) });
@@ -83,13 +83,17 @@ export class OtelTracing implements Tracing {
   }
 }
 
+/** What component operations of a call that is not sampled get: no span at all. */
+const notRecorded: OpenSpan = { end: () => undefined };
+
 /** The call's span as its handler sees it. */
 class SpanScope implements TraceScope {
   private w3c: TraceContext | undefined;
+  private context: Context | undefined;
 
   constructor(
     private readonly tracer: Tracer,
-    private readonly context: Context,
+    private readonly parent: Context,
     private readonly span: Span,
   ) {}
 
@@ -108,6 +112,9 @@ class SpanScope implements TraceScope {
   }
 
   component(capability: string, component: string, operation: string): OpenSpan {
+    // A call that is not sampled records nothing below it either (its traceparent still travels, flagged so).
+    if (!this.span.isRecording()) return notRecorded;
+    this.context ??= trace.setSpan(this.parent, this.span);
     const span = this.tracer.startSpan(
       `${capability}.${operation}`,
       { kind: SpanKind.CLIENT, attributes: { "ottavo.capability": capability, "ottavo.component": component, "ottavo.operation": operation } },

@@ -138,6 +138,16 @@ describe("with tracing on", () => {
     await eventually(() => expect(receiver.spans.slice(before).some((span) => span.name === `${runtimeService}/GetState` && span.parentSpanId === "")).toBe(true));
   });
 
+  it("follows a caller's not-sampled flag: nothing of that trace is recorded", async () => {
+    const unsampled = callerTrace();
+    await call(stub, "SaveState", { store_name: "state_demo", states: [{ key: "u", value: Buffer.from("v") }] }, { traceparent: unsampled.traceparent.replace(/-01$/, "-00") });
+    // The sentinel: a sampled call made after it is exported, so the first one would have been by then.
+    const sampled = callerTrace();
+    await call(stub, "GetState", { store_name: "state_demo", key: "u" }, { traceparent: sampled.traceparent });
+    await eventually(() => expect(spansOf(sampled.traceId)).toHaveLength(2));
+    expect(spansOf(unsampled.traceId)).toEqual([]);
+  });
+
   it("carries the trace into the published CloudEvent and onto the delivery to the app (header and metadata)", async () => {
     const caller = callerTrace();
     await call(stub, "PublishEvent", { pubsub_name: "events", topic: "orders", data: Buffer.from("tea"), data_content_type: "text/plain" }, { traceparent: caller.traceparent });
