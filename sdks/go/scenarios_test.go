@@ -249,6 +249,10 @@ var scenarios = map[string]run{
 		_, err := c.Invoke(ctx, str(in, "app"), str(in, "method"), []byte(str(in, "data")))
 		expectError(t, err, want)
 	},
+	"error-invoke-resolver-unavailable": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
+		_, err := c.Invoke(ctx, str(in, "app"), str(in, "method"), []byte(str(in, "data")))
+		expectError(t, err, want)
+	},
 }
 
 // typedErrors: how a Go app tells each expected error apart: errors.As for the
@@ -262,6 +266,7 @@ var typedErrors = map[string]func(error) bool{
 	"TopicNotFound":        isA[*ottavo.TopicNotFound],
 	"UnsupportedOperation": isA[*ottavo.UnsupportedOperation],
 	"Unreachable":          isA[*ottavo.Unreachable],
+	"ResolverUnavailable":  isA[*ottavo.ResolverUnavailable],
 	"InvalidArgument":      func(err error) bool { return errors.Is(err, ottavo.ErrInvalidArgument) },
 	"FailedPrecondition":   func(err error) bool { return errors.Is(err, ottavo.ErrFailedPrecondition) },
 }

@@ -108,6 +108,9 @@ const runs: Record<string, Run> = {
   async "error-invoke-own-app"(client, input, expected) {
     await expectCode(client.invoker.invoke({ id: input.app, method: input.method, data: input.data }), statusNumbers[expected.status]);
   },
+  async "error-invoke-resolver-unavailable"(client, input, expected) {
+    await expectCode(client.invoker.invoke({ id: input.app, method: input.method, data: input.data }), statusNumbers[expected.status]);
+  },
 };
 
 /** What the layotto npm SDK (1.18.0) cannot do, scenario by scenario. */

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { startRuntime, type RunningRuntime } from "@ottavo/test-support";
+import { startRedis, startRuntime, type RunningRuntime } from "@ottavo/test-support";
 
 const scenariosDir = join(__dirname, "..", "scenarios");
 
@@ -27,17 +27,24 @@ export interface ScenarioRuntime {
 
 /**
  * The runtime the scenarios run against (sdks/scenarios/runtime.yaml), on free
- * loopback ports, with an HTTP echo server behind its output binding.
+ * loopback ports, with an HTTP echo server behind its output binding and a Redis
+ * name resolver whose redis-server is already stopped.
  */
 export async function startScenarioRuntime(): Promise<ScenarioRuntime> {
   const echo = await startEcho();
   const port = (echo.address() as AddressInfo).port;
+  // The name resolver's Redis: up while the runtime starts (its components connect
+  // at start), stopped before any scenario runs, so its port has nothing listening.
+  const resolverRedis = await startRedis();
   try {
-    const config = readFileSync(join(scenariosDir, "runtime.yaml"), "utf8").replaceAll("${ECHO_URL}", `http://127.0.0.1:${port}`);
+    const config = readFileSync(join(scenariosDir, "runtime.yaml"), "utf8")
+      .replaceAll("${ECHO_URL}", `http://127.0.0.1:${port}`)
+      .replaceAll("${RESOLVER_REDIS}", `${resolverRedis.host}:${resolverRedis.port}`);
     const runtime = await startRuntime({
       config,
       files: { "secrets.json": readFileSync(join(scenariosDir, "secrets.json"), "utf8") },
     });
+    await resolverRedis.stop();
     return {
       runtime,
       endpoint: `127.0.0.1:${runtime.apiPort}`,
@@ -48,6 +55,7 @@ export async function startScenarioRuntime(): Promise<ScenarioRuntime> {
     };
   } catch (error) {
     echo.close();
+    await resolverRedis.stop();
     throw error;
   }
 }

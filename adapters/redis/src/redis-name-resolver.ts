@@ -1,4 +1,5 @@
-import type { Registration, ResolveRequest } from "@ottavo/generated/components/nameresolution";
+import { ComponentError } from "@ottavo/component-runtime";
+import { ResolverUnavailableError, type Registration, type ResolveRequest } from "@ottavo/generated/components/nameresolution";
 import {
   defineRedisNameresolutionAdapter,
   redisNameresolutionFeatures,
@@ -64,7 +65,7 @@ export class RedisNameResolver implements RedisNameresolution {
     const now = performance.now();
     const cached = this.cache.get(request.appId);
     if (cached !== undefined && cached.until > now) return cached.addresses;
-    const reply = await this.connection.call(() => resolveScript.run(this.connection.client, [nameResolutionKey(request.appId)], []));
+    const reply = await this.reach(() => resolveScript.run(this.connection.client, [nameResolutionKey(request.appId)], []));
     const addresses = (reply as string[]).map(String);
     if (this.cacheTtlMs > 0) this.cache.set(request.appId, { addresses, until: now + this.cacheTtlMs });
     return addresses;
@@ -84,7 +85,7 @@ export class RedisNameResolver implements RedisNameresolution {
     const entry = entryKey(registration);
     clearInterval(this.heartbeats.get(entry));
     this.heartbeats.delete(entry);
-    await this.connection.call(() => this.connection.client.zrem(nameResolutionKey(registration.appId), registration.address));
+    await this.reach(() => this.connection.client.zrem(nameResolutionKey(registration.appId), registration.address));
   }
 
   health(): Promise<void> {
@@ -97,8 +98,22 @@ export class RedisNameResolver implements RedisNameresolution {
     await this.connection.close();
   }
 
+  /**
+   * One call to Redis. Redis out of reach (UNAVAILABLE) is the capability's declared
+   * ResolverUnavailable, which callers (and the SDKs, by its ErrorInfo) tell apart
+   * from an app no runtime registered; any other failure passes through.
+   */
+  private async reach<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await this.connection.call(run);
+    } catch (error) {
+      if (error instanceof ComponentError && error.status === "UNAVAILABLE") throw new ResolverUnavailableError(error.message, error);
+      throw error;
+    }
+  }
+
   private async refresh(registration: Registration): Promise<void> {
-    await this.connection.call(() =>
+    await this.reach(() =>
       registerScript.run(this.connection.client, [nameResolutionKey(registration.appId)], [registration.address, this.ttlMs]),
     );
   }

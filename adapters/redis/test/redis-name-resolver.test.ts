@@ -1,4 +1,5 @@
 import type { RedisNameresolution } from "@ottavo/generated/components/adapters/redis";
+import { ResolverUnavailableError } from "@ottavo/generated/components/nameresolution";
 import { redisNameresolutionAdapter } from "../src/redis-name-resolver";
 import { closer, context, eventually, useRedis } from "./support";
 
@@ -53,5 +54,31 @@ describe("redis name resolution", () => {
     await expect(redisNameresolutionAdapter.create(redis.metadata({ ttl: "0" }), context())).rejects.toThrow(
       "metadata field 'ttl' must be at least 1ms, not 0",
     );
+  });
+
+  it("answers ResolverUnavailable, the capability's declared error, while Redis cannot be reached", async () => {
+    const fast = await resolver({ readTimeout: "500ms", dialTimeout: "500ms", redisMaxRetryInterval: "200ms" });
+    await fast.register({ appId: "b", address: "127.0.0.1:4001" });
+    await redis.server().stop();
+    try {
+      const endpoint = `127.0.0.1:${redis.server().port}`;
+      for (const call of [
+        () => fast.resolve({ appId: "b" }),
+        () => fast.register({ appId: "c", address: "127.0.0.1:4002" }),
+        () => fast.unregister({ appId: "b", address: "127.0.0.1:4001" }),
+      ]) {
+        const error = await call().then(
+          () => new Error("the call succeeded while Redis was down"),
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(ResolverUnavailableError);
+        expect(error).toMatchObject({ status: "UNAVAILABLE", capability: "nameresolution", errorName: "ResolverUnavailable" });
+        expect((error as Error).message).toContain(endpoint);
+      }
+    } finally {
+      await redis.server().restart();
+    }
+    // Back once Redis is: the same component resolves again without being re-created.
+    await eventually(async () => expect(await fast.resolve({ appId: "nobody" })).toEqual([]));
   });
 });

@@ -172,7 +172,7 @@ def sync_scenarios(c: ottavo.Client) -> dict[str, Callable[[dict[str, Any], dict
         "error-unknown-store": error_unknown_store, "error-etag-invalid": error_etag_invalid,
         "error-file-invalid-name": error_file_invalid_name, "error-topic-not-found": error_topic_not_found,
         "error-binding-unsupported-operation": error_binding, "error-binding-unreachable": error_binding,
-        "error-invoke-own-app": error_invoke_own_app,
+        "error-invoke-own-app": error_invoke_own_app, "error-invoke-resolver-unavailable": error_invoke_own_app,
     }
 
 
@@ -297,7 +297,7 @@ def async_scenarios(c: ottavo.AsyncClient) -> dict[str, Callable[[dict[str, Any]
         "error-unknown-store": error_unknown_store, "error-etag-invalid": error_etag_invalid,
         "error-file-invalid-name": error_file_invalid_name, "error-topic-not-found": error_topic_not_found,
         "error-binding-unsupported-operation": error_binding, "error-binding-unreachable": error_binding,
-        "error-invoke-own-app": error_invoke_own_app,
+        "error-invoke-own-app": error_invoke_own_app, "error-invoke-resolver-unavailable": error_invoke_own_app,
     }
 
 

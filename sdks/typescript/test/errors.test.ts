@@ -17,7 +17,7 @@ import {
 /**
  * How a failed call becomes a typed error, for every declared error of
  * spec/components, including those no scenario can provoke on the scenario
- * runtime (FileAlreadyExists, FilePermissionDenied, ResolverUnavailable).
+ * runtime (FileAlreadyExists, FilePermissionDenied).
  */
 function errorInfo(reason: string, domain: string, metadata: Record<string, string>): Uint8Array {
   const writer = new BinaryWriter();

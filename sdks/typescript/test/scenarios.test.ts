@@ -10,6 +10,7 @@ import {
   InvalidName,
   OttavoError,
   readAll,
+  ResolverUnavailable,
   SecretNotFound,
   TopicNotFound,
   Unreachable,
@@ -30,6 +31,7 @@ const errorClasses: Record<string, abstract new (...args: never[]) => OttavoErro
   FileNotFound,
   InvalidArgument,
   InvalidName,
+  ResolverUnavailable,
   SecretNotFound,
   TopicNotFound,
   Unreachable,
@@ -204,6 +206,10 @@ const scenarios: Record<string, Run> = {
   },
 
   async "error-invoke-own-app"(client, input, expected) {
+    await expectError(client.invoke(input.app, input.method, input.data), expected);
+  },
+
+  async "error-invoke-resolver-unavailable"(client, input, expected) {
     await expectError(client.invoke(input.app, input.method, input.data), expected);
   },
 };
