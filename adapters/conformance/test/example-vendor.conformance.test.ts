@@ -22,6 +22,16 @@ describe("example-vendor's own metadata schema", () => {
     await seq.close();
   });
 
+  it("is guarded by the capability's request checks: a segment size below 1 never reaches it", async () => {
+    const seq = await exampleVendorSequencer.create({}, context);
+    if (!seq.features.has("SEGMENT") || !("reserveSegment" in seq)) throw new Error("expected SEGMENT");
+    const error = await seq.reserveSegment({ key: "k", size: 0 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: "INVALID_ARGUMENT", message: "reserveSegment: request.size must be at least 1, not 0" });
+    // The sentinel: the refused call reserved nothing, so the next id is the first.
+    expect(await seq.nextId({ key: "k", metadata: {} })).toBe(1n);
+    await seq.close();
+  });
+
   it("is carried by the factory, so the registry and the docs see it", () => {
     expect(exampleVendorSequencer.metadata.map((f) => f.name)).toEqual(["startAfter", "idKind", "owner"]);
   });
