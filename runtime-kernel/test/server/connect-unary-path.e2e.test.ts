@@ -11,23 +11,12 @@ import { startRuntime, type RunningRuntime } from "@ottavo/test-support";
 import { ConnectUnaryPath } from "../../src/server/connect-unary-path";
 import { Pipeline } from "../../src/server/pipeline";
 import { runtimeUnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
+import { demoConfig, demoFiles } from "../e2e/support";
 
 let runtime: RunningRuntime;
 
 beforeAll(async () => {
-  runtime = await startRuntime({
-    config: `app: { id: connect-unary }
-api: { address: 127.0.0.1:0 }
-actuator: { address: 127.0.0.1:0 }
-components:
-  hello:
-    quick_start_demo: { type: helloworld, metadata: { hello: greetings } }
-  state:
-    state_demo: { type: in-memory }
-  sequencer:
-    sequencer_demo: { type: in-memory }
-`,
-  });
+  runtime = await startRuntime({ config: demoConfig(), files: demoFiles });
 });
 
 afterAll(async () => {
