@@ -12,7 +12,7 @@
  * interleaved headline (3), BENCH_BASELINE=<checkout of another build> adds its
  * runtime to the headline (before/after), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1).
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -179,6 +179,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const memoryFacts: string[] = [];
   const profileFacts: string[] = [];
+  const wasmSection: string[] = [];
   let redis: RedisServer | undefined;
   let invocation: InvocationFigures | undefined;
   const scripts: ScriptServer[] = [];
@@ -307,6 +308,9 @@ async function main(): Promise<void> {
       log,
     });
 
+    log("WebAssembly functions: bench/dist/wasm-bench.js in its own process on the server CPU");
+    wasmSection.push(...(await wasmBench(`${redis.host}:${redis.port}`)));
+
     log("allocation and GC pauses (--trace-gc)");
     const traced = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--trace-gc"] });
     const tracedTarget = runtimeTarget("runtime --trace-gc", traced);
@@ -350,11 +354,33 @@ async function main(): Promise<void> {
     await redis?.stop();
   }
   const invocationLines = invocation === undefined ? [] : invocationMarkdown(invocation, 1000);
-  const text = markdown(rows, facts, memoryFacts, profileFacts, invocationLines, (Date.now() - started) / 1000);
+  const text = markdown(rows, facts, memoryFacts, profileFacts, invocationLines, wasmSection, (Date.now() - started) / 1000);
   const outDir = path.join(__dirname, "..", "out");
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, "latest.md"), text);
   process.stdout.write(text);
+}
+
+/**
+ * The WebAssembly functions' section (wasm-bench.ts: host calls in-memory and on Redis,
+ * cold starts, the HTTP trigger), run in a process of its own pinned to the server CPU;
+ * its Markdown, or a line saying why it is missing.
+ */
+async function wasmBench(redisAddress: string): Promise<string[]> {
+  const script = path.join(__dirname, "wasm-bench.js");
+  return new Promise((resolve) => {
+    execFile(
+      "taskset",
+      ["-c", serverCpu, process.execPath, script],
+      { env: { ...process.env, BENCH_REDIS: redisAddress }, maxBuffer: 1 << 20, timeout: 600_000 },
+      (error, stdout, stderr) => {
+        if (error) {
+          log(`  warning: wasm bench failed: ${error.message}\n${stderr}`);
+          resolve(["### WebAssembly functions", "", `wasm-bench.js failed: ${error.message.split("\n")[0]}`, ""]);
+        } else resolve(stdout.trimEnd().split("\n").concat(""));
+      },
+    );
+  });
 }
 
 function machineFacts(): string[] {
@@ -383,6 +409,7 @@ function markdown(
   memoryFacts: readonly string[],
   profileFacts: readonly string[],
   invocationLines: readonly string[],
+  wasmSection: readonly string[],
   elapsed: number,
 ): string {
   const out = [`Command: \`make bench\` (${elapsed.toFixed(0)} s).`, "", ...facts.map((f) => `- ${f}`), ""];
@@ -407,6 +434,7 @@ function markdown(
   table("Observability on (tracing, JSON access log) against metrics only, same run (issue 10's target: ≥ ×0.95)", "observability", offOf);
   table("Redis", "redis");
   out.push("### Service invocation: InvokeService at 1,000 rps against the service called directly, same load generator (vegeta)", "", ...invocationLines, "");
+  out.push(...wasmSection);
   out.push("### Memory, start-up, allocation", "", ...memoryFacts.map((f) => `- ${f}`), "");
   out.push("### Where the runtime's CPU time goes (GetState in-memory, c=16; self time, idle left out)", "", ...profileFacts.map((f) => `- ${f}`), "");
   return out.join("\n");

@@ -1,35 +1,45 @@
 /**
- * WebAssembly functions' costs, run by hand (not part of `make bench`):
+ * WebAssembly functions' costs: the "WebAssembly functions" section of `make bench`
+ * (main.ts runs this script in a process of its own on the server CPU and appends
+ * its Markdown), or alone:
  *
- *   npx tsc -b && node bench/dist/wasm-bench.js
+ *   npx tsc -b && node bench/dist/wasm-bench.js            # BENCH_REDIS=host:port adds the Redis rows
  *
- * In one process, on the in-memory state store:
- *   1. host call: a WAT guest making N get_state calls in one invocation (the bridge:
- *      worker thread, SharedArrayBuffer, Atomics.wait) vs the same handler called from JS;
- *   2. cold start: module compile + instantiate + first call, AssemblyScript and Go;
- *   3. HTTP trigger: sequential requests to the Go stock function over keep-alive HTTP/1.1,
- *      vs the same GetState through the gRPC API (Connect, HTTP/1.1).
+ * One runtime in this process, functions on it:
+ *   1. host call: a WAT guest making N get_state calls in one invocation (worker
+ *      thread, SharedArrayBuffer, Atomics.wait: the bridge) minus an empty invocation,
+ *      vs the same host call answered from JS on the main thread (the same pipeline,
+ *      handler and codecs, no guest, no bridge); on the in-memory store and on Redis,
+ *      where the gRPC path (GetState over a gRPC client, HTTP/2) is the reference;
+ *   2. cold start: read + compile + instantiate + first call, AssemblyScript and Go;
+ *   3. HTTP trigger: sequential requests to the Go stock function (one GetState inside)
+ *      over keep-alive HTTP/1.1, vs GetState through the gRPC API.
  * Medians of BENCH_ROUNDS (5) rounds.
  */
 import * as http from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { createRuntimeClient } from "@ottavo/generated/client/runtime-client";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createRuntimeClient, type RuntimeClient } from "@ottavo/generated/client/runtime-client";
 import { formatListenAddress, Runtime } from "@ottavo/runtime-kernel";
 import { buildAssemblyScriptGuest, buildGoGuest, buildWatGuest } from "@ottavo/test-support";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-const hostCalls = 2_000;
+const redisAddress = process.env.BENCH_REDIS;
 
-/** GetStateRequest{store_name: "state_demo", key: "k"}, as WAT data. */
-const getStateRequest = "\\0a\\0astate_demo\\12\\01k";
+/** GetStateRequest{store_name, key: "k"}: its bytes, and the same as WAT data. */
+function getStateRequest(store: string): { bytes: Uint8Array; wat: string } {
+  const bytes = new Uint8Array([0x0a, store.length, ...new TextEncoder().encode(store), 0x12, 0x01, 0x6b]);
+  return { bytes, wat: [...bytes].map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("") };
+}
 
-const loopGuest = (calls: number) => `(module
+const loopGuest = (store: string, calls: number) => {
+  const request = getStateRequest(store);
+  return `(module
   (import "ottavo" "get_state" (func $get_state (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 2)
-  (data (i32.const 16) "${getStateRequest}")
+  (data (i32.const 16) "${request.wat}")
   (global $next (mut i32) (i32.const 4096))
   (func (export "ottavo_abi_version_1"))
   (func (export "ottavo_alloc") (param $size i32) (result i32)
@@ -41,105 +51,139 @@ const loopGuest = (calls: number) => `(module
     (local $i i32)
     (block $done (loop $again
       (br_if $done (i32.ge_u (local.get $i) (i32.const ${calls})))
-      (drop (call $get_state (i32.const 16) (i32.const 15) (i32.const 0) (i32.const 4)))
+      (drop (call $get_state (i32.const 16) (i32.const ${request.bytes.length}) (i32.const 0) (i32.const 4)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $again)))
     (i32.const 0)))`;
+};
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+const call = { method: "", verb: "GET", query: "name=book1", contentType: "", data: new Uint8Array(0), headers: [] };
+
+interface Measured {
+  readonly what: string;
+  readonly value: string;
+  readonly goal?: string;
+}
+
 async function main(): Promise<void> {
-  const [loopN, loop0, asStock, goStock] = await Promise.all([
-    buildWatGuest(`bench-loop-${hostCalls}`, loopGuest(hostCalls)),
-    buildWatGuest("bench-loop-0", loopGuest(0)),
+  const stores = [{ name: "state_demo", calls: 2_000 }, ...(redisAddress ? [{ name: "state_redis", calls: 500 }] : [])];
+  const [empty, asStock, goStock, ...loops] = await Promise.all([
+    buildWatGuest("bench-loop-0", loopGuest("state_demo", 0)),
     buildAssemblyScriptGuest("examples/faas/assemblyscript/stock.ts"),
     buildGoGuest("examples/faas/go", "./stock"),
+    ...stores.map((s) => buildWatGuest(`bench-loop-${s.name}-${s.calls}`, loopGuest(s.name, s.calls))),
   ]);
   const dir = mkdtempSync(path.join(tmpdir(), "ottavo-wasm-bench-"));
   const file = path.join(dir, "ottavo.yaml");
   writeFileSync(
     file,
-    `api: { address: 127.0.0.1:0 }
+    `app: { id: wasm-bench }
+api: { address: 127.0.0.1:0 }
 actuator: { address: 127.0.0.1:0 }
 components:
   state:
     state_demo: { type: in-memory }
-wasm:
+${redisAddress ? `    state_redis: { type: redis, metadata: { redisHost: "${redisAddress}" } }\n` : ""}wasm:
   address: 127.0.0.1:0
   functions:
-    loop: { path: ${loopN}, cpuLimitMs: 60000 }
-    empty: { path: ${loop0} }
+    empty: { path: ${empty} }
     go-stock: { path: ${goStock} }
+${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000 }`).join("\n")}
 `,
   );
   const runtime = await Runtime.start({ configFile: file, shutdownTimeoutMs: 2_000, log: { info: () => {}, warn: console.warn, error: console.error } });
-  const host = runtime.functionHost!;
-  const client = createRuntimeClient(createConnectTransport({ baseUrl: `http://${formatListenAddress(runtime.apiAddress)}`, httpVersion: "1.1" }));
-  await client.saveState({ storeName: "state_demo", states: [{ key: "k", value: new TextEncoder().encode("v") }, { key: "book1", value: new TextEncoder().encode("100") }] });
-  const call = { method: "", verb: "GET", query: "name=book1", contentType: "", data: new Uint8Array(0), headers: [] };
-
-  // 1. Host call cost.
-  const perHostCall: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    let t = performance.now();
-    await host.call("loop", call);
-    const withCalls = performance.now() - t;
-    t = performance.now();
-    await host.call("empty", call);
-    const without = performance.now() - t;
-    perHostCall.push(((withCalls - without) / hostCalls) * 1000);
-  }
-  const fromJs: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    for (let i = 0; i < hostCalls; i++) await client.getState({ storeName: "state_demo", key: "k" });
-    fromJs.push(((performance.now() - t) / hostCalls) * 1000);
-  }
-  console.log(`host call get_state (in-memory), guest -> bridge -> handler: ${median(perHostCall).toFixed(1)} us per call`);
-  console.log(`GetState from JS through the gRPC API client (Connect, HTTP/1.1, same process): ${median(fromJs).toFixed(1)} us per call`);
-
-  // 2. Cold start.
-  for (const [name, wasm] of [
-    ["AssemblyScript stock", asStock],
-    ["Go stock", goStock],
-  ] as const) {
-    const times: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const id = `cold-${r}-${name.split(" ")[0]}`;
-      const t = performance.now();
-      await host.install({ name: id, path: wasm, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [] });
-      await host.call(id, call);
-      times.push(performance.now() - t);
-      await host.uninstall(id);
+  const out: Measured[] = [];
+  try {
+    const host = runtime.functionHost!;
+    const client: RuntimeClient = createRuntimeClient(createGrpcTransport({ baseUrl: `http://${formatListenAddress(runtime.apiAddress)}` }));
+    for (const s of stores) {
+      await client.saveState({ storeName: s.name, states: [{ key: "k", value: new TextEncoder().encode("v") }, { key: "book1", value: new TextEncoder().encode("100") }] });
     }
-    console.log(`cold start (read + compile + instantiate + first call), ${name}: ${median(times).toFixed(1)} ms`);
-  }
 
-  // 3. HTTP trigger vs gRPC.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const port = runtime.functionAddress!.kind === "tcp" ? runtime.functionAddress!.port : 0;
-  const get = () =>
-    new Promise<void>((resolve, reject) =>
-      http.get({ host: "127.0.0.1", port, path: "/go-stock?name=book1", agent }, (res) => res.resume().on("end", resolve)).on("error", reject),
-    );
-  const requests = 1_000;
-  const triggerRps: number[] = [];
-  const grpcRps: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    let t = performance.now();
-    for (let i = 0; i < requests; i++) await get();
-    triggerRps.push(requests / ((performance.now() - t) / 1000));
-    t = performance.now();
-    for (let i = 0; i < requests; i++) await client.getState({ storeName: "state_demo", key: "book1" });
-    grpcRps.push(requests / ((performance.now() - t) / 1000));
+    // 1. Host calls: through the bridge, from JS, and the gRPC path.
+    for (const [i, s] of stores.entries()) {
+      const bridged: number[] = [];
+      const fromJs: number[] = [];
+      const grpc: number[] = [];
+      const request = getStateRequest(s.name).bytes;
+      for (let r = 0; r < rounds; r++) {
+        let t = performance.now();
+        await host.call(`loop-${s.name}`, call);
+        const withCalls = performance.now() - t;
+        t = performance.now();
+        await host.call("empty", call);
+        bridged.push(((withCalls - (performance.now() - t)) / s.calls) * 1000);
+        t = performance.now();
+        for (let n = 0; n < s.calls; n++) await host.hostCallFromJs("ottavo.get_state", request);
+        fromJs.push(((performance.now() - t) / s.calls) * 1000);
+        t = performance.now();
+        for (let n = 0; n < s.calls; n++) await client.getState({ storeName: s.name, key: "k" });
+        grpc.push(((performance.now() - t) / s.calls) * 1000);
+      }
+      const store = i === 0 ? "in-memory" : "Redis";
+      out.push({ what: `host call get_state (${store}): guest → bridge → handler`, value: `${median(bridged).toFixed(1)} µs`, goal: i === 0 ? "< 2 µs (sync)" : undefined });
+      out.push({ what: `the same host call answered from JS on the main thread (pipeline + handler + codecs, no bridge) (${store})`, value: `${median(fromJs).toFixed(1)} µs` });
+      if (i > 0) out.push({ what: "bridge overhead on Redis (bridged − from JS)", value: `${(median(bridged) - median(fromJs)).toFixed(1)} µs`, goal: "< 30 µs" });
+      out.push({ what: `GetState over the gRPC API, sequential, gRPC client on HTTP/2 in the same process (${store})`, value: `${median(grpc).toFixed(1)} µs` });
+    }
+
+    // 2. Cold start.
+    for (const [name, wasm, goal] of [
+      ["AssemblyScript stock", asStock, "< 20 ms"],
+      ["Go stock", goStock, "< 100 ms"],
+    ] as const) {
+      const times: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const id = `cold-${r}-${name.split(" ")[0]}`;
+        const t = performance.now();
+        await host.install({ name: id, path: wasm, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [] });
+        await host.call(id, call);
+        times.push(performance.now() - t);
+        await host.uninstall(id);
+      }
+      out.push({ what: `cold start (read + compile + instantiate + first call), ${name}`, value: `${median(times).toFixed(1)} ms`, goal });
+    }
+
+    // 3. HTTP trigger vs gRPC.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const port = runtime.functionAddress!.kind === "tcp" ? runtime.functionAddress!.port : 0;
+    const get = () =>
+      new Promise<void>((resolve, reject) =>
+        http.get({ host: "127.0.0.1", port, path: "/go-stock?name=book1", agent }, (res) => res.resume().on("end", resolve)).on("error", reject),
+      );
+    const requests = 1_000;
+    const triggerRps: number[] = [];
+    const grpcRps: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      let t = performance.now();
+      for (let i = 0; i < requests; i++) await get();
+      triggerRps.push(requests / ((performance.now() - t) / 1000));
+      t = performance.now();
+      for (let i = 0; i < requests; i++) await client.getState({ storeName: "state_demo", key: "book1" });
+      grpcRps.push(requests / ((performance.now() - t) / 1000));
+    }
+    agent.destroy();
+    out.push({ what: "HTTP trigger, Go stock function (one GetState inside), sequential keep-alive HTTP/1.1", value: `${median(triggerRps).toFixed(0)} requests/s` });
+    out.push({ what: "GetState through the gRPC API (HTTP/2), sequential, same process", value: `${median(grpcRps).toFixed(0)} requests/s` });
+  } finally {
+    await runtime.shutdown();
   }
-  console.log(`HTTP trigger, Go stock function (one GetState inside), sequential: ${median(triggerRps).toFixed(0)} requests/s`);
-  console.log(`GetState through the API (Connect, HTTP/1.1), sequential: ${median(grpcRps).toFixed(0)} requests/s`);
-  agent.destroy();
-  await runtime.shutdown();
+  const lines = [
+    "### WebAssembly functions",
+    "",
+    `\`node bench/dist/wasm-bench.js\`, one runtime in one process; medians of ${rounds} rounds${redisAddress ? "" : " (no BENCH_REDIS: no Redis rows)"}.`,
+    "",
+    "| measurement | value | goal |",
+    "|---|--:|---|",
+    ...out.map((m) => `| ${m.what} | ${m.value} | ${m.goal ?? ""} |`),
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -236,6 +236,16 @@ export class FunctionHost {
     return { status: 200, contentType: response.contentType, data: response.data?.value ?? new Uint8Array(0), headers: [] };
   }
 
+  /**
+   * Answers one host call ("ottavo.get_state", ...: the op a guest's import posts) here
+   * on the main thread, as the bridge answers a guest's, for the components a function
+   * granted those would be: the same pipeline, handlers and error mapping, without a guest
+   * or the bridge (the benchmark's "same handler from JS").
+   */
+  hostCallFromJs(op: string, request: Uint8Array, components?: readonly string[]): Promise<BridgeAnswer> {
+    return this.hostCall(this.options.handlersFor(components), op, request);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const entries = [...this.byName.values()];
