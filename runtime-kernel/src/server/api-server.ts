@@ -13,7 +13,7 @@ import type { TlsSettings } from "../config/api-security";
 import { defaultServerLimits, type ServerLimits } from "../config/server-limits";
 import { connectLimitOptions, streamLimitInterceptor, StreamCounter } from "./connect-limits";
 import { applyHttp1Limits, ClientConnections, http1ServerOptions, http2ServerOptions, watchSession } from "./connection-limits";
-import { checkEnvelopeFlags, isEnveloped } from "./envelope-flags";
+import { checkEnvelopeFlags, isEnveloped, parseErrorInterceptor } from "./envelope-flags";
 import { fixGrpcMessageTrailer } from "./grpc-message";
 import { createApiListener } from "./tls";
 import { closeServer, listenOn } from "./listen";
@@ -98,6 +98,7 @@ export class ApiServer {
         (next) => (request) => this.linkShutdownSignal(next, request),
         pipelineInterceptor(pipeline),
         streamLimitInterceptor(new StreamCounter(this.limits.maxSubscriptionStreams)),
+        parseErrorInterceptor(),
       ],
     });
     const onRequest = (request: NodeServerRequest, response: NodeServerResponse) => this.track(request, response, handler);

@@ -1,6 +1,6 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 /**
  * Enveloped requests (gRPC, gRPC-Web, Connect streaming) frame each message with
@@ -56,4 +56,29 @@ export function checkEnvelopeFlags(request: http.IncomingMessage | http2.Http2Se
     }
   }
   Object.defineProperty(request, Symbol.asyncIterator, { value: checked, configurable: true });
+}
+
+/**
+ * A streamed request message that cannot be parsed is INTERNAL, as on the gRPC
+ * fast path, in its words: "cannot parse request", without the parser's account
+ * of the bytes (issue 11, finding 11). Connect-ES parses each message of a stream
+ * as the handler reads it, so the handler reads through this.
+ */
+export function parseErrorInterceptor(): Interceptor {
+  return (next) => async (request) => {
+    if (!request.stream) return next(request);
+    const prefix = /^application\/grpc/i.test(request.header.get("content-type") ?? "") ? "grpc: " : "";
+    return next({ ...request, message: plainParseErrors(request.message, prefix) });
+  };
+}
+
+async function* plainParseErrors<T>(messages: AsyncIterable<T>, prefix: string): AsyncGenerator<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    if (error instanceof ConnectError && error.code === Code.Internal && error.rawMessage.startsWith("parse binary:")) {
+      throw new ConnectError(`${prefix}cannot parse request`, Code.Internal);
+    }
+    throw error;
+  }
 }
