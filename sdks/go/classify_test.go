@@ -13,7 +13,7 @@ import (
 
 // How a failed call becomes a typed error, for every declared error of
 // spec/components, including those no scenario can provoke on the scenario
-// runtime (FileAlreadyExists, FilePermissionDenied).
+// runtime (FileAlreadyExists: no file operation the spec declares refuses to replace a file).
 
 func failure(t *testing.T, code codes.Code, infos ...*errdetails.ErrorInfo) error {
 	t.Helper()

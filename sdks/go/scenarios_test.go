@@ -253,6 +253,9 @@ var scenarios = map[string]run{
 		_, err := c.Invoke(ctx, str(in, "app"), str(in, "method"), []byte(str(in, "data")))
 		expectError(t, err, want)
 	},
+	"error-file-permission-denied": func(t *testing.T, ctx context.Context, c *ottavo.ConnectedClient, in, want map[string]any) {
+		expectError(t, c.File.Delete(ctx, str(in, "store"), str(in, "name")), want)
+	},
 }
 
 // typedErrors: how a Go app tells each expected error apart: errors.As for the
@@ -261,6 +264,7 @@ var typedErrors = map[string]func(error) bool{
 	"EtagMismatch":         isA[*ottavo.EtagMismatch],
 	"EtagInvalid":          isA[*ottavo.EtagInvalid],
 	"FileNotFound":         isA[*ottavo.FileNotFound],
+	"FilePermissionDenied": isA[*ottavo.FilePermissionDenied],
 	"InvalidName":          isA[*ottavo.InvalidName],
 	"SecretNotFound":       isA[*ottavo.SecretNotFound],
 	"TopicNotFound":        isA[*ottavo.TopicNotFound],

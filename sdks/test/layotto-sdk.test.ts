@@ -22,7 +22,7 @@ const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toStrin
  * this number: EtagInvalid, InvalidName, UnsupportedOperation and a bad request all
  * arrive as 3, with nothing to tell them apart but the message text.
  */
-const statusNumbers: Record<string, number> = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, FAILED_PRECONDITION: 9, ABORTED: 10, UNAVAILABLE: 14 };
+const statusNumbers: Record<string, number> = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, FAILED_PRECONDITION: 9, ABORTED: 10, UNAVAILABLE: 14, PERMISSION_DENIED: 7 };
 
 const runs: Record<string, Run> = {
   async hello(client, input, expected) {
@@ -107,6 +107,9 @@ const runs: Record<string, Run> = {
   },
   async "error-invoke-own-app"(client, input, expected) {
     await expectCode(client.invoker.invoke({ id: input.app, method: input.method, data: input.data }), statusNumbers[expected.status]);
+  },
+  async "error-file-permission-denied"(client, input, expected) {
+    await expectCode(client.file.delete({ storeName: input.store, name: input.name }), statusNumbers[expected.status]);
   },
   async "error-invoke-resolver-unavailable"(client, input, expected) {
     await expectCode(client.invoker.invoke({ id: input.app, method: input.method, data: input.data }), statusNumbers[expected.status]);

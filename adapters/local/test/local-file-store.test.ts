@@ -1,8 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { statusOf, type StatusName } from "@ottavo/component-runtime";
-import type { FileStore } from "@ottavo/generated/components/file";
+import { PermissionDeniedError, type FileStore } from "@ottavo/generated/components/file";
 import { chunkSize, localAdapters, localFileAdapter } from "../src";
 
 let configDir: string;
@@ -134,6 +135,27 @@ test("directories and files cannot stand in for each other: INVALID_ARGUMENT", a
   expect(await codeOf(store.list({ name: "dir/inner.txt", pageSize: 10, marker: "", metadata: {} }))).toBe(
     "INVALID_ARGUMENT",
   );
+});
+
+test("a folder the file system keeps unchanged (chattr +i, binding root too) refuses put and delete with PermissionDenied", async () => {
+  await put("kept.txt", "kept");
+  const data = path.join(configDir, "data");
+  execFileSync("chattr", ["+i", data]);
+  try {
+    for (const call of [() => store.delete(req("kept.txt")), () => put("new.txt", "x"), () => put("kept.txt", "replaced")]) {
+      const error = await call().then(
+        () => new Error("the call succeeded in an immutable folder"),
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(PermissionDeniedError);
+      expect((error as Error).message).toContain("the file system refuses it (EPERM)");
+    }
+  } finally {
+    execFileSync("chattr", ["-i", data]);
+  }
+  // Nothing changed, and no temp file was left behind.
+  expect(await fs.readdir(data)).toEqual(["kept.txt"]);
+  expect(await fs.readFile(path.join(data, "kept.txt"), "utf8")).toBe("kept");
 });
 
 test("stat reports size and an RFC 3339 modification time, no metadata", async () => {

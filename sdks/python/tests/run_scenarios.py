@@ -155,6 +155,9 @@ def sync_scenarios(c: ottavo.Client) -> dict[str, Callable[[dict[str, Any], dict
     def error_file_invalid_name(i: dict[str, Any], e: dict[str, Any]) -> None:
         expect_error(e, lambda: c.file.stat(i["store"], i["name"]))
 
+    def error_file_permission_denied(i: dict[str, Any], e: dict[str, Any]) -> None:
+        expect_error(e, lambda: c.file.delete(i["store"], i["name"]))
+
     def error_topic_not_found(i: dict[str, Any], e: dict[str, Any]) -> None:
         expect_error(e, lambda: c.pubsub.publish(i["pubsub"], i["topic"], i["data"]))
 
@@ -173,6 +176,7 @@ def sync_scenarios(c: ottavo.Client) -> dict[str, Callable[[dict[str, Any], dict
         "error-file-invalid-name": error_file_invalid_name, "error-topic-not-found": error_topic_not_found,
         "error-binding-unsupported-operation": error_binding, "error-binding-unreachable": error_binding,
         "error-invoke-own-app": error_invoke_own_app, "error-invoke-resolver-unavailable": error_invoke_own_app,
+        "error-file-permission-denied": error_file_permission_denied,
     }
 
 
@@ -280,6 +284,9 @@ def async_scenarios(c: ottavo.AsyncClient) -> dict[str, Callable[[dict[str, Any]
     async def error_file_invalid_name(i: dict[str, Any], e: dict[str, Any]) -> None:
         await expect_error_async(e, lambda: c.file.stat(i["store"], i["name"]))
 
+    async def error_file_permission_denied(i: dict[str, Any], e: dict[str, Any]) -> None:
+        await expect_error_async(e, lambda: c.file.delete(i["store"], i["name"]))
+
     async def error_topic_not_found(i: dict[str, Any], e: dict[str, Any]) -> None:
         await expect_error_async(e, lambda: c.pubsub.publish(i["pubsub"], i["topic"], i["data"]))
 
@@ -298,6 +305,7 @@ def async_scenarios(c: ottavo.AsyncClient) -> dict[str, Callable[[dict[str, Any]
         "error-file-invalid-name": error_file_invalid_name, "error-topic-not-found": error_topic_not_found,
         "error-binding-unsupported-operation": error_binding, "error-binding-unreachable": error_binding,
         "error-invoke-own-app": error_invoke_own_app, "error-invoke-resolver-unavailable": error_invoke_own_app,
+        "error-file-permission-denied": error_file_permission_denied,
     }
 
 

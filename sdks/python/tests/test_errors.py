@@ -1,6 +1,6 @@
 """How a failed call becomes a typed error, for every declared error of spec/components,
-including those no scenario can provoke on the scenario runtime (FileAlreadyExists,
-FilePermissionDenied). Run by sdks/test/python-sdk.test.ts."""
+including those no scenario can provoke on the scenario runtime (FileAlreadyExists: no file
+operation the spec declares refuses to replace a file). Run by sdks/test/python-sdk.test.ts."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ import {
 /**
  * How a failed call becomes a typed error, for every declared error of
  * spec/components, including those no scenario can provoke on the scenario
- * runtime (FileAlreadyExists, FilePermissionDenied).
+ * runtime (FileAlreadyExists: no file operation the spec declares refuses to
+ * replace a file).
  */
 function errorInfo(reason: string, domain: string, metadata: Record<string, string>): Uint8Array {
   const writer = new BinaryWriter();

@@ -6,6 +6,7 @@ import {
   EtagMismatch,
   FailedPrecondition,
   FileNotFound,
+  FilePermissionDenied,
   InvalidArgument,
   InvalidName,
   OttavoError,
@@ -29,6 +30,7 @@ const errorClasses: Record<string, abstract new (...args: never[]) => OttavoErro
   EtagMismatch,
   FailedPrecondition,
   FileNotFound,
+  FilePermissionDenied,
   InvalidArgument,
   InvalidName,
   ResolverUnavailable,
@@ -211,6 +213,10 @@ const scenarios: Record<string, Run> = {
 
   async "error-invoke-resolver-unavailable"(client, input, expected) {
     await expectError(client.invoke(input.app, input.method, input.data), expected);
+  },
+
+  async "error-file-permission-denied"(client, input, expected) {
+    await expectError(client.file.delete(input.store, input.name), expected);
   },
 };
 
