@@ -109,16 +109,25 @@ export function createPubsubHandlers(table: ComponentTable, maxQueuedResponses =
     context.signal.addEventListener("abort", drain, { once: true });
     if (context.signal.aborted) drain();
     let subscription: Subscription | undefined;
+    /** With tracing on: a delivery span per event, whose traceparent the client gets in the event's metadata. */
+    const tracing = traceScopeOf(context.values);
 
     const deliver = (message: TopicMessage): Promise<DeliveryResult> => {
       if (outgoing.closed || draining) return Promise.resolve("RETRY");
       const event = unpackMessage(message, pubsubName);
       if (event === undefined) return Promise.resolve("DROP"); // expired
-      return new Promise<DeliveryResult>((settle) => {
+      const span = tracing?.delivery(pubsubName, topic, { traceparent: event.metadata.traceparent, tracestate: event.metadata.tracestate });
+      if (span !== undefined) event.metadata = { ...event.metadata, ...span.context };
+      const answered = new Promise<DeliveryResult>((settle) => {
         const settlers = waiting.get(event.id);
         if (settlers === undefined) waiting.set(event.id, [settle]);
         else settlers.push(settle);
         outgoing.push({ subscribeTopicEventsResponseType: { case: "eventMessage", value: event } });
+      });
+      if (span === undefined) return answered;
+      return answered.then((result) => {
+        span.end();
+        return result;
       });
     };
 

@@ -66,16 +66,7 @@ export class OtelTracing implements Tracing {
   };
 
   delivery(pubsub: string, topic: string, parentTrace: TraceContext): OpenSpan & { readonly context: TraceContext } {
-    const parent = parentTrace.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, parentTrace, traceHeaders);
-    const span = this.tracer.startSpan(
-      `${topic} deliver`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: { "messaging.system": "ottavo", "messaging.operation.type": "deliver", "messaging.destination.name": topic, "ottavo.pubsub": pubsub },
-      },
-      parent,
-    );
-    return { context: contextOf(span), end: (error?: unknown) => endSpan(span, error) };
+    return deliverySpan(this.tracer, pubsub, topic, parentTrace, "callback");
   }
 
   async shutdown(): Promise<void> {
@@ -111,6 +102,10 @@ class SpanScope implements TraceScope {
     return this.w3c.tracestate;
   }
 
+  delivery(pubsub: string, topic: string, parentTrace: TraceContext): OpenSpan & { readonly context: TraceContext } {
+    return deliverySpan(this.tracer, pubsub, topic, parentTrace, "stream");
+  }
+
   component(capability: string, component: string, operation: string): OpenSpan {
     // A call that is not sampled records nothing below it either (its traceparent still travels, flagged so).
     if (!this.span.isRecording()) return notRecorded;
@@ -122,6 +117,29 @@ class SpanScope implements TraceScope {
     );
     return { end: (error?: unknown) => endSpan(span, error) };
   }
+}
+
+/**
+ * A span for one event handed to the app (through its OnTopicEvent callback, or
+ * a SubscribeTopicEvents stream), child of the trace the event carries.
+ */
+function deliverySpan(tracer: Tracer, pubsub: string, topic: string, parentTrace: TraceContext, via: "callback" | "stream") {
+  const parent = parentTrace.traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, parentTrace, traceHeaders);
+  const span = tracer.startSpan(
+    `${topic} deliver`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        "messaging.system": "ottavo",
+        "messaging.operation.type": "deliver",
+        "messaging.destination.name": topic,
+        "ottavo.pubsub": pubsub,
+        "ottavo.delivery": via,
+      },
+    },
+    parent,
+  );
+  return { context: contextOf(span), end: (error?: unknown) => endSpan(span, error) };
 }
 
 /** A span's W3C trace context, as traceparent and tracestate. */

@@ -14,10 +14,11 @@ export interface OpenSpan {
 /**
  * The span of one call, as the tracing step hands it to the handler (through
  * the call's context values): its W3C context, for what the call sends on (a
- * published CloudEvent), and children for the call's component operations.
+ * published CloudEvent), children for the call's component operations, and
+ * delivery spans for the events a SubscribeTopicEvents stream hands its client.
  * Nothing here loads OpenTelemetry: a runtime without tracing never sets it.
  */
-export interface TraceScope extends TraceContext {
+export interface TraceScope extends TraceContext, DeliveryTracing {
   readonly traceparent: string;
   readonly traceId: string;
   /** A child span of this one for one component operation. */

@@ -14,6 +14,7 @@ import { TopicEventResponse_TopicEventResponseStatus as EventStatus } from "@ott
 import { eventually, startRuntime, type RunningRuntime } from "@ottavo/test-support";
 import { layottoStub, type Message, type RuntimeStub } from "../e2e/layotto-stub";
 import { startConnectApp, type ConnectApp } from "../pubsub/app-callback-app";
+import { connectClient, openTopicStream } from "../pubsub/support";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./otlp-receiver";
 
 /** What the app saw of one delivered event: its traceparent header and its metadata. */
@@ -159,10 +160,27 @@ describe("with tracing on", () => {
     expect(named(spans, "pubsub.publish").parentSpanId).toBe(publish.spanId);
     const deliver = named(spans, "orders deliver");
     // The CloudEvent's traceparent is the PublishEvent span's; the delivery span is its child.
-    expect(deliver).toMatchObject({ parentSpanId: publish.spanId, kind: producer, attributes: { "messaging.destination.name": "orders", "ottavo.pubsub": "events" } });
+    expect(deliver).toMatchObject({ parentSpanId: publish.spanId, kind: producer, attributes: { "messaging.destination.name": "orders", "ottavo.pubsub": "events", "ottavo.delivery": "callback" } });
     const delivery = deliveries.find((d) => d.traceparent?.includes(caller.traceId))!;
     expect(delivery.traceparent).toBe(`00-${caller.traceId}-${deliver.spanId}-01`);
     expect(delivery.event.metadata.traceparent).toBe(delivery.traceparent);
+  });
+
+  it("gives each event a SubscribeTopicEvents stream hands out a delivery span, its traceparent in the event's metadata", async () => {
+    const { client, close } = connectClient(runtime.apiUrl);
+    const stream = await openTopicStream(client, "events", "streamed");
+    const caller = callerTrace();
+    await call(stub, "PublishEvent", { pubsub_name: "events", topic: "streamed", data: Buffer.from("tea"), data_content_type: "text/plain" }, { traceparent: caller.traceparent });
+    const event = await stream.next();
+    stream.answer(event.id, EventStatus.SUCCESS);
+    await eventually(() => expect(spansOf(caller.traceId)).toHaveLength(3));
+    await stream.end();
+    close();
+    const spans = spansOf(caller.traceId);
+    const publish = named(spans, `${runtimeService}/PublishEvent`);
+    const deliver = named(spans, "streamed deliver");
+    expect(deliver).toMatchObject({ parentSpanId: publish.spanId, kind: producer, attributes: { "ottavo.delivery": "stream", "ottavo.pubsub": "events" } });
+    expect(event.metadata.traceparent).toBe(`00-${caller.traceId}-${deliver.spanId}-01`);
   });
 });
 
