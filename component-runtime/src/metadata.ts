@@ -23,6 +23,8 @@ export interface MetadataFieldSpec {
   readonly excludes?: readonly string[];
   /** A regular expression (JavaScript, unicode mode) a string value must match. */
   readonly pattern?: string;
+  /** Required, and not blank, when another field of the same metadata has this value (as the spec spells it). */
+  readonly requiredWhen?: { readonly field: string; readonly value: string | number | boolean };
   /** Old names of the field: still accepted, with a warning, and read as this field. */
   readonly deprecated?: readonly string[];
   readonly description: string;
@@ -75,6 +77,13 @@ export function parseMetadata<T>(raw: RawMetadata, fields: readonly MetadataFiel
     else values[field.name] = canonical(field, read.value!);
   }
   for (const field of fields) {
+    const when = field.requiredWhen;
+    if (when !== undefined && values[when.field] === when.value) {
+      const value = values[field.name];
+      if (value === undefined || (typeof value === "string" && value.trim() === "")) {
+        problems.push(`metadata field '${field.name}' is required with ${when.field} ${JSON.stringify(when.value)}`);
+      }
+    }
     for (const [other, atLeast] of [[field.minField, true], [field.maxField, false]] as const) {
       const value = values[field.name];
       const bound = other === undefined ? undefined : values[other];

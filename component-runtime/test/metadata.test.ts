@@ -147,3 +147,25 @@ describe("bounds by another field", () => {
     expect(problems({ low: 5, high: 4 })).toEqual(["metadata field 'low' must be at most 'high'"]);
   });
 });
+
+describe("required when another field has a value", () => {
+  const fields: MetadataFieldSpec[] = [
+    { name: "authType", type: "string", default: "none", required: false, sensitive: false, aliases: [], description: "", oneOf: ["none", "password"] },
+    { name: "user", type: "string", required: false, sensitive: false, aliases: [], description: "", requiredWhen: { field: "authType", value: "password" } },
+  ];
+  const problems = (raw: Record<string, unknown>) => {
+    try {
+      parseMetadata(raw, fields);
+      return [];
+    } catch (e) {
+      return (e as MetadataError).problems;
+    }
+  };
+
+  it("requires the field, not blank, only when the other has the value (matched as the spec spells it)", () => {
+    expect(problems({})).toEqual([]);
+    expect(problems({ authType: "PASSWORD", user: "u" })).toEqual([]);
+    expect(problems({ authType: "Password" })).toEqual([`metadata field 'user' is required with authType "password"`]);
+    expect(problems({ authType: "password", user: " " })).toEqual([`metadata field 'user' is required with authType "password"`]);
+  });
+});

@@ -93,21 +93,17 @@ function readSecurity(
   switch (authType) {
     case "none":
       return {};
+    // What each authType requires (saslUsername and saslPassword, clientCert and clientKey,
+    // caCert) is declared in kafka.cap (requiredWhen) and checked by the parser.
     case "password": {
-      if (!given(metadata.saslUsername)) problems.push(`metadata field 'saslUsername' is required with authType "password"`);
-      if (!given(metadata.saslPassword)) problems.push(`metadata field 'saslPassword' is required with authType "password"`);
       const mechanism = saslMechanism(metadata.saslMechanism);
       sasl = { mechanism, username: metadata.saslUsername ?? "", password: metadata.saslPassword ?? "" } as SASLOptions;
       break;
     }
     case "mtls":
       if (metadata.disableTls) problems.push(`metadata field 'disableTls' cannot be true with authType "mtls"`);
-      if (!given(metadata.clientCert) || !given(metadata.clientKey)) {
-        problems.push(`metadata fields 'clientCert' and 'clientKey' are both required with authType "mtls"`);
-      }
       break;
     case "certificate":
-      if (!given(metadata.caCert)) problems.push(`metadata field 'caCert' is required with authType "certificate"`);
       break;
   }
   if (metadata.disableTls) return sasl === undefined ? {} : { sasl };

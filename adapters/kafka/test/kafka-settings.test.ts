@@ -98,9 +98,15 @@ describe("kafka metadata", () => {
     expect(mtls.client.ssl).toMatchObject({ cert: pem, key: "key", ca: [pem], rejectUnauthorized: false });
     expect(settings({ brokers: "k:9093", authType: "certificate", caCert: pem }).client.ssl).toMatchObject({ ca: [pem] });
     expect(settings({ brokers: "k:9092", caCert: pem }).client.ssl).toBeUndefined();
-    expect(problems({ brokers: "k:9093", authType: "mtls", disableTls: true })).toEqual([
+    // What each authType requires is kafka.cap's requiredWhen, checked by the generated parser (blank is not given)...
+    expect(problems({ brokers: "k:9093", authType: "mtls", clientCert: "  ", disableTls: true })).toEqual([
+      `metadata field 'clientCert' is required with authType "mtls"`,
+      `metadata field 'clientKey' is required with authType "mtls"`,
+    ]);
+    expect(problems({ brokers: "k:9093", authType: "certificate" })).toEqual([`metadata field 'caCert' is required with authType "certificate"`]);
+    // ...and what the adapter reads itself comes after.
+    expect(problems({ brokers: "k:9093", authType: "mtls", clientCert: pem, clientKey: "key", disableTls: true })).toEqual([
       `metadata field 'disableTls' cannot be true with authType "mtls"`,
-      `metadata fields 'clientCert' and 'clientKey' are both required with authType "mtls"`,
     ]);
     expect(() => settings({ brokers: "k:9093", authType: "oidc" })).toThrow(
       `metadata field 'authType' must be one of "none", "password", "mtls", "certificate", not "oidc"`,

@@ -48,11 +48,12 @@ export interface KafkaPubsubMetadata extends RedeliveryMetadata {
   authType: "none" | "password" | "mtls" | "certificate";
   /**
    * The SASL user, for authType "password".
+   * Required with `authType` "password".
    */
   saslUsername?: string;
   /**
    * The SASL password, for authType "password".
-   * Sensitive: never logged or shown.
+   * Required with `authType` "password". Sensitive: never logged or shown.
    */
   saslPassword?: string;
   /**
@@ -76,15 +77,17 @@ export interface KafkaPubsubMetadata extends RedeliveryMetadata {
   /**
    * With TLS, the PEM certificate authority that signs the brokers' certificates;
    * absent, the system's.
+   * Required with `authType` "certificate".
    */
   caCert?: string;
   /**
    * The PEM client certificate, for authType "mtls".
+   * Required with `authType` "mtls".
    */
   clientCert?: string;
   /**
    * The PEM client key, for authType "mtls".
-   * Sensitive: never logged or shown.
+   * Required with `authType` "mtls". Sensitive: never logged or shown.
    */
   clientKey?: string;
   /**
@@ -109,14 +112,14 @@ export const kafkaPubsubMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "clientID", type: "string", default: "ottavo", required: false, sensitive: false, aliases: [], pattern: "\\S", description: "The client id sent with every request, for the brokers' logs and quotas." },
   { name: "initialOffset", type: "string", default: "oldest", required: false, sensitive: false, aliases: [], oneOf: ["newest", "oldest"], description: "Where a consumer group starts on a partition it has never committed an\noffset for: \"oldest\" (everything the topic still holds, so a message\npublished before the app's first subscription is not lost, as with the\nother Ottavo pub/subs) or \"newest\" (only what is published after the group\nfirst subscribed: Dapr's default, so set it for Dapr's behaviour, or to keep\na new app from reading a long-lived topic's history). With \"newest\" the\nstart is committed as soon as the group is assigned the partition, so what\nis published after subscribe resolves survives a restart even before the\ngroup acknowledged anything." },
   { name: "authType", type: "string", default: "none", required: false, sensitive: false, aliases: [], oneOf: ["none", "password", "mtls", "certificate"], description: "How clients authenticate: \"none\", \"password\" (SASL, with saslUsername and\nsaslPassword), \"mtls\" (clientCert and clientKey) or \"certificate\" (TLS with\ncaCert only). Dapr's \"oidc\" and \"awsiam\" are not supported." },
-  { name: "saslUsername", type: "string", required: false, sensitive: false, aliases: [], description: "The SASL user, for authType \"password\"." },
-  { name: "saslPassword", type: "string", required: false, sensitive: true, aliases: [], description: "The SASL password, for authType \"password\"." },
+  { name: "saslUsername", type: "string", required: false, sensitive: false, aliases: [], requiredWhen: { field: "authType", value: "password" }, description: "The SASL user, for authType \"password\"." },
+  { name: "saslPassword", type: "string", required: false, sensitive: true, aliases: [], requiredWhen: { field: "authType", value: "password" }, description: "The SASL password, for authType \"password\"." },
   { name: "saslMechanism", type: "string", default: "PLAINTEXT", required: false, sensitive: false, aliases: [], oneOf: ["PLAINTEXT", "PLAIN", "SHA-256", "SCRAM-SHA-256", "SHA-512", "SCRAM-SHA-512"], description: "The SASL mechanism, for authType \"password\": \"PLAINTEXT\" (SASL/PLAIN),\n\"SHA-256\" or \"SHA-512\" (SCRAM); \"PLAIN\", \"SCRAM-SHA-256\" and \"SCRAM-SHA-512\"\nare read as the same." },
   { name: "disableTls", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "Turns TLS off for an authType other than \"none\" (authType \"none\" never uses\nTLS, as in Dapr)." },
   { name: "skipVerify", type: "bool", default: false, required: false, sensitive: false, aliases: [], description: "With TLS, accept any broker certificate (for tests only)." },
-  { name: "caCert", type: "string", required: false, sensitive: false, aliases: [], description: "With TLS, the PEM certificate authority that signs the brokers' certificates;\nabsent, the system's." },
-  { name: "clientCert", type: "string", required: false, sensitive: false, aliases: [], description: "The PEM client certificate, for authType \"mtls\"." },
-  { name: "clientKey", type: "string", required: false, sensitive: true, aliases: [], description: "The PEM client key, for authType \"mtls\"." },
+  { name: "caCert", type: "string", required: false, sensitive: false, aliases: [], requiredWhen: { field: "authType", value: "certificate" }, description: "With TLS, the PEM certificate authority that signs the brokers' certificates;\nabsent, the system's." },
+  { name: "clientCert", type: "string", required: false, sensitive: false, aliases: [], requiredWhen: { field: "authType", value: "mtls" }, description: "The PEM client certificate, for authType \"mtls\"." },
+  { name: "clientKey", type: "string", required: false, sensitive: true, aliases: [], requiredWhen: { field: "authType", value: "mtls" }, description: "The PEM client key, for authType \"mtls\"." },
   { name: "sessionTimeout", type: "duration", default: "10s", required: false, sensitive: false, aliases: [], min: 1, description: "How long the group waits for a silent member before giving its partitions\nto the others." },
   { name: "heartbeatInterval", type: "duration", default: "3s", required: false, sensitive: false, aliases: [], min: 1, description: "How often a member tells the group it is alive; below sessionTimeout." },
   ...redeliveryMetadataFields,

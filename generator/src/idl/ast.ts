@@ -145,6 +145,8 @@ export interface MetadataFieldAst {
   pattern: LiteralAst[];
   /** `deprecated "<old key>"`: an old name of this field, accepted with a warning and read as this field. */
   deprecated: Name[];
+  /** `requiredWhen <field> <literal>`: required (and not blank) when the other field has that value. */
+  requiredWhen: { field: Name; value: LiteralAst; loc: Loc }[];
 }
 
 /** A bound that names another metadata field (`min redeliveryBackoff`). */

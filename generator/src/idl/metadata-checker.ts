@@ -112,10 +112,18 @@ export class MetadataChecker {
     return { entries, items };
   }
 
-  /** `min <field>` / `max <field>` of the block's own fields name a field of the block, of the same type. */
+  /** `min <field>` / `max <field>` and `requiredWhen <field>` of the block's own fields name a field of the block, of a fitting type. */
   private checkFieldBounds(entries: FlatEntry[], where: string): void {
     for (const entry of entries) {
       if (entry.include) continue; // checked at its group
+      const when = entry.ast.requiredWhen[0];
+      if (when && when.field.text !== entry.field.name) {
+        const other = entries.find((e) => e.field.name === when.field.text);
+        if (!other) this.diag.error(when.field.loc, `metadata field '${entry.field.name}' is required when '${when.field.text}' is ${describeLiteral(when.value)}, which ${where} does not declare`);
+        else if (defaultProblem(other.field.type, when.value) !== undefined || (other.field.oneOf !== undefined && !other.field.oneOf.includes(String(when.value.value)))) {
+          this.diag.error(when.value.loc, `metadata field '${entry.field.name}' is required when '${when.field.text}' is ${describeLiteral(when.value)}, a value '${when.field.text}' cannot take`);
+        }
+      }
       for (const bound of [...entry.ast.min, ...entry.ast.max]) {
         if (bound.kind !== "field" || bound.name.text === entry.field.name) continue;
         const other = entries.find((e) => e.field.name === bound.name.text);
@@ -267,6 +275,13 @@ export class MetadataChecker {
       if (!fits(value)) diag.error(ast.default.loc, `the default of metadata field '${name}' breaks its own min, max, oneOf or pattern`);
     }
     for (const other of ast.excludes) if (other.text === name) diag.error(other.loc, `metadata field '${name}' excludes itself`);
+    if (ast.requiredWhen.length > 1) diag.error(ast.requiredWhen[1]!.loc, `'requiredWhen' is written twice on metadata field '${name}'`);
+    const when = ast.requiredWhen[0];
+    if (when) {
+      if (field.required || field.default !== undefined) diag.error(when.loc, `metadata field '${name}' is required or has a default, so 'requiredWhen' would never apply`);
+      else if (when.field.text === name) diag.error(when.field.loc, `'requiredWhen' of metadata field '${name}' names the field itself`);
+      else field.requiredWhen = { field: when.field.text, value: when.value.value };
+    }
   }
 }
 

@@ -193,6 +193,8 @@ export interface MetadataField {
   pattern?: string;
   /** Old keys of this field: accepted with a warning, read as this field, absent from its type. */
   deprecated: string[];
+  /** Required, and not blank, when another field of the same metadata has this value. */
+  requiredWhen?: { field: string; value: string | number | boolean };
   doc: string;
   /** Where the field is declared (inside its metadata group when included). */
   loc: Loc;

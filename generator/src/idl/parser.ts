@@ -276,7 +276,7 @@ class Parser {
     const name = this.expectName("a metadata field name");
     this.expectPunct(":");
     const type = this.expectName("a metadata type (string, bool, int, number or duration)");
-    const field: MetadataFieldAst = { kind: "field", name, doc, type, required: [], sensitive: [], aliases: [], min: [], max: [], oneOf: [], excludes: [], pattern: [], deprecated: [] };
+    const field: MetadataFieldAst = { kind: "field", name, doc, type, required: [], sensitive: [], aliases: [], min: [], max: [], oneOf: [], excludes: [], pattern: [], deprecated: [], requiredWhen: [] };
     if (this.isPunct(this.peek(), "=")) {
       this.next();
       field.default = this.parseLiteral();
@@ -306,6 +306,11 @@ class Parser {
       } else if (this.isKeyword(token, "pattern")) {
         this.next();
         field.pattern.push(this.parseLiteral());
+        continue;
+      } else if (this.isKeyword(token, "requiredWhen")) {
+        this.next();
+        const other = this.expectName("the metadata field whose value makes this one required");
+        field.requiredWhen.push({ field: other, value: this.parseLiteral(), loc: token.loc });
         continue;
       } else if (this.isKeyword(token, "deprecated")) {
         this.next();

@@ -129,6 +129,7 @@ function printMetadataTable(f: GeneratedFile, name: Printable, MetadataFieldSpec
     if (field.oneOf !== undefined) spec.push(`oneOf: [${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}]`);
     if (field.excludes.length > 0) spec.push(`excludes: [${field.excludes.map((v) => JSON.stringify(v)).join(", ")}]`);
     if (field.pattern !== undefined) spec.push(`pattern: ${JSON.stringify(field.pattern)}`);
+    if (field.requiredWhen !== undefined) spec.push(`requiredWhen: { field: ${JSON.stringify(field.requiredWhen.field)}, value: ${JSON.stringify(field.requiredWhen.value)} }`);
     if (field.deprecated.length > 0) spec.push(`deprecated: [${field.deprecated.map((v) => JSON.stringify(v)).join(", ")}]`);
     spec.push(`description: ${JSON.stringify(field.doc)}`);
     f.print("  { ", spec.join(", "), " },");

@@ -13,6 +13,7 @@ export function metadataConstraints(field: MetadataField): string[] {
   if (field.maxField !== undefined) out.push(`at most \`${field.maxField}\``);
   if (field.oneOf !== undefined) out.push(`one of ${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}`);
   if (field.pattern !== undefined) out.push(`matches \`/${field.pattern}/\``);
+  if (field.requiredWhen !== undefined) out.push(`required with \`${field.requiredWhen.field}\` ${JSON.stringify(field.requiredWhen.value)}`);
   if (field.excludes.length) out.push(`not with ${field.excludes.map((e) => `\`${e}\``).join(", ")}`);
   if (field.deprecated.length) out.push(`deprecated name ${field.deprecated.map((d) => `\`${d}\``).join(", ")} still read, with a warning`);
   return out;

@@ -247,6 +247,29 @@ adapter "x" implements state {
     expect(fields.count).toMatchObject({ maxField: "limit" });
   });
 
+  test("requiredWhen names a field of the block and a value it can take; not on a required or defaulted field", () => {
+    const { model, errors } = check({
+      [FILE]: withState(`adapter "x" implements state {
+  metadata {
+    mode: string = "none" oneOf "none", "password"
+    user: string requiredWhen mode "password"
+    pass: string requiredWhen mode "secret"
+    port: int requiredWhen nowhere 1
+    name: string = "n" requiredWhen mode "password"
+    self: string requiredWhen self "x"
+  }
+}`),
+    });
+    expect(errors).toEqual([
+      `${FILE}:9:36: metadata field 'pass' is required when 'mode' is "secret", a value 'mode' cannot take`,
+      `${FILE}:10:28: metadata field 'port' is required when 'nowhere' is 1, which adapter "x" does not declare`,
+      `${FILE}:11:24: metadata field 'name' is required or has a default, so 'requiredWhen' would never apply`,
+      `${FILE}:12:31: 'requiredWhen' of metadata field 'self' names the field itself`,
+    ]);
+    const fields = Object.fromEntries(model.adapters[0]!.metadata.map((f) => [f.name, f]));
+    expect(fields.user).toMatchObject({ requiredWhen: { field: "mode", value: "password" } });
+  });
+
   test("shared errors: status, suffix, naming and duplicates across files", () => {
     const { model, errors } = check({
       "spec/components/errors.cap": `/// Out of reach.

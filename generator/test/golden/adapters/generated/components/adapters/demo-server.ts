@@ -42,6 +42,11 @@ export interface DemoServerNotesMetadata extends DemoConnectionMetadata {
    */
   maxAge?: number;
   /**
+   * The archive, when notes are ordered oldest first.
+   * Required with `order` "oldest".
+   */
+  archive?: string;
+  /**
    * A switch.
    * Default: true.
    */
@@ -64,6 +69,7 @@ export const demoServerNotesMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "order", type: "string", default: "newest", required: false, sensitive: false, aliases: [], oneOf: ["newest", "oldest"], description: "How notes are ordered." },
   { name: "maxNotes", type: "int", required: false, sensitive: false, aliases: [], min: 1, excludes: ["maxAge"], description: "A limit by count." },
   { name: "maxAge", type: "duration", required: false, sensitive: false, aliases: [], min: 1000, description: "A limit by age." },
+  { name: "archive", type: "string", required: false, sensitive: false, aliases: [], requiredWhen: { field: "order", value: "oldest" }, description: "The archive, when notes are ordered oldest first." },
   { name: "enabled", type: "bool", default: true, required: false, sensitive: false, aliases: [], description: "A switch." },
   { name: "namespace", type: "string", default: "notes", required: false, sensitive: false, aliases: [], pattern: "^[a-z]+$", description: "Where the runtime files the notes of this store." },
 ];
