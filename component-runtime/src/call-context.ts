@@ -11,4 +11,13 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** When the call's deadline passes, in Date.now() milliseconds; undefined when it has none. */
   readonly deadline: number | undefined;
+  /**
+   * The signal's abort, without the signal: runs `listener` once when the call
+   * aborts and answers what removes it, or answers undefined (registering nothing)
+   * when the call has aborted already. Optional: a transport that tracks its calls
+   * itself (the gRPC fast path) offers it, since an AbortController per call, its
+   * listeners and its abort event cost more than a short backend call. adapter-kit's
+   * `abortable` uses it when present and the signal otherwise.
+   */
+  whenAborted?(listener: () => void): (() => void) | undefined;
 }

@@ -9,6 +9,7 @@ import { CancelledError, TimeoutError } from "@ottavo/generated/components/error
  */
 export function abortable<T>(work: Promise<T>, context: CallContext | undefined): Promise<T> {
   if (context === undefined) return work;
+  if (context.whenAborted !== undefined) return abortableByHook(work, context, context.whenAborted);
   const { signal } = context;
   if (signal.aborted) {
     work.catch(() => {});
@@ -33,9 +34,40 @@ export function abortable<T>(work: Promise<T>, context: CallContext | undefined)
   });
 }
 
+/** abortable through the context's whenAborted hook, which makes no AbortSignal. */
+function abortableByHook<T>(work: Promise<T>, context: CallContext, whenAborted: NonNullable<CallContext["whenAborted"]>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(ignore);
+      reject(abortError(context));
+    };
+    const remove = whenAborted.call(context, onAbort);
+    if (remove === undefined) return onAbort();
+    work.then(
+      (value) => {
+        remove();
+        resolve(value);
+      },
+      (error: unknown) => {
+        remove();
+        reject(error);
+      },
+    );
+  });
+}
+
+function ignore(): void {}
+
 /** Throws the abort's error when the call is already over, before any work starts. */
 export function throwIfAborted(context: CallContext | undefined): void {
-  if (context?.signal.aborted) throw abortError(context);
+  if (context === undefined) return;
+  if (context.whenAborted !== undefined) {
+    const remove = context.whenAborted(ignore);
+    if (remove === undefined) throw abortError(context);
+    remove();
+  } else if (context.signal.aborted) {
+    throw abortError(context);
+  }
 }
 
 const deadlineSlackMs = 10;

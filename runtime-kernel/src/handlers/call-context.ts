@@ -10,7 +10,7 @@ import { callTraceScope, traceScopeOf, type TraceScope } from "../observability/
  * AbortController on first use.
  */
 export function callContext(handler: HandlerContext): CallContext {
-  return new HandlerCallContext(handler);
+  return contextFor(handler);
 }
 
 /**
@@ -22,13 +22,18 @@ export function callContext(handler: HandlerContext): CallContext {
  */
 export function atComponent(handler: HandlerContext, store: string, item?: string): CallContext {
   handler.values.set(failureSubjectKey, { rpc: handler.method.name as ComponentRpc, store, item });
-  return new HandlerCallContext(handler);
+  return contextFor(handler);
+}
+
+/** A handler context that tracks its aborts itself (the gRPC fast path's), so components need no AbortSignal. */
+interface AbortHook {
+  whenAborted(listener: () => void): (() => void) | undefined;
 }
 
 class HandlerCallContext implements CallContext {
   readonly deadline: number | undefined;
 
-  constructor(private readonly handler: HandlerContext) {
+  constructor(protected readonly handler: HandlerContext) {
     const timeoutMs = handler.timeoutMs();
     this.deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   }
@@ -41,4 +46,15 @@ class HandlerCallContext implements CallContext {
   [callTraceScope](): TraceScope | undefined {
     return traceScopeOf(this.handler.values);
   }
+}
+
+/** The context of a call whose handler context offers whenAborted: components wait on it, not on a signal. */
+class HookedCallContext extends HandlerCallContext {
+  whenAborted(listener: () => void): (() => void) | undefined {
+    return (this.handler as HandlerContext & AbortHook).whenAborted(listener);
+  }
+}
+
+function contextFor(handler: HandlerContext): CallContext {
+  return "whenAborted" in handler ? new HookedCallContext(handler) : new HandlerCallContext(handler);
 }

@@ -12,6 +12,9 @@ import { CallValues } from "../call-values";
 export class UnaryCallContext implements HandlerContext {
   readonly requestMethod = "POST";
   private controller: AbortController | undefined;
+  /** whenAborted's listeners; undefined until one is added. */
+  private abortListeners: (() => void)[] | undefined;
+  private aborted = false;
   private lazyRequestHeader: Headers | undefined;
   private lazyResponseHeader: Headers | undefined;
   private lazyResponseTrailer: Headers | undefined;
@@ -84,9 +87,27 @@ export class UnaryCallContext implements HandlerContext {
     return this.lazyResponseHeader !== undefined || this.lazyResponseTrailer !== undefined;
   }
 
-  /** Aborts the signal if anyone asked for it; the reason is given so no DOMException is made. */
+  /** The signal's abort without the signal (CallContext.whenAborted): a listener in an array. */
+  whenAborted(listener: () => void): (() => void) | undefined {
+    if (this.aborted) return undefined;
+    const listeners = (this.abortListeners ??= []);
+    listeners.push(listener);
+    return () => {
+      const at = listeners.indexOf(listener);
+      if (at >= 0) listeners.splice(at, 1);
+    };
+  }
+
+  /** Aborts the signal if anyone asked for it (the reason is given so no DOMException is made), and runs whenAborted's listeners. */
   abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
     this.controller?.abort(reason);
+    const listeners = this.abortListeners;
+    if (listeners !== undefined) {
+      this.abortListeners = undefined;
+      for (const listener of listeners) listener();
+    }
   }
 
   /** Response headers a handler set, as HTTP/2 headers (none when it set none). */
