@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "./eventually";
 import { freePort, kill } from "./redis-server";
 
 /** An etcd this process started, single member, on loopback ports of its own. */
@@ -14,8 +15,8 @@ export interface EtcdServer {
   restart(): Promise<void>;
   /** Kills it with SIGKILL (no goodbye to clients; data kept) and resolves once it has exited. */
   crash(): Promise<void>;
-  /** Freezes it with SIGSTOP: connections stay open and nothing answers. */
-  pause(): void;
+  /** Freezes it with SIGSTOP and resolves once every thread has stopped: connections stay open and nothing answers. */
+  pause(): Promise<void>;
   /** Lets a paused server go on (SIGCONT). */
   resume(): void;
   /** Stops it and removes its data; calling it again does nothing. */
@@ -58,8 +59,12 @@ export async function startEtcd(): Promise<EtcdServer> {
       running.kill("SIGKILL");
       await exited;
     },
-    pause() {
-      child?.kill("SIGSTOP");
+    async pause() {
+      const running = child;
+      if (running?.pid === undefined) return;
+      running.kill("SIGSTOP");
+      // The signal takes effect when each thread is next scheduled: wait until /proc says all are stopped.
+      await eventually(() => threadStates(running.pid!).every((state) => state === "T" || state === "t"), 10_000, 5);
     },
     resume() {
       child?.kill("SIGCONT");
@@ -111,4 +116,13 @@ async function launch(dir: string, clientPort: number, peerPort: number): Promis
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw exited;
+}
+
+/** The scheduler state letter (R, S, T, ...) of each thread of a process, from /proc. */
+function threadStates(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  });
 }

@@ -194,7 +194,7 @@ it("etcd killed and restarted, then frozen and let go, under load: clear errors 
   await load.progress(20);
   await eventually(async () => (await readiness()) === 200);
 
-  etcd.pause();
+  await etcd.pause();
   await load.failsWith(DEADLINE_EXCEEDED);
   etcd.resume();
   await load.progress(20);
