@@ -16,6 +16,7 @@ import { runtimeWasmImports, wasmAbiVersion, type WasmHostImport } from "@ottavo
 import type { InvocationRequest, InvocationResponse, InvocationTarget } from "../invoke/invocation";
 import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolStats } from "./function-pool";
+import { WorkerSpares } from "./function-instance";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
 import { capMemoryPages } from "./module-limits";
@@ -102,6 +103,8 @@ export class FunctionHost {
   private readonly byName = new Map<string, Installed>();
   private readonly imports = new Map<string, WasmHostImport>(runtimeWasmImports.map((i) => [i.name, i]));
   private readonly pipeline: Pipeline;
+  /** Started with the first function, so a runtime without functions starts no thread. */
+  private spares: WorkerSpares | undefined;
   private closed = false;
 
   constructor(private readonly options: FunctionHostOptions) {
@@ -256,6 +259,7 @@ export class FunctionHost {
       clearTimeout(e.reloadTimer);
     }
     await Promise.all(entries.map((e) => e.subscribed?.close()));
+    await this.spares?.close();
     await this.options.subscriptions?.shutdown();
     await Promise.all(entries.map((e) => e.pool.drainAndClose()));
   }
@@ -320,6 +324,7 @@ export class FunctionHost {
     } catch (error) {
       throw new ConnectError(`function '${spec.name}': cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
     }
+    if (!this.closed) this.spares ??= new WorkerSpares();
     const pool = new FunctionPool(
       spec.instances,
       {
@@ -332,6 +337,7 @@ export class FunctionHost {
         vmConfig: new Uint8Array(0),
         pluginConfig: new Uint8Array(0),
         hostCall: (op, request) => this.hostCall(handlers, op, request),
+        takeWorker: () => this.spares?.take(),
         log: (level, line) => this.options.log(`function '${spec.name}'${level >= 3 ? (level >= 4 ? " error" : " warning") : ""}: ${line}`),
       },
       acquireTimeoutMs,

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { BridgeServer, createBridgeBuffer, type BridgeAnswer } from "./host-bridge";
-import type { FromWorker, GuestAbi, InvocationInput, InvocationOutput, WorkerSetup } from "./worker-protocol";
+import type { FromWorker, GuestAbi, InvocationInput, InvocationOutput, ToWorker, WorkerSetup } from "./worker-protocol";
 
 /** Answers one host call of a guest: op ("ottavo.get_state", "proxy.invoke_service", ...) and its request bytes. */
 export type HostCallHandler = (op: string, request: Uint8Array) => Promise<BridgeAnswer>;
@@ -20,6 +20,8 @@ export interface InstanceOptions {
   readonly pluginConfig: Uint8Array;
   readonly hostCall: HostCallHandler;
   readonly log: (level: number, line: string) => void;
+  /** A spare worker, already started (WorkerSpares); a new one is started when absent. */
+  readonly takeWorker?: () => Worker | undefined;
 }
 
 /** Why an instance cannot serve any more. */
@@ -68,7 +70,12 @@ export class FunctionInstance {
       vmConfig: options.vmConfig,
       pluginConfig: options.pluginConfig,
     };
-    this.worker = new Worker(workerScript(), { workerData: setup, stdout: false, stderr: false });
+    const spare = options.takeWorker?.();
+    if (spare !== undefined) {
+      this.worker = spare;
+      this.worker.ref();
+      this.worker.postMessage({ t: "setup", setup } satisfies ToWorker);
+    } else this.worker = new Worker(workerScript(), { workerData: setup, stdout: false, stderr: false });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on("message", (m: FromWorker) => {
         if (m.t === "ready") resolve({ abi: m.abi, functionId: m.functionId });
@@ -175,5 +182,49 @@ export class FunctionInstance {
     }
     for (const listener of this.onEnd) listener(reason, detail);
     await this.worker.terminate();
+  }
+}
+
+/**
+ * One worker thread started ahead of need, with the instance script loaded and no
+ * function yet, so that an instance start (install, update, a restart after a trap)
+ * skips the thread's start-up: take() hands it over and starts the next spare. The
+ * spare does not keep the process alive (unref'd); close() ends it.
+ */
+export class WorkerSpares {
+  private spare: Worker | undefined;
+  private closed = false;
+
+  constructor() {
+    this.spare = this.startOne();
+  }
+
+  take(): Worker | undefined {
+    if (this.closed) return undefined;
+    const taken = this.spare;
+    this.spare = undefined;
+    // The next spare starts once this instance has had its turn at the CPU.
+    setImmediate(() => {
+      if (!this.closed && this.spare === undefined) this.spare = this.startOne();
+    });
+    return taken;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const spare = this.spare;
+    this.spare = undefined;
+    await spare?.terminate();
+  }
+
+  private startOne(): Worker {
+    const worker = new Worker(workerScript(), { stdout: false, stderr: false });
+    worker.unref();
+    // A spare that dies (it should not) is simply not used.
+    worker.once("exit", () => {
+      if (this.spare === worker) this.spare = undefined;
+    });
+    worker.on("error", () => undefined);
+    return worker;
   }
 }

@@ -13,7 +13,7 @@ import type { FromWorker, GuestAbi, InvocationInput, InvocationOutput, ToWorker,
  * this thread on the bridge while the main thread answers them; the main thread
  * may terminate this worker at any time (CPU limit, uninstall).
  */
-const setup = workerData as WorkerSetup;
+let setup: WorkerSetup;
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
 const encoder = new TextEncoder();
@@ -23,8 +23,8 @@ const rootContextId = 1;
 type Exports = Record<string, WebAssembly.ExportValue>;
 let guestExports: Exports = {};
 let memory: GuestMemory | undefined;
-const bridge = new BridgeClient(setup.bridge, (op, length) => post({ t: "call", op, length }));
-const proxyContext = new ProxyContext(setup.vmConfig, setup.pluginConfig);
+let bridge: BridgeClient;
+let proxyContext: ProxyContext;
 let output: Uint8Array = new Uint8Array(0);
 let nextContextId = rootContextId + 1;
 
@@ -128,6 +128,10 @@ function invoke(input: InvocationInput): InvocationOutput {
 }
 
 port.on("message", (message: ToWorker) => {
+  if (message.t === "setup") {
+    begin(message.setup);
+    return;
+  }
   if (message.t !== "invoke") return;
   try {
     post({ t: "done", seq: message.seq, output: invoke(message.input), broken: false });
@@ -138,8 +142,16 @@ port.on("message", (message: ToWorker) => {
   }
 });
 
-try {
-  start();
-} catch (error) {
-  post({ t: "failed", error: error instanceof Error ? error.message : String(error) });
+/** Instantiates and starts the function; a spare worker (started before it had a function) gets its setup as a message. */
+function begin(given: WorkerSetup): void {
+  setup = given;
+  bridge = new BridgeClient(setup.bridge, (op, length) => post({ t: "call", op, length }));
+  proxyContext = new ProxyContext(setup.vmConfig, setup.pluginConfig);
+  try {
+    start();
+  } catch (error) {
+    post({ t: "failed", error: error instanceof Error ? error.message : String(error) });
+  }
 }
+
+if (workerData !== null && workerData !== undefined) begin(workerData as WorkerSetup);

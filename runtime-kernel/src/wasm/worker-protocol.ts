@@ -36,7 +36,10 @@ export interface InvocationOutput {
   readonly httpStatus?: number;
 }
 
-export type ToWorker = { readonly t: "invoke"; readonly seq: number; readonly input: InvocationInput };
+export type ToWorker =
+  | { readonly t: "invoke"; readonly seq: number; readonly input: InvocationInput }
+  /** To a spare worker, started before it had a function: what workerData gives the others. */
+  | { readonly t: "setup"; readonly setup: WorkerSetup };
 
 export type FromWorker =
   | { readonly t: "ready"; readonly abi: GuestAbi; readonly functionId: string }
