@@ -1,3 +1,5 @@
+import { compiledPattern } from "./pattern-cache";
+
 /** The kinds of value a metadata field holds; durations are read into milliseconds. */
 export type MetadataType = "string" | "bool" | "int" | "number" | "duration";
 
@@ -137,22 +139,10 @@ function constraintProblem(field: MetadataFieldSpec, value: string | number | bo
       return `must be one of ${field.oneOf.map((v) => JSON.stringify(v)).join(", ")}${shown}`;
     }
   }
-  if (field.pattern !== undefined && typeof value === "string" && !compiled(field.pattern).test(value)) {
+  if (field.pattern !== undefined && typeof value === "string" && !compiledPattern(field.pattern).test(value)) {
     return `must match /${field.pattern}/${shown}`;
   }
   return undefined;
-}
-
-const patterns = new Map<string, RegExp>();
-
-/** A field's pattern, compiled once per process. */
-function compiled(pattern: string): RegExp {
-  let regex = patterns.get(pattern);
-  if (regex === undefined) {
-    regex = new RegExp(pattern, "u");
-    patterns.set(pattern, regex);
-  }
-  return regex;
 }
 
 /** The keys of raw that no field declares, under its name, an alias or a deprecated name (in any case). */

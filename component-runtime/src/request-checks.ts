@@ -1,4 +1,5 @@
 import { ComponentError } from "./component-error";
+import { compiledPattern } from "./pattern-cache";
 
 /**
  * The checks spec/components declares for one operation's arguments (bounds and
@@ -37,16 +38,9 @@ export function checkBounds(value: number, at: string, min: number | undefined, 
   }
 }
 
-const patterns = new Map<string, RegExp>();
-
 /** A string field's declared pattern. */
 export function checkPattern(value: string, at: string, pattern: string, problems: string[]): void {
-  let regex = patterns.get(pattern);
-  if (regex === undefined) {
-    regex = new RegExp(pattern, "u");
-    patterns.set(pattern, regex);
-  }
-  if (typeof value !== "string" || !regex.test(value)) problems.push(`${at} must match /${pattern}/, not ${JSON.stringify(value)}`);
+  if (typeof value !== "string" || !compiledPattern(pattern).test(value)) problems.push(`${at} must match /${pattern}/, not ${JSON.stringify(value)}`);
 }
 
 /** A union: exactly one of its fields is given (not undefined). */
