@@ -1,7 +1,7 @@
 /**
  * WebAssembly functions' costs: the "WebAssembly functions" section of `make bench`
- * (main.ts runs this script in a process of its own on the server CPU and appends
- * its Markdown), or alone:
+ * (main.ts runs this script in a process of its own, not pinned, and appends its
+ * Markdown), or alone:
  *
  *   npx tsc -b && node bench/dist/wasm-bench.js            # BENCH_REDIS=host:port adds the Redis rows
  *
