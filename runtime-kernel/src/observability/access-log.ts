@@ -1,4 +1,5 @@
-import type { CallOutcome, CallStep } from "../server/pipeline";
+import type { CallInfo, CallOutcome, CallStep } from "../server/pipeline";
+import { HeaderCallInfo } from "../server/header-call-info";
 import type { LogFields } from "./logger";
 import { grpcCodeName } from "./code-names";
 import { traceScopeOf } from "./trace-scope";
@@ -6,6 +7,25 @@ import { traceScopeOf } from "./trace-scope";
 /** Where access lines go: the runtime's log at info. */
 export interface AccessLogSink {
   info(line: string, fields?: LogFields): void;
+  /** True when records are JSON; then infoMembers writes one from members the step serialised. */
+  writesJson?(): boolean;
+  infoMembers?(members: string): void;
+}
+
+/** What one rpc's access lines start with, made on its first call. */
+class RpcLines {
+  /** `ottavo: access <rpc> <protocol> `, the text line's start. */
+  readonly text: string;
+  /** `"msg":"access","kind":"access","rpc":"<rpc>","protocol":"<protocol>","code":"`, JSON-escaped. */
+  readonly json: string;
+
+  constructor(
+    readonly rpc: string,
+    readonly protocol: string,
+  ) {
+    this.text = `ottavo: access ${rpc} ${protocol} `;
+    this.json = `"msg":"access","kind":"access","rpc":${JSON.stringify(rpc)},"protocol":${JSON.stringify(protocol)},"code":"`;
+  }
 }
 
 /**
@@ -15,22 +35,44 @@ export interface AccessLogSink {
  * may carry secrets (GetSecret's answer, a token, a value the app stores).
  * Off unless the config's logging.accessLog is true; a runtime without it has
  * no such step at all.
+ *
+ * It runs on every call, so a JSON record is put together from per-rpc pieces
+ * made once (rpc, protocol, their escaping) and the known-safe rest (a code
+ * name, a number, a hex trace id): { time, level, msg: "access", kind, rpc,
+ * protocol, code, durationMs, traceId }, the fields without the text line's
+ * repetition of them in msg (a shorter line is less to write per call).
  */
 export function accessLogStep(log: AccessLogSink, traced: boolean): CallStep {
+  const byRpc = new Map<string, Map<string, Map<string, RpcLines>>>();
+  const linesOf = (call: CallInfo): RpcLines => {
+    let methods = byRpc.get(call.service);
+    if (methods === undefined) byRpc.set(call.service, (methods = new Map()));
+    let protocols = methods.get(call.method);
+    if (protocols === undefined) methods.set(call.method, (protocols = new Map()));
+    let lines = protocols.get(call.protocol);
+    if (lines === undefined) protocols.set(call.protocol, (lines = new RpcLines(`${call.service}/${call.method}`, call.protocol)));
+    return lines;
+  };
+  const json = log.writesJson !== undefined && log.infoMembers !== undefined;
   return {
     name: "access-log",
     begin(call) {
       const started = performance.now();
-      const rpc = `${call.service}/${call.method}`;
+      const lines = linesOf(call);
       return (outcome: CallOutcome) => {
         const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
         const code = grpcCodeName(outcome.code);
-        // Only read with tracing on: the gRPC fast path makes a call's values on first use.
-        const traceId = traced ? traceScopeOf(call.values)?.traceId : undefined;
-        log.info(`ottavo: access ${rpc} ${call.protocol} ${code} ${durationMs} ms${traceId ? ` trace ${traceId}` : ""}`, {
+        // Only with tracing on; the gRPC fast path's values exist only when a step made them (a sampled call).
+        const values = !traced ? undefined : call instanceof HeaderCallInfo ? call.setValues : call.values;
+        const traceId = values === undefined ? undefined : traceScopeOf(values)?.traceId;
+        if (json && log.writesJson!()) {
+          log.infoMembers!(`${lines.json}${code}","durationMs":${durationMs}${traceId ? `,"traceId":"${traceId}"` : ""}`);
+          return;
+        }
+        log.info(`${lines.text}${code} ${durationMs} ms${traceId ? ` trace ${traceId}` : ""}`, {
           kind: "access",
-          rpc,
-          protocol: call.protocol,
+          rpc: lines.rpc,
+          protocol: lines.protocol,
           code,
           durationMs,
           traceId,

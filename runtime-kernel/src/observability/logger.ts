@@ -40,6 +40,21 @@ export class Logger {
     this.threshold = rank[this.level];
   }
 
+  /** Whether records are JSON (logging.format: json). */
+  writesJson(): boolean {
+    return this.json;
+  }
+
+  /**
+   * Writes an info JSON record whose members after "time" and "level" the caller
+   * serialised (`members`: `"msg":...,"key":value`, valid JSON), for the access
+   * log's line per call; only in JSON format, where writesJson() is true.
+   */
+  infoMembers(members: string): void {
+    if (rank.info > this.threshold) return;
+    this.sink.stdout(`{"time":"${isoNow()}","level":"info",${members}}`);
+  }
+
   /** Whether a line at this level would be written. */
   enabled(level: LogLevel): boolean {
     return rank[level] <= this.threshold;
@@ -74,7 +89,7 @@ export class Logger {
       else this.sink.stdout(text);
       return;
     }
-    const record: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message(line) };
+    const record: Record<string, unknown> = { time: isoNow(), level, msg: message(line) };
     if (fields !== undefined) {
       for (const key in fields) if (record[key] === undefined) record[key] = fields[key];
     }
@@ -100,4 +115,21 @@ function textLine(level: LogLevel, line: string): string {
 /** A JSON record's msg: the line without the "ottavo:" and level words the text format puts first. */
 function message(line: string): string {
   return line.replace(/^ottavo: (?:(?:warning|error|debug|trace): )?/, "");
+}
+
+let isoText: string | undefined;
+const isoExpire = (): void => {
+  isoText = undefined;
+};
+
+/**
+ * Now as an ISO 8601 string, made once per turn of the event loop (the lines of
+ * one turn are written together anyway), not once per record.
+ */
+function isoNow(): string {
+  if (isoText === undefined) {
+    isoText = new Date().toISOString();
+    setImmediate(isoExpire);
+  }
+  return isoText;
 }
