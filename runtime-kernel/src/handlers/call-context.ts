@@ -1,4 +1,4 @@
-import type { HandlerContext } from "@connectrpc/connect";
+import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "@ottavo/component-runtime";
 import { failureSubjectKey, type ComponentRpc } from "../errors/failure-texts";
 import { callTraceScope, traceScopeOf, type TraceScope } from "../observability/trace-scope";
@@ -44,7 +44,10 @@ class HandlerCallContext implements CallContext {
 
   /** The call's span, when tracing is on (read only then: the fast path makes its context values on first use). */
   [callTraceScope](): TraceScope | undefined {
-    return traceScopeOf(this.handler.values);
+    // The fast path's context offers its values without making them: a call the tracing step left alone has none.
+    const recorded = (this.handler as HandlerContext & { recordedValues?: () => ContextValues | undefined }).recordedValues;
+    const values = recorded === undefined ? this.handler.values : recorded.call(this.handler);
+    return values === undefined ? undefined : traceScopeOf(values);
   }
 }
 
