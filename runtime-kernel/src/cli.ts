@@ -87,14 +87,17 @@ export function parseArgs(args: readonly string[]): CliCommand {
  * a line per call. A process exit writes what is still pending.
  */
 class LineBuffer {
-  private pending = "";
+  /** Lines of this turn; joined once at the flush (appending to one string makes a rope that the write then flattens slowly). */
+  private pending: string[] = [];
+  private length = 0;
   private scheduled = false;
 
   constructor(private readonly fd: 1 | 2) {}
 
   add(line: string): void {
-    this.pending += `${line}\n`;
-    if (this.pending.length >= 65_536) this.flush();
+    this.pending.push(line);
+    this.length += line.length + 1;
+    if (this.length >= 65_536) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -103,21 +106,27 @@ class LineBuffer {
 
   readonly flush = (): void => {
     this.scheduled = false;
-    if (this.pending === "") return;
-    const text = this.pending;
-    this.pending = "";
+    if (this.pending.length === 0) return;
+    const text = this.take();
     (this.fd === 1 ? process.stdout : process.stderr).write(text);
   };
 
+  private take(): string {
+    const text = `${this.pending.join("\n")}\n`;
+    this.pending = [];
+    this.length = 0;
+    return text;
+  }
+
   /** At exit: straight to the file descriptor, since no callback runs any more. */
   flushSync(): void {
-    if (this.pending === "") return;
+    if (this.pending.length === 0) return;
+    const text = this.take();
     try {
-      writeSync(this.fd, this.pending);
+      writeSync(this.fd, text);
     } catch {
       // The reader is gone: nothing left to tell it.
     }
-    this.pending = "";
   }
 }
 
