@@ -46,6 +46,8 @@ const redisAnswers: Record<string, (body: Uint8Array) => Promise<Uint8Array>> = 
 };
 
 function reply(stream: http2.ServerHttp2Stream, body: Uint8Array): void {
+  // A load generator cancels what is in flight when its run ends; Redis may answer after that.
+  if (stream.destroyed || stream.closed) return;
   const frame = Buffer.allocUnsafe(5 + body.length);
   frame[0] = 0;
   frame.writeUInt32BE(body.length, 1);
@@ -69,7 +71,9 @@ server.on("stream", (stream, headers) => {
     if (redisAnswer !== undefined) {
       return void redisAnswer(body).then(
         (bytes) => reply(stream, bytes),
-        () => stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "14" }, { endStream: true }),
+        () => {
+          if (!stream.destroyed && !stream.closed) stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "14" }, { endStream: true });
+        },
       );
     }
     stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12" }, { endStream: true });
