@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Worker } from "node:worker_threads";
-import { buildWatGuest } from "@ottavo/test-support";
+import { buildWatGuest, eventually } from "@ottavo/test-support";
 import { FunctionInstance, WorkerSpares } from "../../src/wasm/function-instance";
 
 /**
@@ -56,9 +56,12 @@ it("each take hands over a different started thread, and a replacement is starte
 });
 
 it("an instance on a spare thread starts, serves, and stops", async () => {
+  // The replacement for the threads the test above took starts on a later turn (under
+  // load, later still): wait until the pool has one to give.
+  const spare = await eventually(() => spares.take() ?? false);
   let taken: Worker | undefined;
-  const instance = instanceOn(() => (taken = spares.take()));
-  expect(taken).toBeDefined();
+  const instance = instanceOn(() => (taken = spare));
+  expect(taken).toBe(spare);
   expect(await instance.ready).toEqual({ abi: "ottavo", functionId: "spare" });
   const out = await instance.invoke({ abi: "ottavo", request: new Uint8Array(0) });
   expect({ status: out.status, body: new TextDecoder().decode(out.body) }).toEqual({ status: 0, body: "spare" });
