@@ -9,51 +9,37 @@ import { CancelledError, TimeoutError } from "@ottavo/generated/components/error
  */
 export function abortable<T>(work: Promise<T>, context: CallContext | undefined): Promise<T> {
   if (context === undefined) return work;
-  if (context.whenAborted !== undefined) return abortableByHook(work, context, context.whenAborted);
-  const { signal } = context;
-  if (signal.aborted) {
-    work.catch(() => {});
-    return Promise.reject(abortError(context));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => {});
-      reject(abortError(context));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/** abortable through the context's whenAborted hook, which makes no AbortSignal. */
-function abortableByHook<T>(work: Promise<T>, context: CallContext, whenAborted: NonNullable<CallContext["whenAborted"]>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
       work.catch(ignore);
       reject(abortError(context));
     };
-    const remove = whenAborted.call(context, onAbort);
+    const remove = whenAborted(context, onAbort);
     if (remove === undefined) return onAbort();
     work.then(
       (value) => {
         remove();
         resolve(value);
       },
-      (error: unknown) => {
+      (failure: unknown) => {
         remove();
-        reject(error);
+        reject(failure);
       },
     );
   });
+}
+
+/**
+ * Registers `onAbort` for the call's abort (its whenAborted hook when it has one,
+ * else its signal) and answers what removes it, or undefined when the call has
+ * aborted already.
+ */
+function whenAborted(context: CallContext, onAbort: () => void): (() => void) | undefined {
+  if (context.whenAborted !== undefined) return context.whenAborted(onAbort);
+  const { signal } = context;
+  if (signal.aborted) return undefined;
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
 }
 
 function ignore(): void {}
@@ -61,13 +47,9 @@ function ignore(): void {}
 /** Throws the abort's error when the call is already over, before any work starts. */
 export function throwIfAborted(context: CallContext | undefined): void {
   if (context === undefined) return;
-  if (context.whenAborted !== undefined) {
-    const remove = context.whenAborted(ignore);
-    if (remove === undefined) throw abortError(context);
-    remove();
-  } else if (context.signal.aborted) {
-    throw abortError(context);
-  }
+  const remove = whenAborted(context, ignore);
+  if (remove === undefined) throw abortError(context);
+  remove();
 }
 
 const deadlineSlackMs = 10;

@@ -8,6 +8,7 @@ import { codeToHttpStatus, errorToJsonBytes, parseTimeout, trailerMux } from "@c
 import type { UnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import type { Pipeline, StartedCall } from "./pipeline";
 import { HeaderCallInfo } from "./header-call-info";
+import { abortReasons } from "./abort-reasons";
 import { UnaryCallContext } from "./grpc/unary-call-context";
 
 type NodeServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -223,20 +224,14 @@ class ConnectUnaryCall {
   /** The response closed first: the client went away (or the connection broke) while the call ran. */
   private closed(): void {
     if (this.done) return;
-    const canceled = new ConnectError("the client canceled the call", Code.Canceled);
-    this.finish(canceled);
-    this.pipelineCall.end(canceled);
+    const { canceledByClient } = abortReasons();
+    this.finish(canceledByClient);
+    this.pipelineCall.end(canceledByClient);
   }
 
   private finish(reason?: unknown): void {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.context?.abort(reason ?? completed());
+    this.context?.abort(reason ?? abortReasons().completed);
   }
-}
-
-let completedReason: ConnectError | undefined;
-/** The reason a finished call's signal aborts with, made once (and not at start: a ConnectError's Headers load undici). */
-function completed(): ConnectError {
-  return (completedReason ??= new ConnectError("the call completed", Code.Canceled));
 }

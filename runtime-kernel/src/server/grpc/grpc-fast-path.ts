@@ -5,6 +5,7 @@ import type { UnaryDispatch } from "@ottavo/generated/server/unary-dispatch";
 import { grpcPercentEncode } from "../grpc-message";
 import type { Pipeline, StartedCall } from "../pipeline";
 import { HeaderCallInfo } from "../header-call-info";
+import { abortReasons } from "../abort-reasons";
 import { frameMessage, UnaryFrameReader, type FrameProblem } from "./grpc-frames";
 import { parseGrpcTimeout } from "./grpc-timeout";
 import { codecFor, type CodecTable, type MessageCodec } from "./message-codecs";
@@ -29,18 +30,6 @@ interface FastRoute {
 }
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
-
-/**
- * Reasons given to aborted signals, made once so an abort allocates nothing; on first
- * use, since a ConnectError's Headers load undici (and compile its llhttp wasm): not at start.
- */
-let reasons: { completed: ConnectError; canceledByClient: ConnectError } | undefined;
-function abortReasons(): NonNullable<typeof reasons> {
-  return (reasons ??= {
-    completed: new ConnectError("the call completed", Code.Canceled),
-    canceledByClient: new ConnectError("the client canceled the call", Code.Canceled),
-  });
-}
 
 function ignore(): void {}
 

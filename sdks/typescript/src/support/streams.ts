@@ -80,10 +80,7 @@ export function watch<Req, Res>(
   confirmation?: WatchConfirmation<Res>,
 ): Subscription<Res> {
   const { signal, close } = closable(settings.signal);
-  let confirm: () => void = () => undefined;
-  let refuse: (error: unknown) => void = () => undefined;
-  const ready = new Promise<void>((resolve, reject) => ((confirm = resolve), (refuse = reject)));
-  ready.catch(() => undefined);
+  const { ready, confirm, refuse } = readiness();
   if (!confirmation) confirm();
   const headers = confirmation ? { ...settings.headers, [confirmation.header]: "true" } : settings.headers;
 
@@ -110,7 +107,24 @@ export function watch<Req, Res>(
       close();
     }
   }
-  const iterator = responses()[Symbol.asyncIterator]();
+  return startedSubscription(responses(), ready, close);
+}
+
+/** A subscription's `ready`: confirmed by the runtime's first answer, refused when the stream fails first. */
+export function readiness(): { ready: Promise<void>; confirm: () => void; refuse: (error: unknown) => void } {
+  let confirm: () => void = () => undefined;
+  let refuse: (error: unknown) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => ((confirm = resolve), (refuse = reject)));
+  ready.catch(() => undefined);
+  return { ready, confirm, refuse };
+}
+
+/**
+ * A subscription over `items`, whose stream opens at once (its first read starts
+ * now, not on the caller's first read), so `ready` settles without a reader.
+ */
+export function startedSubscription<T>(items: AsyncIterable<T>, ready: Promise<void>, close: () => void): Subscription<T> {
+  const iterator = items[Symbol.asyncIterator]();
   const first = iterator.next();
   first.catch(() => undefined);
   let started = false;

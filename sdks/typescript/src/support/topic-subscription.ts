@@ -8,7 +8,7 @@ import type {
 } from "../gen/spec/proto/runtime/v1/runtime_pb.js";
 import { callOptions, guardStream, type CallSettings } from "./call.js";
 import { Pushable } from "./pushable.js";
-import { aborted, closable } from "./streams.js";
+import { aborted, closable, readiness, startedSubscription } from "./streams.js";
 
 /** One delivered message; settle it with success(), retry() or drop(). Unsettled messages are redelivered. */
 export interface TopicMessage {
@@ -42,10 +42,7 @@ export function subscribeTopic(
   const outbox = new Pushable<Request>();
   outbox.push({ subscribeTopicEventsRequestType: { case: "initialRequest", value: initial } });
   void aborted(signal).then(() => outbox.end());
-  let confirm: () => void = () => undefined;
-  let refuse: (error: unknown) => void = () => undefined;
-  const ready = new Promise<void>((resolve, reject) => ((confirm = resolve), (refuse = reject)));
-  ready.catch(() => undefined);
+  const { ready, confirm, refuse } = readiness();
 
   const settle = (id: string, status: Status) => () => {
     if (!signal.aborted) outbox.push({ subscribeTopicEventsRequestType: { case: "eventProcessed", value: { id, status: { status } } } });
@@ -67,26 +64,5 @@ export function subscribeTopic(
       close();
     }
   }
-  const iterator = messages()[Symbol.asyncIterator]();
-  // The stream opens at once (not on the first read), so `ready` settles without a reader.
-  const first = iterator.next();
-  let started = false;
-  return {
-    ready,
-    close,
-    [Symbol.asyncIterator]: () => ({
-      next: () => {
-        if (!started) {
-          started = true;
-          return first;
-        }
-        return iterator.next();
-      },
-      return: async () => {
-        close();
-        await first.catch(() => undefined);
-        return iterator.return ? iterator.return() : { done: true, value: undefined };
-      },
-    }),
-  };
+  return startedSubscription(messages(), ready, close);
 }
