@@ -75,6 +75,9 @@ function refused(error: InvalidRequestError): Promise<never> & AsyncIterable<nev
  */
 export function guardRequests<C extends object>(component: C, checks: RequestChecks | undefined): C {
   if (checks === undefined) return component;
+  // A component's synchronous form (`sync`, when it answers at once) is checked alike; a refusal throws there.
+  const sync: unknown = (component as { sync?: unknown }).sync;
+  if (typeof sync === "object" && sync !== null) guardSyncRequests(sync, checks);
   for (const [operation, check] of Object.entries(checks)) {
     const original: unknown = (component as Record<string, unknown>)[operation];
     if (typeof original !== "function") continue;
@@ -90,4 +93,22 @@ export function guardRequests<C extends object>(component: C, checks: RequestChe
     });
   }
   return component;
+}
+
+/** guardRequests for a component's synchronous form: the same checks, a refusal thrown. */
+function guardSyncRequests(sync: object, checks: RequestChecks): void {
+  for (const [operation, check] of Object.entries(checks)) {
+    const original: unknown = (sync as Record<string, unknown>)[operation];
+    if (typeof original !== "function") continue;
+    Object.defineProperty(sync, operation, {
+      configurable: true,
+      writable: true,
+      enumerable: false,
+      value: function checked(this: unknown, ...args: unknown[]): unknown {
+        const problems = check(args);
+        if (problems.length > 0) throw new InvalidRequestError(operation, problems);
+        return (original as (...a: unknown[]) => unknown).apply(this ?? sync, args);
+      },
+    });
+  }
 }

@@ -96,4 +96,24 @@ describe("guardRequests", () => {
     expect(failure).toBeInstanceOf(InvalidRequestError);
     expect(read).toEqual([2]);
   });
+
+  it("checks a component's synchronous form alike: a refusal throws, and the method never runs", () => {
+    const seen: number[] = [];
+    const component = {
+      features: new Set<never>(),
+      async put(request: { size: number }): Promise<number> {
+        return request.size;
+      },
+      sync: {
+        put: (request: { size: number }): number => {
+          seen.push(request.size);
+          return request.size;
+        },
+      },
+    };
+    guardRequests(component, checks);
+    expect(component.sync.put({ size: 4 })).toBe(4);
+    expect(() => component.sync.put({ size: 0 })).toThrow(InvalidRequestError);
+    expect(seen).toEqual([4]);
+  });
 });

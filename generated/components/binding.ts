@@ -54,6 +54,22 @@ export interface OutputBinding extends Component<BindingFeature> {
    * Performs one operation on the external system.
    */
   invoke(request: InvokeRequest, context?: CallContext): Promise<InvokeResult>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: OutputBindingSync;
+}
+
+/**
+ * A OutputBinding's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface OutputBindingSync {
+  /**
+   * Performs one operation on the external system.
+   */
+  invoke(request: InvokeRequest, context?: CallContext): InvokeResult;
 }
 
 /**

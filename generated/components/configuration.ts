@@ -102,6 +102,33 @@ export interface ConfigurationStore extends Component<ConfigurationFeature> {
    * and calls the handler with each change until the subscription is closed.
    */
   subscribe(request: ItemsRequest, handler: ChangeHandler, context?: CallContext): Promise<Subscription>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: ConfigurationStoreSync;
+}
+
+/**
+ * A ConfigurationStore's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface ConfigurationStoreSync {
+  /**
+   * Reads the items of the given keys, or every item of the group and label
+   * when no key is given. Keys that do not exist are left out.
+   */
+  get(request: ItemsRequest, context?: CallContext): ConfigurationItem[];
+  /**
+   * Creates or replaces items. An item's blank group or label means the default.
+   */
+  save(request: SaveRequest, context?: CallContext): void;
+  /**
+   * Deletes the items of the given keys; deleting a missing key succeeds. Unlike
+   * get and subscribe, no keys means nothing is deleted: a whole group is never
+   * wiped by omission.
+   */
+  delete(request: ItemsRequest, context?: CallContext): void;
 }
 
 /**

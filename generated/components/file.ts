@@ -133,6 +133,30 @@ export interface FileStore extends Component<FileFeature> {
    * Reads a file's size, modification time and metadata.
    */
   stat(request: FileRequest, context?: CallContext): Promise<FileMeta>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: FileStoreSync;
+}
+
+/**
+ * A FileStore's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface FileStoreSync {
+  /**
+   * Lists the files below a directory, a page at a time, in name order.
+   */
+  list(request: ListRequest, context?: CallContext): ListResult;
+  /**
+   * Deletes a file.
+   */
+  delete(request: FileRequest, context?: CallContext): void;
+  /**
+   * Reads a file's size, modification time and metadata.
+   */
+  stat(request: FileRequest, context?: CallContext): FileMeta;
 }
 
 /**

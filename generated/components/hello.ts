@@ -41,6 +41,22 @@ export interface HelloService extends Component<HelloFeature> {
    * Answers the greeting for one request.
    */
   sayHello(request: HelloRequest, context?: CallContext): Promise<HelloResponse>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: HelloServiceSync;
+}
+
+/**
+ * A HelloService's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface HelloServiceSync {
+  /**
+   * Answers the greeting for one request.
+   */
+  sayHello(request: HelloRequest, context?: CallContext): HelloResponse;
 }
 
 /**

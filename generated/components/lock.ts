@@ -93,6 +93,31 @@ export interface LockStore extends Component<LockFeature> {
    * Releases the lock if the owner holds it.
    */
   unlock(request: UnlockRequest, context?: CallContext): Promise<UnlockResponse_Status>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: LockStoreSync;
+}
+
+/**
+ * A LockStore's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface LockStoreSync {
+  /**
+   * Takes the lock if nobody holds it; never waits. Taking a lock one already
+   * holds fails: locks are not reentrant.
+   */
+  tryLock(request: TryLockRequest, context?: CallContext): TryLockResult;
+  /**
+   * Releases the lock if the owner holds it.
+   */
+  unlock(request: UnlockRequest, context?: CallContext): UnlockResponse_Status;
+  /**
+   * Extends the lease of a lock its owner holds.
+   */
+  keepAlive?(request: KeepAliveRequest, context?: CallContext): LockKeepAliveResponse_Status;
 }
 
 /**

@@ -55,6 +55,33 @@ export interface NameResolver extends Component<NameresolutionFeature> {
    * no runtime of that app is known.
    */
   resolve(request: ResolveRequest, context?: CallContext): Promise<string[]>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: NameResolverSync;
+}
+
+/**
+ * A NameResolver's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface NameResolverSync {
+  /**
+   * The addresses registered for an app id, in no particular order; empty when
+   * no runtime of that app is known.
+   */
+  resolve(request: ResolveRequest, context?: CallContext): string[];
+  /**
+   * Registers this runtime's address under its app id, and keeps the entry
+   * alive (heartbeats) until unregister or close; an entry not kept alive
+   * disappears by itself after the resolver's time to live.
+   */
+  register?(registration: Registration, context?: CallContext): void;
+  /**
+   * Removes this runtime's entry at once.
+   */
+  unregister?(registration: Registration, context?: CallContext): void;
 }
 
 /**

@@ -149,6 +149,26 @@ export interface PubSub extends Component<PubsubFeature> {
    * component runs.
    */
   subscribe(request: SubscribeRequest, handler: MessageHandler, context?: CallContext): Promise<Subscription>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: PubSubSync;
+}
+
+/**
+ * A PubSub's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface PubSubSync {
+  /**
+   * Accepts a message for a topic. Once this resolves the message is not lost.
+   */
+  publish(request: PublishRequest, context?: CallContext): void;
+  /**
+   * Accepts many messages for one topic in one round trip.
+   */
+  bulkPublish?(requests: PublishRequest[], context?: CallContext): void;
 }
 
 /**

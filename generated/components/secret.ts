@@ -49,6 +49,26 @@ export interface SecretStore extends Component<SecretFeature> {
    * Reads every secret the store holds, by name.
    */
   bulkGet(request: BulkSecretRequest, context?: CallContext): Promise<Record<string, Record<string, string>>>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: SecretStoreSync;
+}
+
+/**
+ * A SecretStore's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface SecretStoreSync {
+  /**
+   * Reads one secret.
+   */
+  get(request: SecretRequest, context?: CallContext): Record<string, string>;
+  /**
+   * Reads every secret the store holds, by name.
+   */
+  bulkGet(request: BulkSecretRequest, context?: CallContext): Record<string, Record<string, string>>;
 }
 
 /**

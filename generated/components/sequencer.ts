@@ -68,6 +68,27 @@ export interface Sequencer extends Component<SequencerFeature> {
    * The next id of the key: greater than every id this key handed out before.
    */
   nextId(request: NextIdRequest, context?: CallContext): Promise<bigint>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: SequencerSync;
+}
+
+/**
+ * A Sequencer's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface SequencerSync {
+  /**
+   * The next id of the key: greater than every id this key handed out before.
+   */
+  nextId(request: NextIdRequest, context?: CallContext): bigint;
+  /**
+   * Reserves a block of ids at once, so the runtime can serve WEAK requests from
+   * memory and ask the store only once per block.
+   */
+  reserveSegment?(request: SegmentRequest, context?: CallContext): Segment;
 }
 
 /**

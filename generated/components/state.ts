@@ -255,6 +255,48 @@ export interface StateStore extends Component<StateFeature> {
    * Deletes one item, subject to its etag. Deleting a missing key succeeds.
    */
   delete(request: DeleteRequest, context?: CallContext): Promise<void>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: StateStoreSync;
+}
+
+/**
+ * A StateStore's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface StateStoreSync {
+  /**
+   * Reads one item. A key that does not exist is not an error: it answers
+   * found = false with empty data.
+   */
+  get(request: GetRequest, context?: CallContext): GetResponse;
+  /**
+   * Writes one item, creating or replacing it, subject to its etag and concurrency.
+   */
+  set(request: SetRequest, context?: CallContext): void;
+  /**
+   * Deletes one item, subject to its etag. Deleting a missing key succeeds.
+   */
+  delete(request: DeleteRequest, context?: CallContext): void;
+  /**
+   * Reads many keys in one round trip; each key answers on its own.
+   */
+  bulkGet?(request: BulkGetRequest, context?: CallContext): BulkGetItem[];
+  /**
+   * Writes many items in one round trip; not atomic unless the store says so.
+   */
+  bulkSet?(requests: SetRequest[], context?: CallContext): void;
+  /**
+   * Deletes many items in one round trip; not atomic unless the store says so.
+   */
+  bulkDelete?(requests: DeleteRequest[], context?: CallContext): void;
+  /**
+   * Applies the operations in order, all or nothing: when one fails (an etag
+   * mismatch, say), none is applied.
+   */
+  transact?(request: TransactRequest, context?: CallContext): void;
 }
 
 /**

@@ -45,7 +45,23 @@ export interface WasmHostImport {
   readonly group: keyof RuntimeHandlerGroups;
   /** Decodes the request, calls the handler, encodes its answer; a handler's error rejects. */
   call(groups: RuntimeHandlerGroups, request: Uint8Array, context: HandlerContext): Promise<Uint8Array>;
+  /**
+   * The same with the rpc's synchronous handler, the same codecs: undefined when the groups
+   * have no synchronous form of the rpc; a handler's error throws.
+   */
+  callSync(groups: RuntimeSyncHandlerGroups, request: Uint8Array, context: HandlerContext): Uint8Array | undefined;
 }
+
+/**
+ * Handlers that answer at once, for a caller that cannot wait (a function instance on the main thread):
+ * per group, the rpcs whose components can answer synchronously, each answering what its async form
+ * resolves to. An rpc or group that is absent has no synchronous form.
+ */
+export type RuntimeSyncHandlerGroups = {
+  readonly [G in keyof RuntimeHandlerGroups]?: {
+    readonly [R in keyof RuntimeHandlerGroups[G]]?: RuntimeHandlerGroups[G][R] extends (request: infer Q, context: infer C) => Promise<infer A> ? (request: Q, context: C) => A : never;
+  };
+};
 
 /**
  * The host imports of Runtime, one per unary rpc.
@@ -62,6 +78,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "hello",
     call: async (groups, request, context) =>
       toBinary(SayHelloResponseSchema, create(SayHelloResponseSchema, await groups.hello.sayHello(fromBinary(SayHelloRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.hello;
+      if (group?.sayHello === undefined) return undefined;
+      return toBinary(SayHelloResponseSchema, create(SayHelloResponseSchema, group.sayHello(fromBinary(SayHelloRequestSchema, request), context)));
+    },
   },
   {
     name: "invoke_service",
@@ -69,6 +90,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "kernel",
     call: async (groups, request, context) =>
       toBinary(InvokeResponseSchema, create(InvokeResponseSchema, await groups.kernel.invokeService(fromBinary(InvokeServiceRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.kernel;
+      if (group?.invokeService === undefined) return undefined;
+      return toBinary(InvokeResponseSchema, create(InvokeResponseSchema, group.invokeService(fromBinary(InvokeServiceRequestSchema, request), context)));
+    },
   },
   {
     name: "get_configuration",
@@ -76,6 +102,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "configuration",
     call: async (groups, request, context) =>
       toBinary(GetConfigurationResponseSchema, create(GetConfigurationResponseSchema, await groups.configuration.getConfiguration(fromBinary(GetConfigurationRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.configuration;
+      if (group?.getConfiguration === undefined) return undefined;
+      return toBinary(GetConfigurationResponseSchema, create(GetConfigurationResponseSchema, group.getConfiguration(fromBinary(GetConfigurationRequestSchema, request), context)));
+    },
   },
   {
     name: "save_configuration",
@@ -83,6 +114,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "configuration",
     call: async (groups, request, context) =>
       toBinary(EmptySchema, create(EmptySchema, await groups.configuration.saveConfiguration(fromBinary(SaveConfigurationRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.configuration;
+      if (group?.saveConfiguration === undefined) return undefined;
+      return toBinary(EmptySchema, create(EmptySchema, group.saveConfiguration(fromBinary(SaveConfigurationRequestSchema, request), context)));
+    },
   },
   {
     name: "delete_configuration",
@@ -90,6 +126,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "configuration",
     call: async (groups, request, context) =>
       toBinary(EmptySchema, create(EmptySchema, await groups.configuration.deleteConfiguration(fromBinary(DeleteConfigurationRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.configuration;
+      if (group?.deleteConfiguration === undefined) return undefined;
+      return toBinary(EmptySchema, create(EmptySchema, group.deleteConfiguration(fromBinary(DeleteConfigurationRequestSchema, request), context)));
+    },
   },
   {
     name: "try_lock",
@@ -97,6 +138,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "lock",
     call: async (groups, request, context) =>
       toBinary(TryLockResponseSchema, create(TryLockResponseSchema, await groups.lock.tryLock(fromBinary(TryLockRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.lock;
+      if (group?.tryLock === undefined) return undefined;
+      return toBinary(TryLockResponseSchema, create(TryLockResponseSchema, group.tryLock(fromBinary(TryLockRequestSchema, request), context)));
+    },
   },
   {
     name: "unlock",
@@ -104,6 +150,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "lock",
     call: async (groups, request, context) =>
       toBinary(UnlockResponseSchema, create(UnlockResponseSchema, await groups.lock.unlock(fromBinary(UnlockRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.lock;
+      if (group?.unlock === undefined) return undefined;
+      return toBinary(UnlockResponseSchema, create(UnlockResponseSchema, group.unlock(fromBinary(UnlockRequestSchema, request), context)));
+    },
   },
   {
     name: "lock_keep_alive",
@@ -111,6 +162,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "lock",
     call: async (groups, request, context) =>
       toBinary(LockKeepAliveResponseSchema, create(LockKeepAliveResponseSchema, await groups.lock.lockKeepAlive(fromBinary(LockKeepAliveRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.lock;
+      if (group?.lockKeepAlive === undefined) return undefined;
+      return toBinary(LockKeepAliveResponseSchema, create(LockKeepAliveResponseSchema, group.lockKeepAlive(fromBinary(LockKeepAliveRequestSchema, request), context)));
+    },
   },
   {
     name: "get_next_id",
@@ -118,6 +174,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "sequencer",
     call: async (groups, request, context) =>
       toBinary(GetNextIdResponseSchema, create(GetNextIdResponseSchema, await groups.sequencer.getNextId(fromBinary(GetNextIdRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.sequencer;
+      if (group?.getNextId === undefined) return undefined;
+      return toBinary(GetNextIdResponseSchema, create(GetNextIdResponseSchema, group.getNextId(fromBinary(GetNextIdRequestSchema, request), context)));
+    },
   },
   {
     name: "get_state",
@@ -125,6 +186,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "state",
     call: async (groups, request, context) =>
       toBinary(GetStateResponseSchema, create(GetStateResponseSchema, await groups.state.getState(fromBinary(GetStateRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.state;
+      if (group?.getState === undefined) return undefined;
+      return toBinary(GetStateResponseSchema, create(GetStateResponseSchema, group.getState(fromBinary(GetStateRequestSchema, request), context)));
+    },
   },
   {
     name: "get_bulk_state",
@@ -132,6 +198,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "state",
     call: async (groups, request, context) =>
       toBinary(GetBulkStateResponseSchema, create(GetBulkStateResponseSchema, await groups.state.getBulkState(fromBinary(GetBulkStateRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.state;
+      if (group?.getBulkState === undefined) return undefined;
+      return toBinary(GetBulkStateResponseSchema, create(GetBulkStateResponseSchema, group.getBulkState(fromBinary(GetBulkStateRequestSchema, request), context)));
+    },
   },
   {
     name: "save_state",
@@ -139,6 +210,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "state",
     call: async (groups, request, context) =>
       toBinary(EmptySchema, create(EmptySchema, await groups.state.saveState(fromBinary(SaveStateRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.state;
+      if (group?.saveState === undefined) return undefined;
+      return toBinary(EmptySchema, create(EmptySchema, group.saveState(fromBinary(SaveStateRequestSchema, request), context)));
+    },
   },
   {
     name: "delete_state",
@@ -146,6 +222,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "state",
     call: async (groups, request, context) =>
       toBinary(EmptySchema, create(EmptySchema, await groups.state.deleteState(fromBinary(DeleteStateRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.state;
+      if (group?.deleteState === undefined) return undefined;
+      return toBinary(EmptySchema, create(EmptySchema, group.deleteState(fromBinary(DeleteStateRequestSchema, request), context)));
+    },
   },
   {
     name: "delete_bulk_state",
@@ -153,6 +234,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "state",
     call: async (groups, request, context) =>
       toBinary(EmptySchema, create(EmptySchema, await groups.state.deleteBulkState(fromBinary(DeleteBulkStateRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.state;
+      if (group?.deleteBulkState === undefined) return undefined;
+      return toBinary(EmptySchema, create(EmptySchema, group.deleteBulkState(fromBinary(DeleteBulkStateRequestSchema, request), context)));
+    },
   },
   {
     name: "execute_state_transaction",
@@ -160,6 +246,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "state",
     call: async (groups, request, context) =>
       toBinary(EmptySchema, create(EmptySchema, await groups.state.executeStateTransaction(fromBinary(ExecuteStateTransactionRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.state;
+      if (group?.executeStateTransaction === undefined) return undefined;
+      return toBinary(EmptySchema, create(EmptySchema, group.executeStateTransaction(fromBinary(ExecuteStateTransactionRequestSchema, request), context)));
+    },
   },
   {
     name: "publish_event",
@@ -167,6 +258,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "pubsub",
     call: async (groups, request, context) =>
       toBinary(EmptySchema, create(EmptySchema, await groups.pubsub.publishEvent(fromBinary(PublishEventRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.pubsub;
+      if (group?.publishEvent === undefined) return undefined;
+      return toBinary(EmptySchema, create(EmptySchema, group.publishEvent(fromBinary(PublishEventRequestSchema, request), context)));
+    },
   },
   {
     name: "list_file",
@@ -174,6 +270,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "file",
     call: async (groups, request, context) =>
       toBinary(ListFileRespSchema, create(ListFileRespSchema, await groups.file.listFile(fromBinary(ListFileRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.file;
+      if (group?.listFile === undefined) return undefined;
+      return toBinary(ListFileRespSchema, create(ListFileRespSchema, group.listFile(fromBinary(ListFileRequestSchema, request), context)));
+    },
   },
   {
     name: "del_file",
@@ -181,6 +282,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "file",
     call: async (groups, request, context) =>
       toBinary(EmptySchema, create(EmptySchema, await groups.file.delFile(fromBinary(DelFileRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.file;
+      if (group?.delFile === undefined) return undefined;
+      return toBinary(EmptySchema, create(EmptySchema, group.delFile(fromBinary(DelFileRequestSchema, request), context)));
+    },
   },
   {
     name: "get_file_meta",
@@ -188,6 +294,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "file",
     call: async (groups, request, context) =>
       toBinary(GetFileMetaResponseSchema, create(GetFileMetaResponseSchema, await groups.file.getFileMeta(fromBinary(GetFileMetaRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.file;
+      if (group?.getFileMeta === undefined) return undefined;
+      return toBinary(GetFileMetaResponseSchema, create(GetFileMetaResponseSchema, group.getFileMeta(fromBinary(GetFileMetaRequestSchema, request), context)));
+    },
   },
   {
     name: "invoke_binding",
@@ -195,6 +306,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "binding",
     call: async (groups, request, context) =>
       toBinary(InvokeBindingResponseSchema, create(InvokeBindingResponseSchema, await groups.binding.invokeBinding(fromBinary(InvokeBindingRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.binding;
+      if (group?.invokeBinding === undefined) return undefined;
+      return toBinary(InvokeBindingResponseSchema, create(InvokeBindingResponseSchema, group.invokeBinding(fromBinary(InvokeBindingRequestSchema, request), context)));
+    },
   },
   {
     name: "get_secret",
@@ -202,6 +318,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "secret",
     call: async (groups, request, context) =>
       toBinary(GetSecretResponseSchema, create(GetSecretResponseSchema, await groups.secret.getSecret(fromBinary(GetSecretRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.secret;
+      if (group?.getSecret === undefined) return undefined;
+      return toBinary(GetSecretResponseSchema, create(GetSecretResponseSchema, group.getSecret(fromBinary(GetSecretRequestSchema, request), context)));
+    },
   },
   {
     name: "get_bulk_secret",
@@ -209,5 +330,10 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     group: "secret",
     call: async (groups, request, context) =>
       toBinary(GetBulkSecretResponseSchema, create(GetBulkSecretResponseSchema, await groups.secret.getBulkSecret(fromBinary(GetBulkSecretRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.secret;
+      if (group?.getBulkSecret === undefined) return undefined;
+      return toBinary(GetBulkSecretResponseSchema, create(GetBulkSecretResponseSchema, group.getBulkSecret(fromBinary(GetBulkSecretRequestSchema, request), context)));
+    },
   },
 ];

@@ -2,6 +2,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { InvalidArgumentError } from "@ottavo/generated/components/errors";
 import type { Subscription } from "@ottavo/component-runtime";
 import type {
+  ConfigurationStoreSync,
   Change,
   ChangeHandler,
   ItemsRequest,
@@ -40,7 +41,26 @@ export class InMemoryConfigurationStore implements InMemoryConfiguration {
 
   constructor(private readonly defaults: InMemoryConfigurationMetadata) {}
 
+  /** Reads, saves and deletes answer at once: the same work, synchronously (subscribing has no such form). */
+  readonly sync: ConfigurationStoreSync = {
+    get: (request) => this.read(request),
+    save: (request) => this.write(request),
+    delete: (request) => this.remove(request),
+  };
+
   async get(request: ItemsRequest): Promise<ConfigurationItem[]> {
+    return this.read(request);
+  }
+
+  async save(request: SaveRequest): Promise<void> {
+    this.write(request);
+  }
+
+  async delete(request: ItemsRequest): Promise<void> {
+    this.remove(request);
+  }
+
+  private read(request: ItemsRequest): ConfigurationItem[] {
     const items = this.scopes.get(this.scopeOf(request).id);
     if (items === undefined) return [];
     const keys = request.keys.length > 0 ? new Set(request.keys) : [...items.keys()].sort();
@@ -52,7 +72,7 @@ export class InMemoryConfigurationStore implements InMemoryConfiguration {
     return found;
   }
 
-  async save(request: SaveRequest): Promise<void> {
+  private write(request: SaveRequest): void {
     request.items.forEach((item, i) => {
       if (item.key === "") {
         throw new InvalidArgumentError(`configuration item ${i + 1} has an empty key; every item needs one`);
@@ -75,7 +95,7 @@ export class InMemoryConfigurationStore implements InMemoryConfiguration {
     this.notify(request.appId, changed);
   }
 
-  async delete(request: ItemsRequest): Promise<void> {
+  private remove(request: ItemsRequest): void {
     const scope = this.scopeOf(request);
     const items = this.scopes.get(scope.id);
     if (items === undefined) return;

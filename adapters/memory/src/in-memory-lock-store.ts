@@ -1,4 +1,4 @@
-import type { KeepAliveRequest, TryLockRequest, TryLockResult, UnlockRequest } from "@ottavo/generated/components/lock";
+import type { KeepAliveRequest, LockStoreSync, TryLockRequest, TryLockResult, UnlockRequest } from "@ottavo/generated/components/lock";
 import {
   defineInMemoryLockAdapter,
   inMemoryLockFeatures,
@@ -31,14 +31,33 @@ export class InMemoryLockStore implements InMemoryLock {
     this.sweeper.unref();
   }
 
+  /** Every operation answers at once: the same work, synchronously. */
+  readonly sync: LockStoreSync = {
+    tryLock: (request) => this.take(request),
+    unlock: (request) => this.release(request),
+    keepAlive: (request) => this.extend(request),
+  };
+
   async tryLock(request: TryLockRequest): Promise<TryLockResult> {
+    return this.take(request);
+  }
+
+  async unlock(request: UnlockRequest): Promise<UnlockResponse_Status> {
+    return this.release(request);
+  }
+
+  async keepAlive(request: KeepAliveRequest): Promise<LockKeepAliveResponse_Status> {
+    return this.extend(request);
+  }
+
+  private take(request: TryLockRequest): TryLockResult {
     const ttlMs = leaseMs(request.expireSeconds);
     if (this.held(request.resourceId) !== undefined) return { success: false };
     this.leases.set(request.resourceId, { owner: request.lockOwner, expiresAt: this.now() + ttlMs });
     return { success: true };
   }
 
-  async unlock(request: UnlockRequest): Promise<UnlockResponse_Status> {
+  private release(request: UnlockRequest): UnlockResponse_Status {
     const lease = this.held(request.resourceId);
     if (lease === undefined) return UnlockResponse_Status.LOCK_UNEXIST;
     if (lease.owner !== request.lockOwner) return UnlockResponse_Status.LOCK_BELONG_TO_OTHERS;
@@ -46,7 +65,7 @@ export class InMemoryLockStore implements InMemoryLock {
     return UnlockResponse_Status.SUCCESS;
   }
 
-  async keepAlive(request: KeepAliveRequest): Promise<LockKeepAliveResponse_Status> {
+  private extend(request: KeepAliveRequest): LockKeepAliveResponse_Status {
     const ttlMs = leaseMs(request.expireSeconds);
     const lease = this.held(request.resourceId);
     if (lease === undefined) return LockKeepAliveResponse_Status.LOCK_UNEXIST;

@@ -1,5 +1,5 @@
 import { ResourceExhaustedError } from "@ottavo/generated/components/errors";
-import type { NextIdRequest } from "@ottavo/generated/components/sequencer";
+import type { NextIdRequest, SequencerSync } from "@ottavo/generated/components/sequencer";
 import { readBiggerThan } from "@ottavo/adapter-kit";
 import {
   defineInMemorySequencerAdapter,
@@ -23,7 +23,14 @@ export class InMemorySequencer implements InMemorySequencerContract {
   /** floors: key (as the kernel scopes it) to the value every id must exceed. */
   constructor(private readonly floors: ReadonlyMap<string, bigint> = new Map()) {}
 
+  /** Answers at once: the same work, synchronously. */
+  readonly sync: SequencerSync = { nextId: (request) => this.next(request) };
+
   async nextId(request: NextIdRequest): Promise<bigint> {
+    return this.next(request);
+  }
+
+  private next(request: NextIdRequest): bigint {
     const previous = this.last.get(request.key) ?? maxOf(this.floors.get(request.key) ?? 0n, 0n);
     const next = previous + 1n;
     if (next > INT64_MAX) {

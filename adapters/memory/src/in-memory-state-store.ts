@@ -8,6 +8,7 @@ import {
   type GetRequest,
   type GetResponse,
   type SetRequest,
+  type StateStoreSync,
   type TransactionOperation,
   type TransactRequest,
 } from "@ottavo/generated/components/state";
@@ -43,6 +44,17 @@ export class InMemoryStateStore implements InMemoryState {
     this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 30_000);
     this.sweeper.unref();
   }
+
+  /** Every operation answers at once: the same work, synchronously. */
+  readonly sync: StateStoreSync = {
+    get: (request) => this.read(request.key),
+    set: (request) => this.apply([{ set: request }], () => ""),
+    delete: (request) => this.apply([{ delete: request }], () => ""),
+    bulkGet: (request) => request.keys.map((key) => ({ key, ...this.read(key) })),
+    bulkSet: (requests) => this.apply(requests.map((set) => ({ set })), () => "bulk set: "),
+    bulkDelete: (requests) => this.apply(requests.map((del) => ({ delete: del })), () => "bulk delete: "),
+    transact: (request) => this.apply(request.operations, (i) => `transaction operation ${i + 1}: `),
+  };
 
   async get(request: GetRequest): Promise<GetResponse> {
     return this.read(request.key);

@@ -104,8 +104,26 @@ function printCapability(f: GeneratedFile, capability: Capability): void {
   printDoc(f, capability.doc);
   f.print(f.export("interface", iface), " extends ", Component, "<", featureType, "> {");
   for (const op of capability.operations.filter((o) => o.unlockedBy === undefined)) printOperation(f, op);
+  const atOnce = capability.operations.filter(answersAtOnce);
+  if (atOnce.length > 0) {
+    printDoc(
+      f,
+      `Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+(a WebAssembly function running on the main thread); absent, every call goes through the operations above.`,
+      "  ",
+    );
+    f.print("  readonly sync?: ", iface, "Sync;");
+  }
   f.print("}");
   f.print();
+  if (atOnce.length > 0) {
+    f.print(f.jsDoc(`A ${iface}'s operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.`));
+    f.print(f.export("interface", `${iface}Sync`), " {");
+    for (const op of atOnce) printOperation(f, op, true);
+    f.print("}");
+    f.print();
+  }
 
   // One interface per feature that unlocks operations, and the join for a feature set.
   const unlocking = capability.features.filter((feature) => feature.unlocks.length > 0);
@@ -159,11 +177,19 @@ function printErrorClass(f: GeneratedFile, error: ErrorDecl, capability: string 
  * Every operation takes the call's context last. It is optional so tests and
  * tools may call a component directly; the kernel always passes it.
  */
-function printOperation(f: GeneratedFile, op: Operation): void {
+function printOperation(f: GeneratedFile, op: Operation, sync = false): void {
   const CallContext = f.import("CallContext", componentRuntime, true);
   printDoc(f, op.doc, "  ");
   const separator = op.params.length > 0 ? ", " : "";
-  f.print("  ", op.name, "(", ...params(f, op.params), separator, "context?: ", CallContext, "): ", ...tsReturnType(f, op.returns), ";");
+  const name = sync && op.unlockedBy !== undefined ? `${op.name}?` : op.name;
+  const returns = sync ? (op.returns === undefined ? ["void"] : tsType(f, op.returns)) : tsReturnType(f, op.returns);
+  f.print("  ", name, "(", ...params(f, op.params), separator, "context?: ", CallContext, "): ", ...returns, ";");
+}
+
+/** An operation with a synchronous form: no stream in or out, no callback, no subscription. */
+function answersAtOnce(op: Operation): boolean {
+  const plain = (t: Operation["returns"]) => t === undefined || (t.kind !== "stream" && t.kind !== "callback" && t.kind !== "subscription");
+  return plain(op.returns) && op.params.every((p) => plain(p.type));
 }
 
 function params(f: GeneratedFile, list: Operation["params"]): ReturnType<typeof tsType> {

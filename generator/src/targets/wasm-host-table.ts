@@ -17,6 +17,7 @@ export function hostTableFile(service: DescService): string {
  */
 export function printHostTable(f: GeneratedFile, service: DescService, abi: WasmAbi): void {
   const imports = abi.imports.filter((i) => i.service.typeName === service.typeName);
+  const syncGroupsType = `${service.name}SyncHandlerGroups`;
   const groupsType = f.import(`${service.name}HandlerGroups`, `./server/${fileStem(service.name.replace(/([a-z0-9])([A-Z])/g, "$1-$2")).toLowerCase()}-handlers`, true);
   const HandlerContext = f.import("HandlerContext", "@connectrpc/connect", true);
   const fromBinary = f.import("fromBinary", "@bufbuild/protobuf");
@@ -52,7 +53,25 @@ export function printHostTable(f: GeneratedFile, service: DescService, abi: Wasm
   f.print(`  readonly group: keyof `, groupsType, ";");
   f.print("  /** Decodes the request, calls the handler, encodes its answer; a handler's error rejects. */");
   f.print("  call(groups: ", groupsType, ", request: Uint8Array, context: ", HandlerContext, "): Promise<Uint8Array>;");
+  f.print("  /**");
+  f.print("   * The same with the rpc's synchronous handler, the same codecs: undefined when the groups");
+  f.print("   * have no synchronous form of the rpc; a handler's error throws.");
+  f.print("   */");
+  f.print("  callSync(groups: ", syncGroupsType, ", request: Uint8Array, context: ", HandlerContext, "): Uint8Array | undefined;");
   f.print("}");
+  f.print();
+  f.print(
+    f.jsDoc(
+      `Handlers that answer at once, for a caller that cannot wait (a function instance on the main thread):
+per group, the rpcs whose components can answer synchronously, each answering what its async form
+resolves to. An rpc or group that is absent has no synchronous form.`,
+    ),
+  );
+  f.print(f.export("type", syncGroupsType), " = {");
+  f.print("  readonly [G in keyof ", groupsType, "]?: {");
+  f.print("    readonly [R in keyof ", groupsType, "[G]]?: ", groupsType, "[G][R] extends (request: infer Q, context: infer C) => Promise<infer A> ? (request: Q, context: C) => A : never;");
+  f.print("  };");
+  f.print("};");
   f.print();
   printDoc(f, `The host imports of ${service.name}, one per unary rpc.\n\n${protoDoc(service)}`.trim());
   f.print(f.export("const", `${camelCase(service.name)}WasmImports`), ": readonly WasmHostImport[] = [");
@@ -65,6 +84,11 @@ export function printHostTable(f: GeneratedFile, service: DescService, abi: Wasm
     f.print(`    group: "${i.group}",`);
     f.print("    call: async (groups, request, context) =>");
     f.print("      ", toBinary, "(", output, ", ", create, "(", output, ", await groups.", i.group, ".", i.method.localName, "(", fromBinary, "(", input, ", request), context))),");
+    f.print("    callSync: (groups, request, context) => {");
+    f.print("      const group = groups.", i.group, ";");
+    f.print("      if (group?.", i.method.localName, " === undefined) return undefined;");
+    f.print("      return ", toBinary, "(", output, ", ", create, "(", output, ", group.", i.method.localName, "(", fromBinary, "(", input, ", request), context)));");
+    f.print("    },");
     f.print("  },");
   }
   f.print("];");

@@ -12,6 +12,8 @@ import type { ComponentTable } from "../registry/component-table";
 import { AsyncQueue, defaultQueueLimit } from "./async-queue";
 import { lookupComponent } from "./component-lookup";
 import { atComponent } from "./call-context";
+import { asyncRpcs, reachAsync, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
+import type { ComponentEntry } from "../registry/component-table";
 
 type SubscribeResponse = MessageInitShape<typeof SubscribeConfigurationResponseSchema>;
 
@@ -32,45 +34,61 @@ interface Selection {
   metadata: Record<string, string>;
 }
 
-export function createConfigurationHandlers(table: ComponentTable, maxQueuedResponses = defaultQueueLimit): RuntimeConfigurationRpcs {
-  /** Blank app id means this runtime's app; blank (even all-space) group and label mean the store's defaults. */
-  function itemsRequest(request: Selection): ItemsRequest {
-    return {
-      appId: request.appId === "" ? table.appId : request.appId,
-      group: blankAsEmpty(request.group),
-      label: blankAsEmpty(request.label),
-      keys: request.keys,
-      metadata: request.metadata,
-    };
-  }
+/** The unary configuration rpcs, which have a synchronous form; subscribing streams. */
+type UnaryConfigurationRpcs = Omit<RuntimeConfigurationRpcs, "subscribeConfiguration">;
 
+/** The configuration rpcs the API serves: the unary ones answer promises. */
+export function createConfigurationHandlers(table: ComponentTable, maxQueuedResponses = defaultQueueLimit): RuntimeConfigurationRpcs {
   return {
-    async getConfiguration(request, context) {
+    ...asyncRpcs<UnaryConfigurationRpcs>(configurationBodies(table, reachAsync)),
+    subscribeConfiguration: subscriber(table, maxQueuedResponses),
+  };
+}
+
+/** The unary rpcs answered synchronously, over the stores' sync forms; a store without one answers FAILED_PRECONDITION. */
+export function createConfigurationSyncHandlers(table: ComponentTable): SyncRpcs<UnaryConfigurationRpcs> {
+  return syncRpcs<UnaryConfigurationRpcs>(configurationBodies(table, reachSync));
+}
+
+/** Blank app id means this runtime's app; blank (even all-space) group and label mean the store's defaults. */
+function itemsRequest(table: ComponentTable, request: Selection): ItemsRequest {
+  return {
+    appId: request.appId === "" ? table.appId : request.appId,
+    group: blankAsEmpty(request.group),
+    label: blankAsEmpty(request.label),
+    keys: request.keys,
+    metadata: request.metadata,
+  };
+}
+
+function configurationBodies(table: ComponentTable, reach: Reach): Bodies<UnaryConfigurationRpcs> {
+  const storeOf = (entry: ComponentEntry<"configuration">) => reach(entry.component, () => `configuration store ${entry.name} (type ${entry.type})`);
+  return {
+    getConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
-      return { items: await entry.component.get(itemsRequest(request), atComponent(context, entry.name)) };
+      return then(storeOf(entry).get(itemsRequest(table, request), atComponent(context, entry.name)), (items) => ({ items }));
     },
 
-    async saveConfiguration(request, context) {
+    saveConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
       const items = request.items.map(blankGroupAndLabel);
-      await entry.component.save({
+      const saved = storeOf(entry).save({
         appId: request.appId === "" ? table.appId : request.appId,
         items,
         metadata: request.metadata,
       }, atComponent(context, entry.name));
-      return {};
+      return then(saved, () => ({}));
     },
 
-    async deleteConfiguration(request, context) {
+    deleteConfiguration(request, context) {
       const entry = lookupComponent(table, "configuration", request.storeName);
-      await entry.component.delete(itemsRequest(request), atComponent(context, entry.name));
-      return {};
-    },
-
-    subscribeConfiguration(requests, context) {
-      return subscribe(requests, context);
+      return then(storeOf(entry).delete(itemsRequest(table, request), atComponent(context, entry.name)), () => ({}));
     },
   };
+}
+
+function subscriber(table: ComponentTable, maxQueuedResponses: number): RuntimeConfigurationRpcs["subscribeConfiguration"] {
+  return (requests, context) => subscribe(requests, context);
 
   /**
    * Each request adds a subscription; every change becomes one response. The stream
@@ -108,7 +126,7 @@ export function createConfigurationHandlers(table: ComponentTable, maxQueuedResp
         const entry = lookupComponent(table, "configuration", request.storeName);
         const storeName = entry.name;
         atComponent(context, storeName);
-        const selection = itemsRequest(request);
+        const selection = itemsRequest(table, request);
         const subscription = await entry.component.subscribe(selection, async (change) => {
           // No backpressure on the store: a slow client must not stall a save.
           changes.push({ storeName, appId: change.appId, items: change.items });

@@ -4,15 +4,16 @@ import type { Invoker } from "../invoke/invoker";
 import type { ComponentTable } from "../registry/component-table";
 import { defaultQueueLimit } from "./async-queue";
 import { createBindingHandlers } from "./binding-handlers";
-import { createConfigurationHandlers } from "./configuration-handlers";
+import type { RuntimeSyncHandlerGroups } from "./at-once";
+import { createConfigurationHandlers, createConfigurationSyncHandlers } from "./configuration-handlers";
 import { createFileHandlers } from "./file-handlers";
 import { createHelloHandlers } from "./hello-handlers";
 import { createKernelHandlers } from "./kernel-handlers";
-import { createLockHandlers } from "./lock-handlers";
+import { createLockHandlers, createLockSyncHandlers } from "./lock-handlers";
 import { createPubsubHandlers } from "./pubsub-handlers";
 import { createSecretHandlers } from "./secret-handlers";
-import { createSequencerHandlers } from "./sequencer-handlers";
-import { createStateHandlers } from "./state-handlers";
+import { createSequencerHandlers, createSequencerSyncHandlers } from "./sequencer-handlers";
+import { createStateHandlers, createStateSyncHandlers } from "./state-handlers";
 
 /**
  * The Runtime API handlers over the components of one table. Each group validates a
@@ -39,6 +40,22 @@ export function createRuntimeHandlerGroups(
     binding: createBindingHandlers(table),
     secret: createSecretHandlers(table),
     kernel: createKernelHandlers(invoker, runtimeToken),
+  };
+}
+
+/**
+ * The rpcs that have a synchronous form, over the same table: state, lock, sequencer
+ * and configuration, the capabilities whose components may answer at once (their
+ * `sync` form). Each runs the same body as the async group's rpc; a component without
+ * a sync form answers FAILED_PRECONDITION. For callers that cannot wait (a function
+ * instance on the main thread).
+ */
+export function createRuntimeSyncHandlerGroups(table: ComponentTable): RuntimeSyncHandlerGroups {
+  return {
+    state: createStateSyncHandlers(table),
+    lock: createLockSyncHandlers(table),
+    sequencer: createSequencerSyncHandlers(table),
+    configuration: createConfigurationSyncHandlers(table),
   };
 }
 

@@ -7,6 +7,7 @@ import { invalidArgument } from "../errors/error-mapping";
 import { atComponent } from "./call-context";
 import { lockCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
+import { asyncRpcs, reachAsync, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
 
 /** The fields every lock rpc names; expire only where a lease is asked for. */
 interface LockFields {
@@ -16,7 +17,17 @@ interface LockFields {
   expire?: number;
 }
 
+/** The lock rpcs the API serves: each answers a promise. */
 export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
+  return asyncRpcs<RuntimeLockRpcs>(lockBodies(table, reachAsync));
+}
+
+/** The same rpcs answered synchronously, over the stores' sync forms; a store without one answers FAILED_PRECONDITION. */
+export function createLockSyncHandlers(table: ComponentTable): SyncRpcs<RuntimeLockRpcs> {
+  return syncRpcs<RuntimeLockRpcs>(lockBodies(table, reachSync));
+}
+
+function lockBodies(table: ComponentTable, reach: Reach): Bodies<RuntimeLockRpcs> {
   // Layotto's lock keys: lock|||<appid>||<resource> by default (pkg/runtime/lock/lock_config.go).
   const keys = new KeyScope(table.appId, "lock|||", declaredKeyPrefixDefault(lockCapabilityMetadataFields), "lock store");
 
@@ -37,24 +48,24 @@ export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
   }
 
   return {
-    async tryLock(request, context) {
+    tryLock(request, context) {
       const { entry, resourceId } = resolve(request);
-      const result = await entry.component.tryLock({
+      const result = reach(entry.component, () => `lock store ${entry.name} (type ${entry.type})`).tryLock({
         resourceId,
         lockOwner: request.lockOwner,
         expireSeconds: request.expire,
       }, atComponent(context, entry.name));
-      return { success: result.success };
+      return then(result, (taken) => ({ success: taken.success }));
     },
 
-    async unlock(request, context) {
+    unlock(request, context) {
       const { entry, resourceId } = resolve(request);
-      const status = await entry.component.unlock({ resourceId, lockOwner: request.lockOwner }, atComponent(context, entry.name));
-      return { status };
+      const status = reach(entry.component, () => `lock store ${entry.name} (type ${entry.type})`).unlock({ resourceId, lockOwner: request.lockOwner }, atComponent(context, entry.name));
+      return then(status, (s) => ({ status: s }));
     },
 
     // Upstream Layotto never implemented LockKeepAlive; this extends the lease for real.
-    async lockKeepAlive(request, context) {
+    lockKeepAlive(request, context) {
       const { entry, resourceId } = resolve(request);
       const store = entry.component;
       if (!lockStoreHas(store, "KEEPALIVE")) {
@@ -63,12 +74,12 @@ export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
           Code.Unimplemented,
         );
       }
-      const status = await store.keepAlive({
+      const status = reach(store, () => `lock store ${entry.name} (type ${entry.type})`).keepAlive({
         resourceId,
         lockOwner: request.lockOwner,
         expireSeconds: request.expire,
       }, atComponent(context, entry.name));
-      return { status };
+      return then(status, (s) => ({ status: s }));
     },
   };
 }

@@ -8,8 +8,23 @@ import { atComponent } from "./call-context";
 import { sequencerCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 import { SegmentCache } from "./segment-cache";
+import { asyncRpcs, reachAsync, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
 
+/** The sequencer rpcs the API serves: each answers a promise. */
 export function createSequencerHandlers(table: ComponentTable): RuntimeSequencerRpcs {
+  return asyncRpcs<RuntimeSequencerRpcs>(sequencerBodies(table, reachAsync));
+}
+
+/**
+ * The same rpc answered synchronously, over the sequencers' sync forms; a sequencer
+ * without one answers FAILED_PRECONDITION, and so does a WEAK id from a SEGMENT
+ * sequencer (its reserved blocks are refilled asynchronously).
+ */
+export function createSequencerSyncHandlers(table: ComponentTable): SyncRpcs<RuntimeSequencerRpcs> {
+  return syncRpcs<RuntimeSequencerRpcs>(sequencerBodies(table, reachSync));
+}
+
+function sequencerBodies(table: ComponentTable, reach: Reach): Bodies<RuntimeSequencerRpcs> {
   // Layotto's sequencer keys: sequencer|||<appid>||<key> by default (pkg/runtime/sequencer/sequencer_config.go).
   const keys = sequencerKeyScope(table.appId);
   // WEAK ids served from reserved blocks, per component and backend key.
@@ -24,7 +39,7 @@ export function createSequencerHandlers(table: ComponentTable): RuntimeSequencer
   }
 
   return {
-    async getNextId(request, context) {
+    getNextId(request, context) {
       // Layotto's order: configured, key, options, key syntax, store.
       const found = findComponent(table, "sequencer", request.storeName);
       if (request.key === "") throw invalidArgument(`Key is empty in sequencer store ${request.storeName}`);
@@ -37,12 +52,17 @@ export function createSequencerHandlers(table: ComponentTable): RuntimeSequencer
       const key = keys.scope(entry, request.key);
       const store = entry.component;
       const call = atComponent(context, entry.name, request.key);
-      const id =
-        increment === SequencerOptions_AutoIncrement.WEAK && sequencerHas(store, "SEGMENT")
-          ? await cacheFor(store, key, (size) => store.reserveSegment({ key, size })).nextId()
-          : await store.nextId({ key, metadata: request.metadata }, call);
+      const describe = () => `sequencer ${entry.name} (type ${entry.type})`;
+      let id;
+      if (increment === SequencerOptions_AutoIncrement.WEAK && sequencerHas(store, "SEGMENT")) {
+        // Ids from reserved blocks, which are refilled asynchronously: no synchronous form.
+        const blocks: { nextId(): Promise<bigint>; readonly sync?: undefined } = {
+          nextId: () => cacheFor(store, key, (size) => store.reserveSegment({ key, size })).nextId(),
+        };
+        id = reach(blocks, () => `sequencer ${entry.name} (type ${entry.type}, WEAK ids from reserved segments)`).nextId();
+      } else id = reach(store, describe).nextId({ key, metadata: request.metadata }, call);
       // next_id is an int64 with jstype JS_STRING: a decimal string in protobuf-es.
-      return { nextId: id.toString() };
+      return then(id, (next) => ({ nextId: next.toString() }));
     },
   };
 }

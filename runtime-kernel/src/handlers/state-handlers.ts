@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   stateStoreHas,
+  type GetResponse,
   type Concurrency,
   type Consistency,
   type DeleteRequest,
@@ -25,6 +26,7 @@ import { atComponent, callContext } from "./call-context";
 import type { CallContext } from "@ottavo/component-runtime";
 import { stateCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, declaredKeyPrefixDefault } from "./key-prefix";
+import { asyncRpcs, inSequence, reachAsync, reachSync, syncRpcs, then, type AtOnce, type Bodies, type Operations, type Reach, type SyncRpcs } from "./at-once";
 import { stateTtl } from "./ttl-metadata";
 
 /**
@@ -43,7 +45,17 @@ const emptyBytes = new Uint8Array(0);
 
 type BulkItemInit = MessageInitShape<typeof BulkStateItemSchema>;
 
+/** The state rpcs the API serves: each answers a promise. */
 export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
+  return asyncRpcs<RuntimeStateRpcs>(stateBodies(table, reachAsync));
+}
+
+/** The same rpcs answered synchronously, over the stores' sync forms; a store without one answers FAILED_PRECONDITION. */
+export function createStateSyncHandlers(table: ComponentTable): SyncRpcs<RuntimeStateRpcs> {
+  return syncRpcs<RuntimeStateRpcs>(stateBodies(table, reachSync));
+}
+
+function stateBodies(table: ComponentTable, reach: Reach): Bodies<RuntimeStateRpcs> {
   const keys = new KeyScope(table.appId, "", defaultStateKeyPrefix, "state store");
 
   /** The backend key of one caller key, refusing empty keys and "||". */
@@ -76,28 +88,29 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
     };
   }
 
+  const storeOf = (entry: ComponentEntry<"state">) => reach(entry.component, () => `state store ${entry.name} (type ${entry.type})`);
+
   return {
-    async getState(request, context) {
+    getState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const key = scopedKey(entry, request.key);
-      const found = await entry.component.get({
+      const found = storeOf(entry).get({
         key,
         consistency: consistencyFrom(request.consistency),
         metadata: request.metadata,
       }, atComponent(context, entry.name, request.key));
       // A missing key is not an error: empty data and etag.
-      return { data: found.data, etag: found.etag ?? "", metadata: found.metadata };
+      return then(found, (item) => ({ data: item.data, etag: item.etag ?? "", metadata: item.metadata }));
     },
 
-    async getBulkState(request, context) {
+    getBulkState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       if (request.keys.length === 0) return { items: [] };
       const scoped = request.keys.map((key) => scopedKey(entry, key));
-      const store = entry.component;
-      if (stateStoreHas(store, "BULK")) {
-        const found = await store.bulkGet({ keys: scoped, metadata: request.metadata }, atComponent(context, entry.name));
-        return {
-          items: found.map(
+      if (stateStoreHas(entry.component, "BULK")) {
+        const found = reach(entry.component, () => `state store ${entry.name}`).bulkGet({ keys: scoped, metadata: request.metadata }, atComponent(context, entry.name));
+        return then(found, (items) => ({
+          items: items.map(
             (item): BulkItemInit => ({
               key: keys.unscope(entry, item.key),
               data: item.data,
@@ -106,28 +119,29 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
               metadata: item.metadata,
             }),
           ),
-        };
+        }));
       }
       const limit = request.parallelism > 0 ? request.parallelism : defaultBulkParallelism;
+      const store = storeOf(entry);
       const call = callContext(context);
-      const items = await mapBounded(scoped, limit, (key, i) => getOne(store, key, request.keys[i], request.metadata, call));
-      return { items };
+      return then(mapBounded(scoped, limit, (key, i) => getOne(store, key, request.keys[i], request.metadata, call)), (items) => ({ items }));
     },
 
-    async saveState(request, context) {
+    saveState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const requests = request.states.map((item) => setRequest(entry, item));
       if (requests.length === 0) return {};
-      const store = entry.component;
       const call = atComponent(context, entry.name);
       // One item is a plain set, so its errors read as such (no "bulk set:").
-      if (requests.length > 1 && stateStoreHas(store, "BULK")) await store.bulkSet(requests, call);
+      if (requests.length > 1 && stateStoreHas(entry.component, "BULK")) {
+        return then(reach(entry.component, () => `state store ${entry.name}`).bulkSet(requests, call), () => ({}));
+      }
       // In order, stopping at the first failure, like Dapr's default BulkSet.
-      else for (const one of requests) await store.set(one, call);
-      return {};
+      const store = storeOf(entry);
+      return then(inSequence(requests, (one) => store.set(one, call)), () => ({}));
     },
 
-    async deleteState(request, context) {
+    deleteState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const one: DeleteRequest = {
         key: scopedKey(entry, request.key),
@@ -136,25 +150,22 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
         consistency: consistencyOf(request.options),
         metadata: request.metadata,
       };
-      await entry.component.delete(one, atComponent(context, entry.name, request.key));
-      return {};
+      return then(storeOf(entry).delete(one, atComponent(context, entry.name, request.key)), () => ({}));
     },
 
-    async deleteBulkState(request, context) {
+    deleteBulkState(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const requests = request.states.map((item) => deleteRequest(entry, item));
       if (requests.length === 0) return {};
-      const store = entry.component;
-      if (stateStoreHas(store, "BULK")) {
-        await store.bulkDelete(requests, atComponent(context, entry.name));
-        return {};
+      if (stateStoreHas(entry.component, "BULK")) {
+        return then(reach(entry.component, () => `state store ${entry.name}`).bulkDelete(requests, atComponent(context, entry.name)), () => ({}));
       }
       // One at a time; a failure names the key it failed on.
-      for (let i = 0; i < requests.length; i++) await store.delete(requests[i], atComponent(context, entry.name, request.states[i].key));
-      return {};
+      const store = storeOf(entry);
+      return then(inSequence(requests, (one, i) => store.delete(one, atComponent(context, entry.name, request.states[i].key))), () => ({}));
     },
 
-    async executeStateTransaction(request, context) {
+    executeStateTransaction(request, context) {
       const entry = lookupComponent(table, "state", request.storeName);
       const store = entry.component;
       if (!stateStoreHas(store, "TRANSACTIONAL")) {
@@ -172,39 +183,63 @@ export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
           ? { set: setRequest(entry, op.request) }
           : { delete: deleteRequest(entry, op.request) };
       });
-      await store.transact({ operations, metadata: request.metadata }, atComponent(context, entry.name));
-      return {};
+      return then(reach(store, () => `state store ${entry.name}`).transact({ operations, metadata: request.metadata }, atComponent(context, entry.name)), () => ({}));
     },
   };
 }
 
 /** One key of a bulk read on a store without BULK; a failure lands in the item, not the call. */
-async function getOne(
-  store: StateStore,
+function getOne(
+  store: Operations<StateStore>,
   key: string,
   callerKey: string,
   metadata: Record<string, string>,
   context: CallContext,
-): Promise<BulkItemInit> {
+): AtOnce<BulkItemInit> {
+  let found;
   try {
-    const found = await store.get({ key, consistency: "EVENTUAL", metadata }, context);
-    return { key: callerKey, data: found.data, etag: found.etag ?? "", metadata: found.metadata };
+    found = store.get({ key, consistency: "EVENTUAL", metadata }, context);
   } catch (error) {
     return { key: callerKey, data: emptyBytes, error: errorText(error) };
   }
+  const item = (answer: GetResponse): BulkItemInit => ({ key: callerKey, data: answer.data, etag: answer.etag ?? "", metadata: answer.metadata });
+  if (!(found instanceof Promise)) return item(found);
+  return found.then(item, (error: unknown) => ({ key: callerKey, data: emptyBytes, error: errorText(error) }));
 }
 
-/** Runs fn over items with at most `limit` in flight; results keep the items' order. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+/**
+ * Runs fn over items with at most `limit` in flight; results keep the items' order.
+ * While fn answers values (a store's sync form) it simply runs them in order.
+ */
+function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => AtOnce<R>): AtOnce<R[]> {
   const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
+  for (let i = 0; i < items.length; i++) {
+    const answer = fn(items[i], i);
+    if (answer instanceof Promise) return boundedFrom(items, i, answer, limit, fn, results);
+    results[i] = answer;
+  }
+  return results;
+}
+
+/** The rest of mapBounded once fn answered a promise for item `first`. */
+async function boundedFrom<T, R>(
+  items: readonly T[],
+  first: number,
+  pending: Promise<R>,
+  limit: number,
+  fn: (item: T, index: number) => AtOnce<R>,
+  results: R[],
+): Promise<R[]> {
+  let next = first + 1;
+  const worker = async (start?: { index: number; answer: Promise<R> }): Promise<void> => {
+    if (start !== undefined) results[start.index] = await start.answer;
     while (next < items.length) {
       const i = next++;
       results[i] = await fn(items[i], i);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const count = Math.min(limit, items.length - first);
+  await Promise.all(Array.from({ length: count }, (_, w) => worker(w === 0 ? { index: first, answer: pending } : undefined)));
   return results;
 }
 

@@ -73,6 +73,8 @@ function underPolicies<C extends object>(component: C, capability: string, runne
   const wrapped = new Map<string, unknown>();
   return new Proxy(component, {
     get(target, property, receiver) {
+      // Policies (timeouts, retries, a breaker) are asynchronous: a component under them has no synchronous form.
+      if (property === "sync") return undefined;
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== "function" || typeof property !== "string") return value;
       if (lifeCycle.has(property) || streaming.has(`${capability}.${property}`)) return value;

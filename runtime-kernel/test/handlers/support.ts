@@ -64,7 +64,7 @@ export async function runtimeWith(specs: readonly ComponentSpec[], appId = "app1
  * rpc and holding its own context values (where a handler records what it asked a
  * component). Each call here gets that: the test's context, for the rpc called.
  */
-function ownCallEach<G extends object>(groups: G): G {
+export function ownCallEach<G extends object>(groups: G): G {
   const calls: Record<string, Record<string, (request: unknown, context: HandlerContext) => unknown>> = {};
   for (const [name, group] of Object.entries(groups as typeof calls)) {
     calls[name] = {};

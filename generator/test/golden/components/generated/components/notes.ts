@@ -134,6 +134,30 @@ export interface NoteStore extends Component<NotesFeature> {
    * Applies edits in order.
    */
   edit(edits: NoteEdit[], byKey: Record<string, NoteEdit>, context?: CallContext): Promise<void>;
+  /**
+   * Present when the component can answer at once (from memory, without waiting on I/O): the same operations,
+   * answering synchronously, with the same request checks. The runtime uses it where waiting is impossible
+   * (a WebAssembly function running on the main thread); absent, every call goes through the operations above.
+   */
+  readonly sync?: NoteStoreSync;
+}
+
+/**
+ * A NoteStore's operations answered synchronously (no streams or callbacks); those a feature unlocks are present when the component declares it.
+ */
+export interface NoteStoreSync {
+  /**
+   * Reads one note.
+   */
+  get(request: NoteRequest, context?: CallContext): NoteRecord;
+  /**
+   * Reads many notes at once.
+   */
+  bulkGet?(keys: string[], context?: CallContext): Record<string, NoteRecord>;
+  /**
+   * Applies edits in order.
+   */
+  edit(edits: NoteEdit[], byKey: Record<string, NoteEdit>, context?: CallContext): void;
 }
 
 /**

@@ -44,7 +44,23 @@ export interface WasmHostImport {
   readonly group: keyof DemoHandlerGroups;
   /** Decodes the request, calls the handler, encodes its answer; a handler's error rejects. */
   call(groups: DemoHandlerGroups, request: Uint8Array, context: HandlerContext): Promise<Uint8Array>;
+  /**
+   * The same with the rpc's synchronous handler, the same codecs: undefined when the groups
+   * have no synchronous form of the rpc; a handler's error throws.
+   */
+  callSync(groups: DemoSyncHandlerGroups, request: Uint8Array, context: HandlerContext): Uint8Array | undefined;
 }
+
+/**
+ * Handlers that answer at once, for a caller that cannot wait (a function instance on the main thread):
+ * per group, the rpcs whose components can answer synchronously, each answering what its async form
+ * resolves to. An rpc or group that is absent has no synchronous form.
+ */
+export type DemoSyncHandlerGroups = {
+  readonly [G in keyof DemoHandlerGroups]?: {
+    readonly [R in keyof DemoHandlerGroups[G]]?: DemoHandlerGroups[G][R] extends (request: infer Q, context: infer C) => Promise<infer A> ? (request: Q, context: C) => A : never;
+  };
+};
 
 /**
  * The host imports of Demo, one per unary rpc.
@@ -58,5 +74,10 @@ export const demoWasmImports: readonly WasmHostImport[] = [
     group: "notes",
     call: async (groups, request, context) =>
       toBinary(NoteSchema, create(NoteSchema, await groups.notes.getNote(fromBinary(GetNoteRequestSchema, request), context))),
+    callSync: (groups, request, context) => {
+      const group = groups.notes;
+      if (group?.getNote === undefined) return undefined;
+      return toBinary(NoteSchema, create(NoteSchema, group.getNote(fromBinary(GetNoteRequestSchema, request), context)));
+    },
   },
 ];
