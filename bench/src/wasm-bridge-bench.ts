@@ -1,0 +1,104 @@
+/**
+ * The host-call bridge alone, for A/B work on it (wasm-bench.ts has the make-bench rows):
+ * a WAT guest making N get_state calls in one invocation (guest → bridge → handler)
+ * minus an empty invocation, vs the same host call answered from JS on the main thread,
+ * on the in-memory store and, with BENCH_REDIS=host:port, on Redis. Rounds are
+ * interleaved (bridged, from JS, bridged, ...); per call it prints the median wall time
+ * and the process's CPU time (user + system, every thread) and the load average.
+ *
+ *   npx tsc -b && BENCH_REDIS=127.0.0.1:6379 node bench/dist/wasm-bridge-bench.js
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import * as path from "node:path";
+import { Runtime } from "@ottavo/runtime-kernel";
+import { buildWatGuest } from "@ottavo/test-support";
+import { getStateRequest, loopGuest } from "./wasm-guests";
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
+const redisAddress = process.env.BENCH_REDIS;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+const call = { method: "", verb: "GET", query: "", contentType: "", data: new Uint8Array(0), headers: [] };
+
+/** Wall and CPU microseconds of fn. */
+async function measure(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const cpu0 = process.cpuUsage();
+  const t = performance.now();
+  await fn();
+  const wall = (performance.now() - t) * 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: cpu.user + cpu.system };
+}
+
+async function main(): Promise<void> {
+  const stores = [{ name: "state_demo", calls: Number(process.env.BENCH_CALLS ?? 2_000) }, ...(redisAddress ? [{ name: "state_redis", calls: 500 }] : [])];
+  const [empty, ...loops] = await Promise.all([
+    buildWatGuest("bench-loop-0", loopGuest("state_demo", 0)),
+    ...stores.map((s) => buildWatGuest(`bench-loop-${s.name}-${s.calls}`, loopGuest(s.name, s.calls))),
+  ]);
+  const dir = mkdtempSync(path.join(tmpdir(), "ottavo-wasm-bridge-bench-"));
+  const file = path.join(dir, "ottavo.yaml");
+  writeFileSync(
+    file,
+    `app: { id: wasm-bridge-bench }
+api: { address: 127.0.0.1:0 }
+components:
+  state:
+    state_demo: { type: in-memory }
+${redisAddress ? `    state_redis: { type: redis, metadata: { redisHost: "${redisAddress}" } }\n` : ""}wasm:
+  address: 127.0.0.1:0
+  functions:
+    empty: { path: ${empty} }
+${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000 }`).join("\n")}
+`,
+  );
+  const runtime = await Runtime.start({ configFile: file, shutdownTimeoutMs: 2_000, log: { info: () => {}, warn: console.warn, error: console.error } });
+  try {
+    const host = runtime.functionHost!;
+    for (const s of stores) {
+      const request = getStateRequest(s.name).bytes;
+      await host.hostCallFromJs("ottavo.save_state", saveStateRequest(s.name));
+      const bridgedWall: number[] = [];
+      const bridgedCpu: number[] = [];
+      const jsWall: number[] = [];
+      const jsCpu: number[] = [];
+      // One warm-up round, not counted.
+      for (let r = -1; r < rounds; r++) {
+        const withCalls = await measure(() => host.call(`loop-${s.name}`, call));
+        const none = await measure(() => host.call("empty", call));
+        const js = await measure(async () => {
+          for (let n = 0; n < s.calls; n++) await host.hostCallFromJs("ottavo.get_state", request);
+        });
+        if (r < 0) continue;
+        bridgedWall.push((withCalls.wall - none.wall) / s.calls);
+        bridgedCpu.push((withCalls.cpu - none.cpu) / s.calls);
+        jsWall.push(js.wall / s.calls);
+        jsCpu.push(js.cpu / s.calls);
+      }
+      const store = s.name === "state_demo" ? "in-memory" : "Redis";
+      const f = (n: number) => n.toFixed(1).padStart(7);
+      console.log(
+        `${store.padEnd(9)} per call (µs, median of ${rounds}): bridged wall ${f(median(bridgedWall))} cpu ${f(median(bridgedCpu))} | from JS wall ${f(median(jsWall))} cpu ${f(median(jsCpu))} | overhead wall ${f(median(bridgedWall) - median(jsWall))} cpu ${f(median(bridgedCpu) - median(jsCpu))}`,
+      );
+    }
+  } finally {
+    await runtime.shutdown();
+  }
+  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+}
+
+/** SaveStateRequest{store_name, states: [{key: "k", value: "v"}]}. */
+function saveStateRequest(store: string): Uint8Array {
+  const item = [0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76];
+  return new Uint8Array([0x0a, store.length, ...new TextEncoder().encode(store), 0x12, item.length, ...item]);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
