@@ -3,12 +3,13 @@
  * a WAT guest making N get_state calls in one invocation (guest → bridge → handler)
  * minus an empty invocation, vs the same host call answered from JS on the main thread,
  * on the in-memory store and, with BENCH_REDIS=host:port, on Redis. Rounds are
- * interleaved (bridged, from JS, bridged, ...); per call it prints the median wall time
- * and the process's CPU time (user + system, every thread) and the load average.
+ * interleaved (bridged, from JS, bridged, ...); per call it prints the median wall time,
+ * the process's CPU time (user + system, every thread), the main thread's CPU time
+ * (Linux schedstat) for the bridged calls, and the load average.
  *
  *   npx tsc -b && BENCH_REDIS=127.0.0.1:6379 node bench/dist/wasm-bridge-bench.js
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { Runtime } from "@ottavo/runtime-kernel";
@@ -25,14 +26,24 @@ function median(values: number[]): number {
 
 const call = { method: "", verb: "GET", query: "", contentType: "", data: new Uint8Array(0), headers: [] };
 
-/** Wall and CPU microseconds of fn. */
-async function measure(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+/** The main thread's time on a CPU so far, in µs (Linux: /proc/self/task/<pid>/schedstat, in ns). */
+function mainThreadCpu(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ")[0]) / 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Wall, process CPU (every thread) and main-thread CPU microseconds of fn. */
+async function measure(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number; main: number }> {
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpu();
   const t = performance.now();
   await fn();
   const wall = (performance.now() - t) * 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { wall, cpu: cpu.user + cpu.system };
+  return { wall, cpu: cpu.user + cpu.system, main: mainThreadCpu() - main0 };
 }
 
 async function main(): Promise<void> {
@@ -67,6 +78,7 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
       const bridgedCpu: number[] = [];
       const jsWall: number[] = [];
       const jsCpu: number[] = [];
+      const bridgedMain: number[] = [];
       // One warm-up round, not counted.
       for (let r = -1; r < rounds; r++) {
         const withCalls = await measure(() => host.call(`loop-${s.name}`, call));
@@ -77,13 +89,14 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
         if (r < 0) continue;
         bridgedWall.push((withCalls.wall - none.wall) / s.calls);
         bridgedCpu.push((withCalls.cpu - none.cpu) / s.calls);
+        bridgedMain.push((withCalls.main - none.main) / s.calls);
         jsWall.push(js.wall / s.calls);
         jsCpu.push(js.cpu / s.calls);
       }
       const store = s.name === "state_demo" ? "in-memory" : "Redis";
       const f = (n: number) => n.toFixed(1).padStart(7);
       console.log(
-        `${store.padEnd(9)} per call (µs, median of ${rounds}): bridged wall ${f(median(bridgedWall))} cpu ${f(median(bridgedCpu))} | from JS wall ${f(median(jsWall))} cpu ${f(median(jsCpu))} | overhead wall ${f(median(bridgedWall) - median(jsWall))} cpu ${f(median(bridgedCpu) - median(jsCpu))}`,
+        `${store.padEnd(9)} per call (µs, median of ${rounds}): bridged wall ${f(median(bridgedWall))} cpu ${f(median(bridgedCpu))} (main thread ${f(median(bridgedMain))}) | from JS wall ${f(median(jsWall))} cpu ${f(median(jsCpu))} | overhead wall ${f(median(bridgedWall) - median(jsWall))} cpu ${f(median(bridgedCpu) - median(jsCpu))}`,
       );
     }
   } finally {

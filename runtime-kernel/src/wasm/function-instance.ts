@@ -2,7 +2,7 @@ import "./webassembly-api";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { BridgeServer, createBridgeBuffer, type BridgeAnswer } from "./host-bridge";
+import { BridgeServer, bridgeOps, createBridgeBuffer, type BridgeAnswer } from "./host-bridge";
 import type { FromWorker, GuestAbi, InvocationInput, InvocationOutput, ToWorker, WorkerSetup } from "./worker-protocol";
 
 /** Answers one host call of a guest: op ("ottavo.get_state", "proxy.invoke_service", ...) and its request bytes. */
@@ -22,6 +22,18 @@ export interface InstanceOptions {
   readonly log: (level: number, line: string) => void;
   /** A spare worker, already started (WorkerSpares); a new one is started when absent. */
   readonly takeWorker?: () => Worker | undefined;
+}
+
+/** The invocation in flight, and its CPU-time clock: the guest's time is the wall time less its host calls'. */
+interface Invocation {
+  readonly seq: number;
+  readonly resolve: (o: InvocationOutput) => void;
+  readonly startedAt: number;
+  /** Time spent in host calls that have been answered. */
+  hostMs: number;
+  /** Set while a host call is in flight. */
+  pausedAt: number | undefined;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** Why an instance cannot serve any more. */
@@ -51,16 +63,14 @@ export class FunctionInstance {
   private readonly worker: Worker;
   private readonly bridge: BridgeServer;
   private seq = 0;
-  private current:
-    | { seq: number; resolve: (o: InvocationOutput) => void; remainingMs: number; runningSince: number; timer?: NodeJS.Timeout }
-    | undefined;
+  private current: Invocation | undefined;
   private endReason: InstanceEnd | undefined;
   private readonly onEnd: ((reason: InstanceEnd, detail: string) => void)[] = [];
   readonly ready: Promise<{ abi: GuestAbi; functionId: string }>;
 
   constructor(private readonly options: InstanceOptions) {
     const bridgeBuffer = createBridgeBuffer(options.bufferCapBytes);
-    this.bridge = new BridgeServer(bridgeBuffer);
+    this.bridge = new BridgeServer(bridgeBuffer, bridgeOps(options.ottavoImports), (op, request) => this.hostCall(op, request));
     const setup: WorkerSetup = {
       module: options.module,
       functionName: options.functionName,
@@ -110,8 +120,9 @@ export class FunctionInstance {
     if (!this.alive) return Promise.resolve({ status: internal, body: new TextEncoder().encode("the instance has ended") });
     const seq = ++this.seq;
     return new Promise((resolve) => {
-      this.current = { seq, resolve, remainingMs: this.options.cpuLimitMs, runningSince: 0 };
-      this.resumeClock();
+      const c: Invocation = { seq, resolve, startedAt: performance.now(), hostMs: 0, pausedAt: undefined, timer: undefined };
+      c.timer = setTimeout(() => this.checkClock(c), this.options.cpuLimitMs);
+      this.current = c;
       this.worker.postMessage({ t: "invoke", seq, input });
     });
   }
@@ -121,18 +132,35 @@ export class FunctionInstance {
     await this.end("closed", "the function was stopped");
   }
 
-  private resumeClock(): void {
-    const c = this.current;
-    if (!c) return;
-    c.runningSince = performance.now();
-    c.timer = setTimeout(() => void this.cpuLimitHit(), Math.max(0, c.remainingMs));
+  /**
+   * The invocation's timer fired: the guest's time so far is the time since the start
+   * less the host calls'. Past the limit the instance is stopped; otherwise the timer
+   * waits for the rest. (Host calls only note their times: no timer per host call.)
+   */
+  private checkClock(c: Invocation): void {
+    if (this.current !== c) return;
+    const now = performance.now();
+    const guestMs = (c.pausedAt ?? now) - c.startedAt - c.hostMs;
+    const leftMs = this.options.cpuLimitMs - guestMs;
+    if (leftMs <= 0) void this.cpuLimitHit();
+    else c.timer = setTimeout(() => this.checkClock(c), leftMs);
   }
 
-  private pauseClock(): void {
+  /** One host call of the guest (the bridge's request): the guest's clock stops while the handler runs. */
+  private hostCall(op: string, request: Uint8Array): void {
     const c = this.current;
-    if (!c) return;
-    clearTimeout(c.timer);
-    c.remainingMs -= performance.now() - c.runningSince;
+    if (c) c.pausedAt = performance.now();
+    this.options
+      .hostCall(op, request)
+      .catch((error: unknown): BridgeAnswer => ({ status: internal, body: new TextEncoder().encode(String(error)) }))
+      .then((answer) => {
+        if (!this.alive) return;
+        if (c && c.pausedAt !== undefined) {
+          c.hostMs += performance.now() - c.pausedAt;
+          c.pausedAt = undefined;
+        }
+        this.bridge.answer(answer);
+      });
   }
 
   private async cpuLimitHit(): Promise<void> {
@@ -141,19 +169,6 @@ export class FunctionInstance {
 
   private onMessage(m: FromWorker): void {
     switch (m.t) {
-      case "call": {
-        this.pauseClock();
-        const request = this.bridge.request(m.length);
-        this.options
-          .hostCall(m.op, request)
-          .catch((error: unknown) => ({ status: internal, body: new TextEncoder().encode(String(error)) }))
-          .then((answer) => {
-            if (!this.alive) return;
-            this.bridge.answer(answer);
-            this.resumeClock();
-          });
-        return;
-      }
       case "log":
         this.options.log(m.level, m.line);
         return;
@@ -174,6 +189,7 @@ export class FunctionInstance {
   private async end(reason: InstanceEnd, detail: string): Promise<void> {
     if (this.endReason !== undefined) return;
     this.endReason = reason;
+    this.bridge.close();
     const c = this.current;
     this.current = undefined;
     if (c) {

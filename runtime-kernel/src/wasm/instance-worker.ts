@@ -1,6 +1,6 @@
 import "./webassembly-api";
 import { parentPort, workerData } from "node:worker_threads";
-import { BridgeClient } from "./host-bridge";
+import { BridgeClient, bridgeOps } from "./host-bridge";
 import { GuestMemory } from "./guest-memory";
 import { ottavoImports } from "./ottavo-abi-imports";
 import { ProxyContext, proxyWasmImports } from "./proxy-wasm-imports";
@@ -145,7 +145,7 @@ port.on("message", (message: ToWorker) => {
 /** Instantiates and starts the function; a spare worker (started before it had a function) gets its setup as a message. */
 function begin(given: WorkerSetup): void {
   setup = given;
-  bridge = new BridgeClient(setup.bridge, (op, length) => post({ t: "call", op, length }));
+  bridge = new BridgeClient(setup.bridge, bridgeOps(setup.ottavoImports));
   proxyContext = new ProxyContext(setup.vmConfig, setup.pluginConfig);
   try {
     start();

@@ -21,16 +21,16 @@ const encoder = new TextEncoder();
 export function ottavoImports(host: OttavoHost, names: readonly string[]): Record<string, (...args: never[]) => number | void> {
   const imports: Record<string, (...args: never[]) => number | void> = {};
   for (const name of names) {
-    const op = `ottavo.${name}`;
+    const op = host.bridge.opOf(`ottavo.${name}`);
     imports[name] = (reqPtr: number, reqLen: number, respPtrPtr: number, respLenPtr: number) => {
       const mem = host.memory();
       if (!mem.writable(respPtrPtr, respLenPtr)) return bridgeCodes.outOfRange;
-      const request = mem.read(reqPtr, reqLen);
-      if (request === undefined) {
+      if (!mem.contains(reqPtr, reqLen)) {
         return give(host, respPtrPtr, respLenPtr, bridgeCodes.outOfRange, encoder.encode(`${name}: the request (${reqPtr >>> 0}, ${reqLen >>> 0}) is outside the function's memory (${mem.byteLength} bytes)`));
       }
-      const answer = host.bridge.call(op, request);
-      return give(host, respPtrPtr, respLenPtr, answer.status, answer.body);
+      // The request goes from guest memory into the bridge's buffer, the answer from there into guest memory: no copy in between.
+      const status = host.bridge.send(op, mem.bytes(), reqPtr >>> 0, reqLen >>> 0);
+      return giveAnswer(host, respPtrPtr, respLenPtr, status);
     };
   }
   imports.output = (ptr: number, len: number) => {
@@ -42,6 +42,24 @@ export function ottavoImports(host: OttavoHost, names: readonly string[]): Recor
     if (bytes !== undefined) host.log(level, new TextDecoder().decode(bytes));
   };
   return imports;
+}
+
+/** Writes the bridge's answer into the guest through its allocator; a bad allocation answers INTERNAL. */
+function giveAnswer(host: OttavoHost, ptrPtr: number, lenPtr: number, status: number): number {
+  const mem = host.memory();
+  const length = host.bridge.answerLength;
+  if (length === 0) {
+    mem.writeU32(ptrPtr, 0);
+    mem.writeU32(lenPtr, 0);
+    return status;
+  }
+  const at = host.alloc(length) >>> 0;
+  // The allocator may have grown the memory: contains() and bytes() look at it afresh.
+  if (!mem.contains(at, length)) return bridgeCodes.internal;
+  host.bridge.copyAnswer(mem.bytes(), at);
+  mem.writeU32(ptrPtr, at);
+  mem.writeU32(lenPtr, length);
+  return status;
 }
 
 /** Writes a status's body into the guest through its allocator; a bad allocation answers INTERNAL. */

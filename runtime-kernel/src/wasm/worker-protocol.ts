@@ -44,7 +44,6 @@ export type ToWorker =
 export type FromWorker =
   | { readonly t: "ready"; readonly abi: GuestAbi; readonly functionId: string }
   | { readonly t: "failed"; readonly error: string }
-  | { readonly t: "call"; readonly op: string; readonly length: number }
   | { readonly t: "log"; readonly level: number; readonly line: string }
   /** broken: the guest trapped or exited, so the instance must not be used again. */
   | { readonly t: "done"; readonly seq: number; readonly output: InvocationOutput; readonly broken: boolean };

@@ -25,6 +25,39 @@ function callingGuest(reqPtr: number, reqLen: number, outPtr: number, outLen: nu
     (call $get_state (i32.const ${reqPtr}) (i32.const ${reqLen}) (i32.const ${outPtr}) (i32.const ${outLen}))))`;
 }
 
+/** A guest whose ottavo_handle sleeps (WASI poll_oneoff, a relative clock subscription) for ms. */
+function sleepingGuest(ms: number): string {
+  return `(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "ottavo_abi_version_1"))
+  (func (export "ottavo_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "ottavo_handle") (param i32 i32) (result i32)
+    (i64.store (i32.const 24) (i64.const ${ms * 1_000_000}))
+    (drop (call $poll (i32.const 0) (i32.const 256) (i32.const 1) (i32.const 512)))
+    (i32.const 0)))`;
+}
+
+/** A guest whose ottavo_handle calls function "sleeper" through invoke_service, then answers its status or, with spin, loops forever. */
+function patientGuest(spin: boolean): string {
+  return `(module
+  (import "ottavo" "invoke_service" (func $invoke (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\\0a\\07sleeper\\1a\\03\\0a\\01x")
+  (global $next (mut i32) (i32.const 4096))
+  (func (export "ottavo_abi_version_1"))
+  (func (export "ottavo_alloc") (param $size i32) (result i32)
+    (local $at i32)
+    (local.set $at (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $at))
+  (func (export "ottavo_handle") (param i32 i32) (result i32)
+    (local $status i32)
+    (local.set $status (call $invoke (i32.const 16) (i32.const 14) (i32.const 0) (i32.const 4)))
+    ${spin ? "(loop $forever (br $forever))" : ""}
+    (local.get $status)))`;
+}
+
 let rt: TestRuntime;
 
 beforeAll(async () => {
@@ -32,11 +65,17 @@ beforeAll(async () => {
   const oobRequest = await buildWatGuest("oob-request", callingGuest(65_500, 100, 0, 4));
   const oobOut = await buildWatGuest("oob-out", callingGuest(0, 0, 65_534, 4));
   const oversized = await buildWatGuest("oversized", callingGuest(0, 2048, 8, 12));
+  const sleeper = await buildWatGuest("sleeper-900ms", sleepingGuest(900));
+  const patient = await buildWatGuest("patient", patientGuest(false));
+  const patientThenSpins = await buildWatGuest("patient-then-spins", patientGuest(true));
   rt = await startTestRuntime(`  functions:
     tour: { path: ${tour}, cpuLimitMs: 500, maxMemoryPages: 512 }
     oob-request: { path: ${oobRequest} }
     oob-out: { path: ${oobOut} }
-    oversized: { path: ${oversized}, bufferCapBytes: 1024 }`);
+    oversized: { path: ${oversized}, bufferCapBytes: 1024 }
+    sleeper: { path: ${sleeper}, cpuLimitMs: 10000 }
+    patient: { path: ${patient}, cpuLimitMs: 300 }
+    patient-then-spins: { path: ${patientThenSpins}, cpuLimitMs: 300 }`);
 }, buildTimeoutMs);
 
 afterAll(async () => {
@@ -64,6 +103,16 @@ it("a function that loops forever is stopped at its CPU limit with DEADLINE_EXCE
   const status = rt.runtime.functionHost!.list().find((f) => f.name === "tour")!;
   expect(status.restarts).toBeGreaterThanOrEqual(1);
   expect(status.lastError).toContain("CPU-time limit");
+});
+
+it("time in host calls does not count against the CPU-time limit: a 900 ms host call within a 300 ms limit succeeds", async () => {
+  expect(await call("patient")).toEqual({ code: "OK", text: "" });
+});
+
+it("the guest's own time after a long host call still counts: a loop after it is stopped at the limit", async () => {
+  const answer = await call("patient-then-spins");
+  expect(answer).toEqual({ code: "DeadlineExceeded", text: "the invocation ran past its CPU-time limit of 300 ms; the instance was stopped" });
+  expect(await call("patient")).toEqual({ code: "OK", text: "" });
 });
 
 it("a function that grows past its memory cap traps (INTERNAL) and the next call is served", async () => {
