@@ -20,6 +20,7 @@ import { WorkerSpares } from "./function-instance";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
 import { capMemoryPages } from "./module-limits";
+import { ModuleCache, type ModuleCacheStats, type ModuleLease } from "./module-cache";
 import { Pipeline, type CallInfo } from "../server/pipeline";
 import type { InvocationOutput } from "./worker-protocol";
 
@@ -103,6 +104,8 @@ export class FunctionHost {
   private readonly byName = new Map<string, Installed>();
   private readonly imports = new Map<string, WasmHostImport>(runtimeWasmImports.map((i) => [i.name, i]));
   private readonly pipeline: Pipeline;
+  /** Compiled modules by their bytes: one compile for the same bytes across pools, re-installs and updates. */
+  private readonly modules = new ModuleCache();
   /** Started with the first function, so a runtime without functions starts no thread. */
   private spares: WorkerSpares | undefined;
   private closed = false;
@@ -249,6 +252,11 @@ export class FunctionHost {
     return this.hostCall(this.options.handlersFor(components), op, request);
   }
 
+  /** The compiled-module cache's counts (compiles, hits, modules held). */
+  moduleCacheStats(): ModuleCacheStats {
+    return this.modules.stats();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const entries = [...this.byName.values()];
@@ -317,10 +325,10 @@ export class FunctionHost {
 
   private async startPool(spec: FunctionSpec, handlers: RuntimeHandlerGroups): Promise<FunctionPool> {
     const path = this.resolvePath(spec.path);
-    let module: WebAssembly.Module;
+    let lease: ModuleLease;
     try {
       const bytes = await readFile(path);
-      module = await WebAssembly.compile(capMemoryPages(bytes, spec.maxMemoryPages));
+      lease = await this.modules.acquire(capMemoryPages(bytes, spec.maxMemoryPages));
     } catch (error) {
       throw new ConnectError(`function '${spec.name}': cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
     }
@@ -329,7 +337,7 @@ export class FunctionHost {
       spec.instances,
       {
         functionName: spec.name,
-        module,
+        module: lease.module,
         ottavoImports: [...this.imports.keys()],
         abiVersion: wasmAbiVersion,
         bufferCapBytes: spec.bufferCapBytes,
@@ -342,6 +350,8 @@ export class FunctionHost {
       },
       acquireTimeoutMs,
     );
+    // The module stays in the cache while a pool of it runs (in-flight calls of a replaced pool included).
+    pool.whenClosed(() => lease.release());
     try {
       await pool.start();
     } catch (error) {

@@ -42,6 +42,7 @@ export class FunctionPool {
   private readonly crashes: number[] = [];
   private inFlight = 0;
   private drained: (() => void) | undefined;
+  private readonly closedListeners: (() => void)[] = [];
   private closed = false;
   private calls = 0;
   private errors = 0;
@@ -213,6 +214,11 @@ export class FunctionPool {
     await this.close();
   }
 
+  /** Runs listener once the pool is closed (its instances stopped). */
+  whenClosed(listener: () => void): void {
+    this.closedListeners.push(listener);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.restartTimer);
@@ -223,5 +229,6 @@ export class FunctionPool {
     await Promise.all([...this.all].map((i) => i.close()));
     this.all.clear();
     this.idle.length = 0;
+    for (const listener of this.closedListeners.splice(0)) listener();
   }
 }
