@@ -32,7 +32,8 @@ const MAX_TXN_OPS = 128;
  * reconnection, in order, once. (etcd3 would resume from the revision of the last
  * response header, which can lie past events not yet replayed.) When etcd has
  * compacted the revisions needed, the watch is cancelled and the subscription
- * reads its keys' current state instead, then watches from there.
+ * reads its keys' current state instead (reporting keys it knew that are gone as
+ * deletes), then watches from there.
  */
 export class EtcdConfigurationStore implements EtcdConfiguration {
   readonly features = new Set(etcdConfigurationFeatures);
@@ -93,14 +94,17 @@ export class EtcdConfigurationStore implements EtcdConfiguration {
 
   async subscribe(request: ItemsRequest, handler: ChangeHandler): Promise<Subscription> {
     const scope = this.scopeOf(request);
-    // The revision the store is at now: the watch covers every change after it.
-    const now = await this.connection.call(() => this.connection.client.get(scope.prefix).exec());
+    // The revision the store is at now and the keys present at it: the watch covers every change after it.
+    const now = await this.connection.call(() =>
+      this.connection.client.kv.range({ key: Buffer.from(scope.prefix), range_end: prefixEnd(scope.prefix), keys_only: true }),
+    );
     const subscription = new WatchSubscription(this.connection, request.appId, scope, new Set(request.keys), handler, (s) =>
       this.subscriptions.delete(s),
     );
     this.subscriptions.add(subscription);
     try {
-      await subscription.start(BigInt(now.header.revision));
+      const present = now.kvs.map((kv) => kv.key.toString("utf8").slice(scope.prefix.length));
+      await subscription.start(BigInt(now.header.revision), present);
     } catch (error) {
       await subscription.close();
       throw this.connection.statusOf(error);
@@ -162,6 +166,11 @@ class WatchSubscription implements Subscription {
   private stream: WatchStream | undefined;
   /** The last revision whose changes were handed to the queue (or held none for this subscription). */
   private last = 0n;
+  /**
+   * The watched keys that exist as of `last`: after a compacted gap, those no
+   * longer present were deleted in it and are reported as deletes.
+   */
+  private readonly known = new Set<string>();
   private closed = false;
   /** The pause before the next attempt to re-establish the watch. */
   private pause = FIRST_PAUSE_MS;
@@ -179,9 +188,13 @@ class WatchSubscription implements Subscription {
     this.queue = new SerialDelivery(handler);
   }
 
-  /** Watches the revisions after `after`; resolves once etcd has confirmed the watch, rejects if it could not. */
-  start(after: bigint): Promise<void> {
+  /**
+   * Watches the revisions after `after`, when `present` are the scope's keys;
+   * resolves once etcd has confirmed the watch, rejects if it could not.
+   */
+  start(after: bigint, present: readonly string[]): Promise<void> {
     this.last = after;
+    for (const key of present) if (this.watches(key)) this.known.add(key);
     return this.attach();
   }
 
@@ -274,10 +287,17 @@ class WatchSubscription implements Subscription {
       if (revision === undefined) return;
       if (revision > this.last) {
         this.last = revision;
+        for (const item of items) {
+          if (deleted.has(item.key)) this.known.delete(item.key);
+          else this.known.add(item.key);
+        }
         if (items.length > 0) this.queue.push({ appId: this.appId, items });
       }
       items = [];
+      deleted.clear();
     };
+    /** The keys of `items` that were deleted (not put, even with empty content). */
+    const deleted = new Set<string>();
     for (const event of response.events) {
       const at = BigInt(event.kv.mod_revision);
       if (at !== revision) {
@@ -287,6 +307,7 @@ class WatchSubscription implements Subscription {
       const key = event.kv.key.toString("utf8").slice(this.scope.prefix.length);
       if (!this.watches(key)) continue;
       // A key written twice in one revision cannot happen (etcd refuses it), so items stay unique.
+      if (event.type === "Delete") deleted.add(key);
       items.push(
         event.type === "Delete"
           ? create(ConfigurationItemSchema, { key, content: "", group: this.scope.group, label: this.scope.label })
@@ -298,8 +319,10 @@ class WatchSubscription implements Subscription {
 
   /**
    * After etcd compacted the revisions the watch needed: reads the scope, delivers
-   * what changed since the last revision (named keys that are gone, with empty
-   * content), and watches on from the revision read. Tries again while etcd is unreachable.
+   * what changed since the last revision as one change (keys written since, and
+   * keys that existed then and are gone now as deletes, with empty content, as a
+   * delete is delivered), and watches on from the revision read. Tries again while
+   * etcd is unreachable.
    */
   private async resync(): Promise<void> {
     for (let pause = FIRST_PAUSE_MS; !this.closed; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
@@ -311,11 +334,13 @@ class WatchSubscription implements Subscription {
         for (const [key, kv] of present) {
           if (this.watches(key) && BigInt(kv.mod_revision) > this.last) items.push(readItem(this.scope, kv));
         }
-        for (const key of this.keys) {
+        for (const key of this.known) {
           if (!present.has(key)) items.push(create(ConfigurationItemSchema, { key, content: "", group: this.scope.group, label: this.scope.label }));
         }
         if (items.length > 0) this.queue.push({ appId: this.appId, items });
         this.last = BigInt(all.header.revision);
+        this.known.clear();
+        for (const key of present.keys()) if (this.watches(key)) this.known.add(key);
         await this.attach();
         return;
       } catch {

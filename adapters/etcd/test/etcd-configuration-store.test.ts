@@ -203,6 +203,44 @@ describe("etcd configuration store", () => {
     await log.arrived("a=3");
     await save(writer, item("end", "sentinel"));
     await log.arrived("end=sentinel");
-    expect(log.changes).toEqual([["a=1", "b=1"], ["a=3", "b=", "end="], ["end=sentinel"]]);
+    // b was deleted in the gap: reported as a delete. "end" never existed then: not reported.
+    expect(log.changes).toEqual([["a=1", "b=1"], ["a=3", "b="], ["end=sentinel"]]);
+  });
+
+  it("a whole-group subscriber learns of keys deleted in a compacted gap, as deletes, beside what was written", async () => {
+    const proxy = await startTcpProxy(etcd.endpoint);
+    proxies.push(proxy);
+    const subscriber = await store(proxy.endpoint);
+    const writer = await store();
+    // Present before the subscription: known from the read it starts with.
+    await save(writer, item("old", "0"));
+    const log = await watch(subscriber, select());
+    await save(writer, item("x", "1"), item("y", "1"));
+    await log.arrived("y=1");
+
+    proxy.cut();
+    await writer.delete(select(["old", "x"]));
+    await save(writer, item("z", "1"));
+    await save(writer, item("y", "2"));
+    // Created and deleted within the gap: no change to report.
+    await save(writer, item("w", "1"));
+    await writer.delete(select(["w"]));
+    const now = await raw.get(`${prefix}app1/default/default/y`).exec();
+    await raw.kv.compact({ revision: now.header.revision, physical: true });
+    proxy.restore();
+
+    await log.arrived("y=2");
+    await save(writer, item("end", "sentinel"));
+    await log.arrived("end=sentinel");
+    expect(log.changes).toHaveLength(3);
+    expect(log.changes[0]).toEqual(["x=1", "y=1"]);
+    expect([...log.changes[1]!].sort()).toEqual(["old=", "x=", "y=2", "z=1"]);
+    expect(log.changes[2]).toEqual(["end=sentinel"]);
+
+    // The known keys follow the resync: deleting z now is delivered as a delete once.
+    await writer.delete(select(["z"]));
+    await save(writer, item("end", "sentinel-2"));
+    await log.arrived("end=sentinel-2");
+    expect(log.changes.slice(3)).toEqual([["z="], ["end=sentinel-2"]]);
   });
 });

@@ -72,8 +72,9 @@ export type EtcdConfiguration = ConfigurationStoreWith<never>;
  * transaction that touched its keys as one change, in etcd's revision order, once.
  * After a lost connection the watch resumes from the revision after the last one
  * delivered, so changes made meanwhile arrive then, none lost and none twice; if
- * etcd compacted those revisions away, the subscriber receives the current state of
- * its keys instead (a key it names that is gone, with empty content).
+ * etcd compacted those revisions away, the subscriber receives, as one change, its
+ * keys written since and, as deletes (empty content), the keys it had seen that are
+ * gone now.
  */
 export function defineEtcdConfigurationAdapter(
   create: (metadata: EtcdConfigurationMetadata, context: AdapterContext) => Promise<EtcdConfiguration>,
