@@ -10,7 +10,9 @@
  *
  * Settings (environment): BENCH_SECONDS per run (3), BENCH_ROUNDS of the
  * interleaved headline (3), BENCH_BASELINE=<checkout of another build> adds its
- * runtime to the headline (before/after), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1).
+ * runtime to the headline (before/after), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1),
+ * BENCH_ONLY=<section,...> runs only those sections (see `sections`; all by default),
+ * e.g. `BENCH_ONLY=redis node bench/dist/main.js` after `make bench-tools build`.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -36,6 +38,15 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const serverCpu = process.env.BENCH_SERVER_CPU ?? "0";
 const baselineDir = process.env.BENCH_BASELINE;
+
+/** The sections of the run, in order; BENCH_ONLY picks some of them. */
+const sections = ["start", "headline", "observability", "grid", "connect", "streaming", "redis", "invocation", "wasm", "gc", "profile"] as const;
+type Section = (typeof sections)[number];
+const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim()).filter((name) => name !== "");
+for (const name of only ?? []) {
+  if (!(sections as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: no section '${name}'; the sections are ${sections.join(", ")}`);
+}
+const runs = (section: Section) => only === undefined || only.includes(section);
 
 const runtimeCall = (method: string) => `spec.proto.runtime.v1.Runtime/${method}`;
 const value100 = Buffer.alloc(100, "v").toString("base64");
@@ -189,18 +200,20 @@ async function main(): Promise<void> {
   const scripts: ScriptServer[] = [];
   try {
     // Start-to-ready and idle memory, on fresh processes before anything else runs.
-    const starts: number[] = [];
-    let idleRss = 0;
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      const runtime = await startRuntime({ config: memoryConfig });
-      starts.push(performance.now() - t0);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      idleRss = rssBytes(runtime.process.pid!);
-      await runtime.stop();
+    if (runs("start")) {
+      const starts: number[] = [];
+      let idleRss = 0;
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        const runtime = await startRuntime({ config: memoryConfig });
+        starts.push(performance.now() - t0);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        idleRss = rssBytes(runtime.process.pid!);
+        await runtime.stop();
+      }
+      memoryFacts.push(`start to ready (spawn until the ready line), median of 5: ${median(starts).toFixed(0)} ms`);
+      memoryFacts.push(`RSS idle (0.5 s after ready, in-memory config): ${(idleRss / 1048576).toFixed(1)} MB`);
     }
-    memoryFacts.push(`start to ready (spawn until the ready line), median of 5: ${median(starts).toFixed(0)} ms`);
-    memoryFacts.push(`RSS idle (0.5 s after ready, in-memory config): ${(idleRss / 1048576).toFixed(1)} MB`);
 
     const reference = await startScriptServer("reference-server.js");
     scripts.push(reference);
@@ -216,156 +229,176 @@ async function main(): Promise<void> {
       ? runtimeTarget(`runtime before (${path.basename(baselineDir)})`, await startPinnedRuntime(memoryConfig, { cliFile: path.join(baselineDir, "runtime-kernel", "dist", "cli.js") }))
       : undefined;
 
-    log("headline: c=16, interleaved");
-    await headline([targets.runtime, targets.reference, targets.bare, ...(baseline ? [baseline] : [])], "SayHello", rows);
-    await headline([targets.runtime, targets.reference, ...(baseline ? [baseline] : [])], "GetState", rows);
+    if (runs("headline")) {
+      log("headline: c=16, interleaved");
+      await headline([targets.runtime, targets.reference, targets.bare, ...(baseline ? [baseline] : [])], "SayHello", rows);
+      await headline([targets.runtime, targets.reference, ...(baseline ? [baseline] : [])], "GetState", rows);
+    }
 
-    log("observability: metrics, tracing and access logs on against metrics only, c=16, interleaved");
-    const sink = await startScriptServer("otlp-sink.js");
-    scripts.push(sink);
-    pin(sink.pid, loadCpu);
-    const observedRuntimes = [await startPinnedRuntime(observedConfig(sink.port, 1)), await startPinnedRuntime(observedConfig(sink.port, 0.01))];
-    const observed = [
-      runtimeTarget(productionSetting, observedRuntimes[1]!),
-      runtimeTarget(everyCallSetting, observedRuntimes[0]!),
-    ];
-    const unobserved = runtimeTarget("runtime, metrics only (the default)", memory);
-    for (const name of ["SayHello", "GetState"] as const) await headline([unobserved, ...observed], name, rows, "observability");
-    // Their access logs (a line per call) were kept by startRuntime: let them go before the rest.
-    for (const runtime of observedRuntimes) await runtime.stop();
+    if (runs("observability")) {
+      log("observability: metrics, tracing and access logs on against metrics only, c=16, interleaved");
+      const sink = await startScriptServer("otlp-sink.js");
+      scripts.push(sink);
+      pin(sink.pid, loadCpu);
+      const observedRuntimes = [await startPinnedRuntime(observedConfig(sink.port, 1)), await startPinnedRuntime(observedConfig(sink.port, 0.01))];
+      const observed = [
+        runtimeTarget(productionSetting, observedRuntimes[1]!),
+        runtimeTarget(everyCallSetting, observedRuntimes[0]!),
+      ];
+      const unobserved = runtimeTarget("runtime, metrics only (the default)", memory);
+      for (const name of ["SayHello", "GetState"] as const) await headline([unobserved, ...observed], name, rows, "observability");
+      // Their access logs (a line per call) were kept by startRuntime: let them go before the rest.
+      for (const runtime of observedRuntimes) await runtime.stop();
+    }
 
-    log("every call: c=16, c=64 and a fixed 1,000 rps");
-    // The in-memory pubsub holds what is published to a topic nobody subscribed to, up to 100,000
-    // messages, then refuses: each PublishEvent load gets a runtime of its own.
-    const targetFor = async (name: CallName): Promise<{ target: Target; done(): Promise<void> }> => {
-      if (name !== "PublishEvent") return { target: targets.runtime, done: async () => {} };
-      const fresh = await startPinnedRuntime(memoryConfig);
-      return { target: runtimeTarget("runtime, in-memory", fresh), done: async () => void (await fresh.stop()) };
-    };
-    for (const name of ["SayHello", "GetState", "SaveState", "GetNextId", "PublishEvent"] as const) {
-      for (const concurrency of [16, 64]) {
+    if (runs("grid")) {
+      log("every call: c=16, c=64 and a fixed 1,000 rps");
+      // The in-memory pubsub holds what is published to a topic nobody subscribed to, up to 100,000
+      // messages, then refuses: each PublishEvent load gets a runtime of its own.
+      const targetFor = async (name: CallName): Promise<{ target: Target; done(): Promise<void> }> => {
+        if (name !== "PublishEvent") return { target: targets.runtime, done: async () => {} };
+        const fresh = await startPinnedRuntime(memoryConfig);
+        return { target: runtimeTarget("runtime, in-memory", fresh), done: async () => void (await fresh.stop()) };
+      };
+      for (const name of ["SayHello", "GetState", "SaveState", "GetNextId", "PublishEvent"] as const) {
+        for (const concurrency of [16, 64]) {
+          const { target, done } = await targetFor(name);
+          await warm(target, name);
+          const run = await h2Run(target, name, concurrency);
+          rows.push({ section: "grid", server: "runtime, in-memory", call: name, load: `c=${concurrency}`, ...run });
+          await done();
+        }
         const { target, done } = await targetFor(name);
         await warm(target, name);
-        const run = await h2Run(target, name, concurrency);
-        rows.push({ section: "grid", server: "runtime, in-memory", call: name, load: `c=${concurrency}`, ...run });
+        const fixed = await grpcRun(target, name, { concurrency: 16, seconds, rps: 1000 });
+        rows.push({ section: "grid", server: "runtime, in-memory", call: name, load: "1,000 rps", ...fixed });
         await done();
+        log(`  ${name} done`);
       }
-      const { target, done } = await targetFor(name);
-      await warm(target, name);
-      const fixed = await grpcRun(target, name, { concurrency: 16, seconds, rps: 1000 });
-      rows.push({ section: "grid", server: "runtime, in-memory", call: name, load: "1,000 rps", ...fixed });
-      await done();
-      log(`  ${name} done`);
+      for (const [target, name] of [[targets.reference, "SayHello"], [targets.reference, "GetState"]] as const) {
+        const fixed = await grpcRun(target, name, { concurrency: 16, seconds, rps: 1000 });
+        rows.push({ section: "grid", server: target.name, call: name, load: "1,000 rps", ...fixed });
+      }
+      memoryFacts.push(`RSS after the load above: ${(rssBytes(targets.runtime.pid) / 1048576).toFixed(1)} MB`);
     }
-    for (const [target, name] of [[targets.reference, "SayHello"], [targets.reference, "GetState"]] as const) {
-      const fixed = await grpcRun(target, name, { concurrency: 16, seconds, rps: 1000 });
-      rows.push({ section: "grid", server: target.name, call: name, load: "1,000 rps", ...fixed });
-    }
-    memoryFacts.push(`RSS after the load above: ${(rssBytes(targets.runtime.pid) / 1048576).toFixed(1)} MB`);
 
-    log("Connect JSON over HTTP/1.1 (h2load --h1), c=16, interleaved with the baseline");
-    for (const name of ["SayHello", "GetState"] as const) {
-      const connectTargets = [runtimeTarget("runtime", memory), ...(baseline ? [baseline] : [])];
-      const runs = new Map<string, { result: LoadResult; cpu: number }[]>();
-      for (const target of connectTargets) await h2loadConnectJson(`http://${target.address}/${calls[name].call}`, calls[name].data, 16, 1);
-      for (let round = 0; round < rounds; round++) {
+    if (runs("connect")) {
+      log("Connect JSON over HTTP/1.1 (h2load --h1), c=16, interleaved with the baseline");
+      for (const name of ["SayHello", "GetState"] as const) {
+        const connectTargets = [runtimeTarget("runtime", memory), ...(baseline ? [baseline] : [])];
+        const runs = new Map<string, { result: LoadResult; cpu: number }[]>();
+        for (const target of connectTargets) await h2loadConnectJson(`http://${target.address}/${calls[name].call}`, calls[name].data, 16, 1);
+        for (let round = 0; round < rounds; round++) {
+          for (const target of connectTargets) {
+            const url = `http://${target.address}/${calls[name].call}`;
+            const { result, share } = await cpuShare(target.pid, () => h2loadConnectJson(url, calls[name].data, 16, seconds));
+            runs.set(target.name, [...(runs.get(target.name) ?? []), { result, cpu: share }]);
+          }
+        }
         for (const target of connectTargets) {
-          const url = `http://${target.address}/${calls[name].call}`;
-          const { result, share } = await cpuShare(target.pid, () => h2loadConnectJson(url, calls[name].data, 16, seconds));
-          runs.set(target.name, [...(runs.get(target.name) ?? []), { result, cpu: share }]);
+          const all = runs.get(target.name)!;
+          const mid = all.find((r) => r.result.rps === median(all.map((x) => x.result.rps)))!;
+          rows.push({ section: "connect", server: target.name, call: name, load: "c=16", ...mid, note: `median of ${rounds} rounds` });
         }
       }
-      for (const target of connectTargets) {
-        const all = runs.get(target.name)!;
-        const mid = all.find((r) => r.result.rps === median(all.map((x) => x.result.rps)))!;
-        rows.push({ section: "connect", server: target.name, call: name, load: "c=16", ...mid, note: `median of ${rounds} rounds` });
+    }
+
+    if (runs("redis") || runs("wasm")) {
+      redis = await startRedis();
+      pin(Number(execFileSync("redis-cli", ["-p", String(redis.port), "info", "server"], { encoding: "utf8" }).match(/process_id:(\d+)/)![1]), serverCpu);
+    }
+    if (runs("redis") && redis !== undefined) {
+      log("Redis: the runtime's GetState at 1,000 rps against Redis's own latency");
+      execFileSync("redis-cli", ["-p", String(redis.port), "hset", "bench-key", "data", "v".repeat(100), "version", "1"], { stdio: "ignore" });
+      const direct = await redisBenchmark(redis.port, ["hmget", "bench-key", "data", "version"], 5000);
+      rows.push({ section: "redis", server: "redis-benchmark, 1 client", call: "HMGET key data version", load: "closed loop", result: direct });
+      // The least a Node server does to answer GetState from Redis (hand-framed, one HMGET through
+      // ioredis), measured the same way: what the runtime adds is read against it too.
+      const referenceOnRedis = await startScriptServer("reference-server.js", 10_000, [String(redis.port)]);
+      scripts.push(referenceOnRedis);
+      const minimal = scriptTarget("reference: hand-framed node:http2 + ioredis HMGET", referenceOnRedis);
+      const onRedis = runtimeTarget("runtime, Redis state store", await startPinnedRuntime(redisConfig(redis)));
+      await warm(onRedis, "GetState");
+      await warm(minimal, "GetState");
+      const minimalFixed = await grpcRun(minimal, "GetState", { concurrency: 16, seconds, rps: 1000 });
+      const redisFixed = await grpcRun(onRedis, "GetState", { concurrency: 16, seconds, rps: 1000 });
+      const added = (row: { result: LoadResult }, over: { result: LoadResult }, what: string) =>
+        `added p50 ${((row.result.p50 - over.result.p50) / 1000).toFixed(2)} ms, p99 ${((row.result.p99 - over.result.p99) / 1000).toFixed(2)} ms over ${what}`;
+      rows.push({ section: "redis", server: minimal.name, call: "GetState", load: "1,000 rps", ...minimalFixed, note: `added p50 ${((minimalFixed.result.p50 - direct.p50) / 1000).toFixed(2)} ms over Redis` });
+      rows.push({
+        section: "redis",
+        server: onRedis.name,
+        call: "GetState",
+        load: "1,000 rps",
+        ...redisFixed,
+        note: `added p50 ${((redisFixed.result.p50 - direct.p50) / 1000).toFixed(2)} ms over Redis; ${added(redisFixed, minimalFixed, "the hand-framed reference on Redis")}`,
+      });
+      for (const concurrency of [16, 64]) {
+        const run = await h2Run(onRedis, "GetState", concurrency);
+        rows.push({ section: "redis", server: onRedis.name, call: "GetState", load: `c=${concurrency}`, ...run });
       }
     }
 
-    log("Redis: the runtime's GetState at 1,000 rps against Redis's own latency");
-    redis = await startRedis();
-    pin(Number(execFileSync("redis-cli", ["-p", String(redis.port), "info", "server"], { encoding: "utf8" }).match(/process_id:(\d+)/)![1]), serverCpu);
-    execFileSync("redis-cli", ["-p", String(redis.port), "hset", "bench-key", "data", "v".repeat(100), "version", "1"], { stdio: "ignore" });
-    const direct = await redisBenchmark(redis.port, ["hmget", "bench-key", "data", "version"], 5000);
-    rows.push({ section: "redis", server: "redis-benchmark, 1 client", call: "HMGET key data version", load: "closed loop", result: direct });
-    // The least a Node server does to answer GetState from Redis (hand-framed, one HMGET through
-    // ioredis), measured the same way: what the runtime adds is read against it too.
-    const referenceOnRedis = await startScriptServer("reference-server.js", 10_000, [String(redis.port)]);
-    scripts.push(referenceOnRedis);
-    const minimal = scriptTarget("reference: hand-framed node:http2 + ioredis HMGET", referenceOnRedis);
-    const onRedis = runtimeTarget("runtime, Redis state store", await startPinnedRuntime(redisConfig(redis)));
-    await warm(onRedis, "GetState");
-    await warm(minimal, "GetState");
-    const minimalFixed = await grpcRun(minimal, "GetState", { concurrency: 16, seconds, rps: 1000 });
-    const redisFixed = await grpcRun(onRedis, "GetState", { concurrency: 16, seconds, rps: 1000 });
-    const added = (row: { result: LoadResult }, over: { result: LoadResult }, what: string) =>
-      `added p50 ${((row.result.p50 - over.result.p50) / 1000).toFixed(2)} ms, p99 ${((row.result.p99 - over.result.p99) / 1000).toFixed(2)} ms over ${what}`;
-    rows.push({ section: "redis", server: minimal.name, call: "GetState", load: "1,000 rps", ...minimalFixed, note: `added p50 ${((minimalFixed.result.p50 - direct.p50) / 1000).toFixed(2)} ms over Redis` });
-    rows.push({
-      section: "redis",
-      server: onRedis.name,
-      call: "GetState",
-      load: "1,000 rps",
-      ...redisFixed,
-      note: `added p50 ${((redisFixed.result.p50 - direct.p50) / 1000).toFixed(2)} ms over Redis; ${added(redisFixed, minimalFixed, "the hand-framed reference on Redis")}`,
-    });
-    for (const concurrency of [16, 64]) {
-      const run = await h2Run(onRedis, "GetState", concurrency);
-      rows.push({ section: "redis", server: onRedis.name, call: "GetState", load: `c=${concurrency}`, ...run });
+    if (runs("invocation")) {
+      log("service invocation at 1,000 rps: direct, through one runtime, through two (vegeta)");
+      invocation = await measureInvocation({
+        seconds,
+        rounds,
+        rate: 1000,
+        serverCpu,
+        ...(baselineDir === undefined ? {} : { baselineCli: path.join(baselineDir, "runtime-kernel", "dist", "cli.js") }),
+        log,
+      });
     }
 
-    log("service invocation at 1,000 rps: direct, through one runtime, through two (vegeta)");
-    invocation = await measureInvocation({
-      seconds,
-      rounds,
-      rate: 1000,
-      serverCpu,
-      ...(baselineDir === undefined ? {} : { baselineCli: path.join(baselineDir, "runtime-kernel", "dist", "cli.js") }),
-      log,
-    });
-
-    log("WebAssembly functions: bench/dist/wasm-bench.js in its own process, not pinned (a guest's worker and the main thread are two threads)");
-    wasmSection.push(...(await wasmBench(`${redis.host}:${redis.port}`)));
-
-    log("allocation and GC pauses (--trace-gc)");
-    const traced = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--trace-gc"] });
-    const tracedTarget = runtimeTarget("runtime --trace-gc", traced);
-    await warm(tracedTarget, "GetState");
-    for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
-      const from = traced.stdout().length;
-      const run = await grpcRun(tracedTarget, "GetState", { concurrency: 16, seconds, rps });
-      const gc = summarizeGcTrace(traced.stdout().slice(from));
-      memoryFacts.push(
-        `GetState in-memory at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
-          `(${gc.scavenges} scavenges, ${gc.markSweeps} mark-compacts over ${run.result.ok} calls), longest young-generation pause ${gc.maxScavengeMs.toFixed(2)} ms`,
-      );
+    if (runs("wasm") && redis !== undefined) {
+      log("WebAssembly functions: bench/dist/wasm-bench.js in its own process, not pinned (a guest's worker and the main thread are two threads)");
+      wasmSection.push(...(await wasmBench(`${redis.host}:${redis.port}`)));
     }
 
-    // The same figure for the hand-framed reference: node:http2's own share of it.
-    const tracedReference = await startScriptServer("reference-server.js", 10_000, [], ["--trace-gc"]);
-    scripts.push(tracedReference);
-    const tracedReferenceTarget = scriptTarget("reference --trace-gc", tracedReference);
-    await warm(tracedReferenceTarget, "GetState");
-    for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
-      const from = tracedReference.stdout().length;
-      const run = await grpcRun(tracedReferenceTarget, "GetState", { concurrency: 16, seconds, rps });
-      const gc = summarizeGcTrace(tracedReference.stdout().slice(from));
-      memoryFacts.push(
-        `reference (hand-framed node:http2, GetState from a Map) at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
-          `(${gc.scavenges} scavenges), longest young-generation pause ${gc.maxScavengeMs.toFixed(2)} ms`,
-      );
+    if (runs("gc")) {
+      log("allocation and GC pauses (--trace-gc)");
+      const traced = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--trace-gc"] });
+      const tracedTarget = runtimeTarget("runtime --trace-gc", traced);
+      await warm(tracedTarget, "GetState");
+      for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
+        const from = traced.stdout().length;
+        const run = await grpcRun(tracedTarget, "GetState", { concurrency: 16, seconds, rps });
+        const gc = summarizeGcTrace(traced.stdout().slice(from));
+        memoryFacts.push(
+          `GetState in-memory at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
+            `(${gc.scavenges} scavenges, ${gc.markSweeps} mark-compacts over ${run.result.ok} calls), longest young-generation pause ${gc.maxScavengeMs.toFixed(2)} ms`,
+        );
+      }
+
+      // The same figure for the hand-framed reference: node:http2's own share of it.
+      const tracedReference = await startScriptServer("reference-server.js", 10_000, [], ["--trace-gc"]);
+      scripts.push(tracedReference);
+      const tracedReferenceTarget = scriptTarget("reference --trace-gc", tracedReference);
+      await warm(tracedReferenceTarget, "GetState");
+      for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
+        const from = tracedReference.stdout().length;
+        const run = await grpcRun(tracedReferenceTarget, "GetState", { concurrency: 16, seconds, rps });
+        const gc = summarizeGcTrace(tracedReference.stdout().slice(from));
+        memoryFacts.push(
+          `reference (hand-framed node:http2, GetState from a Map) at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
+            `(${gc.scavenges} scavenges), longest young-generation pause ${gc.maxScavengeMs.toFixed(2)} ms`,
+        );
+      }
     }
 
-    log("where the time goes: a CPU profile of GetState in-memory at c=16");
-    const profileDir = mkdtempSync(path.join(os.tmpdir(), "ottavo-profile-"));
-    // tsc's output, not the bundle: the profile groups functions by the file they come from.
-    const unbundled = path.join(__dirname, "..", "..", "runtime-kernel", "dist", "cli.js");
-    const profiled = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`], cliFile: unbundled });
-    const profiledTarget = runtimeTarget("runtime --cpu-prof", profiled);
-    await warm(profiledTarget, "GetState");
-    await h2Run(profiledTarget, "GetState", 16);
-    await profiled.stop();
-    profileFacts.push(...summarizeCpuProfile(profileDir).map((c) => `${(c.share * 100).toFixed(1)} % ${c.category}`));
+    if (runs("profile")) {
+      log("where the time goes: a CPU profile of GetState in-memory at c=16");
+      const profileDir = mkdtempSync(path.join(os.tmpdir(), "ottavo-profile-"));
+      // tsc's output, not the bundle: the profile groups functions by the file they come from.
+      const unbundled = path.join(__dirname, "..", "..", "runtime-kernel", "dist", "cli.js");
+      const profiled = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`], cliFile: unbundled });
+      const profiledTarget = runtimeTarget("runtime --cpu-prof", profiled);
+      await warm(profiledTarget, "GetState");
+      await h2Run(profiledTarget, "GetState", 16);
+      await profiled.stop();
+      profileFacts.push(...summarizeCpuProfile(profileDir).map((c) => `${(c.share * 100).toFixed(1)} % ${c.category}`));
+    }
   } finally {
     await stopAllRuntimes();
     for (const server of scripts) await server.stop();
@@ -454,8 +487,11 @@ function markdown(
   wasmSection: readonly string[],
   elapsed: number,
 ): string {
-  const out = [`Command: \`make bench\` (${elapsed.toFixed(0)} s).`, "", ...facts.map((f) => `- ${f}`), ""];
+  const command = only === undefined ? "`make bench`" : `\`BENCH_ONLY=${only.join(",")} node bench/dist/main.js\``;
+  const out = [`Command: ${command} (${elapsed.toFixed(0)} s).`, "", ...facts.map((f) => `- ${f}`), ""];
   const table = (title: string, section: string, ratioTo?: (row: Row) => Row | undefined) => {
+    // A section BENCH_ONLY left out has no rows, and no table.
+    if (!rows.some((r) => r.section === section)) return;
     out.push(`### ${title}`, "", "| server | call | load | rps | p50 | p99 | mean | server CPU | failed | note |", "|---|---|---|--:|--:|--:|--:|--:|--:|---|");
     for (const row of rows.filter((r) => r.section === section)) {
       const reference = ratioTo?.(row);
@@ -474,12 +510,16 @@ function markdown(
   table("Connect JSON over HTTP/1.1 (Connect-ES path)", "connect");
   const offOf = (row: Row) => rows.find((r) => r.section === row.section && r.call === row.call && r.server.includes("metrics only"));
   table("Observability on (tracing, JSON access log) against metrics only, same run (issue 10's target: ≥ ×0.95)", "observability", offOf);
-  out.splice(out.length - 1, 0, ...observabilityVerdict(rows, offOf));
+  if (rows.some((r) => r.section === "observability")) out.splice(out.length - 1, 0, ...observabilityVerdict(rows, offOf));
   table("Redis", "redis");
-  out.push("### Service invocation: InvokeService at 1,000 rps against the service called directly, same load generator (vegeta)", "", ...invocationLines, "");
+  if (invocationLines.length > 0) {
+    out.push("### Service invocation: InvokeService at 1,000 rps against the service called directly, same load generator (vegeta)", "", ...invocationLines, "");
+  }
   out.push(...wasmSection);
-  out.push("### Memory, start-up, allocation", "", ...memoryFacts.map((f) => `- ${f}`), "");
-  out.push("### Where the runtime's CPU time goes (GetState in-memory, c=16; self time, idle left out)", "", ...profileFacts.map((f) => `- ${f}`), "");
+  if (memoryFacts.length > 0) out.push("### Memory, start-up, allocation", "", ...memoryFacts.map((f) => `- ${f}`), "");
+  if (profileFacts.length > 0) {
+    out.push("### Where the runtime's CPU time goes (GetState in-memory, c=16; self time, idle left out)", "", ...profileFacts.map((f) => `- ${f}`), "");
+  }
   return out.join("\n");
 }
 
