@@ -34,7 +34,7 @@ export function abortable<T>(work: Promise<T>, context: CallContext | undefined)
  * else its signal) and answers what removes it, or undefined when the call has
  * aborted already.
  */
-function whenAborted(context: CallContext, onAbort: () => void): (() => void) | undefined {
+export function whenAborted(context: CallContext, onAbort: () => void): (() => void) | undefined {
   if (context.whenAborted !== undefined) return context.whenAborted(onAbort);
   const { signal } = context;
   if (signal.aborted) return undefined;

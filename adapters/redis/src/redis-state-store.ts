@@ -32,6 +32,7 @@ import { applyScript, argsPerOperation, getScript } from "./state-scripts";
  * with one operation; bulkSet, bulkDelete and transact send all their operations
  * to one run of it, so they are all or nothing. Reads run a small script per key
  * (pipelined for bulkGet) that also reads a plain string value and the expiry.
+ * Single runs go through RedisConnection.script, the connection's cheapest path.
  *
  * ttlInSeconds > 0 sets an expiry (EXPIRE); absent, 0 or -1 leaves the item without
  * one (PERSIST), unless the component's ttlInSeconds metadata gives a default.
@@ -49,7 +50,7 @@ export class RedisStateStore implements RedisState {
   }
 
   async get(request: GetRequest, context?: CallContext): Promise<GetResponse> {
-    const reply = await this.connection.call(() => getScript.runBuffer(this.connection.client, [request.key], []), context);
+    const reply = await this.connection.script(getScript, [request.key], noArguments, context, true);
     return readItem(request.key, reply);
   }
 
@@ -123,7 +124,7 @@ export class RedisStateStore implements RedisState {
       }
     });
     if (args.length !== keys.length * argsPerOperation) throw new Error("state operation encoding is inconsistent");
-    const reply = await this.connection.call(() => applyScript.run(this.connection.client, keys, args), context);
+    const reply = await this.connection.script(applyScript, keys, args, context, false);
     const [failed, current] = readPair(reply);
     if (failed === 0) return;
     const op = operations[failed - 1];
@@ -142,6 +143,8 @@ export const redisStateAdapter = defineRedisStateAdapter(async (metadata, contex
   // ttlInSeconds is at least -1 (spec/components/adapters/redis.cap).
   return new RedisStateStore(await RedisConnection.open(metadata, { componentName: context.componentName }), Math.max(metadata.ttlInSeconds ?? 0, 0));
 });
+
+const noArguments: readonly ScriptArgument[] = [];
 
 /** A write or a delete, exactly one (state.cap's union). */
 type Operation = TransactionOperation;
@@ -176,11 +179,12 @@ function readItem(key: string, reply: unknown): GetResponse {
   if (!Buffer.isBuffer(data) || !Buffer.isBuffer(version) || typeof pttl !== "number") {
     throw new Error(`unexpected reply reading key '${key}' from redis`);
   }
-  const etag = version.length > 0 ? version.toString("latin1") : undefined;
   // Dapr answers the expiry as ttlExpireTime metadata; so does the in-memory store.
   const metadata: Record<string, string> = pttl > 0 ? { ttlExpireTime: new Date(Date.now() + pttl).toISOString() } : {};
   // A copy: the reply may be a view into a larger socket buffer.
-  return { found: true, data: new Uint8Array(data), ...(etag === undefined ? {} : { etag }), metadata };
+  const item: GetResponse = { found: true, data: new Uint8Array(data), metadata };
+  if (version.length > 0) item.etag = version.toString("latin1");
+  return item;
 }
 
 function readPair(reply: unknown): [number, number] {

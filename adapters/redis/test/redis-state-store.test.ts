@@ -74,6 +74,24 @@ describe("redis state", () => {
     expect([empty.found, empty.data.length, empty.etag]).toEqual([true, 0, "1"]);
   });
 
+  it("fails a read of a key of another type, naming Redis's WRONGTYPE", async () => {
+    const s = await store();
+    await redis.raw().lpush("a-list", "x");
+    await expect(get(s, "a-list")).rejects.toThrow(/WRONGTYPE key a-list holds a list/);
+  });
+
+  it("sends its scripts in full again once Redis forgot them (SCRIPT FLUSH, as after a restart)", async () => {
+    const s = await store();
+    await s.set(setReq("k", "v1"));
+    expect((await get(s, "k")).etag).toBe("1");
+    await redis.raw().script("FLUSH");
+    expect(text((await get(s, "k")).data)).toBe("v1");
+    await redis.raw().script("FLUSH");
+    await s.set(setReq("k", "v2"));
+    const read = await get(s, "k");
+    expect([text(read.data), read.etag]).toEqual(["v2", "2"]);
+  });
+
   it("writes and deletes with the current etag, and rejects a stale one leaving the value unchanged", async () => {
     const s = await store();
     await s.set(setReq("k", "v1"));
