@@ -127,7 +127,7 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
       const bytes = readFileSync(wasm);
       const coldStart = async (id: string, file: string): Promise<number> => {
         const t = performance.now();
-        await host.install({ name: id, path: file, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [] });
+        await host.install({ name: id, path: file, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [], execution: "worker" });
         await host.call(id, call);
         const ms = performance.now() - t;
         await host.uninstall(id);

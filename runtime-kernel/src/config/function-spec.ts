@@ -18,7 +18,19 @@ export interface FunctionSpec {
   readonly watch: boolean;
   /** Topics whose events the function receives, as an app's OnTopicEvent would. */
   readonly subscriptions: readonly FunctionSubscription[];
+  /**
+   * Where its instances run: "worker" (a worker thread each; host calls cross the
+   * bridge), "inline" (on the main thread; host calls are answered on the spot, and
+   * only components that can answer at once are reachable), or "auto" (inline when
+   * every host call the module imports can be answered at once over the components it
+   * is granted, else worker).
+   */
+  readonly execution: FunctionExecution;
 }
+
+export type FunctionExecution = "auto" | "inline" | "worker";
+
+export const functionExecutions: readonly FunctionExecution[] = ["auto", "inline", "worker"];
 
 /** One topic a function subscribes to (Ottavo YAML `subscriptions`, shaped as an app's TopicSubscription). */
 export interface FunctionSubscription {
@@ -37,6 +49,7 @@ export const functionDefaults = {
   cpuLimitMs: 1_000,
   bufferCapBytes: 4 * 1024 * 1024,
   watch: false,
+  execution: "auto",
 } as const;
 
 /** The function port Layotto uses (its `wasm` listener). */

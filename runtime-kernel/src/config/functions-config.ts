@@ -1,4 +1,4 @@
-import { defaultFunctionPort, functionDefaults, type FunctionSpec, type FunctionSubscription } from "./function-spec";
+import { defaultFunctionPort, functionDefaults, functionExecutions, type FunctionExecution, type FunctionSpec, type FunctionSubscription } from "./function-spec";
 import type { ConfigReport } from "./config-error";
 import { isPlainObject } from "./component-entry";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
@@ -11,7 +11,7 @@ export interface WasmConfig {
 
 export const defaultFunctionAddress: ListenAddress = { kind: "tcp", host: "127.0.0.1", port: defaultFunctionPort };
 
-const functionKeys = ["path", "instances", "maxMemoryPages", "cpuLimitMs", "bufferCapBytes", "components", "watch", "subscriptions"];
+const functionKeys = ["path", "instances", "maxMemoryPages", "cpuLimitMs", "bufferCapBytes", "components", "watch", "subscriptions", "execution"];
 const subscriptionKeys = ["pubsub", "topic", "deadLetterTopic", "metadata"];
 
 /**
@@ -28,6 +28,7 @@ const subscriptionKeys = ["pubsub", "topic", "deadLetterTopic", "metadata"];
  *         bufferCapBytes: 1048576        # largest message across the boundary
  *         components: [state_demo]       # what it may call; all when absent
  *         watch: true                    # reload when the file changes
+ *         execution: auto                # auto (the default), inline (main thread) or worker
  *         subscriptions:                 # topics whose events it gets (OnTopicEvent)
  *           - { pubsub: pub_subs_demo, topic: orders, deadLetterTopic: orders-dead, metadata: {} }
  */
@@ -80,10 +81,18 @@ export function readFunctionSpec(report: Pick<ConfigReport, "problem">, where: s
     components: readNames(problems, `${where}.components`, value.components),
     watch: value.watch === undefined ? functionDefaults.watch : value.watch === true,
     subscriptions: readSubscriptions(problems, `${where}.subscriptions`, value.subscriptions),
+    execution: readExecution(problems, `${where}.execution`, value.execution),
   };
   if (value.watch !== undefined && typeof value.watch !== "boolean") problems.push(`'${where}.watch' must be true or false`);
   problems.forEach((p) => report.problem(p));
   return problems.length === 0 ? spec : undefined;
+}
+
+function readExecution(problems: string[], where: string, value: unknown): FunctionExecution {
+  if (value === undefined || value === null) return functionDefaults.execution;
+  if (typeof value === "string" && (functionExecutions as readonly string[]).includes(value)) return value as FunctionExecution;
+  problems.push(`'${where}' must be one of ${functionExecutions.join(", ")}, not ${JSON.stringify(value)}`);
+  return functionDefaults.execution;
 }
 
 /**

@@ -9,14 +9,16 @@ import {
   CommonInvokeRequestSchema,
   HTTPExtension_Verb,
   InvokeResponseSchema,
+  type GetStateRequest,
   InvokeServiceRequestSchema,
   Runtime as RuntimeService,
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
-import { runtimeWasmImports, wasmAbiVersion, type WasmHostImport } from "@ottavo/generated/wasm/runtime-abi";
+import { runtimeWasmImports, wasmAbiVersion, type RuntimeSyncHandlerGroups, type WasmHostImport } from "@ottavo/generated/wasm/runtime-abi";
 import type { InvocationRequest, InvocationResponse, InvocationTarget } from "../invoke/invocation";
 import { unpackFields, type BridgeAnswer } from "./host-bridge";
-import { FunctionPool, type PoolStats } from "./function-pool";
-import { WorkerSpares } from "./function-instance";
+import { FunctionPool, type PoolInstance, type PoolStats } from "./function-pool";
+import { FunctionInstance, WorkerSpares } from "./function-instance";
+import { InlineInstance } from "./inline-instance";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
 import { capMemoryPages } from "./module-limits";
@@ -53,9 +55,21 @@ export interface FunctionAnswer {
 /** A function call that failed: the gRPC code and text a caller gets. */
 export class FunctionCallError extends ConnectError {}
 
+/** What an inline function's host calls reach: the synchronous handlers over the components it is granted. */
+export interface AtOnceHandlers {
+  readonly groups: RuntimeSyncHandlerGroups;
+  /** Whether every granted component of the capability (a handler group's name) has a synchronous form. */
+  answersAtOnce(capability: string): boolean;
+}
+
 export interface FunctionHostOptions {
   /** The Runtime handlers a function may reach, over the components it is granted (all when undefined). */
   readonly handlersFor: (components: readonly string[] | undefined) => RuntimeHandlerGroups;
+  /**
+   * The synchronous handlers over the same components, for functions that run inline
+   * (on the main thread); without it every function runs in a worker thread.
+   */
+  readonly atOnceFor?: (components: readonly string[] | undefined) => AtOnceHandlers;
   /** Service invocation for ids that are not functions (the kernel's InvokeService). */
   readonly invokeOther?: (id: string, call: FunctionCall) => Promise<FunctionAnswer>;
   /** Registers a function with InvokeService under its id; returns the unregister function. */
@@ -73,9 +87,13 @@ export interface FunctionHostOptions {
   readonly log: (line: string) => void;
 }
 
+/** Where a function's instances run. */
+export type RunsIn = "inline" | "worker";
+
 interface Installed {
   spec: FunctionSpec;
   pool: FunctionPool;
+  runsIn: RunsIn;
   handlers: RuntimeHandlerGroups;
   watcher?: FSWatcher;
   reloadTimer?: NodeJS.Timeout;
@@ -93,6 +111,8 @@ export interface FunctionStatus extends PoolStats {
   readonly abi: string;
   readonly path: string;
   readonly configuredInstances: number;
+  /** Where its instances run: decided at install from its execution setting (auto: from its imports and components). */
+  readonly execution: RunsIn;
 }
 
 /**
@@ -119,13 +139,13 @@ export class FunctionHost {
     if (this.byName.has(spec.name)) throw new ConnectError(`function '${spec.name}' is already installed; use update`, Code.AlreadyExists);
     this.checkSubscriptions(spec);
     const handlers = this.options.handlersFor(spec.components);
-    const pool = await this.startPool(spec, handlers);
+    const { pool, runsIn } = await this.startPool(spec, handlers);
     const clash = this.find(pool.functionId ?? spec.name);
     if (clash !== undefined || this.byName.has(spec.name)) {
       await pool.close();
       throw new ConnectError(`function id '${pool.functionId}' is already served by function '${clash?.spec.name ?? spec.name}'`, Code.AlreadyExists);
     }
-    const entry: Installed = { spec, pool, handlers, updating: Promise.resolve() };
+    const entry: Installed = { spec, pool, runsIn, handlers, updating: Promise.resolve() };
     try {
       this.register(entry);
     } catch (error) {
@@ -142,7 +162,7 @@ export class FunctionHost {
     }
     this.byName.set(spec.name, entry);
     if (spec.watch) this.watchFile(entry);
-    this.options.log(`ottavo: function '${spec.name}' (id '${pool.functionId}', ${pool.abi} ABI) serves with ${spec.instances} instance(s)`);
+    this.options.log(`ottavo: function '${spec.name}' (id '${pool.functionId}', ${pool.abi} ABI) serves with ${spec.instances} instance(s) (${runsIn === "inline" ? "inline, on the main thread" : "in worker threads"})`);
     return this.statusOf(entry);
   }
 
@@ -153,7 +173,7 @@ export class FunctionHost {
     const run = entry.updating.then(async () => {
       this.checkSubscriptions(spec);
       const handlers = spec.components === entry.spec.components ? entry.handlers : this.options.handlersFor(spec.components);
-      const pool = await this.startPool(spec, handlers);
+      const { pool, runsIn } = await this.startPool(spec, handlers);
       try {
         this.checkAbiTakesEvents(spec, pool.abi);
       } catch (error) {
@@ -163,6 +183,7 @@ export class FunctionHost {
       const resubscribe = !sameSubscriptions(entry.spec.subscriptions, spec.subscriptions);
       const old = entry.pool;
       entry.pool = pool;
+      entry.runsIn = runsIn;
       entry.spec = spec;
       entry.handlers = handlers;
       if (pool.functionId !== old.functionId) {
@@ -315,6 +336,7 @@ export class FunctionHost {
       abi: e.pool.abi ?? "",
       path: e.spec.path,
       configuredInstances: e.spec.instances,
+      execution: e.runsIn,
       ...e.pool.stats(),
     };
   }
@@ -323,7 +345,7 @@ export class FunctionHost {
     return isAbsolute(path) ? path : resolve(this.options.configDir, path);
   }
 
-  private async startPool(spec: FunctionSpec, handlers: RuntimeHandlerGroups): Promise<FunctionPool> {
+  private async startPool(spec: FunctionSpec, handlers: RuntimeHandlerGroups): Promise<{ pool: FunctionPool; runsIn: RunsIn }> {
     const path = this.resolvePath(spec.path);
     let lease: ModuleLease;
     try {
@@ -332,24 +354,47 @@ export class FunctionHost {
     } catch (error) {
       throw new ConnectError(`function '${spec.name}': cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
     }
-    if (!this.closed) this.spares ??= new WorkerSpares();
-    const pool = new FunctionPool(
-      spec.instances,
-      {
-        functionName: spec.name,
-        module: lease.module,
-        ottavoImports: [...this.imports.keys()],
-        abiVersion: wasmAbiVersion,
+    const atOnce = spec.execution === "worker" ? undefined : this.options.atOnceFor?.(spec.components);
+    let runsIn: RunsIn;
+    try {
+      runsIn = this.runsIn(spec, lease.module, atOnce);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    const log = (level: number, line: string) => this.options.log(`function '${spec.name}'${level >= 3 ? (level >= 4 ? " error" : " warning") : ""}: ${line}`);
+    const setup = {
+      functionName: spec.name,
+      module: lease.module,
+      ottavoImports: [...this.imports.keys()],
+      abiVersion: wasmAbiVersion,
+      vmConfig: new Uint8Array(0),
+      pluginConfig: new Uint8Array(0),
+    };
+    let startInstance: () => PoolInstance;
+    if (runsIn === "inline") {
+      const groups = atOnce!.groups;
+      startInstance = () =>
+        new InlineInstance({
+          setup,
+          cpuLimitMs: spec.cpuLimitMs,
+          bufferCapBytes: spec.bufferCapBytes,
+          hostCall: (op, request) => this.hostCallAtOnce(groups, op, request),
+          log,
+        });
+    } else {
+      if (!this.closed) this.spares ??= new WorkerSpares();
+      const options = {
+        ...setup,
         bufferCapBytes: spec.bufferCapBytes,
         cpuLimitMs: spec.cpuLimitMs,
-        vmConfig: new Uint8Array(0),
-        pluginConfig: new Uint8Array(0),
-        hostCall: (op, request) => this.hostCall(handlers, op, request),
+        hostCall: (op: string, request: Uint8Array) => this.hostCall(handlers, op, request),
         takeWorker: () => this.spares?.take(),
-        log: (level, line) => this.options.log(`function '${spec.name}'${level >= 3 ? (level >= 4 ? " error" : " warning") : ""}: ${line}`),
-      },
-      acquireTimeoutMs,
-    );
+        log,
+      };
+      startInstance = () => new FunctionInstance(options);
+    }
+    const pool = new FunctionPool(spec.instances, startInstance, acquireTimeoutMs);
     // The module stays in the cache while a pool of it runs (in-flight calls of a replaced pool included).
     pool.whenClosed(() => lease.release());
     try {
@@ -357,7 +402,39 @@ export class FunctionHost {
     } catch (error) {
       throw new ConnectError(`function '${spec.name}': cannot start ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
     }
-    return pool;
+    return { pool, runsIn };
+  }
+
+  /**
+   * Inline when the config says so, or (auto) when every host call the module imports
+   * has a synchronous form and every component it may reach with them can answer at
+   * once; else a worker. Only imports decide: a module cannot call what it does not import.
+   */
+  private runsIn(spec: FunctionSpec, module: WebAssembly.Module, atOnce: AtOnceHandlers | undefined): RunsIn {
+    if (spec.execution === "worker") return "worker";
+    if (atOnce === undefined) {
+      if (spec.execution === "inline") throw new ConnectError(`function '${spec.name}': this host runs no function inline (execution: inline)`, Code.InvalidArgument);
+      return "worker";
+    }
+    if (spec.execution === "inline") return "inline";
+    for (const i of WebAssembly.Module.imports(module)) {
+      if (i.kind !== "function") continue;
+      const op = i.module === "ottavo" ? `ottavo.${i.name}` : i.module === "env" ? proxyOps[i.name] : undefined;
+      if (op === undefined) continue;
+      const at = this.callAt(op);
+      if (at === undefined) continue;
+      if (atOnce.groups[at.group]?.[at.rpc as never] === undefined || !atOnce.answersAtOnce(at.group)) return "worker";
+    }
+    return "inline";
+  }
+
+  /** The handler group and rpc (its handler's name) of a host call, or undefined for the ABI's own imports (output, log). */
+  private callAt(op: string): { group: keyof RuntimeSyncHandlerGroups; rpc: string } | undefined {
+    const imp = op.startsWith("ottavo.") ? this.imports.get(op.slice("ottavo.".length)) : undefined;
+    const rpc = imp?.rpc ?? proxyRpcs[op];
+    if (rpc === undefined) return undefined;
+    const group = imp?.group ?? (rpc === "GetState" ? "state" : "kernel");
+    return { group, rpc: rpc[0].toLowerCase() + rpc.slice(1) };
   }
 
   /**
@@ -366,26 +443,64 @@ export class FunctionHost {
    * reach the guest mapped as a gRPC client gets them.
    */
   private async hostCall(handlers: RuntimeHandlerGroups, op: string, request: Uint8Array): Promise<BridgeAnswer> {
+    const call = this.beginHostCall(op);
+    if ("status" in call) return call;
+    try {
+      const body = await this.answerHostCall(handlers, op, call.imp, request, call.context);
+      call.started.end();
+      return { status: 0, body };
+    } catch (error) {
+      const e = call.started.end(error, call.context.values)!;
+      return failure(e.code, e.rawMessage);
+    }
+  }
+
+  /**
+   * The same for an inline function, answered on the spot by the synchronous handlers,
+   * through the same pipeline steps; a call with no synchronous form answers
+   * FAILED_PRECONDITION (the function should run in a worker).
+   */
+  private hostCallAtOnce(groups: RuntimeSyncHandlerGroups, op: string, request: Uint8Array): BridgeAnswer {
+    const call = this.beginHostCall(op);
+    if ("status" in call) return call;
+    try {
+      const body = this.answerHostCallAtOnce(groups, op, call.imp, request, call.context);
+      call.started.end();
+      return { status: 0, body };
+    } catch (error) {
+      const e = call.started.end(error, call.context.values)!;
+      return failure(e.code, e.rawMessage);
+    }
+  }
+
+  /** A host call's import, context and started pipeline; or the answer when it goes no further (unknown, or refused by a step). */
+  private beginHostCall(op: string): { imp: WasmHostImport | undefined; context: HandlerContext; started: ReturnType<Pipeline["start"]> } | BridgeAnswer {
     const imp = op.startsWith("ottavo.") ? this.imports.get(op.slice("ottavo.".length)) : undefined;
     const rpc = imp?.rpc ?? proxyRpcs[op];
     if (rpc === undefined) return failure(Code.Unimplemented, `unknown host call ${op}`);
     // One context per call: the steps hand the handler what they need through its values (the trace span).
     const context = handlerContext(rpc);
-    let started;
     try {
-      started = this.pipeline.active ? this.pipeline.start(hostCallInfo(rpc, context.values)) : this.pipeline.unobserved;
+      const started = this.pipeline.active ? this.pipeline.start(hostCallInfo(rpc, context.values)) : this.pipeline.unobserved;
+      return { imp, context, started };
     } catch (refused) {
       const e = ConnectError.from(refused);
       return failure(e.code, e.rawMessage);
     }
-    try {
-      const body = await this.answerHostCall(handlers, op, imp, request, context);
-      started.end();
-      return { status: 0, body };
-    } catch (error) {
-      const e = started.end(error, context.values)!;
-      return failure(e.code, e.rawMessage);
+  }
+
+  private answerHostCallAtOnce(groups: RuntimeSyncHandlerGroups, op: string, imp: WasmHostImport | undefined, request: Uint8Array, context: HandlerContext): Uint8Array {
+    if (imp !== undefined) {
+      const body = imp.callSync(groups, request, context);
+      if (body === undefined) throw noSyncForm(imp.rpc);
+      return body;
     }
+    if (op === "proxy.get_state") {
+      const getState = groups.state?.getState;
+      if (getState === undefined) throw noSyncForm("GetState");
+      return getState(proxyGetStateRequest(request), context).data ?? new Uint8Array(0);
+    }
+    throw noSyncForm(proxyRpcs[op] ?? op);
   }
 
   private async answerHostCall(handlers: RuntimeHandlerGroups, op: string, imp: WasmHostImport | undefined, request: Uint8Array, context: HandlerContext): Promise<Uint8Array> {
@@ -393,14 +508,12 @@ export class FunctionHost {
       if (imp.rpc === "InvokeService") return this.invokeFunctionOrKernel(imp, handlers, request, context);
       return imp.call(handlers, request, context);
     }
-    const fields = unpackFields(request);
-    const text = fields.map((f) => decoder.decode(f));
     if (op === "proxy.get_state") {
-      const [storeName, key] = text;
-      const answer = await handlers.state.getState({ $typeName: "spec.proto.runtime.v1.GetStateRequest", storeName, key, metadata: {}, consistency: 0 }, context);
+      const answer = await handlers.state.getState(proxyGetStateRequest(request), context);
       return answer.data ?? new Uint8Array(0);
     }
-    const [id, method] = text;
+    const fields = unpackFields(request);
+    const [id, method] = fields.map((f) => decoder.decode(f));
     const answer = await this.invokeService(id, { method, verb: "POST", query: "", contentType: "", data: fields[2] ?? new Uint8Array(0), headers: [] });
     return answer.data;
   }
@@ -458,6 +571,23 @@ function sameSubscriptions(a: readonly FunctionSubscription[], b: readonly Funct
 
 /** The rpc each of Layotto's two host calls is, for the pipeline. */
 const proxyRpcs: Readonly<Record<string, string>> = { "proxy.get_state": "GetState", "proxy.invoke_service": "InvokeService" };
+
+/** The host call each of those imports (module env) makes. */
+const proxyOps: Readonly<Record<string, string>> = { proxy_get_state: "proxy.get_state", proxy_invoke_service: "proxy.invoke_service" };
+
+/** Layotto's proxy_get_state as a GetStateRequest: its packed store name and key. */
+function proxyGetStateRequest(request: Uint8Array): GetStateRequest {
+  const [storeName, key] = unpackFields(request).map((f) => decoder.decode(f));
+  return { $typeName: "spec.proto.runtime.v1.GetStateRequest", storeName, key, metadata: {}, consistency: 0 };
+}
+
+/** A host call without a synchronous form, from an inline function. */
+function noSyncForm(rpc: string): ConnectError {
+  return new ConnectError(
+    `${rpc} has no synchronous form, and this function runs inline on the main thread, where host calls cannot wait; run it in a worker (execution: worker, or auto, which picks a worker for a module that imports it)`,
+    Code.FailedPrecondition,
+  );
+}
 
 /** What the pipeline's steps see of a host call: the rpc, protocol "wasm", no headers. */
 function hostCallInfo(rpc: string, values: ContextValues): CallInfo {

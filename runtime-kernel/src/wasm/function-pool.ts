@@ -1,5 +1,16 @@
-import { FunctionInstance, type InstanceEnd, type InstanceOptions } from "./function-instance";
+import type { InstanceEnd } from "./function-instance";
 import type { GuestAbi, InvocationInput, InvocationOutput } from "./worker-protocol";
+
+/** One instance of a function, in a worker thread (FunctionInstance) or on the main thread (InlineInstance). */
+export interface PoolInstance {
+  /** Resolves once the module started, with its ABI and id; rejects when it cannot start. */
+  readonly ready: Promise<{ abi: GuestAbi; functionId: string }>;
+  readonly alive: boolean;
+  whenEnded(listener: (reason: InstanceEnd, detail: string) => void): void;
+  /** One invocation; only one at a time. */
+  invoke(input: InvocationInput): Promise<InvocationOutput>;
+  close(): Promise<void>;
+}
 
 /** gRPC RESOURCE_EXHAUSTED / UNAVAILABLE, as invocation statuses. */
 const resourceExhausted = 8;
@@ -36,9 +47,9 @@ export interface PoolStats {
  * the first call that succeeds again makes the function UP.
  */
 export class FunctionPool {
-  private readonly all = new Set<FunctionInstance>();
-  private readonly idle: FunctionInstance[] = [];
-  private readonly waiters: { resolve: (i: FunctionInstance | undefined) => void; timer: NodeJS.Timeout }[] = [];
+  private readonly all = new Set<PoolInstance>();
+  private readonly idle: PoolInstance[] = [];
+  private readonly waiters: { resolve: (i: PoolInstance | undefined) => void; timer: NodeJS.Timeout }[] = [];
   private readonly crashes: number[] = [];
   private inFlight = 0;
   private drained: (() => void) | undefined;
@@ -60,7 +71,8 @@ export class FunctionPool {
 
   constructor(
     private readonly size: number,
-    private readonly instanceOptions: InstanceOptions,
+    /** Starts one instance (the first ones, and each replacement). */
+    private readonly startInstance: () => PoolInstance,
     private readonly acquireTimeoutMs: number,
   ) {}
 
@@ -78,8 +90,8 @@ export class FunctionPool {
     }
   }
 
-  private spawn(): FunctionInstance {
-    const instance = new FunctionInstance(this.instanceOptions);
+  private spawn(): PoolInstance {
+    const instance = this.startInstance();
     this.all.add(instance);
     instance.whenEnded((reason, detail) => this.onInstanceEnd(instance, reason, detail));
     instance.ready.then(
@@ -89,7 +101,7 @@ export class FunctionPool {
     return instance;
   }
 
-  private onInstanceEnd(instance: FunctionInstance, reason: InstanceEnd, detail: string): void {
+  private onInstanceEnd(instance: PoolInstance, reason: InstanceEnd, detail: string): void {
     this.all.delete(instance);
     const at = this.idle.indexOf(instance);
     if (at >= 0) this.idle.splice(at, 1);
@@ -127,7 +139,7 @@ export class FunctionPool {
     this.spawn();
   }
 
-  private release(instance: FunctionInstance): void {
+  private release(instance: PoolInstance): void {
     if (!instance.alive) return;
     // Callers already waiting are served even while draining, so a reload fails none of them.
     const waiter = this.waiters.shift();
@@ -137,7 +149,7 @@ export class FunctionPool {
     } else if (!this.closed) this.idle.push(instance);
   }
 
-  private acquire(): Promise<FunctionInstance | undefined> {
+  private acquire(): Promise<PoolInstance | undefined> {
     const free = this.idle.pop();
     if (free) return Promise.resolve(free);
     return new Promise((resolve) => {

@@ -8,7 +8,8 @@ import type { InvocationTargets } from "../invoke/invocation-targets";
 import { withErrorMapping } from "../errors/mapped-handlers";
 import { ComponentTable } from "../registry/component-table";
 import type { Pipeline } from "../server/pipeline";
-import { FunctionHost, type FunctionAnswer, type FunctionCall } from "./function-host";
+import { createRuntimeSyncHandlerGroups } from "../handlers/index";
+import { FunctionHost, type AtOnceHandlers, type FunctionAnswer, type FunctionCall } from "./function-host";
 import { FunctionSubscriptions } from "./function-subscriptions";
 import { HttpTrigger } from "./http-trigger";
 
@@ -50,6 +51,7 @@ export async function startFunctions(options: {
     configDir: config.configDir,
     log: options.log,
     handlersFor: (components) => (components === undefined ? groups : handlersOver(grantedTable(table, components))),
+    atOnceFor: (components) => atOnceOver(components === undefined ? table : grantedTable(table, components)),
     invokeOther: (id, call) => invokeThroughKernel(groups, id, call),
     registerTarget: (id, target) => options.targets.register(id, target),
   });
@@ -72,6 +74,19 @@ export async function startFunctions(options: {
       await trigger?.close();
       await host.close();
     },
+  };
+}
+
+/**
+ * The synchronous handlers over a table, for inline functions, with the same error
+ * mapping; a capability answers at once when each of its components has a sync form
+ * (the in-memory ones; none under resiliency policies).
+ */
+function atOnceOver(over: ComponentTable): AtOnceHandlers {
+  return {
+    groups: withErrorMapping(createRuntimeSyncHandlerGroups(over)),
+    answersAtOnce: (capability) =>
+      over.all().every((entry) => entry.capability !== capability || (entry.component as { sync?: unknown }).sync !== undefined),
   };
 }
 

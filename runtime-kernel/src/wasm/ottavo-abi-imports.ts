@@ -1,10 +1,11 @@
-import { bridgeCodes, type BridgeClient } from "./host-bridge";
+import { bridgeCodes } from "./host-bridge";
+import type { HostCalls } from "./host-calls";
 import { placeInGuest, type GuestMemory } from "./guest-memory";
 
 export interface OttavoHost {
   memory(): GuestMemory;
   alloc(size: number): number;
-  bridge: BridgeClient;
+  bridge: HostCalls;
   log(level: number, line: string): void;
   /** Receives the invocation's answer (ottavo.output). */
   output(bytes: Uint8Array): void;

@@ -1,4 +1,5 @@
-import { packFields, type BridgeClient } from "./host-bridge";
+import { packFields } from "./host-bridge";
+import type { HostCalls } from "./host-calls";
 import { placeInGuest, type GuestMemory } from "./guest-memory";
 
 /** Proxy-Wasm 0.2 statuses. */
@@ -44,7 +45,7 @@ export class ProxyContext {
 export interface ProxyHost {
   memory(): GuestMemory;
   alloc(size: number): number;
-  bridge: BridgeClient;
+  bridge: HostCalls;
   context: ProxyContext;
   log(level: number, line: string): void;
 }

@@ -123,6 +123,7 @@ describe("functions share compiled modules", () => {
     bufferCapBytes: 1 << 20,
     watch: false,
     subscriptions: [],
+    execution: "auto" as const,
   });
   const call = (id: string) =>
     rt.runtime.functionHost!.call(id, { method: "", verb: "POST", query: "", contentType: "", data: new Uint8Array(0), headers: [] }).then(

@@ -1,0 +1,147 @@
+import "./webassembly-api";
+import { GuestMemory } from "./guest-memory";
+import type { HostCalls } from "./host-calls";
+import { ottavoImports } from "./ottavo-abi-imports";
+import { ProxyContext, proxyWasmImports } from "./proxy-wasm-imports";
+import { GuestExit, wasiImports } from "./wasi-shim";
+import type { GuestAbi, InvocationInput, InvocationOutput, WorkerSetup } from "./worker-protocol";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const rootContextId = 1;
+
+/** What a guest is started with: the worker's setup, less the bridge (the host calls are given apart). */
+export type GuestSetup = Omit<WorkerSetup, "bridge">;
+
+type Exports = Record<string, WebAssembly.ExportValue>;
+
+/**
+ * One instance of a function's module, wherever it runs (a worker thread, or the
+ * main thread for an inline function): it instantiates the module with the host
+ * imports, starts it, and runs one invocation at a time. Host calls go to `calls`,
+ * which answers them at once. A trap or exit throws out of start() and invoke().
+ */
+export class GuestRunner {
+  private guestExports: Exports = {};
+  private memory: GuestMemory | undefined;
+  private readonly proxyContext: ProxyContext;
+  private output: Uint8Array = new Uint8Array(0);
+  private nextContextId = rootContextId + 1;
+
+  constructor(
+    private readonly setup: GuestSetup,
+    private readonly calls: HostCalls,
+    private readonly log: (level: number, line: string) => void,
+  ) {
+    this.proxyContext = new ProxyContext(setup.vmConfig, setup.pluginConfig);
+  }
+
+  private fn(name: string): ((...args: number[]) => number) | undefined {
+    const f = this.guestExports[name];
+    return typeof f === "function" ? (f as (...args: number[]) => number) : undefined;
+  }
+
+  private mem(): GuestMemory {
+    if (this.memory === undefined) throw new Error("the module exports no memory");
+    return this.memory;
+  }
+
+  /** Instantiates and starts the module; answers its ABI and function id. */
+  start(): { abi: GuestAbi; functionId: string } {
+    const { module } = this.setup;
+    const abi = abiOf(module, this.setup.abiVersion);
+    const wanted = (m: string) => WebAssembly.Module.imports(module).filter((i) => i.module === m).map((i) => i.name);
+    const mem = () => this.mem();
+    const log = this.log;
+    const alloc = (size: number): number => {
+      const f = this.fn("ottavo_alloc") ?? this.fn("proxy_on_memory_allocate") ?? this.fn("malloc");
+      if (f === undefined) throw new Error("the module exports no allocator (ottavo_alloc, proxy_on_memory_allocate or malloc)");
+      return f(size);
+    };
+    const env: Record<string, (...args: never[]) => number | void> = {
+      ...proxyWasmImports({ memory: mem, alloc, bridge: this.calls, context: this.proxyContext, log }, wanted("env")),
+      // AssemblyScript's runtime imports: abort traps with the guest's message, seed feeds Math.random.
+      abort: (msgPtr: number, filePtr: number, line: number, column: number) => {
+        throw new Error(`abort: ${this.asString(msgPtr)} at ${this.asString(filePtr)}:${line}:${column}`);
+      },
+      seed: () => Date.now(),
+      trace: (msgPtr: number) => log(1, this.asString(msgPtr)),
+    };
+    const imports: WebAssembly.Imports = {
+      env,
+      wasi_snapshot_preview1: wasiImports(mem, (stream, line) => log(stream === "stdout" ? 2 : 3, line), wanted("wasi_snapshot_preview1")),
+      ottavo: ottavoImports({ memory: mem, alloc, bridge: this.calls, log, output: (b) => (this.output = b) }, this.setup.ottavoImports),
+    };
+    const instance = new WebAssembly.Instance(module, imports);
+    this.guestExports = instance.exports;
+    if (this.guestExports.memory instanceof WebAssembly.Memory) this.memory = new GuestMemory(this.guestExports.memory);
+    else throw new Error("the module exports no memory named 'memory'");
+    (this.fn("_initialize") ?? this.fn("_start"))?.();
+    let functionId = this.setup.functionName;
+    if (abi === "proxy-wasm") {
+      this.fn("proxy_on_context_create")?.(rootContextId, 0);
+      this.fn("proxy_on_vm_start")?.(rootContextId, this.setup.vmConfig.length);
+      this.fn("proxy_on_configure")?.(rootContextId, this.setup.pluginConfig.length);
+      const getId = this.fn("proxy_get_id");
+      if (getId) {
+        this.proxyContext.callData = new Uint8Array(0);
+        getId();
+        if (this.proxyContext.callData.length > 0) functionId = decoder.decode(this.proxyContext.callData);
+      }
+    } else if (this.fn("ottavo_handle") === undefined) {
+      throw new Error("the module exports ottavo_abi_version_N but no ottavo_handle");
+    }
+    return { abi, functionId };
+  }
+
+  /** An AssemblyScript string: UTF-16, its byte length in the u32 before it. */
+  private asString(ptr: number): string {
+    if (this.memory === undefined || ptr === 0) return "";
+    const len = this.memory.readU32(ptr - 4);
+    const bytes = len === undefined ? undefined : this.memory.read(ptr, len);
+    return bytes === undefined ? "" : String.fromCharCode(...new Uint16Array(bytes.buffer, 0, bytes.length >> 1));
+  }
+
+  /** One invocation; a trap or an exit throws (see brokenOutput). */
+  invoke(input: InvocationInput): InvocationOutput {
+    if (input.abi === "ottavo") {
+      this.output = new Uint8Array(0);
+      const ptr = this.fn("ottavo_alloc")!(input.request.length);
+      if (!this.mem().write(ptr, input.request)) return { status: 13, body: encoder.encode("ottavo_alloc answered memory outside the module") };
+      const status = this.fn("ottavo_handle")!(ptr, input.request.length) >>> 0;
+      return { status, body: this.output };
+    }
+    const id = this.nextContextId++;
+    const context = this.proxyContext;
+    context.reset(input.headers, input.body);
+    this.fn("proxy_on_context_create")?.(id, rootContextId);
+    this.fn("proxy_on_request_headers")?.(id, input.headers.length, input.body.length === 0 ? 1 : 0);
+    if (input.body.length > 0) this.fn("proxy_on_request_body")?.(id, input.body.length, 1);
+    this.fn("proxy_on_done")?.(id);
+    this.fn("proxy_on_log")?.(id);
+    this.fn("proxy_on_delete")?.(id);
+    return { status: 0, body: context.responseBody, headers: context.responseHeaders, httpStatus: context.localStatus };
+  }
+}
+
+/**
+ * What a caller gets when an invocation threw: a trap or an exit leaves the guest's
+ * state unknown, so its instance is not used again.
+ */
+export function brokenOutput(error: unknown): InvocationOutput {
+  const text = error instanceof GuestExit ? error.message : `the function trapped: ${error instanceof Error ? error.message : String(error)}`;
+  return { status: 13, body: encoder.encode(text) };
+}
+
+function abiOf(module: WebAssembly.Module, abiVersion: number): GuestAbi {
+  const names = WebAssembly.Module.exports(module).map((e) => e.name);
+  const versions = names.filter((n) => /^ottavo_abi_version_\d+$/.test(n));
+  if (versions.length > 0) {
+    if (!versions.includes(`ottavo_abi_version_${abiVersion}`)) {
+      throw new Error(`the module speaks ${versions.join(", ")}; this runtime speaks ottavo_abi_version_${abiVersion}`);
+    }
+    return "ottavo";
+  }
+  if (names.includes("proxy_on_context_create")) return "proxy-wasm";
+  throw new Error("the module exports neither ottavo_abi_version_N (Ottavo's ABI) nor proxy_on_context_create (Layotto's proxy-wasm ABI)");
+}

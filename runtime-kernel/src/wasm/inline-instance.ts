@@ -1,0 +1,176 @@
+import "./webassembly-api";
+import { createContext, Script } from "node:vm";
+import { bridgeOps, type BridgeAnswer } from "./host-bridge";
+import type { HostCalls } from "./host-calls";
+import type { InstanceEnd } from "./function-instance";
+import type { PoolInstance } from "./function-pool";
+import { GuestRunner, brokenOutput, type GuestSetup } from "./guest-runner";
+import { GuestExit } from "./wasi-shim";
+import type { GuestAbi, InvocationInput, InvocationOutput } from "./worker-protocol";
+
+/** gRPC codes, as invocation and host-call statuses. */
+const deadlineExceeded = 4;
+const resourceExhausted = 8;
+const internal = 13;
+
+const encoder = new TextEncoder();
+
+export interface InlineInstanceOptions {
+  readonly setup: GuestSetup;
+  /** Time one invocation (and the module's start) may run, host calls included (they answer at once). */
+  readonly cpuLimitMs: number;
+  /** Largest request or answer of one host call, as the bridge's buffer bounds a worker's. */
+  readonly bufferCapBytes: number;
+  /** Answers one host call on the spot (the synchronous handlers). */
+  readonly hostCall: (op: string, request: Uint8Array) => BridgeAnswer;
+  readonly log: (level: number, line: string) => void;
+}
+
+/**
+ * One instance of a function on the main thread: no worker and no bridge, so a host
+ * call costs what its handler costs. Every host call it makes is answered at once by
+ * the synchronous handlers (components that cannot answer so answer
+ * FAILED_PRECONDITION). The module's start and each invocation run under V8's
+ * watchdog (vm's timeout: TerminateExecution, honoured at wasm loop headers and
+ * function entries), so a guest that never returns is stopped at its CPU limit and
+ * answers DEADLINE_EXCEEDED; like a trap, that ends the instance and the pool starts
+ * another.
+ */
+export class InlineInstance implements PoolInstance {
+  private readonly guest: GuestRunner;
+  private endReason: InstanceEnd | undefined;
+  private readonly onEnd: ((reason: InstanceEnd, detail: string) => void)[] = [];
+  private busy = false;
+  readonly ready: Promise<{ abi: GuestAbi; functionId: string }>;
+
+  constructor(private readonly options: InlineInstanceOptions) {
+    this.guest = new GuestRunner(options.setup, new AtOnceCalls(options), options.log);
+    // Started on the next microtask, once the pool has registered its end listener.
+    this.ready = Promise.resolve().then(() => {
+      try {
+        return withinLimit(options.cpuLimitMs, () => this.guest.start());
+      } catch (error) {
+        const detail = timedOut(error)
+          ? `the module's start ran past the CPU-time limit of ${options.cpuLimitMs} ms`
+          : error instanceof Error ? error.message : String(error);
+        this.end(timedOut(error) ? "cpu-limit" : "trap", detail);
+        throw new Error(detail);
+      }
+    });
+    // A start failure is reported through ready; nobody else needs to see it.
+    this.ready.catch(() => undefined);
+  }
+
+  get alive(): boolean {
+    return this.endReason === undefined;
+  }
+
+  whenEnded(listener: (reason: InstanceEnd, detail: string) => void): void {
+    this.onEnd.push(listener);
+  }
+
+  invoke(input: InvocationInput): Promise<InvocationOutput> {
+    if (this.busy) throw new Error("an instance serves one invocation at a time");
+    if (!this.alive) return Promise.resolve({ status: internal, body: encoder.encode("the instance has ended") });
+    this.busy = true;
+    try {
+      return Promise.resolve(withinLimit(this.options.cpuLimitMs, () => this.guest.invoke(input)));
+    } catch (error) {
+      if (timedOut(error)) {
+        const detail = `the invocation ran past its CPU-time limit of ${this.options.cpuLimitMs} ms; the instance was stopped`;
+        this.end("cpu-limit", detail);
+        return Promise.resolve({ status: deadlineExceeded, body: encoder.encode(detail) });
+      }
+      // A trap or an exit leaves the guest's state unknown: this instance is not used again.
+      const output = brokenOutput(error);
+      this.end(error instanceof GuestExit ? "exit" : "trap", new TextDecoder().decode(output.body));
+      return Promise.resolve(output);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.end("closed", "the function was stopped");
+  }
+
+  private end(reason: InstanceEnd, detail: string): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    for (const listener of this.onEnd) listener(reason, detail);
+  }
+}
+
+/**
+ * An inline instance's host calls: each answered on the spot by the synchronous
+ * handlers, within the function's buffer cap as the bridge bounds a worker's.
+ */
+class AtOnceCalls implements HostCalls {
+  private readonly ops: readonly string[];
+  private readonly opIndex: ReadonlyMap<string, number>;
+  private answer: BridgeAnswer = { status: 0, body: new Uint8Array(0) };
+
+  constructor(private readonly options: InlineInstanceOptions) {
+    this.ops = bridgeOps(options.setup.ottavoImports);
+    this.opIndex = new Map(this.ops.map((op, i) => [op, i]));
+  }
+
+  opOf(op: string): number {
+    const index = this.opIndex.get(op);
+    if (index === undefined) throw new Error(`no host call ${op}`);
+    return index;
+  }
+
+  send(op: number, source: Uint8Array, from: number, length: number): number {
+    // A copy: a handler may keep bytes of its request (a value to store), and the guest's memory changes.
+    this.answer = this.answerOf(this.ops[op], source.slice(from, from + length));
+    return this.answer.status;
+  }
+
+  get answerLength(): number {
+    return this.answer.body.length;
+  }
+
+  copyAnswer(target: Uint8Array, at: number): void {
+    target.set(this.answer.body, at);
+  }
+
+  call(op: string, request: Uint8Array): BridgeAnswer {
+    return (this.answer = this.answerOf(op, request));
+  }
+
+  private answerOf(op: string, request: Uint8Array): BridgeAnswer {
+    const cap = this.options.bufferCapBytes;
+    if (request.length > cap) return tooLarge(`the request (${request.length} bytes) exceeds the function's buffer cap of ${cap} bytes`);
+    let answer: BridgeAnswer;
+    try {
+      answer = this.options.hostCall(op, request);
+    } catch (error) {
+      answer = { status: internal, body: encoder.encode(String(error)) };
+    }
+    if (answer.body.length > cap) return tooLarge(`the response (${answer.body.length} bytes) exceeds the function's buffer cap of ${cap} bytes`);
+    return answer;
+  }
+}
+
+function tooLarge(message: string): BridgeAnswer {
+  return { status: resourceExhausted, body: encoder.encode(message) };
+}
+
+/** A context of its own, so that the watchdog's script needs no global: it calls what `run` holds. */
+const sandbox = createContext({ run: undefined as (() => unknown) | undefined });
+const callRun = new Script("run()");
+
+/** fn on this thread, terminated by V8 if it runs longer than ms (a timeout error is thrown then). */
+function withinLimit<T>(ms: number, fn: () => T): T {
+  sandbox.run = fn;
+  try {
+    return callRun.runInContext(sandbox, { timeout: ms }) as T;
+  } finally {
+    sandbox.run = undefined;
+  }
+}
+
+function timedOut(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "ERR_SCRIPT_EXECUTION_TIMEOUT";
+}
