@@ -101,7 +101,7 @@ export class Runtime {
     private readonly options: RuntimeOptions,
     readonly config: RuntimeConfig,
     private readonly actuator: ActuatorServer,
-    private readonly metrics: RuntimeMetrics,
+    private readonly metrics: RuntimeMetrics | undefined,
     private readonly tracing: Tracing | undefined,
   ) {}
 
@@ -125,14 +125,14 @@ export class Runtime {
 
     let runtime: Runtime | undefined;
     const info = readAppInfo();
-    const metrics = new RuntimeMetrics();
+    const metrics = config.metrics?.enabled === false ? undefined : new RuntimeMetrics();
     const actuator = await listenOrExplain(config, "the actuator", config.actuator, () =>
       ActuatorServer.start(config.actuator, {
         liveness: async () => runtime?.liveness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),
         readiness: async () => runtime?.readiness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),
         info: () => info,
         token: apiToken,
-        metrics: () => metrics.exposition(),
+        ...(metrics && { metrics: () => metrics.exposition() }),
         extra: (request, authorized) => functionAdmin(runtime?.functionHost, request, authorized),
       }),
     );
@@ -167,7 +167,7 @@ export class Runtime {
       settingsHooks: kernelSettingsHooks,
     });
     // Metrics inside the policies: each attempt is measured, as Dapr counts them.
-    const measured = withComponentMetrics(built, this.metrics, this.tracing !== undefined);
+    const measured = this.metrics || this.tracing ? withComponentMetrics(built, this.metrics, this.tracing !== undefined) : built;
     this.table = measured;
     if (config.resiliency.components.size > 0) {
       const guarded = withComponentResiliency(measured.all(), new Resiliency(config.resiliency), config.resiliency.components.keys());
@@ -182,7 +182,7 @@ export class Runtime {
     const impl = withRequestLimits(RuntimeService, handlers, config.limits);
     // The steps that observe a call; the API adds the token step, the functions' host calls do not.
     const observing = [
-      this.metrics.rpcStep,
+      ...(this.metrics ? [this.metrics.rpcStep] : []),
       ...(this.tracing ? [this.tracing.rpcStep] : []),
       ...(config.logging.accessLog && this.options.log.enabled?.("info") !== false ? [accessLogStep(this.options.log, this.tracing !== undefined)] : []),
     ];

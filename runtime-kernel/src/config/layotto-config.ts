@@ -8,7 +8,7 @@ import { readLayottoRpcs } from "./invoke-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { readLayottoTls } from "./api-security";
 import { readServerLimits } from "./server-limits";
-import { readLoggingConfig, readTracingConfig } from "./observability-config";
+import { readLoggingConfig, readMetricsConfig, readTracingConfig } from "./observability-config";
 import {
   defaultActuatorAddress,
   defaultCallbackHost,
@@ -81,11 +81,12 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
   const limits = readServerLimits(report, "grpc_config.limits", config.limits);
   if (config.insecure !== undefined && typeof config.insecure !== "boolean") report.problem("grpc_config.insecure must be true or false");
   const apiSecurity = { ...(tls && { tls }), insecure: config.insecure === true };
-  // Not Layotto's either: Ottavo's tracing and logging sections, beside limits.
+  // Not Layotto's either: Ottavo's tracing, logging and metrics sections, beside limits.
   const tracing = readTracingConfig(report, "grpc_config.tracing", config.tracing);
   const logging = readLoggingConfig(report, "grpc_config.logging", config.logging);
+  const metrics = readMetricsConfig(report, "grpc_config.metrics", config.metrics);
   for (const [key, value] of Object.entries(config)) {
-    if (key === "app" || key === "rpcs" || key === "limits" || key === "insecure" || key === "tracing" || key === "logging") continue;
+    if (key === "app" || key === "rpcs" || key === "limits" || key === "insecure" || key === "tracing" || key === "logging" || key === "metrics") continue;
     const capability = layottoCapabilityKeys[key];
     if (capability === undefined) {
       report.warning(`grpc_config key '${key}' is not supported yet; ignored`);
@@ -123,6 +124,7 @@ export function parseLayottoConfig(text: string, file: string, configDir: string
     wasm,
     ...(tracing && { tracing }),
     logging,
+    metrics,
     warnings: report.warnings,
   };
 }

@@ -29,10 +29,38 @@ export interface LoggingConfig {
   readonly accessLog: boolean;
 }
 
+/** The Prometheus metrics on the actuator's /metrics; on unless `enabled: false`. */
+export interface MetricsConfig {
+  readonly enabled: boolean;
+}
+
 export const defaultLogging: LoggingConfig = { level: "info", format: "text", accessLog: false };
 const defaultExportIntervalMs = 5_000;
 const tracingKeys = ["enabled", "endpoint", "serviceName", "sampleRatio", "exportInterval", "headers"];
 const loggingKeys = ["level", "format", "accessLog"];
+const metricsKeys = ["enabled"];
+
+/**
+ * The metrics section (Ottavo YAML's `metrics`, Layotto's `grpc_config.metrics`):
+ * on by default; `enabled: false` leaves every call and component operation
+ * unmeasured and /metrics unserved (404).
+ *
+ *   metrics:
+ *     enabled: false
+ */
+export function readMetricsConfig(report: ConfigReport, key: string, value: unknown): MetricsConfig {
+  if (value === undefined || value === null) return { enabled: true };
+  if (!isPlainObject(value)) {
+    report.problem(`'${key}' must be a map with ${metricsKeys.join(", ")}`);
+    return { enabled: true };
+  }
+  for (const name of Object.keys(value)) {
+    if (!metricsKeys.includes(name)) report.problem(`unknown key '${key}.${name}'; known: ${metricsKeys.join(", ")}`);
+  }
+  const { enabled = true } = value;
+  if (typeof enabled !== "boolean") report.problem(`'${key}.enabled' must be true or false`);
+  return { enabled: enabled !== false };
+}
 
 /**
  * The tracing section (Ottavo YAML's `tracing`, Layotto's `grpc_config.tracing`):

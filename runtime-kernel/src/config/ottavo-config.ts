@@ -9,7 +9,7 @@ import { readResiliency } from "./resiliency-config";
 import { parseListenAddress, type ListenAddress } from "./listen-address";
 import { readApiSecurity } from "./api-security";
 import { readServerLimits } from "./server-limits";
-import { readLoggingConfig, readTracingConfig } from "./observability-config";
+import { readLoggingConfig, readMetricsConfig, readTracingConfig } from "./observability-config";
 import {
   defaultActuatorAddress,
   defaultApiAddress,
@@ -19,7 +19,7 @@ import {
   type RuntimeConfig,
 } from "./runtime-config";
 
-const topLevelKeys = ["app", "api", "actuator", "limits", "components", "invoke", "resiliency", "wasm", "tracing", "logging"];
+const topLevelKeys = ["app", "api", "actuator", "limits", "components", "invoke", "resiliency", "wasm", "tracing", "logging", "metrics"];
 
 /**
  * Reads Ottavo's own YAML config:
@@ -36,6 +36,7 @@ const topLevelKeys = ["app", "api", "actuator", "limits", "components", "invoke"
  *   resiliency: { policies: ..., targets: { apps: ... } }   # Dapr's; see resiliency-config.ts
  *   tracing: { enabled: true, endpoint: http://127.0.0.1:4318/v1/traces }   # see observability-config.ts
  *   logging: { level: info, format: json, accessLog: true }
+ *   metrics: { enabled: false }              # on by default
  *
  * It is our own format, so unknown keys are errors (a typo must not silently
  * drop a section), unlike Layotto's file where unknown keys are only warned about.
@@ -79,8 +80,9 @@ export function parseOttavoConfig(text: string, file: string, configDir: string)
   const wasm = readWasmSection(report, doc.wasm);
   const tracing = readTracingConfig(report, "tracing", doc.tracing);
   const logging = readLoggingConfig(report, "logging", doc.logging);
+  const metrics = readMetricsConfig(report, "metrics", doc.metrics);
   report.throwIfProblems();
-  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, apiSecurity, limits, components, invoke, resiliency, wasm, ...(tracing && { tracing }), logging, warnings: report.warnings };
+  return { file, configDir, format: "ottavo", app, api, ...(cors && { cors }), actuator, apiSecurity, limits, components, invoke, resiliency, wasm, ...(tracing && { tracing }), logging, metrics, warnings: report.warnings };
 }
 
 function readApp(report: ConfigReport, value: unknown): AppConfig {

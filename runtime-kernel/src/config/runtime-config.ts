@@ -7,7 +7,7 @@ import type { WasmConfig } from "./functions-config";
 import type { ListenAddress } from "./listen-address";
 import type { ApiSecurity } from "./api-security";
 import type { ServerLimits } from "./server-limits";
-import type { LoggingConfig, TracingConfig } from "./observability-config";
+import type { LoggingConfig, MetricsConfig, TracingConfig } from "./observability-config";
 
 /** The runtime's configuration, whichever file format it was read from. */
 export interface RuntimeConfig {
@@ -35,6 +35,8 @@ export interface RuntimeConfig {
   readonly resiliency: ResiliencySpec;
   /** OpenTelemetry tracing; absent means off. */
   readonly tracing?: TracingConfig;
+  /** Prometheus metrics; absent means on. */
+  readonly metrics?: MetricsConfig;
   /** The runtime's log level, format and access log. */
   readonly logging: LoggingConfig;
   /** WebAssembly functions and their HTTP trigger, when the file configures them. */

@@ -12,9 +12,10 @@ import { traceScopeAmong } from "./trace-scope";
  * stream). With tracing on, an operation whose arguments carry a traced call's
  * context (handlers pass it last) is a child span of that call's span.
  * Properties, feature lists and synchronous methods pass through untouched; the
- * handlers and adapters do not know the difference.
+ * handlers and adapters do not know the difference. Without metrics (the
+ * config's metrics.enabled: false) only the spans are made.
  */
-export function withComponentMetrics(table: ComponentTable, metrics: RuntimeMetrics, traced = false): ComponentTable {
+export function withComponentMetrics(table: ComponentTable, metrics: RuntimeMetrics | undefined, traced = false): ComponentTable {
   const measured = new ComponentTable(table.appId);
   for (const entry of table.all()) {
     measured.add({ ...entry, component: measure(entry, metrics, traced) });
@@ -22,10 +23,10 @@ export function withComponentMetrics(table: ComponentTable, metrics: RuntimeMetr
   return measured;
 }
 
-function measure<C extends object>(entry: ComponentEntry & { component: C }, metrics: RuntimeMetrics, traced: boolean): C {
+function measure<C extends object>(entry: ComponentEntry & { component: C }, metrics: RuntimeMetrics | undefined, traced: boolean): C {
   const { component, capability, name } = entry;
   const wrapped = new Map<string, unknown>();
-  const countDeliveries = capability === "pubsub" ? deliveryCounter(entry, metrics) : undefined;
+  const countDeliveries = capability === "pubsub" && metrics !== undefined ? deliveryCounter(entry, metrics) : undefined;
   return new Proxy(component, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
@@ -51,6 +52,19 @@ function measure<C extends object>(entry: ComponentEntry & { component: C }, met
           if (!(result instanceof Promise)) {
             span?.end();
             return result;
+          }
+          if (metrics === undefined) {
+            if (span === undefined) return result;
+            return result.then(
+              (answer) => {
+                span.end();
+                return answer;
+              },
+              (error: unknown) => {
+                span.end(error);
+                throw error;
+              },
+            );
           }
           record ??= metrics.componentOperation(capability, name, operation);
           const done = record;

@@ -80,14 +80,19 @@ describe("Layotto config.json", () => {
     ]);
   });
 
-  it("reads Ottavo's tracing and logging beside Layotto's keys in grpc_config, without a warning", () => {
+  it("reads Ottavo's tracing, logging and metrics beside Layotto's keys in grpc_config, without a warning", () => {
     const parsed = parseLayottoConfig(
-      mosn({ tracing: { enabled: true, endpoint: "http://collector:4318/v1/traces", serviceName: "orders" }, logging: { level: "warning", accessLog: true } }),
+      mosn({
+        tracing: { enabled: true, endpoint: "http://collector:4318/v1/traces", serviceName: "orders" },
+        logging: { level: "warning", accessLog: true },
+        metrics: { enabled: false },
+      }),
       "config.json",
       "/configs",
     );
     expect(parsed.tracing).toEqual({ endpoint: "http://collector:4318/v1/traces", serviceName: "orders", sampleRatio: 1, exportIntervalMs: 5000, headers: {} });
     expect(parsed.logging).toEqual({ level: "warn", format: "text", accessLog: true });
+    expect(parsed.metrics).toEqual({ enabled: false });
     expect(parsed.warnings).toEqual([]);
     expect(problemsOf(mosn({ logging: { level: "loud" } }))).toEqual(["config.json: 'grpc_config.logging.level' must be one of error, warn, info, debug, trace"]);
   });

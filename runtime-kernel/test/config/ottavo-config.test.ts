@@ -120,6 +120,12 @@ components:
     expect(on.logging).toEqual({ level: "warn", format: "json", accessLog: true });
   });
 
+  it("reads metrics: on unless enabled is false", () => {
+    expect(parseOttavoConfig("app: { id: a }", "c.yaml", "/tmp").metrics).toEqual({ enabled: true });
+    expect(parseOttavoConfig("metrics: { enabled: true }", "c.yaml", "/tmp").metrics).toEqual({ enabled: true });
+    expect(parseOttavoConfig("metrics: { enabled: false }", "c.yaml", "/tmp").metrics).toEqual({ enabled: false });
+  });
+
   describe("errors", () => {
     it("unknown top-level keys, unknown capabilities and bad sections, all at once", () => {
       expect(
@@ -136,7 +142,7 @@ components:
     carts: in-memory
 `),
       ).toEqual([
-        "configs/broken.yaml: unknown top-level key 'component'; known: app, api, actuator, limits, components, invoke, resiliency, wasm, tracing, logging",
+        "configs/broken.yaml: unknown top-level key 'component'; known: app, api, actuator, limits, components, invoke, resiliency, wasm, tracing, logging, metrics",
         "configs/broken.yaml: unknown key 'app.name'; known: id, callbackPort, callbackHost, httpPort, httpHost",
         "configs/broken.yaml: 'app.id' must be a string",
         "configs/broken.yaml: 'app.callbackPort' must be a port number (1-65535)",
@@ -184,7 +190,8 @@ components:
       expect(
         problemsOf(
           "tracing: { enabled: yes, endpoint: collector:4318, sampleRatio: 2, exportInterval: soon, header: {} }\n" +
-            "logging: { level: loud, format: xml, accessLog: 1 }",
+            "logging: { level: loud, format: xml, accessLog: 1 }\n" +
+            "metrics: { enabled: no, port: 9090 }",
         ),
       ).toEqual([
         "configs/broken.yaml: unknown key 'tracing.header'; known: enabled, endpoint, serviceName, sampleRatio, exportInterval, headers",
@@ -195,11 +202,13 @@ components:
         "configs/broken.yaml: 'logging.level' must be one of error, warn, info, debug, trace",
         "configs/broken.yaml: 'logging.format' must be text or json",
         "configs/broken.yaml: 'logging.accessLog' must be true or false",
+        "configs/broken.yaml: unknown key 'metrics.port'; known: enabled",
+        "configs/broken.yaml: 'metrics.enabled' must be true or false",
       ]);
     });
 
     it("a document that is not a map", () => {
-      expect(problemsOf("- a\n- b\n")).toEqual(["configs/broken.yaml: expected a map with app, api, actuator, limits, components, invoke, resiliency, wasm, tracing, logging"]);
+      expect(problemsOf("- a\n- b\n")).toEqual(["configs/broken.yaml: expected a map with app, api, actuator, limits, components, invoke, resiliency, wasm, tracing, logging, metrics"]);
     });
 
     it("a file that cannot be read", async () => {

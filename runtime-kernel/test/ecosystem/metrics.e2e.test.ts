@@ -176,3 +176,28 @@ it("reports the process: CPU, memory, event loop lag, with the ottavo_ prefix", 
   expect(samples.get("ottavo_process_resident_memory_bytes")).toBeGreaterThan(0);
   expect(samples.has("ottavo_nodejs_eventloop_lag_seconds")).toBe(true);
 });
+
+it("metrics: { enabled: false } serves calls unmeasured and no /metrics (404), the rest of the actuator as before", async () => {
+  const off = await startRuntime({
+    config: `
+app: { id: metrics-off }
+api: { address: 127.0.0.1:0 }
+actuator: { address: 127.0.0.1:0 }
+metrics: { enabled: false }
+components:
+  state:
+    state_demo: { type: in-memory }
+`,
+  });
+  try {
+    const { client, close } = connectClient(off.apiUrl);
+    await client.saveState({ storeName: "state_demo", states: [{ key: "k", value: new Uint8Array([7]) }] });
+    expect((await client.getState({ storeName: "state_demo", key: "k" })).data).toEqual(new Uint8Array([7]));
+    close();
+    const { stdout } = await promisify(execFile)("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${off.actuatorUrl}/metrics`]);
+    expect(stdout).toBe("404");
+    expect((await fetch(`${off.actuatorUrl}/actuator/health/readiness`)).status).toBe(200);
+  } finally {
+    expect(await off.stop()).toBe(0);
+  }
+});
