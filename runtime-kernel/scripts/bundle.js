@@ -1,6 +1,6 @@
 /**
  * The `ottavo` command as one file: dist/ottavo.js, the runtime and the packages it
- * loads at start bundled by esbuild from tsc's output (dist/cli.js). Node's module
+ * loads at start bundled by esbuild from tsc's output (dist/command.js, which runs cli.js). Node's module
  * loader (resolving, reading and wrapping some 400 files) was half of the start-up
  * time; one file halves start-to-ready (bench/RESULTS.md).
  *
@@ -21,7 +21,7 @@ const bundleFile = join(dist, "ottavo.js");
 /** Writes dist/ottavo.js (and its map); each file is renamed into place, so a concurrent reader never sees half of one. */
 function bundle() {
   const { outputFiles } = buildSync({
-    entryPoints: [join(dist, "cli.js")],
+    entryPoints: [join(dist, "command.js")],
     outfile: bundleFile,
     write: false,
     bundle: true,

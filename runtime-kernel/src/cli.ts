@@ -6,6 +6,7 @@ import { readAppInfo } from "./server/app-info";
 import { defaultShutdownTimeoutMs, guardProcess, runUntilSignalled } from "./runtime";
 import { logLevels, parseLogLevel, type LogLevel } from "./config/observability-config";
 import { Logger } from "./observability/logger";
+import { releaseOptimizer } from "./boot-optimizer";
 
 /** The embedded default config: found beside the package (repo-root configs/), not in the cwd. */
 export const defaultConfigFile = path.resolve(__dirname, "..", "..", "configs", "default.yaml");
@@ -158,12 +159,15 @@ export async function main(args: readonly string[]): Promise<number> {
     case "run":
       guardProcess(log);
       if (command.logLevel) log.configure({ level: command.logLevel, format: "text" });
-      return runUntilSignalled({ configFile: command.configFile, shutdownTimeoutMs: command.shutdownTimeoutMs, logLevel: command.logLevel, log });
+      return runUntilSignalled({ configFile: command.configFile, shutdownTimeoutMs: command.shutdownTimeoutMs, logLevel: command.logLevel, log }, process.exit, releaseOptimizer);
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+if (require.main === module) runCommand(process.argv.slice(2));
+
+/** The command: runs main and exits with its code once stdout and stderr are written. */
+export function runCommand(args: readonly string[]): void {
+  main(args).then(
     (code) => flushThenExit(code),
     (error: unknown) => {
       process.stderr.write(`ottavo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

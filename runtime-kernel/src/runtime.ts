@@ -386,7 +386,12 @@ async function listenOrExplain<T>(config: RuntimeConfig, what: string, address: 
  * clean stop, 1 when the runtime could not start. A signal during start-up
  * stops the runtime as soon as it is up.
  */
-export async function runUntilSignalled(options: RuntimeOptions, exit: (code: number) => void = process.exit): Promise<number> {
+export async function runUntilSignalled(
+  options: RuntimeOptions,
+  exit: (code: number) => void = process.exit,
+  /** Called once the start has ended, serving or failed. */
+  started: () => void = () => undefined,
+): Promise<number> {
   const { log } = options;
   let signalled: NodeJS.Signals | undefined;
   let onFirstSignal: (() => void) | undefined;
@@ -406,12 +411,14 @@ export async function runUntilSignalled(options: RuntimeOptions, exit: (code: nu
   try {
     runtime = await Runtime.start(options);
   } catch (error) {
+    started();
     process.removeListener("SIGTERM", onSignal);
     process.removeListener("SIGINT", onSignal);
     log.error(error instanceof ConfigError ? error.message : `ottavo: cannot start: ${describe(error)}`);
     return 1;
   }
   log.info(runtime.readyLine());
+  started();
   if (!signalled) await new Promise<void>((resolve) => (onFirstSignal = resolve));
   log.info(`ottavo: ${signalled} received; finishing in-flight calls (up to ${options.shutdownTimeoutMs} ms)`);
   // The signal handlers stay installed during the drain, so that a second signal exits at once.
