@@ -103,7 +103,7 @@ test: test-services gen-check lint build sdks-build
 	@mkdir -p .cache
 	OTTAVO_SKIP_BUILD=1 npx jest --ci --json --outputFile=.cache/jest-results.json
 
-# Load generators that are not in Node: ghz and vegeta (Go modules, built into .cache/tools;
+# Load generators that are not in Node: ghz, vegeta and streambench (Go, built into .cache/tools;
 # vegeta drives HTTP/1.1 and gRPC over h2c at a fixed rate for the invocation rows) and
 # h2load (Debian's nghttp2-client); redis-benchmark comes with redis-server.
 GHZ := .cache/tools/bin/ghz
@@ -116,7 +116,13 @@ $(VEGETA):
 	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
 	GOBIN=$(abspath .cache/tools/bin) go install github.com/tsenart/vegeta/v12@v12.12.0
 
-bench-tools: $(GHZ) $(VEGETA)
+# streambench (bench/go): a grpc-go SubscribeTopicEvents client for the streaming rows.
+STREAMBENCH := .cache/tools/bin/streambench
+$(STREAMBENCH): bench/go/go.mod bench/go/go.sum bench/go/streambench/main.go
+	@command -v go >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq golang-go; }
+	cd bench/go && GOBIN=$(abspath .cache/tools/bin) go install ./streambench
+
+bench-tools: $(GHZ) $(VEGETA) $(STREAMBENCH)
 	@command -v h2load >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nghttp2-client; }
 
 # The hot-path benchmarks (bench/): the runtime against a hand-framed node:http2

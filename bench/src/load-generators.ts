@@ -1,7 +1,8 @@
 /**
  * The load generators, none of them in Node, each pinned to the core the
  * servers do not use: ghz (Go) for gRPC, h2load (nghttp2, C) for Connect JSON over
- * HTTP/1.1, redis-benchmark (C) for Redis itself. `make bench` installs them.
+ * HTTP/1.1, redis-benchmark (C) for Redis itself, streambench (Go, bench/go) for a
+ * SubscribeTopicEvents stream. `make bench` installs them.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import { benchNice } from "./process-stats";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 export const ghzPath = process.env.GHZ ?? path.join(repoRoot, ".cache", "tools", "bin", "ghz");
+export const streamBenchPath = path.join(repoRoot, ".cache", "tools", "bin", "streambench");
 /** The CPU the load generators run on; the servers get the other one. */
 export const loadCpu = process.env.BENCH_LOAD_CPU ?? "1";
 
@@ -100,10 +102,17 @@ export function h2loadGrpc(url: string, frame: Uint8Array, concurrency: number, 
   return h2load(url, frame, args, seconds);
 }
 
-async function h2load(url: string, body: string | Uint8Array, args: readonly string[], seconds: number): Promise<LoadResult> {
+/** The same, for a number of requests instead of a time: `requests` calls, `concurrency` in flight. */
+export function h2loadGrpcRequests(url: string, frame: Uint8Array, concurrency: number, requests: number): Promise<LoadResult> {
+  const args = ["-c", "1", "-m", String(concurrency), "-n", String(requests), "-H", "content-type: application/grpc", "-H", "te: trailers"];
+  return h2load(url, frame, args, undefined);
+}
+
+async function h2load(url: string, body: string | Uint8Array, args: readonly string[], seconds: number | undefined): Promise<LoadResult> {
   const file = path.join(mkdtempSync(path.join(tmpdir(), "ottavo-bench-")), "body");
   writeFileSync(file, body);
-  const out = await run("h2load", [...args, "-D", String(seconds), "-d", file, url], (seconds + 30) * 1000);
+  const duration = seconds === undefined ? [] : ["-D", String(seconds)];
+  const out = await run("h2load", [...args, ...duration, "-d", file, url], ((seconds ?? 60) + 30) * 1000);
   const rps = Number(/finished in [^,]+, ([\d.]+) req\/s/.exec(out)?.[1]);
   const counts = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(out);
   const status2xx = Number(/status codes: (\d+) 2xx/.exec(out)?.[1] ?? 0);
@@ -125,4 +134,26 @@ export async function redisBenchmark(port: number, command: readonly string[], r
   // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   const row = out.trim().split("\n").pop()!.split(",").map((cell) => cell.replace(/"/g, ""));
   return { rps: Number(row[1]), mean: Number(row[2]) * 1000, p50: Number(row[4]) * 1000, p99: Number(row[6]) * 1000, ok: requests, failed: 0 };
+}
+
+/** One SubscribeTopicEvents stream drained by streambench; times in milliseconds. */
+export interface StreamResult {
+  /** From the stream's start until the runtime's initial response. */
+  readonly openMs: number;
+  /** From the stream's start until the first event. */
+  readonly firstMs: number;
+  readonly messages: number;
+  /** Events per second from the first event to the last, each answered (SUCCESS) as it arrives. */
+  readonly perSecond: number;
+}
+
+/**
+ * streambench (bench/go/streambench, grpc-go): subscribes to a topic holding a
+ * backlog over SubscribeTopicEvents and receives `messages` events, acknowledging
+ * each as it arrives.
+ */
+export async function streamBench(address: string, pubsub: string, topic: string, messages: number): Promise<StreamResult> {
+  if (!existsSync(streamBenchPath)) throw new Error(`${streamBenchPath} is missing: make bench-tools builds it`);
+  const args = ["-addr", address, "-pubsub", pubsub, "-topic", topic, "-messages", String(messages)];
+  return JSON.parse(await run(streamBenchPath, args, 120_000)) as StreamResult;
 }

@@ -30,8 +30,19 @@ import {
 import { summarizeCpuProfile } from "./cpu-profile";
 import { summarizeGcTrace } from "./gc-trace";
 import { invocationMarkdown, measureInvocation, type InvocationFigures } from "./invoke-bench";
-import { ghz, h2loadConnectJson, h2loadGrpc, loadCpu, redisBenchmark, type GrpcLoad, type LoadResult } from "./load-generators";
-import { cpuShare, pin, rssBytes } from "./process-stats";
+import {
+  ghz,
+  h2loadConnectJson,
+  h2loadGrpc,
+  h2loadGrpcRequests,
+  loadCpu,
+  redisBenchmark,
+  streamBench,
+  type GrpcLoad,
+  type LoadResult,
+  type StreamResult,
+} from "./load-generators";
+import { cpuSeconds, cpuShare, pin, rssBytes } from "./process-stats";
 import { startScriptServer, type ScriptServer } from "./processes";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -69,10 +80,10 @@ const calls = {
 } as const;
 type CallName = keyof typeof calls;
 
-/** The call's request as one gRPC frame, for h2load. */
-function requestFrame(name: CallName): Uint8Array {
-  const { schema, data } = calls[name];
-  const body = toBinary(schema as DescMessage, fromJson(schema as DescMessage, data as JsonValue));
+/** The call's request as one gRPC frame, for h2load; `data` replaces the request's fields it names. */
+function requestFrame(name: CallName, data: object = {}): Uint8Array {
+  const { schema } = calls[name];
+  const body = toBinary(schema as DescMessage, fromJson(schema as DescMessage, { ...calls[name].data, ...data } as JsonValue));
   const frame = Buffer.alloc(5 + body.length);
   frame.writeUInt32BE(body.length, 1);
   frame.set(body, 5);
@@ -114,6 +125,15 @@ components:
   state:
     state_demo: { type: redis, metadata: { redisHost: "${redis.host}:${redis.port}" } }
 `;
+
+/** A streaming row: one target's median round of SubscribeTopicEvents draining a backlog. */
+interface StreamRow {
+  readonly server: string;
+  readonly result: StreamResult;
+  /** The server's CPU seconds per event while the stream drained. */
+  readonly cpuPerMessage: number;
+  readonly note: string;
+}
 
 /** One row of the output. */
 interface Row {
@@ -195,6 +215,7 @@ async function main(): Promise<void> {
   const memoryFacts: string[] = [];
   const profileFacts: string[] = [];
   const wasmSection: string[] = [];
+  const streamRows: StreamRow[] = [];
   let redis: RedisServer | undefined;
   let invocation: InvocationFigures | undefined;
   const scripts: ScriptServer[] = [];
@@ -303,6 +324,16 @@ async function main(): Promise<void> {
       }
     }
 
+    if (runs("streaming")) {
+      log("streaming: SubscribeTopicEvents (Connect-ES path) draining a backlog, interleaved with the baseline");
+      const streamTargets = [runtimeTarget("runtime", await startPinnedRuntime(memoryConfig))];
+      if (baselineDir !== undefined) {
+        const cliFile = path.join(baselineDir, "runtime-kernel", "dist", "cli.js");
+        streamTargets.push(runtimeTarget(`runtime before (${path.basename(baselineDir)})`, await startPinnedRuntime(memoryConfig, { cliFile })));
+      }
+      streamRows.push(...(await streaming(streamTargets)));
+    }
+
     if (runs("redis") || runs("wasm")) {
       redis = await startRedis();
       pin(Number(execFileSync("redis-cli", ["-p", String(redis.port), "info", "server"], { encoding: "utf8" }).match(/process_id:(\d+)/)![1]), serverCpu);
@@ -405,11 +436,57 @@ async function main(): Promise<void> {
     await redis?.stop();
   }
   const invocationLines = invocation === undefined ? [] : invocationMarkdown(invocation, 1000);
-  const text = markdown(rows, facts, memoryFacts, profileFacts, invocationLines, wasmSection, (Date.now() - started) / 1000);
+  const text = markdown(rows, streamRows, facts, memoryFacts, profileFacts, invocationLines, wasmSection, (Date.now() - started) / 1000);
   const outDir = path.join(__dirname, "..", "out");
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, "latest.md"), text);
   process.stdout.write(text);
+}
+
+/** Events published to a fresh topic before each SubscribeTopicEvents stream drains them. */
+const streamBacklog = 10_000;
+
+/**
+ * The streaming section: per round and target, a fresh topic gets a backlog of
+ * PublishEvent messages (h2load; the in-memory pubsub keeps a topic's messages for
+ * its first subscriber), then streambench subscribes with SubscribeTopicEvents and
+ * receives them all, acknowledging each. Streaming calls stay on Connect-ES, so the
+ * issue's target is "no slower than before": the baseline, when given, runs in the
+ * same rounds. The median round by events/s of each target.
+ */
+async function streaming(targets: readonly Target[]): Promise<StreamRow[]> {
+  const pubsub = calls.PublishEvent.data.pubsub_name;
+  const drain = async (target: Target, topic: string, messages: number) => {
+    const url = `http://${target.address}/${calls.PublishEvent.call}`;
+    const published = await h2loadGrpcRequests(url, requestFrame("PublishEvent", { topic }), 16, messages);
+    if (published.ok !== messages) throw new Error(`${target.name}: ${published.ok} of ${messages} PublishEvent calls succeeded`);
+    const cpuBefore = cpuSeconds(target.pid);
+    const result = await streamBench(target.address, pubsub, topic, messages);
+    return { result, cpuPerMessage: (cpuSeconds(target.pid) - cpuBefore) / messages };
+  };
+  for (const target of targets) await drain(target, "stream-warm-up", 2_000);
+  const runs = new Map<string, { result: StreamResult; cpuPerMessage: number }[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const target of targets) {
+      const run = await drain(target, `stream-${round}`, streamBacklog);
+      runs.set(target.name, [...(runs.get(target.name) ?? []), run]);
+      log(`  SubscribeTopicEvents ${target.name}: ${run.result.perSecond.toFixed(0)} events/s, first after ${run.result.firstMs.toFixed(2)} ms`);
+    }
+  }
+  const rowsOut = targets.map((target): StreamRow => {
+    const all = runs.get(target.name)!;
+    const mid = all.find((r) => r.result.perSecond === median(all.map((x) => x.result.perSecond)))!;
+    const spread = (Math.max(...all.map((r) => r.result.perSecond)) - Math.min(...all.map((r) => r.result.perSecond))) / 2 / mid.result.perSecond;
+    const firsts = all.map((r) => r.result.firstMs);
+    return { server: target.name, ...mid, note: `±${(spread * 100).toFixed(0)} % over ${rounds} rounds; time to first event, median ${median(firsts).toFixed(2)} ms` };
+  });
+  const [now, before] = rowsOut;
+  if (now !== undefined && before !== undefined) {
+    const ratio = now.result.perSecond / before.result.perSecond;
+    const cpu = now.cpuPerMessage / before.cpuPerMessage;
+    rowsOut[0] = { ...now, note: `**×${ratio.toFixed(2)}** of before in events/s, CPU per event ×${cpu.toFixed(2)}; ${now.note}` };
+  }
+  return rowsOut;
 }
 
 /**
@@ -480,6 +557,7 @@ const us = (value: number) => (Number.isNaN(value) ? "–" : value >= 1000 ? `${
 
 function markdown(
   rows: readonly Row[],
+  streamRows: readonly StreamRow[],
   facts: readonly string[],
   memoryFacts: readonly string[],
   profileFacts: readonly string[],
@@ -487,7 +565,8 @@ function markdown(
   wasmSection: readonly string[],
   elapsed: number,
 ): string {
-  const command = only === undefined ? "`make bench`" : `\`BENCH_ONLY=${only.join(",")} node bench/dist/main.js\``;
+  const baseline = baselineDir === undefined ? "" : "BENCH_BASELINE=<checkout> ";
+  const command = only === undefined ? `\`${baseline}make bench\`` : `\`${baseline}BENCH_ONLY=${only.join(",")} node bench/dist/main.js\``;
   const out = [`Command: ${command} (${elapsed.toFixed(0)} s).`, "", ...facts.map((f) => `- ${f}`), ""];
   const table = (title: string, section: string, ratioTo?: (row: Row) => Row | undefined) => {
     // A section BENCH_ONLY left out has no rows, and no table.
@@ -508,6 +587,19 @@ function markdown(
   table("Headline: unary gRPC at c=16, the runtime against the reference in the same run", "headline", referenceOf);
   table("Every call through the runtime (in-memory components)", "grid", referenceOf);
   table("Connect JSON over HTTP/1.1 (Connect-ES path)", "connect");
+  if (streamRows.length > 0) {
+    out.push(
+      `### Streaming: SubscribeTopicEvents draining a backlog of ${streamBacklog.toLocaleString("en")} events (Connect-ES path), streambench (grpc-go)`,
+      "",
+      "| server | events/s | time to first event | stream open (initial response) | server CPU per event | note |",
+      "|---|--:|--:|--:|--:|---|",
+      ...streamRows.map(
+        (row) =>
+          `| ${row.server} | ${row.result.perSecond.toFixed(0)} | ${row.result.firstMs.toFixed(2)} ms | ${row.result.openMs.toFixed(2)} ms | ${(row.cpuPerMessage * 1e6).toFixed(1)} µs | ${row.note} |`,
+      ),
+      "",
+    );
+  }
   const offOf = (row: Row) => rows.find((r) => r.section === row.section && r.call === row.call && r.server.includes("metrics only"));
   table("Observability on (tracing, JSON access log) against metrics only, same run (issue 10's target: ≥ ×0.95)", "observability", offOf);
   if (rows.some((r) => r.section === "observability")) out.splice(out.length - 1, 0, ...observabilityVerdict(rows, offOf));
