@@ -1,7 +1,7 @@
-import * as http from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { forwardsResponseHeader } from "./forwarded-headers";
-import type { InvocationRequest, InvocationResponse, InvocationTarget } from "./invocation";
+import { AnswerTooLarge, Http1Client, Http1Failure } from "./http1-client";
+import { idempotentVerbs, type InvocationRequest, type InvocationResponse, type InvocationTarget } from "./invocation";
 import { abortedCall, unreachable } from "./invocation-errors";
 
 export interface HttpTargetOptions {
@@ -13,23 +13,26 @@ export interface HttpTargetOptions {
   readonly idHeader?: boolean;
   /** The largest answer body read; a larger one fails the call with RESOURCE_EXHAUSTED. */
   readonly maxResponseBytes?: number;
-  /** Connections kept open to the service for reuse (Layotto's channel "size"). */
+  /** Connections kept open to the service for reuse (Layotto's channel "size"); unbounded when absent. */
   readonly maxSockets?: number;
 }
 
 export const defaultMaxResponseBytes = 64 * 1024 * 1024;
 
+/** What HTTP/1.1 can carry in a header value (RFC 9110 section 5.5: no CR, LF or NUL; node:http's rule). */
+const invalidValue = /[^\t\x20-\x7e\x80-\xff]/;
+const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /**
  * An HTTP/1.1 service InvokeService calls: the method becomes the path under the
  * base URL, the verb and query string come from the request's http_extension, the
  * data is the body with its content type, and the caller's metadata (filtered)
- * travels as headers. Connections are kept alive and reused.
+ * travels as headers. Connections are kept alive and reused (Http1Client).
  */
 export class HttpTarget implements InvocationTarget {
   readonly description: string;
-  private readonly agent: http.Agent;
-  private readonly host: string;
-  private readonly port: number;
+  private readonly client: Http1Client;
+  private readonly hostHeader: string;
   private readonly basePath: string;
   private readonly maxResponseBytes: number;
 
@@ -37,91 +40,57 @@ export class HttpTarget implements InvocationTarget {
     const url = new URL(options.url);
     if (url.protocol !== "http:") throw new Error(`${options.url}: only http:// targets are supported`);
     this.description = options.description;
-    this.host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-    this.port = url.port === "" ? 80 : Number(url.port);
+    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const port = url.port === "" ? 80 : Number(url.port);
+    this.hostHeader = url.port === "" ? url.hostname : `${url.hostname}:${port}`;
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? Infinity, scheduling: "lifo" });
+    this.client = new Http1Client({ host, port, maxSockets: options.maxSockets ?? Infinity });
   }
 
-  invoke(request: InvocationRequest): Promise<InvocationResponse> {
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of request.headers) {
-      const had = headers[name];
-      headers[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-    }
-    if (request.contentType !== "") headers["content-type"] = request.contentType;
-    if (this.options.idHeader) headers["id"] = request.id;
-    headers["content-length"] = String(request.data.byteLength);
-    const path = this.pathFor(request);
+  async invoke(request: InvocationRequest): Promise<InvocationResponse> {
     const { signal } = request;
-    return new Promise<InvocationResponse>((resolve, reject) => {
-      if (signal.aborted) return reject(abortedCall(signal, this.description));
-      let sent = false;
-      // The caller's signal, watched only while the call runs: cheaper than http.request's
-      // `signal` option, whose listener outlives the answer until the call's signal fires.
-      const onAbort = () => {
-        reject(abortedCall(signal, this.description));
-        outgoing.destroy();
-      };
-      const settle = <T>(outcome: (value: T) => void) => (value: T) => {
-        signal.removeEventListener("abort", onAbort);
-        outcome(value);
-      };
-      resolve = settle(resolve);
-      reject = settle(reject);
-      const outgoing = http.request(
-        { agent: this.agent, host: this.host, port: this.port, method: request.verb, path, headers },
-        (incoming) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          incoming.on("data", (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > this.maxResponseBytes) {
-              incoming.destroy();
-              outgoing.destroy();
-              reject(
-                new ConnectError(
-                  `${this.description} answered more than ${this.maxResponseBytes} bytes`,
-                  Code.ResourceExhausted,
-                ),
-              );
-              return;
-            }
-            chunks.push(chunk);
-          });
-          incoming.on("error", (error) => reject(this.failure(error, request, true)));
-          incoming.on("end", () => {
-            const kept: Array<readonly [string, string]> = [];
-            const raw = incoming.rawHeaders;
-            for (let i = 0; i < raw.length; i += 2) {
-              const name = raw[i].toLowerCase();
-              if (forwardsResponseHeader(name)) kept.push([name, raw[i + 1]]);
-            }
-            const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-            resolve({
-              status: incoming.statusCode ?? 502,
-              contentType: incoming.headers["content-type"] ?? "",
-              data: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
-              headers: kept,
-            });
-          });
-        },
-      );
-      outgoing.once("socket", (socket) => {
-        // A request is "sent" once its socket is connected: before that, a retry cannot repeat it.
-        if (!socket.connecting) sent = true;
-        else socket.once("connect", () => (sent = true));
+    if (signal.aborted) throw abortedCall(signal, this.description);
+    let head = `${request.verb} ${this.pathFor(request)} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
+    for (const [name, value] of request.headers) head += headerLine(name, value);
+    if (request.contentType !== "") head += headerLine("content-type", request.contentType);
+    if (this.options.idHeader) head += headerLine("id", request.id);
+    head += `content-length: ${request.data.byteLength}\r\n`;
+    let answer;
+    try {
+      answer = await this.client.request({
+        method: request.verb,
+        head,
+        body: request.data,
+        signal,
+        maxAnswerBytes: this.maxResponseBytes,
+        idempotent: idempotentVerbs.has(request.verb),
       });
-      outgoing.on("error", (error) => reject(this.failure(error, request, sent)));
-      signal.addEventListener("abort", onAbort, { once: true });
-      if (request.data.byteLength === 0) outgoing.end();
-      else outgoing.end(request.data);
-    });
+    } catch (error) {
+      throw this.failure(error, request);
+    }
+    const kept: Array<readonly [string, string]> = [];
+    for (const header of answer.headers) if (forwardsResponseHeader(header[0])) kept.push(header);
+    const { body } = answer;
+    return {
+      status: answer.status,
+      contentType: answer.contentType,
+      data: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+      headers: kept,
+    };
   }
 
   close(): void {
-    this.agent.destroy();
+    this.client.close();
+  }
+
+  private failure(error: unknown, request: InvocationRequest): ConnectError {
+    if (request.signal.aborted) return abortedCall(request.signal, this.description);
+    if (error instanceof AnswerTooLarge) {
+      return new ConnectError(`${this.description} answered more than ${this.maxResponseBytes} bytes`, Code.ResourceExhausted);
+    }
+    if (error instanceof Http1Failure) return unreachable(`cannot call ${this.description}: ${error.message}`, error, error.sent);
+    return ConnectError.from(error);
   }
 
   /** The base path, then the method (one "/" between), then the query (the method may carry one after "?"). */
@@ -137,14 +106,21 @@ export class HttpTarget implements InvocationTarget {
     const path = `${this.basePath}/${method.replace(/^\/+/, "")}`;
     return escapeUnsafe(path) + (query === "" ? "" : `?${escapeUnsafe(query)}`);
   }
-
-  private failure(error: Error, request: InvocationRequest, sent: boolean): ConnectError {
-    if (request.signal.aborted) return abortedCall(request.signal, this.description);
-    return unreachable(`cannot call ${this.description}: ${error.message}`, error, sent);
-  }
 }
 
-/** Node refuses paths with spaces, controls or non-Latin-1 characters: percent-encode those, keep the rest as given. */
+/** One header line, after checking that name and value can travel in HTTP/1.1 (no CR, LF or NUL: no header injection). */
+function headerLine(name: string, value: string): string {
+  if (!token.test(name)) throw new ConnectError(`InvokeService: metadata name '${name}' cannot travel as an HTTP header`, Code.InvalidArgument);
+  if (invalidValue.test(value)) {
+    throw new ConnectError(
+      `InvokeService: the value of '${name}' holds characters an HTTP/1.1 header cannot carry (control characters or beyond Latin-1)`,
+      Code.InvalidArgument,
+    );
+  }
+  return `${name}: ${value}\r\n`;
+}
+
+/** A request line cannot hold spaces, controls or non-ASCII characters: percent-encode those, keep the rest as given. */
 function escapeUnsafe(text: string): string {
   return /[^\u0021-\u007e]/.test(text) ? text.replace(/[^\u0021-\u007e]+/g, (run) => encodeURIComponent(run)) : text;
 }
