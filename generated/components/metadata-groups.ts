@@ -37,6 +37,26 @@ export interface EtcdConnectionMetadata {
    * Sensitive: never logged or shown.
    */
   password?: string;
+  /**
+   * TLS (Layotto's names): the CA certificate(s) etcd's server certificate must
+   * chain to, as a PEM file path (relative to the config file) or the PEM text.
+   * Setting it, or tlsCert, or an endpoint written https://, turns TLS on; without
+   * it, the system's CAs are trusted. The server certificate must name the
+   * endpoint's host (an IP SAN for an address). A certificate etcd does not trust,
+   * or one that does not chain to tlsCa, fails calls with UNAVAILABLE, naming the
+   * TLS error; nothing waits for it.
+   */
+  tlsCa?: string;
+  /**
+   * This client's certificate (PEM file path or text), for etcd's --client-cert-auth;
+   * it needs tlsCertKey.
+   */
+  tlsCert?: string;
+  /**
+   * The private key of tlsCert (PEM file path or text).
+   * Sensitive: never logged or shown.
+   */
+  tlsCertKey?: string;
 }
 
 /**
@@ -48,6 +68,9 @@ export const etcdConnectionMetadataFields: readonly MetadataFieldSpec[] = [
   { name: "requestTimeout", type: "duration", default: "5s", required: false, sensitive: false, aliases: [], min: 1, description: "How long one call to etcd may wait for its answer (Ottavo's; Layotto has\nnone); the call then fails with DEADLINE_EXCEEDED." },
   { name: "username", type: "string", required: false, sensitive: false, aliases: [], description: "The etcd user, when authentication is on." },
   { name: "password", type: "string", required: false, sensitive: true, aliases: [], description: "The etcd user's password." },
+  { name: "tlsCa", type: "string", required: false, sensitive: false, aliases: [], description: "TLS (Layotto's names): the CA certificate(s) etcd's server certificate must\nchain to, as a PEM file path (relative to the config file) or the PEM text.\nSetting it, or tlsCert, or an endpoint written https://, turns TLS on; without\nit, the system's CAs are trusted. The server certificate must name the\nendpoint's host (an IP SAN for an address). A certificate etcd does not trust,\nor one that does not chain to tlsCa, fails calls with UNAVAILABLE, naming the\nTLS error; nothing waits for it." },
+  { name: "tlsCert", type: "string", required: false, sensitive: false, aliases: [], description: "This client's certificate (PEM file path or text), for etcd's --client-cert-auth;\nit needs tlsCertKey." },
+  { name: "tlsCertKey", type: "string", required: false, sensitive: true, aliases: [], description: "The private key of tlsCert (PEM file path or text)." },
 ];
 
 /**

@@ -23,6 +23,17 @@ export interface EtcdServer {
   remove(): Promise<void>;
 }
 
+/** How startEtcd serves its client endpoint. */
+export interface EtcdServerOptions {
+  /** Serve the client endpoint over TLS with these PEM files (see makeTestCertificates). */
+  readonly tls?: {
+    readonly cert: string;
+    readonly key: string;
+    /** With it, clients must present a certificate this CA signed (--client-cert-auth). */
+    readonly clientCa?: string;
+  };
+}
+
 const host = "127.0.0.1";
 const started = new Set<ChildProcess>();
 process.on("exit", () => {
@@ -31,15 +42,17 @@ process.on("exit", () => {
 
 /**
  * Starts Debian's etcd (`make test-services` installs etcd-server) as a
- * one-member cluster on two free 127.0.0.1 ports (client and peer), data in a
- * temp folder, and resolves once /health answers true. Register remove() in afterAll.
+ * one-member cluster on three free 127.0.0.1 ports (client, peer, and a plain
+ * HTTP one for /health), data in a temp folder, and resolves once /health answers
+ * true. The client endpoint speaks TLS when options.tls says so. Register remove() in afterAll.
  */
-export async function startEtcd(): Promise<EtcdServer> {
+export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdServer> {
   const dir = mkdtempSync(join(tmpdir(), "ottavo-etcd-"));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  let child: ChildProcess | undefined = await launch(dir, clientPort, peerPort);
+  const ports: Ports = { client: await freePort(), peer: await freePort(), health: await freePort() };
+  const launch = () => launchEtcd(dir, ports, options);
+  let child: ChildProcess | undefined = await launch();
   const server: EtcdServer = {
-    endpoint: `${host}:${clientPort}`,
+    endpoint: `${host}:${ports.client}`,
     async stop() {
       const running = child;
       child = undefined;
@@ -49,7 +62,7 @@ export async function startEtcd(): Promise<EtcdServer> {
     },
     async restart() {
       await server.stop();
-      child = await launch(dir, clientPort, peerPort);
+      child = await launch();
     },
     async crash() {
       const running = child;
@@ -77,12 +90,26 @@ export async function startEtcd(): Promise<EtcdServer> {
   return server;
 }
 
-async function launch(dir: string, clientPort: number, peerPort: number): Promise<ChildProcess> {
-  const client = `http://${host}:${clientPort}`;
-  const peer = `http://${host}:${peerPort}`;
+interface Ports {
+  readonly client: number;
+  readonly peer: number;
+  /** Plain HTTP /health (--listen-metrics-urls), readable whatever the client endpoint asks of clients. */
+  readonly health: number;
+}
+
+async function launchEtcd(dir: string, ports: Ports, options: EtcdServerOptions): Promise<ChildProcess> {
+  const { tls } = options;
+  const client = `${tls ? "https" : "http"}://${host}:${ports.client}`;
+  const peer = `http://${host}:${ports.peer}`;
+  const health = `http://${host}:${ports.health}`;
+  const tlsArgs = tls
+    ? ["--cert-file", tls.cert, "--key-file", tls.key, ...(tls.clientCa ? ["--trusted-ca-file", tls.clientCa, "--client-cert-auth"] : [])]
+    : [];
   const child = spawn(
     "etcd",
     [
+      ...tlsArgs,
+      "--listen-metrics-urls", health,
       "--name", "ottavo-test",
       "--data-dir", join(dir, "data"),
       "--listen-client-urls", client,
@@ -105,7 +132,7 @@ async function launch(dir: string, clientPort: number, peerPort: number): Promis
   });
   const deadline = Date.now() + 15_000;
   while (exited === undefined) {
-    const healthy = await fetch(`${client}/health`, { signal: AbortSignal.timeout(1_000) })
+    const healthy = await fetch(`${health}/health`, { signal: AbortSignal.timeout(1_000) })
       .then(async (response) => response.ok && ((await response.json()) as { health?: string }).health === "true")
       .catch(() => false);
     if (healthy) return child;

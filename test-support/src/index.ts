@@ -5,6 +5,7 @@ export { eventually } from "./eventually";
 export { Pushable } from "./pushable";
 export { goTool, goToolsDir, type GoTool } from "./go-tools";
 export { openFdCount, rssBytes, tcpStatesOfPort } from "./process-stats";
-export { startEtcd, type EtcdServer } from "./etcd-server";
+export { startEtcd, type EtcdServer, type EtcdServerOptions } from "./etcd-server";
+export { makeTestCertificates, type TestCertificates } from "./test-certificates";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 export { buildAssemblyScriptGuest, buildGoGuest, buildWatGuest, guestCacheDir } from "./wasm-guests";

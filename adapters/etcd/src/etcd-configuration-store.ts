@@ -207,14 +207,14 @@ class WatchSubscription implements Subscription {
     // Cancelled locally: with etcd stopped, a cancel request would wait for it to come back.
     const stream = this.stream;
     this.stream = undefined;
-    stream?.cancel();
+    if (stream !== undefined) drop(stream);
   }
 
   /** Opens a watch stream asking for the revisions after the last delivered; settles with etcd's answer to the create. */
   private async attach(): Promise<void> {
     const stream = await this.connection.client.watchClient.watch();
     if (this.closed) {
-      stream.cancel();
+      drop(stream);
       return;
     }
     this.stream = stream;
@@ -229,7 +229,7 @@ class WatchSubscription implements Subscription {
         clearTimeout(unanswered);
         if (this.stream !== stream) return;
         this.stream = undefined;
-        stream.cancel();
+        drop(stream);
         if (created) this.reattachLater();
         else reject(this.connection.statusOf(etcd3().castGrpcError(error)));
       };
@@ -239,7 +239,7 @@ class WatchSubscription implements Subscription {
           if (response.compact_revision !== "0" && response.compact_revision !== "") {
             clearTimeout(unanswered);
             this.stream = undefined;
-            stream.cancel();
+            drop(stream);
             created = true;
             resolve();
             void this.resync();
@@ -355,6 +355,18 @@ class WatchSubscription implements Subscription {
 }
 
 type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+
+/**
+ * Ends a watch stream here. Its writable side is ended first: etcd3 takes a
+ * CANCELLED error on a stream still writable for a broken connection and closes
+ * every channel of the client, which failed calls under way ("Channel closed
+ * before call started", UNAVAILABLE) and restarted the other subscriptions' watches.
+ */
+function drop(stream: WatchStream): void {
+  // A grpc-js duplex stream at run time; etcd3's type does not show `writable`.
+  if ((stream as WatchStream & { readonly writable?: boolean }).writable !== false) stream.end();
+  stream.cancel();
+}
 
 const FIRST_PAUSE_MS = 100;
 const MAX_PAUSE_MS = 2_000;
