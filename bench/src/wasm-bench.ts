@@ -10,12 +10,16 @@
  *      thread, SharedArrayBuffer, Atomics.wait: the bridge) minus an empty invocation,
  *      vs the same host call answered from JS on the main thread (the same pipeline,
  *      handler and codecs, no guest, no bridge); on the in-memory store and on Redis,
- *      where the gRPC path (GetState over a gRPC client, HTTP/2) is the reference;
+ *      where the gRPC path (GetState over a gRPC client, HTTP/2) is the reference; and
+ *      on the in-memory store from an inline instance (execution: inline, on the main
+ *      thread, answered by the synchronous handler on the spot): wall time and this
+ *      process's CPU time (process.cpuUsage) per call, and the cost of an empty inline
+ *      invocation (its CPU-limit guard included);
  *   2. cold start: read + compile + instantiate + first call, AssemblyScript and Go (the
  *      instance takes a spare worker thread, as every instance start after the first does),
  *      for bytes never compiled before and for the same bytes again (the compiled-module cache);
  *   3. HTTP trigger: sequential requests to the Go stock function (one GetState inside)
- *      over keep-alive HTTP/1.1, vs GetState through the gRPC API.
+ *      over keep-alive HTTP/1.1, in a worker and inline, vs GetState through the gRPC API.
  * Medians of BENCH_ROUNDS (5) rounds.
  */
 import * as http from "node:http";
@@ -30,6 +34,8 @@ import { getStateRequest, loopGuest } from "./wasm-guests";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const redisAddress = process.env.BENCH_REDIS;
+/** get_state calls in one invocation of the inline loop guest. */
+const inlineCalls = 100_000;
 
 /** The module with a custom section appended (same code, other bytes: the compiled-module cache has not seen it). */
 function withCustomSection(bytes: Uint8Array, name: string): Uint8Array {
@@ -56,8 +62,9 @@ interface Measured {
 
 async function main(): Promise<void> {
   const stores = [{ name: "state_demo", calls: 2_000 }, ...(redisAddress ? [{ name: "state_redis", calls: 500 }] : [])];
-  const [empty, asStock, goStock, ...loops] = await Promise.all([
+  const [empty, inlineLoop, asStock, goStock, ...loops] = await Promise.all([
     buildWatGuest("bench-loop-0", loopGuest("state_demo", 0)),
+    buildWatGuest(`bench-loop-state_demo-${inlineCalls}`, loopGuest("state_demo", inlineCalls)),
     buildAssemblyScriptGuest("examples/faas/assemblyscript/stock.ts"),
     buildGoGuest("examples/faas/go", "./stock"),
     ...stores.map((s) => buildWatGuest(`bench-loop-${s.name}-${s.calls}`, loopGuest(s.name, s.calls))),
@@ -75,9 +82,12 @@ components:
 ${redisAddress ? `    state_redis: { type: redis, metadata: { redisHost: "${redisAddress}" } }\n` : ""}wasm:
   address: 127.0.0.1:0
   functions:
-    empty: { path: ${empty} }
-    go-stock: { path: ${goStock} }
-${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000 }`).join("\n")}
+    empty: { path: ${empty}, execution: worker }
+    empty-inline: { path: ${empty}, execution: inline }
+    loop-inline: { path: ${inlineLoop}, cpuLimitMs: 60000, execution: inline }
+    go-stock: { path: ${goStock}, execution: worker }
+    go-stock-inline: { path: ${goStock}, components: [state_demo], execution: inline }
+${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000, execution: worker }`).join("\n")}
 `,
   );
   const runtime = await Runtime.start({ configFile: file, shutdownTimeoutMs: 2_000, log: { info: () => {}, warn: console.warn, error: console.error } });
@@ -110,10 +120,45 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
         grpc.push(((performance.now() - t) / s.calls) * 1000);
       }
       const store = i === 0 ? "in-memory" : "Redis";
-      out.push({ what: `host call get_state (${store}): guest → bridge → handler`, value: `${median(bridged).toFixed(1)} µs`, goal: i === 0 ? "< 2 µs (sync)" : undefined });
+      out.push({ what: `host call get_state (${store}): guest in a worker → bridge → handler`, value: `${median(bridged).toFixed(1)} µs` });
       out.push({ what: `the same host call answered from JS on the main thread (pipeline + handler + codecs, no bridge) (${store})`, value: `${median(fromJs).toFixed(1)} µs` });
       if (i > 0) out.push({ what: "bridge overhead on Redis (bridged − from JS)", value: `${(median(bridged) - median(fromJs)).toFixed(1)} µs`, goal: "< 30 µs" });
       out.push({ what: `GetState over the gRPC API, sequential, gRPC client on HTTP/2 in the same process (${store})`, value: `${median(grpc).toFixed(1)} µs` });
+    }
+
+    // 1b. Host calls from an inline instance: answered on the spot on this thread, so wall and CPU time tell the same.
+    {
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      const emptyWall: number[] = [];
+      const emptyCpu: number[] = [];
+      const empties = 2_000;
+      for (let r = 0; r < rounds; r++) {
+        let c = process.cpuUsage();
+        let t = performance.now();
+        for (let n = 0; n < empties; n++) await host.call("empty-inline", call);
+        const oneEmpty = (performance.now() - t) / empties;
+        let used = process.cpuUsage(c);
+        const oneEmptyCpu = (used.user + used.system) / 1000 / empties;
+        emptyWall.push(oneEmpty * 1000);
+        emptyCpu.push(oneEmptyCpu * 1000);
+        c = process.cpuUsage();
+        t = performance.now();
+        await host.call("loop-inline", call);
+        const ms = performance.now() - t;
+        used = process.cpuUsage(c);
+        wall.push(((ms - oneEmpty) / inlineCalls) * 1000);
+        cpu.push((((used.user + used.system) / 1000 - oneEmptyCpu) / inlineCalls) * 1000);
+      }
+      out.push({
+        what: "host call get_state (in-memory): inline guest (main thread) → synchronous handler, no bridge; wall (this process's CPU)",
+        value: `${median(wall).toFixed(2)} µs (${median(cpu).toFixed(2)} µs)`,
+        goal: "< 2 µs (sync)",
+      });
+      out.push({
+        what: "an empty inline invocation (function call, CPU-limit guard, pool), wall (CPU)",
+        value: `${median(emptyWall).toFixed(1)} µs (${median(emptyCpu).toFixed(1)} µs)`,
+      });
     }
 
     // 2. Cold start: bytes never compiled before (a copy with a custom section of its own each round), and a
@@ -149,23 +194,28 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
     // 3. HTTP trigger vs gRPC.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const port = runtime.functionAddress!.kind === "tcp" ? runtime.functionAddress!.port : 0;
-    const get = () =>
+    const get = (id: string) =>
       new Promise<void>((resolve, reject) =>
-        http.get({ host: "127.0.0.1", port, path: "/go-stock?name=book1", agent }, (res) => res.resume().on("end", resolve)).on("error", reject),
+        http.get({ host: "127.0.0.1", port, path: `/${id}?name=book1`, agent }, (res) => res.resume().on("end", resolve)).on("error", reject),
       );
     const requests = 1_000;
     const triggerRps: number[] = [];
+    const inlineRps: number[] = [];
     const grpcRps: number[] = [];
     for (let r = 0; r < rounds; r++) {
       let t = performance.now();
-      for (let i = 0; i < requests; i++) await get();
+      for (let i = 0; i < requests; i++) await get("go-stock");
       triggerRps.push(requests / ((performance.now() - t) / 1000));
+      t = performance.now();
+      for (let i = 0; i < requests; i++) await get("go-stock-inline");
+      inlineRps.push(requests / ((performance.now() - t) / 1000));
       t = performance.now();
       for (let i = 0; i < requests; i++) await client.getState({ storeName: "state_demo", key: "book1" });
       grpcRps.push(requests / ((performance.now() - t) / 1000));
     }
     agent.destroy();
-    out.push({ what: "HTTP trigger, Go stock function (one GetState inside), sequential keep-alive HTTP/1.1", value: `${median(triggerRps).toFixed(0)} requests/s` });
+    out.push({ what: "HTTP trigger, Go stock function (one GetState inside), sequential keep-alive HTTP/1.1, in a worker", value: `${median(triggerRps).toFixed(0)} requests/s` });
+    out.push({ what: "the same, the function inline (execution: inline)", value: `${median(inlineRps).toFixed(0)} requests/s` });
     out.push({ what: "GetState through the gRPC API (HTTP/2), sequential, same process", value: `${median(grpcRps).toFixed(0)} requests/s` });
   } finally {
     await runtime.shutdown();

@@ -2,7 +2,10 @@
 
 import type { RuntimeHandlerGroups } from "../server/runtime-handlers";
 import type { HandlerContext } from "@connectrpc/connect";
+import type { DescMessage } from "@bufbuild/protobuf";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { MessageCodec } from "@ottavo/component-runtime";
+import { codecFor } from "../codecs/index";
 import { DeleteBulkStateRequestSchema, DeleteConfigurationRequestSchema, DeleteStateRequestSchema, DelFileRequestSchema, ExecuteStateTransactionRequestSchema, GetBulkSecretRequestSchema, GetBulkSecretResponseSchema, GetBulkStateRequestSchema, GetBulkStateResponseSchema, GetConfigurationRequestSchema, GetConfigurationResponseSchema, GetFileMetaRequestSchema, GetFileMetaResponseSchema, GetNextIdRequestSchema, GetNextIdResponseSchema, GetSecretRequestSchema, GetSecretResponseSchema, GetStateRequestSchema, GetStateResponseSchema, InvokeBindingRequestSchema, InvokeBindingResponseSchema, InvokeResponseSchema, InvokeServiceRequestSchema, ListFileRequestSchema, ListFileRespSchema, LockKeepAliveRequestSchema, LockKeepAliveResponseSchema, PublishEventRequestSchema, SaveConfigurationRequestSchema, SaveStateRequestSchema, SayHelloRequestSchema, SayHelloResponseSchema, TryLockRequestSchema, TryLockResponseSchema, UnlockRequestSchema, UnlockResponseSchema } from "../spec/proto/runtime/v1/runtime_pb";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 
@@ -64,6 +67,42 @@ export type RuntimeSyncHandlerGroups = {
 };
 
 /**
+ * The generated codec of a message (the gRPC fast path's), or protobuf-es's reflection where none is generated.
+ */
+function codecOf<Desc extends DescMessage>(schema: Desc): MessageCodec<Desc> {
+  return (
+    codecFor(schema) ?? {
+      typeName: schema.typeName,
+      decode: (bytes) => fromBinary(schema, bytes),
+      encode: (init) => toBinary(schema, create(schema, init)),
+    }
+  );
+}
+
+const sayHelloCodecs = { input: codecOf(SayHelloRequestSchema), output: codecOf(SayHelloResponseSchema) };
+const invokeServiceCodecs = { input: codecOf(InvokeServiceRequestSchema), output: codecOf(InvokeResponseSchema) };
+const getConfigurationCodecs = { input: codecOf(GetConfigurationRequestSchema), output: codecOf(GetConfigurationResponseSchema) };
+const saveConfigurationCodecs = { input: codecOf(SaveConfigurationRequestSchema), output: codecOf(EmptySchema) };
+const deleteConfigurationCodecs = { input: codecOf(DeleteConfigurationRequestSchema), output: codecOf(EmptySchema) };
+const tryLockCodecs = { input: codecOf(TryLockRequestSchema), output: codecOf(TryLockResponseSchema) };
+const unlockCodecs = { input: codecOf(UnlockRequestSchema), output: codecOf(UnlockResponseSchema) };
+const lockKeepAliveCodecs = { input: codecOf(LockKeepAliveRequestSchema), output: codecOf(LockKeepAliveResponseSchema) };
+const getNextIdCodecs = { input: codecOf(GetNextIdRequestSchema), output: codecOf(GetNextIdResponseSchema) };
+const getStateCodecs = { input: codecOf(GetStateRequestSchema), output: codecOf(GetStateResponseSchema) };
+const getBulkStateCodecs = { input: codecOf(GetBulkStateRequestSchema), output: codecOf(GetBulkStateResponseSchema) };
+const saveStateCodecs = { input: codecOf(SaveStateRequestSchema), output: codecOf(EmptySchema) };
+const deleteStateCodecs = { input: codecOf(DeleteStateRequestSchema), output: codecOf(EmptySchema) };
+const deleteBulkStateCodecs = { input: codecOf(DeleteBulkStateRequestSchema), output: codecOf(EmptySchema) };
+const executeStateTransactionCodecs = { input: codecOf(ExecuteStateTransactionRequestSchema), output: codecOf(EmptySchema) };
+const publishEventCodecs = { input: codecOf(PublishEventRequestSchema), output: codecOf(EmptySchema) };
+const listFileCodecs = { input: codecOf(ListFileRequestSchema), output: codecOf(ListFileRespSchema) };
+const delFileCodecs = { input: codecOf(DelFileRequestSchema), output: codecOf(EmptySchema) };
+const getFileMetaCodecs = { input: codecOf(GetFileMetaRequestSchema), output: codecOf(GetFileMetaResponseSchema) };
+const invokeBindingCodecs = { input: codecOf(InvokeBindingRequestSchema), output: codecOf(InvokeBindingResponseSchema) };
+const getSecretCodecs = { input: codecOf(GetSecretRequestSchema), output: codecOf(GetSecretResponseSchema) };
+const getBulkSecretCodecs = { input: codecOf(GetBulkSecretRequestSchema), output: codecOf(GetBulkSecretResponseSchema) };
+
+/**
  * The host imports of Runtime, one per unary rpc.
  *
  * Runtime is the API an application calls on its sidecar (gRPC, by default
@@ -77,11 +116,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "SayHello",
     group: "hello",
     call: async (groups, request, context) =>
-      toBinary(SayHelloResponseSchema, create(SayHelloResponseSchema, await groups.hello.sayHello(fromBinary(SayHelloRequestSchema, request), context))),
+      sayHelloCodecs.output.encode(await groups.hello.sayHello(sayHelloCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.hello;
       if (group?.sayHello === undefined) return undefined;
-      return toBinary(SayHelloResponseSchema, create(SayHelloResponseSchema, group.sayHello(fromBinary(SayHelloRequestSchema, request), context)));
+      return sayHelloCodecs.output.encode(group.sayHello(sayHelloCodecs.input.decode(request), context));
     },
   },
   {
@@ -89,11 +128,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "InvokeService",
     group: "kernel",
     call: async (groups, request, context) =>
-      toBinary(InvokeResponseSchema, create(InvokeResponseSchema, await groups.kernel.invokeService(fromBinary(InvokeServiceRequestSchema, request), context))),
+      invokeServiceCodecs.output.encode(await groups.kernel.invokeService(invokeServiceCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.kernel;
       if (group?.invokeService === undefined) return undefined;
-      return toBinary(InvokeResponseSchema, create(InvokeResponseSchema, group.invokeService(fromBinary(InvokeServiceRequestSchema, request), context)));
+      return invokeServiceCodecs.output.encode(group.invokeService(invokeServiceCodecs.input.decode(request), context));
     },
   },
   {
@@ -101,11 +140,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "GetConfiguration",
     group: "configuration",
     call: async (groups, request, context) =>
-      toBinary(GetConfigurationResponseSchema, create(GetConfigurationResponseSchema, await groups.configuration.getConfiguration(fromBinary(GetConfigurationRequestSchema, request), context))),
+      getConfigurationCodecs.output.encode(await groups.configuration.getConfiguration(getConfigurationCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.configuration;
       if (group?.getConfiguration === undefined) return undefined;
-      return toBinary(GetConfigurationResponseSchema, create(GetConfigurationResponseSchema, group.getConfiguration(fromBinary(GetConfigurationRequestSchema, request), context)));
+      return getConfigurationCodecs.output.encode(group.getConfiguration(getConfigurationCodecs.input.decode(request), context));
     },
   },
   {
@@ -113,11 +152,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "SaveConfiguration",
     group: "configuration",
     call: async (groups, request, context) =>
-      toBinary(EmptySchema, create(EmptySchema, await groups.configuration.saveConfiguration(fromBinary(SaveConfigurationRequestSchema, request), context))),
+      saveConfigurationCodecs.output.encode(await groups.configuration.saveConfiguration(saveConfigurationCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.configuration;
       if (group?.saveConfiguration === undefined) return undefined;
-      return toBinary(EmptySchema, create(EmptySchema, group.saveConfiguration(fromBinary(SaveConfigurationRequestSchema, request), context)));
+      return saveConfigurationCodecs.output.encode(group.saveConfiguration(saveConfigurationCodecs.input.decode(request), context));
     },
   },
   {
@@ -125,11 +164,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "DeleteConfiguration",
     group: "configuration",
     call: async (groups, request, context) =>
-      toBinary(EmptySchema, create(EmptySchema, await groups.configuration.deleteConfiguration(fromBinary(DeleteConfigurationRequestSchema, request), context))),
+      deleteConfigurationCodecs.output.encode(await groups.configuration.deleteConfiguration(deleteConfigurationCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.configuration;
       if (group?.deleteConfiguration === undefined) return undefined;
-      return toBinary(EmptySchema, create(EmptySchema, group.deleteConfiguration(fromBinary(DeleteConfigurationRequestSchema, request), context)));
+      return deleteConfigurationCodecs.output.encode(group.deleteConfiguration(deleteConfigurationCodecs.input.decode(request), context));
     },
   },
   {
@@ -137,11 +176,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "TryLock",
     group: "lock",
     call: async (groups, request, context) =>
-      toBinary(TryLockResponseSchema, create(TryLockResponseSchema, await groups.lock.tryLock(fromBinary(TryLockRequestSchema, request), context))),
+      tryLockCodecs.output.encode(await groups.lock.tryLock(tryLockCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.lock;
       if (group?.tryLock === undefined) return undefined;
-      return toBinary(TryLockResponseSchema, create(TryLockResponseSchema, group.tryLock(fromBinary(TryLockRequestSchema, request), context)));
+      return tryLockCodecs.output.encode(group.tryLock(tryLockCodecs.input.decode(request), context));
     },
   },
   {
@@ -149,11 +188,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "Unlock",
     group: "lock",
     call: async (groups, request, context) =>
-      toBinary(UnlockResponseSchema, create(UnlockResponseSchema, await groups.lock.unlock(fromBinary(UnlockRequestSchema, request), context))),
+      unlockCodecs.output.encode(await groups.lock.unlock(unlockCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.lock;
       if (group?.unlock === undefined) return undefined;
-      return toBinary(UnlockResponseSchema, create(UnlockResponseSchema, group.unlock(fromBinary(UnlockRequestSchema, request), context)));
+      return unlockCodecs.output.encode(group.unlock(unlockCodecs.input.decode(request), context));
     },
   },
   {
@@ -161,11 +200,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "LockKeepAlive",
     group: "lock",
     call: async (groups, request, context) =>
-      toBinary(LockKeepAliveResponseSchema, create(LockKeepAliveResponseSchema, await groups.lock.lockKeepAlive(fromBinary(LockKeepAliveRequestSchema, request), context))),
+      lockKeepAliveCodecs.output.encode(await groups.lock.lockKeepAlive(lockKeepAliveCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.lock;
       if (group?.lockKeepAlive === undefined) return undefined;
-      return toBinary(LockKeepAliveResponseSchema, create(LockKeepAliveResponseSchema, group.lockKeepAlive(fromBinary(LockKeepAliveRequestSchema, request), context)));
+      return lockKeepAliveCodecs.output.encode(group.lockKeepAlive(lockKeepAliveCodecs.input.decode(request), context));
     },
   },
   {
@@ -173,11 +212,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "GetNextId",
     group: "sequencer",
     call: async (groups, request, context) =>
-      toBinary(GetNextIdResponseSchema, create(GetNextIdResponseSchema, await groups.sequencer.getNextId(fromBinary(GetNextIdRequestSchema, request), context))),
+      getNextIdCodecs.output.encode(await groups.sequencer.getNextId(getNextIdCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.sequencer;
       if (group?.getNextId === undefined) return undefined;
-      return toBinary(GetNextIdResponseSchema, create(GetNextIdResponseSchema, group.getNextId(fromBinary(GetNextIdRequestSchema, request), context)));
+      return getNextIdCodecs.output.encode(group.getNextId(getNextIdCodecs.input.decode(request), context));
     },
   },
   {
@@ -185,11 +224,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "GetState",
     group: "state",
     call: async (groups, request, context) =>
-      toBinary(GetStateResponseSchema, create(GetStateResponseSchema, await groups.state.getState(fromBinary(GetStateRequestSchema, request), context))),
+      getStateCodecs.output.encode(await groups.state.getState(getStateCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.state;
       if (group?.getState === undefined) return undefined;
-      return toBinary(GetStateResponseSchema, create(GetStateResponseSchema, group.getState(fromBinary(GetStateRequestSchema, request), context)));
+      return getStateCodecs.output.encode(group.getState(getStateCodecs.input.decode(request), context));
     },
   },
   {
@@ -197,11 +236,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "GetBulkState",
     group: "state",
     call: async (groups, request, context) =>
-      toBinary(GetBulkStateResponseSchema, create(GetBulkStateResponseSchema, await groups.state.getBulkState(fromBinary(GetBulkStateRequestSchema, request), context))),
+      getBulkStateCodecs.output.encode(await groups.state.getBulkState(getBulkStateCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.state;
       if (group?.getBulkState === undefined) return undefined;
-      return toBinary(GetBulkStateResponseSchema, create(GetBulkStateResponseSchema, group.getBulkState(fromBinary(GetBulkStateRequestSchema, request), context)));
+      return getBulkStateCodecs.output.encode(group.getBulkState(getBulkStateCodecs.input.decode(request), context));
     },
   },
   {
@@ -209,11 +248,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "SaveState",
     group: "state",
     call: async (groups, request, context) =>
-      toBinary(EmptySchema, create(EmptySchema, await groups.state.saveState(fromBinary(SaveStateRequestSchema, request), context))),
+      saveStateCodecs.output.encode(await groups.state.saveState(saveStateCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.state;
       if (group?.saveState === undefined) return undefined;
-      return toBinary(EmptySchema, create(EmptySchema, group.saveState(fromBinary(SaveStateRequestSchema, request), context)));
+      return saveStateCodecs.output.encode(group.saveState(saveStateCodecs.input.decode(request), context));
     },
   },
   {
@@ -221,11 +260,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "DeleteState",
     group: "state",
     call: async (groups, request, context) =>
-      toBinary(EmptySchema, create(EmptySchema, await groups.state.deleteState(fromBinary(DeleteStateRequestSchema, request), context))),
+      deleteStateCodecs.output.encode(await groups.state.deleteState(deleteStateCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.state;
       if (group?.deleteState === undefined) return undefined;
-      return toBinary(EmptySchema, create(EmptySchema, group.deleteState(fromBinary(DeleteStateRequestSchema, request), context)));
+      return deleteStateCodecs.output.encode(group.deleteState(deleteStateCodecs.input.decode(request), context));
     },
   },
   {
@@ -233,11 +272,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "DeleteBulkState",
     group: "state",
     call: async (groups, request, context) =>
-      toBinary(EmptySchema, create(EmptySchema, await groups.state.deleteBulkState(fromBinary(DeleteBulkStateRequestSchema, request), context))),
+      deleteBulkStateCodecs.output.encode(await groups.state.deleteBulkState(deleteBulkStateCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.state;
       if (group?.deleteBulkState === undefined) return undefined;
-      return toBinary(EmptySchema, create(EmptySchema, group.deleteBulkState(fromBinary(DeleteBulkStateRequestSchema, request), context)));
+      return deleteBulkStateCodecs.output.encode(group.deleteBulkState(deleteBulkStateCodecs.input.decode(request), context));
     },
   },
   {
@@ -245,11 +284,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "ExecuteStateTransaction",
     group: "state",
     call: async (groups, request, context) =>
-      toBinary(EmptySchema, create(EmptySchema, await groups.state.executeStateTransaction(fromBinary(ExecuteStateTransactionRequestSchema, request), context))),
+      executeStateTransactionCodecs.output.encode(await groups.state.executeStateTransaction(executeStateTransactionCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.state;
       if (group?.executeStateTransaction === undefined) return undefined;
-      return toBinary(EmptySchema, create(EmptySchema, group.executeStateTransaction(fromBinary(ExecuteStateTransactionRequestSchema, request), context)));
+      return executeStateTransactionCodecs.output.encode(group.executeStateTransaction(executeStateTransactionCodecs.input.decode(request), context));
     },
   },
   {
@@ -257,11 +296,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "PublishEvent",
     group: "pubsub",
     call: async (groups, request, context) =>
-      toBinary(EmptySchema, create(EmptySchema, await groups.pubsub.publishEvent(fromBinary(PublishEventRequestSchema, request), context))),
+      publishEventCodecs.output.encode(await groups.pubsub.publishEvent(publishEventCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.pubsub;
       if (group?.publishEvent === undefined) return undefined;
-      return toBinary(EmptySchema, create(EmptySchema, group.publishEvent(fromBinary(PublishEventRequestSchema, request), context)));
+      return publishEventCodecs.output.encode(group.publishEvent(publishEventCodecs.input.decode(request), context));
     },
   },
   {
@@ -269,11 +308,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "ListFile",
     group: "file",
     call: async (groups, request, context) =>
-      toBinary(ListFileRespSchema, create(ListFileRespSchema, await groups.file.listFile(fromBinary(ListFileRequestSchema, request), context))),
+      listFileCodecs.output.encode(await groups.file.listFile(listFileCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.file;
       if (group?.listFile === undefined) return undefined;
-      return toBinary(ListFileRespSchema, create(ListFileRespSchema, group.listFile(fromBinary(ListFileRequestSchema, request), context)));
+      return listFileCodecs.output.encode(group.listFile(listFileCodecs.input.decode(request), context));
     },
   },
   {
@@ -281,11 +320,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "DelFile",
     group: "file",
     call: async (groups, request, context) =>
-      toBinary(EmptySchema, create(EmptySchema, await groups.file.delFile(fromBinary(DelFileRequestSchema, request), context))),
+      delFileCodecs.output.encode(await groups.file.delFile(delFileCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.file;
       if (group?.delFile === undefined) return undefined;
-      return toBinary(EmptySchema, create(EmptySchema, group.delFile(fromBinary(DelFileRequestSchema, request), context)));
+      return delFileCodecs.output.encode(group.delFile(delFileCodecs.input.decode(request), context));
     },
   },
   {
@@ -293,11 +332,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "GetFileMeta",
     group: "file",
     call: async (groups, request, context) =>
-      toBinary(GetFileMetaResponseSchema, create(GetFileMetaResponseSchema, await groups.file.getFileMeta(fromBinary(GetFileMetaRequestSchema, request), context))),
+      getFileMetaCodecs.output.encode(await groups.file.getFileMeta(getFileMetaCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.file;
       if (group?.getFileMeta === undefined) return undefined;
-      return toBinary(GetFileMetaResponseSchema, create(GetFileMetaResponseSchema, group.getFileMeta(fromBinary(GetFileMetaRequestSchema, request), context)));
+      return getFileMetaCodecs.output.encode(group.getFileMeta(getFileMetaCodecs.input.decode(request), context));
     },
   },
   {
@@ -305,11 +344,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "InvokeBinding",
     group: "binding",
     call: async (groups, request, context) =>
-      toBinary(InvokeBindingResponseSchema, create(InvokeBindingResponseSchema, await groups.binding.invokeBinding(fromBinary(InvokeBindingRequestSchema, request), context))),
+      invokeBindingCodecs.output.encode(await groups.binding.invokeBinding(invokeBindingCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.binding;
       if (group?.invokeBinding === undefined) return undefined;
-      return toBinary(InvokeBindingResponseSchema, create(InvokeBindingResponseSchema, group.invokeBinding(fromBinary(InvokeBindingRequestSchema, request), context)));
+      return invokeBindingCodecs.output.encode(group.invokeBinding(invokeBindingCodecs.input.decode(request), context));
     },
   },
   {
@@ -317,11 +356,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "GetSecret",
     group: "secret",
     call: async (groups, request, context) =>
-      toBinary(GetSecretResponseSchema, create(GetSecretResponseSchema, await groups.secret.getSecret(fromBinary(GetSecretRequestSchema, request), context))),
+      getSecretCodecs.output.encode(await groups.secret.getSecret(getSecretCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.secret;
       if (group?.getSecret === undefined) return undefined;
-      return toBinary(GetSecretResponseSchema, create(GetSecretResponseSchema, group.getSecret(fromBinary(GetSecretRequestSchema, request), context)));
+      return getSecretCodecs.output.encode(group.getSecret(getSecretCodecs.input.decode(request), context));
     },
   },
   {
@@ -329,11 +368,11 @@ export const runtimeWasmImports: readonly WasmHostImport[] = [
     rpc: "GetBulkSecret",
     group: "secret",
     call: async (groups, request, context) =>
-      toBinary(GetBulkSecretResponseSchema, create(GetBulkSecretResponseSchema, await groups.secret.getBulkSecret(fromBinary(GetBulkSecretRequestSchema, request), context))),
+      getBulkSecretCodecs.output.encode(await groups.secret.getBulkSecret(getBulkSecretCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.secret;
       if (group?.getBulkSecret === undefined) return undefined;
-      return toBinary(GetBulkSecretResponseSchema, create(GetBulkSecretResponseSchema, group.getBulkSecret(fromBinary(GetBulkSecretRequestSchema, request), context)));
+      return getBulkSecretCodecs.output.encode(group.getBulkSecret(getBulkSecretCodecs.input.decode(request), context));
     },
   },
 ];

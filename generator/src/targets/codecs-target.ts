@@ -24,7 +24,7 @@ export const codecsTarget: Target = {
   generate: (spec) => runTsTarget(spec, "codecs", (schema) => printCodecs(schema, spec), () => "the unary rpcs of spec/proto"),
 };
 
-const codecsDir = "codecs";
+export const codecsDir = "codecs";
 /** The versioned runtime generated code imports (see component-runtime/src/codec-wire.ts). */
 const wireModule = "@ottavo/component-runtime";
 

@@ -3,6 +3,8 @@ import type { GeneratedFile } from "@bufbuild/protoplugin";
 import { printDoc } from "./components-target";
 import { protoDoc } from "./rpc-signatures";
 import { fileStem, camelCase } from "./ts-names";
+import { codecsDir } from "./codecs-target";
+import { componentRuntime } from "./component-runtime";
 import { wasmAbiModule, wasmAbiVersion, wasmGuestExports, wasmAbiExtraImports, type WasmAbi } from "./wasm-abi";
 
 /** The host table's file for a service, relative to the TypeScript output root. */
@@ -23,6 +25,9 @@ export function printHostTable(f: GeneratedFile, service: DescService, abi: Wasm
   const fromBinary = f.import("fromBinary", "@bufbuild/protobuf");
   const toBinary = f.import("toBinary", "@bufbuild/protobuf");
   const create = f.import("create", "@bufbuild/protobuf");
+  const codecFor = f.import("codecFor", `./${codecsDir}/index`);
+  const MessageCodec = f.import("MessageCodec", componentRuntime, true);
+  const DescMessage = f.import("DescMessage", "@bufbuild/protobuf", true);
 
   f.print(f.jsDoc(`The module every ottavo host import lives in.`));
   f.print(f.export("const", "wasmAbiModule"), ` = "${wasmAbiModule}";`);
@@ -73,21 +78,35 @@ resolves to. An rpc or group that is absent has no synchronous form.`,
   f.print("  };");
   f.print("};");
   f.print();
+  f.print(f.jsDoc("The generated codec of a message (the gRPC fast path's), or protobuf-es's reflection where none is generated."));
+  f.print("function codecOf<Desc extends ", DescMessage, ">(schema: Desc): ", MessageCodec, "<Desc> {");
+  f.print("  return (");
+  f.print("    ", codecFor, "(schema) ?? {");
+  f.print("      typeName: schema.typeName,");
+  f.print("      decode: (bytes) => ", fromBinary, "(schema, bytes),");
+  f.print("      encode: (init) => ", toBinary, "(schema, ", create, "(schema, init)),");
+  f.print("    }");
+  f.print("  );");
+  f.print("}");
+  f.print();
+  for (const i of imports) {
+    f.print("const ", i.method.localName, "Codecs = { input: codecOf(", f.importSchema(i.method.input), "), output: codecOf(", f.importSchema(i.method.output), ") };");
+  }
+  f.print();
   printDoc(f, `The host imports of ${service.name}, one per unary rpc.\n\n${protoDoc(service)}`.trim());
   f.print(f.export("const", `${camelCase(service.name)}WasmImports`), ": readonly WasmHostImport[] = [");
   for (const i of imports) {
-    const input = f.importSchema(i.method.input);
-    const output = f.importSchema(i.method.output);
+    const codecs = `${i.method.localName}Codecs`;
     f.print("  {");
     f.print(`    name: "${i.name}",`);
     f.print(`    rpc: "${i.method.name}",`);
     f.print(`    group: "${i.group}",`);
     f.print("    call: async (groups, request, context) =>");
-    f.print("      ", toBinary, "(", output, ", ", create, "(", output, ", await groups.", i.group, ".", i.method.localName, "(", fromBinary, "(", input, ", request), context))),");
+    f.print("      ", codecs, ".output.encode(await groups.", i.group, ".", i.method.localName, "(", codecs, ".input.decode(request), context)),");
     f.print("    callSync: (groups, request, context) => {");
     f.print("      const group = groups.", i.group, ";");
     f.print("      if (group?.", i.method.localName, " === undefined) return undefined;");
-    f.print("      return ", toBinary, "(", output, ", ", create, "(", output, ", group.", i.method.localName, "(", fromBinary, "(", input, ", request), context)));");
+    f.print("      return ", codecs, ".output.encode(group.", i.method.localName, "(", codecs, ".input.decode(request), context));");
     f.print("    },");
     f.print("  },");
   }

@@ -89,8 +89,11 @@ export class RuntimeMetrics {
     this.redeliveries,
     this.deadLetters,
   ];
-  /** Series by rpc and protocol: looked up once per call by one string key. */
-  private readonly perRpc = new Map<string, RpcSeries>();
+  /**
+   * Series by service, method and protocol: looked up once per call by the call's own
+   * strings (descriptor names, whose hashes are kept), with no key string made per call.
+   */
+  private readonly perRpc = new Map<string, Map<string, Map<string, RpcSeries>>>();
 
   /** The pipeline step that counts and times every call, on both paths. */
   readonly rpcStep: CallStep = {
@@ -166,8 +169,11 @@ export class RuntimeMetrics {
   }
 
   private seriesOf(call: CallInfo): RpcSeries {
-    const key = `${call.service}/${call.method}|${call.protocol}`;
-    let series = this.perRpc.get(key);
+    let byMethod = this.perRpc.get(call.service);
+    if (byMethod === undefined) this.perRpc.set(call.service, (byMethod = new Map()));
+    let byProtocol = byMethod.get(call.method);
+    if (byProtocol === undefined) byMethod.set(call.method, (byProtocol = new Map()));
+    let series = byProtocol.get(call.protocol);
     if (series === undefined) {
       const labels = { service: call.service, method: call.method, protocol: call.protocol };
       const byCode = new Map<Code | undefined, Count>();
@@ -183,7 +189,7 @@ export class RuntimeMetrics {
           return count;
         },
       };
-      this.perRpc.set(key, series);
+      byProtocol.set(call.protocol, series);
     }
     return series;
   }

@@ -3,7 +3,9 @@ import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { DescMethodUnary } from "@bufbuild/protobuf";
+import { UnaryCallContext } from "../server/grpc/unary-call-context";
 import type { RuntimeHandlerGroups } from "@ottavo/generated/server/runtime-handlers";
 import {
   CommonInvokeRequestSchema,
@@ -598,16 +600,18 @@ function failure(code: Code, message: string): BridgeAnswer {
   return { status: code, body: encoder.encode(message) };
 }
 
-/** The context the handlers receive for a call from a function: no deadline of its own (the guest's CPU limit and the backend's timeouts bound it). */
+/** Runtime's rpcs by name. */
+const runtimeMethods = new Map(RuntimeService.methods.map((m) => [m.name, m]));
+
+/**
+ * The context the handlers receive for a call from a function: no deadline of its own
+ * (the guest's CPU limit and the backend's timeouts bound it). The API's lazy unary
+ * context: its signal, headers and values are made only when something reads them
+ * (an AbortController per host call was most of an inline call's cost).
+ */
 function handlerContext(rpc: string): HandlerContext {
-  const method = RuntimeService.methods.find((m) => m.name === rpc) ?? RuntimeService.methods[0];
-  return createHandlerContext({
-    service: RuntimeService,
-    method,
-    protocolName: "wasm",
-    requestMethod: "POST",
-    url: `wasm://${RuntimeService.typeName}/${method.name}`,
-  });
+  const method = runtimeMethods.get(rpc) ?? RuntimeService.methods[0];
+  return new UnaryCallContext(method as DescMethodUnary, {}, undefined, undefined, "wasm", `/${RuntimeService.typeName}/${method.name}`);
 }
 
 function verbOf(verb: string): HTTPExtension_Verb {

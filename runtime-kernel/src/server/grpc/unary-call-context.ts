@@ -5,7 +5,7 @@ import { CallValues } from "../call-values";
 
 /**
  * Connect's HandlerContext for a call the gRPC fast path or the Connect unary path
- * serves, so handlers run unchanged on every path. Everything a handler rarely reads (headers as a
+ * serves (and a WebAssembly function's host call), so handlers run unchanged on every path. Everything a handler rarely reads (headers as a
  * Headers object, the abort signal, context values) is made on first use: most
  * unary calls never touch them, and an AbortController per call is measurable.
  */
@@ -25,7 +25,7 @@ export class UnaryCallContext implements HandlerContext {
     private readonly deadline: number | undefined,
     /** What the pipeline's steps set, when one did. */
     private lazyValues?: ContextValues,
-    readonly protocolName: "grpc" | "connect" = "grpc",
+    readonly protocolName: "grpc" | "connect" | "wasm" = "grpc",
     /** The request's path; HTTP/2's :path header when not given. */
     private readonly path?: string,
   ) {}

@@ -2,7 +2,10 @@
 
 import type { DemoHandlerGroups } from "../server/demo-handlers";
 import type { HandlerContext } from "@connectrpc/connect";
+import type { DescMessage } from "@bufbuild/protobuf";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { MessageCodec } from "@ottavo/component-runtime";
+import { codecFor } from "../codecs/index";
 import { GetNoteRequestSchema, NoteSchema } from "../spec/proto/demo/v1/demo_pb";
 
 /**
@@ -63,6 +66,21 @@ export type DemoSyncHandlerGroups = {
 };
 
 /**
+ * The generated codec of a message (the gRPC fast path's), or protobuf-es's reflection where none is generated.
+ */
+function codecOf<Desc extends DescMessage>(schema: Desc): MessageCodec<Desc> {
+  return (
+    codecFor(schema) ?? {
+      typeName: schema.typeName,
+      decode: (bytes) => fromBinary(schema, bytes),
+      encode: (init) => toBinary(schema, create(schema, init)),
+    }
+  );
+}
+
+const getNoteCodecs = { input: codecOf(GetNoteRequestSchema), output: codecOf(NoteSchema) };
+
+/**
  * The host imports of Demo, one per unary rpc.
  *
  * Demo exercises every streaming shape and a capability binding.
@@ -73,11 +91,11 @@ export const demoWasmImports: readonly WasmHostImport[] = [
     rpc: "GetNote",
     group: "notes",
     call: async (groups, request, context) =>
-      toBinary(NoteSchema, create(NoteSchema, await groups.notes.getNote(fromBinary(GetNoteRequestSchema, request), context))),
+      getNoteCodecs.output.encode(await groups.notes.getNote(getNoteCodecs.input.decode(request), context)),
     callSync: (groups, request, context) => {
       const group = groups.notes;
       if (group?.getNote === undefined) return undefined;
-      return toBinary(NoteSchema, create(NoteSchema, group.getNote(fromBinary(GetNoteRequestSchema, request), context)));
+      return getNoteCodecs.output.encode(group.getNote(getNoteCodecs.input.decode(request), context));
     },
   },
 ];
