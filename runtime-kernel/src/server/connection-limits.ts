@@ -46,6 +46,23 @@ const closeGraceMs = 5_000;
 /** A session with no stream is probed with a PING after this long, so a dead or broken one is found quickly. */
 const quietProbeMs = 1_000;
 
+/** A session's open streams, for its idle timer. */
+interface OpenStreams {
+  count: number;
+  readonly quiet: () => void;
+}
+
+/**
+ * Each stream points to its session's count, so one listener function serves every
+ * stream (a closure and a once() wrapper per stream were a few hundred bytes per call).
+ */
+const openStreamsOf = Symbol("ottavo.openStreams");
+type CountedStream = http2.ServerHttp2Stream & { [openStreamsOf]: OpenStreams };
+function onCountedStreamClose(this: CountedStream): void {
+  const open = this[openStreamsOf];
+  if (--open.count === 0) open.quiet();
+}
+
 /**
  * Watches one HTTP/2 session: it is closed (GOAWAY) after idleTimeout without an
  * open stream, pinged every keepAliveTime, and destroyed with its socket when a
@@ -59,7 +76,6 @@ const quietProbeMs = 1_000;
  * answer a ping; one that has had no stream for a second gets one.
  */
 export function watchSession(session: http2.ServerHttp2Session, limits: ServerLimits): void {
-  let streams = 0;
   let pingTimer: NodeJS.Timeout | undefined;
   let awaitingPong = false;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -100,23 +116,23 @@ export function watchSession(session: http2.ServerHttp2Session, limits: ServerLi
     clearTimeout(probeTimer);
   };
 
+  const open: OpenStreams = { count: 0, quiet };
   pingTimer = setInterval(ping, limits.keepAliveTimeMs).unref();
   quiet();
   session.on("stream", (stream: http2.ServerHttp2Stream) => {
-    if (streams++ === 0) {
+    if (open.count++ === 0) {
       clearTimeout(idleTimer);
       clearTimeout(probeTimer);
     }
-    stream.once("close", () => {
-      if (--streams === 0) quiet();
-    });
+    (stream as CountedStream)[openStreamsOf] = open;
+    stream.on("close", onCountedStreamClose);
   });
   session.once("close", stop);
   session.on("error", () => destroy());
   session.on("frameError", () => destroy());
   // A client's GOAWAY: it opens no new streams; once the open ones finish, the socket is of no use.
   session.on("goaway", () => {
-    if (streams === 0) destroy();
+    if (open.count === 0) destroy();
     else session.close();
   });
 }

@@ -13,9 +13,7 @@ import type { ServerLimits } from "../config/server-limits";
  */
 export function checkRequestLimits(schema: DescMessage, message: unknown, limits: ServerLimits, rpc: string): void {
   const plan = planOf(schema);
-  if (plan.length === 0) return;
-  const state = { entries: 0 };
-  walk(plan, message as Record<string, unknown>, limits, rpc, state);
+  if (plan.length > 0) walk(plan, message as Record<string, unknown>, limits, rpc, 0);
 }
 
 /**
@@ -34,8 +32,9 @@ export function withRequestLimits<S extends DescService>(service: S, impl: Servi
     if (planOf(schema).length === 0) {
       wrapped[method.localName] = handler.bind(impl);
     } else if (method.methodKind === "unary" || method.methodKind === "server_streaming") {
+      const plan = planOf(schema);
       wrapped[method.localName] = (input: unknown, context: unknown) => {
-        checkRequestLimits(schema, input, limits, rpc);
+        walk(plan, input as Record<string, unknown>, limits, rpc, 0);
         return handler.call(impl, input, context);
       };
     } else {
@@ -71,9 +70,10 @@ const transactionOperation = "spec.proto.runtime.v1.TransactionalStateOperation"
 const plans = new WeakMap<DescMessage, Step[]>();
 
 /** Computed once per message type: only the fields that can hold something countable. */
-function planOf(schema: DescMessage, visiting = new Set<DescMessage>()): Step[] {
+function planOf(schema: DescMessage, visiting?: Set<DescMessage>): Step[] {
   const known = plans.get(schema);
   if (known !== undefined) return known;
+  visiting ??= new Set();
   // A recursive type (Struct, Value) is not followed a second time; the byte limit bounds it.
   if (visiting.has(schema)) return [];
   visiting.add(schema);
@@ -95,13 +95,14 @@ function planOf(schema: DescMessage, visiting = new Set<DescMessage>()): Step[] 
   return plan;
 }
 
-function walk(plan: readonly Step[], message: Record<string, unknown>, limits: ServerLimits, rpc: string, state: { entries: number }): void {
+/** Checks the message against the plan; returns the metadata entries counted so far (they add up across the whole request). */
+function walk(plan: readonly Step[], message: Record<string, unknown>, limits: ServerLimits, rpc: string, entries: number): number {
   for (const step of plan) {
     const value = step.oneof === undefined ? message[step.localName] : oneofValue(message[step.oneof], step.localName);
     if (value === undefined || value === null) continue;
     if (step.kind === "map") {
       for (const _key in value as object) {
-        if (++state.entries > limits.maxMetadataEntries) {
+        if (++entries > limits.maxMetadataEntries) {
           throw tooMany(rpc, `more than ${limits.maxMetadataEntries} metadata entries`, "maxMetadataEntries");
         }
       }
@@ -111,11 +112,12 @@ function walk(plan: readonly Step[], message: Record<string, unknown>, limits: S
       if (list.length > limit) {
         throw tooMany(rpc, `${list.length} ${step.field.name} (at most ${limit})`, step.limit!);
       }
-      if (step.inner !== undefined) for (const item of list) walk(step.inner, item as Record<string, unknown>, limits, rpc, state);
+      if (step.inner !== undefined) for (const item of list) entries = walk(step.inner, item as Record<string, unknown>, limits, rpc, entries);
     } else {
-      walk(step.inner!, value as Record<string, unknown>, limits, rpc, state);
+      entries = walk(step.inner!, value as Record<string, unknown>, limits, rpc, entries);
     }
   }
+  return entries;
 }
 
 function oneofValue(selected: unknown, localName: string): unknown {
