@@ -1,37 +1,31 @@
-/**
- * Reads V8's --trace-gc lines, e.g.
- *   [123:0x5f..]     5012 ms: Scavenge 10.9 (13.3) -> 9.6 (13.8) MB, 0.61 / 0.00 ms  (average mu = ...) allocation failure;
- * Between two collections the heap only grows by what was allocated, so the
- * bytes allocated are the sum of each collection's "before" minus the previous
- * one's "after".
- */
+import * as path from "node:path";
+
+/** Node's arguments that load the probe (gc-window.ts) into a measured server. */
+export const gcWindowNodeArgs = ["-r", path.join(__dirname, "gc-window.js")];
+
+/** What gc-window.ts measured over one window. */
 export interface GcSummary {
   readonly allocatedBytes: number;
   readonly scavenges: number;
-  readonly markSweeps: number;
+  /** Mark-compacts and the other full collections. */
+  readonly otherCollections: number;
   /** The longest young-generation pause, in ms. */
   readonly maxScavengeMs: number;
 }
 
-const line = /(Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact)[^\d]*([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB, ([\d.]+) \/ ([\d.]+) ms/;
-
-export function summarizeGcTrace(text: string): GcSummary {
-  let allocated = 0;
-  let previousAfter: number | undefined;
-  let scavenges = 0;
-  let markSweeps = 0;
-  let maxScavengeMs = 0;
-  for (const row of text.split("\n")) {
-    const match = line.exec(row);
-    if (!match) continue;
-    const before = Number(match[2]);
-    const after = Number(match[4]);
-    if (previousAfter !== undefined) allocated += Math.max(0, before - previousAfter);
-    previousAfter = after;
-    if (match[1] === "Scavenge") {
-      scavenges++;
-      maxScavengeMs = Math.max(maxScavengeMs, Number(match[6]));
-    } else markSweeps++;
+/**
+ * Runs the work inside a window of the server's probe (SIGUSR2 before and after)
+ * and resolves with the work's result and the line the probe printed on stdout.
+ */
+export async function inGcWindow<T>(server: { pid: number; stdout(): string }, work: () => Promise<T>): Promise<{ result: T; gc: GcSummary }> {
+  const from = server.stdout().length;
+  process.kill(server.pid, "SIGUSR2");
+  const result = await work();
+  process.kill(server.pid, "SIGUSR2");
+  const line = /^gc-window (\{.*\})$/m;
+  for (let waited = 0; !line.test(server.stdout().slice(from)); waited += 20) {
+    if (waited > 10_000) throw new Error(`pid ${server.pid} printed no gc-window line: was it started with ${gcWindowNodeArgs.join(" ")}?`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { allocatedBytes: allocated * 1024 * 1024, scavenges, markSweeps, maxScavengeMs };
+  return { result, gc: JSON.parse(line.exec(server.stdout().slice(from))![1]!) as GcSummary };
 }

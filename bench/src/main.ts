@@ -28,7 +28,7 @@ import {
   SayHelloRequestSchema,
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { summarizeCpuProfile } from "./cpu-profile";
-import { summarizeGcTrace } from "./gc-trace";
+import { gcWindowNodeArgs, inGcWindow } from "./gc-trace";
 import { invocationMarkdown, measureInvocation, type InvocationFigures } from "./invoke-bench";
 import {
   ghz,
@@ -259,17 +259,20 @@ async function main(): Promise<void> {
     // Start-to-ready and idle memory, on fresh processes before anything else runs.
     if (runs("start")) {
       const starts: number[] = [];
-      let idleRss = 0;
+      const idleRss: number[] = [];
       for (let i = 0; i < 5; i++) {
         const t0 = performance.now();
         const runtime = await startRuntime({ config: memoryConfig });
         starts.push(performance.now() - t0);
         await new Promise((resolve) => setTimeout(resolve, 500));
-        idleRss = rssBytes(runtime.process.pid!);
+        idleRss.push(rssBytes(runtime.process.pid!));
         await runtime.stop();
       }
       memoryFacts.push(`start to ready (spawn until the ready line), median of 5: ${median(starts).toFixed(0)} ms`);
-      memoryFacts.push(`RSS idle (0.5 s after ready, in-memory config): ${(idleRss / 1048576).toFixed(1)} MB`);
+      memoryFacts.push(
+        `RSS idle (0.5 s after ready, in-memory config), median of 5: ${(median(idleRss) / 1048576).toFixed(1)} MB ` +
+          `(${idleRss.map((bytes) => (bytes / 1048576).toFixed(1)).join(", ")})`,
+      );
     }
 
     const reference = await startScriptServer("reference-server.js");
@@ -442,29 +445,26 @@ async function main(): Promise<void> {
     }
 
     if (runs("gc")) {
-      log("allocation and GC pauses (--trace-gc)");
-      const traced = await startPinnedRuntime(memoryConfig, { nodeArgs: ["--trace-gc"] });
-      const tracedTarget = runtimeTarget("runtime --trace-gc", traced);
+      log("allocation and GC pauses (gc-window.ts: v8.GCProfiler inside each server)");
+      const traced = await startPinnedRuntime(memoryConfig, { nodeArgs: gcWindowNodeArgs });
+      const tracedTarget = runtimeTarget("runtime, GC probe", traced);
+      const tracedServer = { pid: traced.process.pid!, stdout: () => traced.stdout() };
       await warm(tracedTarget, "GetState");
       for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
-        const from = traced.stdout().length;
-        const run = await grpcRun(tracedTarget, "GetState", { concurrency: 16, seconds, rps });
-        const gc = summarizeGcTrace(traced.stdout().slice(from));
+        const { result: run, gc } = await inGcWindow(tracedServer, () => grpcRun(tracedTarget, "GetState", { concurrency: 16, seconds, rps }));
         memoryFacts.push(
           `GetState in-memory at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
-            `(${gc.scavenges} scavenges, ${gc.markSweeps} mark-compacts over ${run.result.ok} calls), longest young-generation pause ${gc.maxScavengeMs.toFixed(2)} ms`,
+            `(${gc.scavenges} scavenges, ${gc.otherCollections} mark-compacts over ${run.result.ok} calls), longest young-generation pause ${gc.maxScavengeMs.toFixed(2)} ms`,
         );
       }
 
       // The same figure for the hand-framed reference: node:http2's own share of it.
-      const tracedReference = await startScriptServer("reference-server.js", 10_000, [], ["--trace-gc"]);
+      const tracedReference = await startScriptServer("reference-server.js", 10_000, [], gcWindowNodeArgs);
       scripts.push(tracedReference);
-      const tracedReferenceTarget = scriptTarget("reference --trace-gc", tracedReference);
+      const tracedReferenceTarget = scriptTarget("reference, GC probe", tracedReference);
       await warm(tracedReferenceTarget, "GetState");
       for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
-        const from = tracedReference.stdout().length;
-        const run = await grpcRun(tracedReferenceTarget, "GetState", { concurrency: 16, seconds, rps });
-        const gc = summarizeGcTrace(tracedReference.stdout().slice(from));
+        const { result: run, gc } = await inGcWindow(tracedReference, () => grpcRun(tracedReferenceTarget, "GetState", { concurrency: 16, seconds, rps }));
         memoryFacts.push(
           `reference (hand-framed node:http2, GetState from a Map) at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
             `(${gc.scavenges} scavenges), longest young-generation pause ${gc.maxScavengeMs.toFixed(2)} ms`,

@@ -12,7 +12,7 @@ export interface ScriptServer {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
-  /** Everything it printed on stdout so far (--trace-gc writes there). */
+  /** Everything it printed on stdout so far (the GC probe, gc-window.ts, writes there). */
   stdout(): string;
   stop(): Promise<void>;
 }
