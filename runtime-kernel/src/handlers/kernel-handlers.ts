@@ -53,15 +53,58 @@ function invocationOf(request: InvokeServiceRequest, context: HandlerContext, ra
   const verb = extension === undefined || extension.verb === HTTPExtension_Verb.NONE ? "POST" : HTTPExtension_Verb[extension.verb];
   if (verb === undefined) throw invalidArgument(`InvokeService: unknown http_extension.verb ${extension?.verb}`);
   const hops = Number(headerOf(context, raw, invokeHopsHeader) ?? "0");
-  return {
-    id: request.id,
-    method: message?.method ?? "",
+  return new HandlerInvocation(
+    request.id,
+    message?.method ?? "",
     verb,
-    query: extension?.querystring ?? "",
-    contentType: message?.contentType ?? "",
-    data: message?.data?.value ?? noData,
-    headers: raw === undefined ? requestHeadersOf(context.requestHeader) : requestHeadersOfRaw(raw),
-    signal: context.signal,
-    hops: Number.isInteger(hops) && hops > 0 ? hops : 0,
-  };
+    extension?.querystring ?? "",
+    message?.contentType ?? "",
+    message?.data?.value ?? noData,
+    raw === undefined ? requestHeadersOf(context.requestHeader) : requestHeadersOfRaw(raw),
+    Number.isInteger(hops) && hops > 0 ? hops : 0,
+    context,
+  );
+}
+
+/** A handler context that tracks its aborts itself (the gRPC fast path's and the Connect unary path's). */
+interface AbortHook {
+  whenAborted(listener: () => void): (() => void) | undefined;
+}
+
+/**
+ * The invocation of a call, with the call's signal read only when someone asks
+ * for it (the fast path makes an AbortController per call only then) and aborts
+ * watched through the context's hook when it has one. Both live on the prototype,
+ * so a copy given another signal ({ ...request, signal }, a timeout's or a retry's)
+ * has neither and watches its own signal.
+ */
+class HandlerInvocation implements InvocationRequest {
+  readonly #context: HandlerContext;
+
+  constructor(
+    readonly id: string,
+    readonly method: string,
+    readonly verb: string,
+    readonly query: string,
+    readonly contentType: string,
+    readonly data: Uint8Array,
+    readonly headers: ReadonlyArray<readonly [string, string]>,
+    readonly hops: number,
+    context: HandlerContext,
+  ) {
+    this.#context = context;
+  }
+
+  get signal(): AbortSignal {
+    return this.#context.signal;
+  }
+
+  whenAborted(listener: () => void): (() => void) | undefined {
+    const context = this.#context;
+    if ("whenAborted" in context) return (context as HandlerContext & AbortHook).whenAborted(listener);
+    const { signal } = context;
+    if (signal.aborted) return undefined;
+    signal.addEventListener("abort", listener, { once: true });
+    return () => signal.removeEventListener("abort", listener);
+  }
 }

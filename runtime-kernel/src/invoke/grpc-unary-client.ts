@@ -40,15 +40,37 @@ export class GrpcUnaryClient {
 
   constructor(private readonly url: string) {}
 
-  /** Calls `path` (/package.Service/Method) with the encoded request; rejects with the server's ConnectError or a ChannelFailure. */
-  call(path: string, request: Uint8Array, metadata: Metadata, signal: AbortSignal): Promise<UnaryAnswer> {
+  /**
+   * Calls `path` (/package.Service/Method) with the encoded request; rejects with
+   * the server's ConnectError or a ChannelFailure (also when the call is aborted).
+   * watchAbort calls its listener once on abort and answers the function that
+   * stops watching, or undefined when the call is aborted already.
+   */
+  call(
+    path: string,
+    request: Uint8Array,
+    metadata: Metadata,
+    watchAbort: (listener: () => void) => (() => void) | undefined,
+  ): Promise<UnaryAnswer> {
     return new Promise<UnaryAnswer>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
+      let stream: http2.ClientHttp2Stream | undefined;
+      let settled = false;
+      const finish = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        unwatch?.();
+        outcome();
+      };
+      const unwatch = watchAbort(() => {
+        stream?.close(NGHTTP2_CANCEL);
+        finish(() => reject(new ChannelFailure("the call was aborted", stream !== undefined)));
+      });
+      if (unwatch === undefined) return reject(new ChannelFailure("the call was aborted", false));
       let session: http2.ClientHttp2Session;
       try {
         session = this.connect();
       } catch (error) {
-        return reject(new ChannelFailure(String((error as Error).message), false, error));
+        return finish(() => reject(new ChannelFailure(String((error as Error).message), false, error)));
       }
       const headers: http2.OutgoingHttpHeaders = {
         ":method": "POST",
@@ -58,38 +80,27 @@ export class GrpcUnaryClient {
       };
       for (const name in metadata) headers[name] = metadata[name];
       const connected = !session.connecting;
-      const stream = session.request(headers);
+      const opened = session.request(headers);
+      stream = opened;
       const chunks: Buffer[] = [];
       let size = 0;
       let responseHeaders: http2.IncomingHttpHeaders | undefined;
       let trailers: http2.IncomingHttpHeaders | undefined;
-      let settled = false;
-      const finish = (outcome: () => void) => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener("abort", onAbort);
-        outcome();
-      };
-      const onAbort = () => {
-        stream.close(NGHTTP2_CANCEL);
-        finish(() => reject(signal.reason));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      stream.on("response", (received) => (responseHeaders = received));
-      stream.on("trailers", (received) => (trailers = received));
-      stream.on("data", (chunk: Buffer) => {
+      opened.on("response", (received) => (responseHeaders = received));
+      opened.on("trailers", (received) => (trailers = received));
+      opened.on("data", (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
       });
-      stream.on("error", (error: Error & { cause?: unknown }) => {
+      opened.on("error", (error: Error & { cause?: unknown }) => {
         // A stream cancelled because its connection failed says why in its cause (ECONNREFUSED...).
         const why = error.cause instanceof Error ? error.cause.message : error.message;
         finish(() => reject(new ChannelFailure(why, connected || responseHeaders !== undefined, error)));
       });
-      stream.on("close", () =>
+      opened.on("close", () =>
         finish(() => {
           if (responseHeaders === undefined) {
-            return reject(new ChannelFailure(`the stream closed without an answer (code ${stream.rstCode})`, true));
+            return reject(new ChannelFailure(`the stream closed without an answer (code ${opened.rstCode})`, true));
           }
           // The common case, read from the raw headers: grpc-status 0 in the trailers.
           if ((trailers ?? responseHeaders)["grpc-status"] !== "0") {
@@ -107,7 +118,7 @@ export class GrpcUnaryClient {
           resolve({ message: body.subarray(5), headers: responseHeaders });
         }),
       );
-      stream.end(frameMessage(request));
+      opened.end(frameMessage(request));
     });
   }
 

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { forwardsResponseHeader } from "./forwarded-headers";
 import { AnswerTooLarge, Http1Client, Http1Failure } from "./http1-client";
-import { idempotentVerbs, type InvocationRequest, type InvocationResponse, type InvocationTarget } from "./invocation";
+import { idempotentVerbs, watchAbort, type InvocationRequest, type InvocationResponse, type InvocationTarget } from "./invocation";
 import { abortedCall, unreachable } from "./invocation-errors";
 
 export interface HttpTargetOptions {
@@ -49,8 +49,6 @@ export class HttpTarget implements InvocationTarget {
   }
 
   async invoke(request: InvocationRequest): Promise<InvocationResponse> {
-    const { signal } = request;
-    if (signal.aborted) throw abortedCall(signal, this.description);
     let head = `${request.verb} ${this.pathFor(request)} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
     for (const [name, value] of request.headers) head += headerLine(name, value);
     if (request.contentType !== "") head += headerLine("content-type", request.contentType);
@@ -62,7 +60,7 @@ export class HttpTarget implements InvocationTarget {
         method: request.verb,
         head,
         body: request.data,
-        signal,
+        watchAbort: (listener) => watchAbort(request, listener),
         maxAnswerBytes: this.maxResponseBytes,
         idempotent: idempotentVerbs.has(request.verb),
       });

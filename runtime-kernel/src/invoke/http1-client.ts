@@ -14,12 +14,20 @@ export class Http1Failure extends Error {
   }
 }
 
+/** The request's call was aborted (its caller went away, a deadline or a timeout passed). */
+export class Http1Aborted extends Error {
+  constructor() {
+    super("the call was aborted");
+  }
+}
+
 /** One request: the head is the request line and header fields, each ending in CRLF, without the blank line. */
 export interface Http1Request {
   readonly method: string;
   readonly head: string;
   readonly body: Uint8Array;
-  readonly signal: AbortSignal;
+  /** Watches the call's abort: calls listener once on abort, answers the function that stops watching, or undefined when aborted already. */
+  readonly watchAbort: (listener: () => void) => (() => void) | undefined;
   readonly maxAnswerBytes: number;
   /** Whether the request may be sent again when a reused connection closed before any answer (RFC 9110 9.2.2). */
   readonly idempotent: boolean;
@@ -64,14 +72,14 @@ export class Http1Client {
 
   constructor(private readonly options: Http1ClientOptions) {}
 
-  /** Sends the request; resolves with the answer, or rejects with Http1Failure, MalformedAnswer (as Http1Failure), AnswerTooLarge or the signal's reason. */
+  /** Sends the request; resolves with the answer, or rejects with Http1Failure (a malformed answer too), AnswerTooLarge or Http1Aborted. */
   request(request: Http1Request): Promise<Http1Answer> {
     return new Promise<Http1Answer>((resolve, reject) => {
-      const { signal } = request;
-      if (signal.aborted) return reject(signal.reason);
       if (this.closed) return reject(new Http1Failure("the client is closed", false));
       const exchange = new Exchange(this, request, resolve, reject);
-      signal.addEventListener("abort", exchange.onAbort, { once: true });
+      const unwatch = request.watchAbort(exchange.onAbort);
+      if (unwatch === undefined) return reject(new Http1Aborted());
+      exchange.unwatch = unwatch;
       const connection = this.take();
       if (connection !== undefined) exchange.start(connection, false);
       else this.waiting.push(exchange);
@@ -191,6 +199,8 @@ class Exchange implements Waiter {
   private parser: Http1ResponseParser | undefined;
   private settled = false;
   private retried = false;
+  /** Stops watching the call's abort. */
+  unwatch: (() => void) | undefined;
 
   constructor(
     private readonly client: Http1Client,
@@ -230,7 +240,7 @@ class Exchange implements Waiter {
     this.finish();
     if (connection === undefined) this.client.forget(this);
     else connection.socket.destroy();
-    this.reject(this.request.signal.reason);
+    this.reject(new Http1Aborted());
   };
 
   fail(error: Error): void {
@@ -298,6 +308,6 @@ class Exchange implements Waiter {
 
   private finish(): void {
     this.settled = true;
-    this.request.signal.removeEventListener("abort", this.onAbort);
+    this.unwatch?.();
   }
 }

@@ -11,7 +11,7 @@ import {
 import { apiTokenHeader, forwardsResponseHeader, invokeHopsHeader } from "./forwarded-headers";
 import { ChannelFailure, GrpcUnaryClient, type Metadata } from "./grpc-unary-client";
 import { httpStatusHeader } from "./http-status-errors";
-import type { InvocationRequest, InvocationResponse, InvocationTarget } from "./invocation";
+import { watchAbort, type InvocationRequest, type InvocationResponse, type InvocationTarget } from "./invocation";
 import { abortedCall, unreachable } from "./invocation-errors";
 
 const invokePath = `/${Runtime.typeName}/${Runtime.method.invokeService.name}`;
@@ -59,7 +59,7 @@ export class RemoteRuntimeTarget implements InvocationTarget {
     const bytes = requestCodec ? requestCodec.encode(init) : toBinary(InvokeServiceRequestSchema, create(InvokeServiceRequestSchema, init));
     let answer;
     try {
-      answer = await this.client.call(invokePath, bytes, headers, request.signal);
+      answer = await this.client.call(invokePath, bytes, headers, (listener) => watchAbort(request, listener));
     } catch (error) {
       if (request.signal.aborted) throw abortedCall(request.signal, this.description);
       if (error instanceof ChannelFailure) throw unreachable(`cannot call ${this.description}: ${error.message}`, error, error.sent);

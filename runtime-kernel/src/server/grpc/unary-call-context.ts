@@ -15,6 +15,7 @@ export class UnaryCallContext implements HandlerContext {
   /** whenAborted's listeners; undefined until one is added. */
   private abortListeners: (() => void)[] | undefined;
   private aborted = false;
+  private abortReason: unknown;
   private lazyRequestHeader: Headers | undefined;
   private lazyResponseHeader: Headers | undefined;
   private lazyResponseTrailer: Headers | undefined;
@@ -39,7 +40,11 @@ export class UnaryCallContext implements HandlerContext {
   }
 
   get signal(): AbortSignal {
-    this.controller ??= new AbortController();
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      // Asked for after the abort (by someone who watched with whenAborted): it is aborted too, with the same reason.
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
     return this.controller.signal;
   }
 
@@ -102,6 +107,7 @@ export class UnaryCallContext implements HandlerContext {
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
+    this.abortReason = reason;
     this.controller?.abort(reason);
     const listeners = this.abortListeners;
     if (listeners !== undefined) {
