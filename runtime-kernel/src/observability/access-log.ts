@@ -12,19 +12,47 @@ export interface AccessLogSink {
   infoMembers?(members: string): void;
 }
 
-/** What one rpc's access lines start with, made on its first call. */
+/**
+ * One rpc's access lines on one protocol: what they start with, made on its
+ * first call, and the end of every such call (the access log step's begin
+ * hands this back, so nothing is made per call but the line).
+ */
 class RpcLines {
   /** `ottavo: access <rpc> <protocol> `, the text line's start. */
-  readonly text: string;
+  private readonly text: string;
   /** `"msg":"access","kind":"access","rpc":"<rpc>","protocol":"<protocol>","code":"`, JSON-escaped. */
-  readonly json: string;
+  private readonly json: string;
 
   constructor(
-    readonly rpc: string,
-    readonly protocol: string,
+    private readonly log: AccessLogSink,
+    private readonly traced: boolean,
+    private readonly rpc: string,
+    private readonly protocol: string,
   ) {
     this.text = `ottavo: access ${rpc} ${protocol} `;
     this.json = `"msg":"access","kind":"access","rpc":${JSON.stringify(rpc)},"protocol":${JSON.stringify(protocol)},"code":"`;
+  }
+
+  end(outcome: CallOutcome): void {
+    const durationMs = Math.round(outcome.seconds * 1_000_000) / 1000;
+    const code = grpcCodeName(outcome.code);
+    const call = outcome.call;
+    // Only with tracing on; the gRPC fast path's values exist only when a step made them (a sampled call).
+    const values = !this.traced ? undefined : call instanceof HeaderCallInfo ? call.setValues : call.values;
+    const traceId = values === undefined ? undefined : traceScopeOf(values)?.traceId;
+    const log = this.log;
+    if (log.infoMembers !== undefined && log.writesJson?.()) {
+      log.infoMembers(traceId ? `${this.json}${code}","durationMs":${durationMs},"traceId":"${traceId}"` : `${this.json}${code}","durationMs":${durationMs}`);
+      return;
+    }
+    log.info(`${this.text}${code} ${durationMs} ms${traceId ? ` trace ${traceId}` : ""}`, {
+      kind: "access",
+      rpc: this.rpc,
+      protocol: this.protocol,
+      code,
+      durationMs,
+      traceId,
+    });
   }
 }
 
@@ -40,44 +68,21 @@ class RpcLines {
  * made once (rpc, protocol, their escaping) and the known-safe rest (a code
  * name, a number, a hex trace id): { time, level, msg: "access", kind, rpc,
  * protocol, code, durationMs, traceId }, the fields without the text line's
- * repetition of them in msg (a shorter line is less to write per call).
+ * repetition of them in msg (a shorter line is less to write per call). The
+ * duration is the pipeline's (one clock for every step).
  */
 export function accessLogStep(log: AccessLogSink, traced: boolean): CallStep {
   const byRpc = new Map<string, Map<string, Map<string, RpcLines>>>();
-  const linesOf = (call: CallInfo): RpcLines => {
-    let methods = byRpc.get(call.service);
-    if (methods === undefined) byRpc.set(call.service, (methods = new Map()));
-    let protocols = methods.get(call.method);
-    if (protocols === undefined) methods.set(call.method, (protocols = new Map()));
-    let lines = protocols.get(call.protocol);
-    if (lines === undefined) protocols.set(call.protocol, (lines = new RpcLines(`${call.service}/${call.method}`, call.protocol)));
-    return lines;
-  };
-  const json = log.writesJson !== undefined && log.infoMembers !== undefined;
   return {
     name: "access-log",
-    begin(call) {
-      const started = performance.now();
-      const lines = linesOf(call);
-      return (outcome: CallOutcome) => {
-        const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-        const code = grpcCodeName(outcome.code);
-        // Only with tracing on; the gRPC fast path's values exist only when a step made them (a sampled call).
-        const values = !traced ? undefined : call instanceof HeaderCallInfo ? call.setValues : call.values;
-        const traceId = values === undefined ? undefined : traceScopeOf(values)?.traceId;
-        if (json && log.writesJson!()) {
-          log.infoMembers!(`${lines.json}${code}","durationMs":${durationMs}${traceId ? `,"traceId":"${traceId}"` : ""}`);
-          return;
-        }
-        log.info(`${lines.text}${code} ${durationMs} ms${traceId ? ` trace ${traceId}` : ""}`, {
-          kind: "access",
-          rpc: lines.rpc,
-          protocol: lines.protocol,
-          code,
-          durationMs,
-          traceId,
-        });
-      };
+    begin(call: CallInfo) {
+      let methods = byRpc.get(call.service);
+      if (methods === undefined) byRpc.set(call.service, (methods = new Map()));
+      let protocols = methods.get(call.method);
+      if (protocols === undefined) methods.set(call.method, (protocols = new Map()));
+      let lines = protocols.get(call.protocol);
+      if (lines === undefined) protocols.set(call.protocol, (lines = new RpcLines(log, traced, `${call.service}/${call.method}`, call.protocol)));
+      return lines;
     },
   };
 }

@@ -90,23 +90,23 @@ export class RuntimeMetrics {
     this.deadLetters,
   ];
   /**
-   * Series by service, method and protocol: looked up once per call by the call's own
-   * strings (descriptor names, whose hashes are kept), with no key string made per call.
+   * Series by service, method and protocol: three lookups by strings that are
+   * the same objects on every call (the descriptors' names, the path's protocol),
+   * so their hashes are cached and no key is built per call.
    */
   private readonly perRpc = new Map<string, Map<string, Map<string, RpcSeries>>>();
 
-  /** The pipeline step that counts and times every call, on both paths. */
+  /**
+   * The pipeline step that counts and times every call, on both paths. Its
+   * begin hands back the rpc's series itself, whose end takes the pipeline's
+   * duration: nothing is made per call.
+   */
   readonly rpcStep: CallStep = {
     name: "metrics",
     begin: (call) => {
       const series = this.seriesOf(call);
-      const started = performance.now();
       series.inFlight.value++;
-      return (outcome: CallOutcome) => {
-        series.inFlight.value--;
-        series.latency.observe((performance.now() - started) / 1000);
-        series.count(outcome.code).value++;
-      };
+      return series;
     },
   };
 
@@ -169,34 +169,35 @@ export class RuntimeMetrics {
   }
 
   private seriesOf(call: CallInfo): RpcSeries {
-    let byMethod = this.perRpc.get(call.service);
-    if (byMethod === undefined) this.perRpc.set(call.service, (byMethod = new Map()));
-    let byProtocol = byMethod.get(call.method);
-    if (byProtocol === undefined) byMethod.set(call.method, (byProtocol = new Map()));
-    let series = byProtocol.get(call.protocol);
+    let methods = this.perRpc.get(call.service);
+    if (methods === undefined) this.perRpc.set(call.service, (methods = new Map()));
+    let protocols = methods.get(call.method);
+    if (protocols === undefined) methods.set(call.method, (protocols = new Map()));
+    let series = protocols.get(call.protocol);
     if (series === undefined) {
       const labels = { service: call.service, method: call.method, protocol: call.protocol };
-      const byCode = new Map<Code | undefined, Count>();
-      series = {
-        latency: this.latency.of(labels),
-        inFlight: this.inFlight.of(labels),
-        count: (code) => {
-          let count = byCode.get(code);
-          if (count === undefined) {
-            count = this.requests.of({ ...labels, code: grpcCodeName(code) });
-            byCode.set(code, count);
-          }
-          return count;
-        },
-      };
-      byProtocol.set(call.protocol, series);
+      series = new RpcSeries(this.latency.of(labels), this.inFlight.of(labels), (code) => this.requests.of({ ...labels, code: grpcCodeName(code) }));
+      protocols.set(call.protocol, series);
     }
     return series;
   }
 }
 
-interface RpcSeries {
-  readonly latency: Latency;
-  readonly inFlight: Count;
-  count(code: Code | undefined): Count;
+/** One rpc's series on one protocol; its end is the metrics step's end of every such call. */
+class RpcSeries {
+  /** The request counters by gRPC code (OK at 0), made on a code's first call. */
+  private readonly byCode: (Count | undefined)[] = [];
+
+  constructor(
+    readonly latency: Latency,
+    readonly inFlight: Count,
+    private readonly countOf: (code: Code | undefined) => Count,
+  ) {}
+
+  end(outcome: CallOutcome): void {
+    this.inFlight.value--;
+    this.latency.observe(outcome.seconds);
+    const code = outcome.code ?? 0;
+    (this.byCode[code] ??= this.countOf(outcome.code)).value++;
+  }
 }

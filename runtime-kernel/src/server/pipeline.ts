@@ -23,14 +23,26 @@ export interface CallInfo {
   readonly values: ContextValues;
 }
 
-/** How a call ended: `code` is undefined for OK; `error` is the mapped error otherwise. */
+/**
+ * How a call ended: `code` is undefined for OK; `error` is the mapped error
+ * otherwise. `seconds` is the call's duration, read from one clock by the
+ * pipeline for every step (from the first begin to the end).
+ */
 export interface CallOutcome {
   readonly code: Code | undefined;
   readonly error: ConnectError | undefined;
+  readonly seconds: number;
+  /** The call the outcome is of (what the steps' begin saw). */
+  readonly call: CallInfo;
 }
 
-/** Runs once when the call ends, with its outcome (after the last response message of a stream). */
-export type CallEnd = (outcome: CallOutcome) => void;
+/**
+ * Runs once when the call ends, with its outcome (after the last response
+ * message of a stream): a function, or an object whose end method is called.
+ * The object form lets a step hand back something it keeps per rpc (its
+ * series, its line's start) and so make nothing per call.
+ */
+export type CallEnd = ((outcome: CallOutcome) => void) | { end(outcome: CallOutcome): void };
 
 /**
  * One cross-cutting step (auth, limits, metrics, tracing, access logs).
@@ -61,8 +73,6 @@ export const defaultErrorMapper: ErrorMapper = toConnectError;
 export interface StartedCall {
   end(error?: unknown, values?: ContextValues): ConnectError | undefined;
 }
-
-const okOutcome: CallOutcome = { code: undefined, error: undefined };
 
 /**
  * The one pipeline of cross-cutting steps, run the same way by every path that
@@ -95,6 +105,7 @@ export class Pipeline {
    */
   start(call: CallInfo): StartedCall {
     if (this.steps.length === 0) return this.unobserved;
+    const started = performance.now();
     const ends: CallEnd[] = [];
     try {
       for (const step of this.steps) {
@@ -103,20 +114,10 @@ export class Pipeline {
       }
     } catch (error) {
       const mapped = this.mapError(error);
-      runEnds(ends, { code: mapped.code, error: mapped });
+      runEnds(ends, { code: mapped.code, error: mapped, seconds: (performance.now() - started) / 1000, call });
       throw mapped;
     }
-    let ended = false;
-    return {
-      end: (error, values) => {
-        const mapped = error === undefined ? undefined : this.mapError(error, values);
-        if (!ended) {
-          ended = true;
-          runEnds(ends, mapped ? { code: mapped.code, error: mapped } : okOutcome);
-        }
-        return mapped;
-      },
-    };
+    return new ObservedCall(this.mapError, call, ends, started);
   }
 
   /** What paths use instead of start() when no step is active: ending only maps the error. */
@@ -125,11 +126,35 @@ export class Pipeline {
   };
 }
 
+/** A call the steps began: a class, so that no closure is made per call. */
+class ObservedCall implements StartedCall {
+  private ended = false;
+
+  constructor(
+    private readonly mapError: ErrorMapper,
+    private readonly call: CallInfo,
+    private readonly ends: readonly CallEnd[],
+    private readonly started: number,
+  ) {}
+
+  end(error?: unknown, values?: ContextValues): ConnectError | undefined {
+    const mapped = error === undefined ? undefined : this.mapError(error, values);
+    if (!this.ended) {
+      this.ended = true;
+      const seconds = (performance.now() - this.started) / 1000;
+      runEnds(this.ends, { code: mapped?.code, error: mapped, seconds, call: this.call });
+    }
+    return mapped;
+  }
+}
+
 /** Ends run in reverse order of their begins; one that throws must not keep the others from running. */
 function runEnds(ends: readonly CallEnd[], outcome: CallOutcome): void {
   for (let i = ends.length - 1; i >= 0; i--) {
+    const end = ends[i]!;
     try {
-      ends[i]!(outcome);
+      if (typeof end === "function") end(outcome);
+      else end.end(outcome);
     } catch {
       // A step's bookkeeping failing must not change the call's answer.
     }

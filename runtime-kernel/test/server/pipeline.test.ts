@@ -58,6 +58,16 @@ describe("the pipeline of cross-cutting steps", () => {
     expect(log).toContain("a end OK");
   });
 
+  it("ends an object a step's begin handed back through its end method, with one duration and the call for every step", () => {
+    const outcomes: CallOutcome[] = [];
+    const perRpc = { end: (outcome: CallOutcome) => outcomes.push(outcome) };
+    const pipeline = new Pipeline([{ name: "object", begin: () => perRpc }, recording("function", [])]);
+    pipeline.start(call).end(new ConnectError("gone", Code.NotFound));
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ code: Code.NotFound, call });
+    expect(outcomes[0]!.seconds).toBeGreaterThanOrEqual(0);
+  });
+
   it("without steps it is inactive and only maps errors", () => {
     const pipeline = new Pipeline();
     expect(pipeline.active).toBe(false);
