@@ -20,7 +20,8 @@ import type { InvocationRequest, InvocationResponse, InvocationTarget } from "..
 import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolInstance, type PoolStats } from "./function-pool";
 import { FunctionInstance, WorkerSpares } from "./function-instance";
-import { InlineInstance } from "./inline-instance";
+import { InlineInstance, fuelTank } from "./inline-instance";
+import { addFuel, FuelError, type Instrumented } from "./fuel";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
 import { capMemoryPages } from "./module-limits";
@@ -349,20 +350,39 @@ export class FunctionHost {
 
   private async startPool(spec: FunctionSpec, handlers: RuntimeHandlerGroups): Promise<{ pool: FunctionPool; runsIn: RunsIn }> {
     const path = this.resolvePath(spec.path);
-    let lease: ModuleLease;
-    try {
-      const bytes = await readFile(path);
-      lease = await this.modules.acquire(capMemoryPages(bytes, spec.maxMemoryPages));
-    } catch (error) {
-      throw new ConnectError(`function '${spec.name}': cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
-    }
     const atOnce = spec.execution === "worker" ? undefined : this.options.atOnceFor?.(spec.components);
+    let lease: ModuleLease;
     let runsIn: RunsIn;
+    let metered = false;
     try {
-      runsIn = this.runsIn(spec, lease.module, atOnce);
+      const capped = capMemoryPages(await readFile(path), spec.maxMemoryPages);
+      // A function that may run inline is metered at load (its imports are read on the way); a worker runs the module as it is.
+      let fueled: Instrumented | undefined;
+      if (atOnce !== undefined) {
+        try {
+          fueled = addFuel(capped, fuelTank);
+        } catch (error) {
+          if (!(error instanceof FuelError)) throw error;
+          this.options.log(`ottavo: function '${spec.name}' cannot be fuel-metered (${error.message}); inline, V8's watchdog bounds its CPU time`);
+        }
+      }
+      if (fueled !== undefined) {
+        runsIn = this.runsIn(spec, fueled.imports, atOnce);
+        metered = runsIn === "inline";
+        lease = await this.modules.acquire(metered ? fueled.bytes : capped);
+      } else {
+        lease = await this.modules.acquire(capped);
+        const imports = WebAssembly.Module.imports(lease.module).map((i) => ({ module: i.module, name: i.name, kind: i.kind === "function" ? 0 : 1 }));
+        try {
+          runsIn = this.runsIn(spec, imports, atOnce);
+        } catch (error) {
+          lease.release();
+          throw error;
+        }
+      }
     } catch (error) {
-      lease.release();
-      throw error;
+      if (error instanceof ConnectError) throw error;
+      throw new ConnectError(`function '${spec.name}': cannot load ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
     }
     const log = (level: number, line: string) => this.options.log(`function '${spec.name}'${level >= 3 ? (level >= 4 ? " error" : " warning") : ""}: ${line}`);
     const setup = {
@@ -379,6 +399,7 @@ export class FunctionHost {
       startInstance = () =>
         new InlineInstance({
           setup,
+          metered,
           cpuLimitMs: spec.cpuLimitMs,
           bufferCapBytes: spec.bufferCapBytes,
           hostCall: (op, request) => this.hostCallAtOnce(groups, op, request),
@@ -412,15 +433,15 @@ export class FunctionHost {
    * has a synchronous form and every component it may reach with them can answer at
    * once; else a worker. Only imports decide: a module cannot call what it does not import.
    */
-  private runsIn(spec: FunctionSpec, module: WebAssembly.Module, atOnce: AtOnceHandlers | undefined): RunsIn {
+  private runsIn(spec: FunctionSpec, imports: Instrumented["imports"], atOnce: AtOnceHandlers | undefined): RunsIn {
     if (spec.execution === "worker") return "worker";
     if (atOnce === undefined) {
       if (spec.execution === "inline") throw new ConnectError(`function '${spec.name}': this host runs no function inline (execution: inline)`, Code.InvalidArgument);
       return "worker";
     }
     if (spec.execution === "inline") return "inline";
-    for (const i of WebAssembly.Module.imports(module)) {
-      if (i.kind !== "function") continue;
+    for (const i of imports) {
+      if (i.kind !== 0) continue;
       const op = i.module === "ottavo" ? `ottavo.${i.name}` : i.module === "env" ? proxyOps[i.name] : undefined;
       if (op === undefined) continue;
       const at = this.callAt(op);

@@ -32,6 +32,8 @@ export class GuestRunner {
     private readonly setup: GuestSetup,
     private readonly calls: HostCalls,
     private readonly log: (level: number, line: string) => void,
+    /** Import modules the runtime added to the module (fuel metering's). */
+    private readonly added: WebAssembly.Imports = {},
   ) {
     this.proxyContext = new ProxyContext(setup.vmConfig, setup.pluginConfig);
   }
@@ -68,6 +70,7 @@ export class GuestRunner {
       trace: (msgPtr: number) => log(1, this.asString(msgPtr)),
     };
     const imports: WebAssembly.Imports = {
+      ...this.added,
       env,
       wasi_snapshot_preview1: wasiImports(mem, (stream, line) => log(stream === "stdout" ? 2 : 3, line), wanted("wasi_snapshot_preview1")),
       ottavo: ottavoImports({ memory: mem, alloc, bridge: this.calls, log, output: (b) => (this.output = b) }, this.setup.ottavoImports),

@@ -4,6 +4,7 @@ import { bridgeOps, type BridgeAnswer } from "./host-bridge";
 import type { HostCalls } from "./host-calls";
 import type { InstanceEnd } from "./function-instance";
 import type { PoolInstance } from "./function-pool";
+import { fuelImport } from "./fuel";
 import { GuestRunner, brokenOutput, type GuestSetup } from "./guest-runner";
 import { GuestExit } from "./wasi-shim";
 import type { GuestAbi, InvocationInput, InvocationOutput } from "./worker-protocol";
@@ -16,7 +17,9 @@ const internal = 13;
 const encoder = new TextEncoder();
 
 export interface InlineInstanceOptions {
+  /** The module in setup is fuel-metered (fuel.ts) when metered; else V8's watchdog bounds it. */
   readonly setup: GuestSetup;
+  readonly metered: boolean;
   /** Time one invocation (and the module's start) may run, host calls included (they answer at once). */
   readonly cpuLimitMs: number;
   /** Largest request or answer of one host call, as the bridge's buffer bounds a worker's. */
@@ -30,30 +33,35 @@ export interface InlineInstanceOptions {
  * One instance of a function on the main thread: no worker and no bridge, so a host
  * call costs what its handler costs. Every host call it makes is answered at once by
  * the synchronous handlers (components that cannot answer so answer
- * FAILED_PRECONDITION). The module's start and each invocation run under V8's
- * watchdog (vm's timeout: TerminateExecution, honoured at wasm loop headers and
- * function entries), so a guest that never returns is stopped at its CPU limit and
- * answers DEADLINE_EXCEEDED; like a trap, that ends the instance and the pool starts
- * another.
+ * FAILED_PRECONDITION). The CPU limit: the module is fuel-metered (fuel.ts): past the
+ * deadline its next loop header or function entry traps. A module the rewriter
+ * cannot meter runs under V8's watchdog instead (vm's timeout: TerminateExecution,
+ * honoured at wasm loop headers and function entries; a thread per run, so dearer).
+ * Either way a guest that never returns is stopped at its CPU limit and answers
+ * DEADLINE_EXCEEDED; like a trap, that ends the instance and the pool starts another.
  */
 export class InlineInstance implements PoolInstance {
   private readonly guest: GuestRunner;
   private endReason: InstanceEnd | undefined;
   private readonly onEnd: ((reason: InstanceEnd, detail: string) => void)[] = [];
   private busy = false;
+  /** When the running start or invocation must stop (performance.now()); the fuel import checks it. */
+  private deadline = 0;
+  /** Set when the fuel import refused more fuel: the trap that follows is the CPU limit. */
+  private outOfTime = false;
   readonly ready: Promise<{ abi: GuestAbi; functionId: string }>;
 
   constructor(private readonly options: InlineInstanceOptions) {
-    this.guest = new GuestRunner(options.setup, new AtOnceCalls(options), options.log);
+    const added: WebAssembly.Imports = options.metered ? { [fuelImport.module]: { [fuelImport.name]: () => this.refuel() } } : {};
+    this.guest = new GuestRunner(options.setup, new AtOnceCalls(options), options.log, added);
     // Started on the next microtask, once the pool has registered its end listener.
     this.ready = Promise.resolve().then(() => {
       try {
-        return withinLimit(options.cpuLimitMs, () => this.guest.start());
+        return this.limited(() => this.guest.start());
       } catch (error) {
-        const detail = timedOut(error)
-          ? `the module's start ran past the CPU-time limit of ${options.cpuLimitMs} ms`
-          : error instanceof Error ? error.message : String(error);
-        this.end(timedOut(error) ? "cpu-limit" : "trap", detail);
+        const late = this.timedOut(error);
+        const detail = late ? `the module's start ran past the CPU-time limit of ${options.cpuLimitMs} ms` : error instanceof Error ? error.message : String(error);
+        this.end(late ? "cpu-limit" : "trap", detail);
         throw new Error(detail);
       }
     });
@@ -74,9 +82,9 @@ export class InlineInstance implements PoolInstance {
     if (!this.alive) return Promise.resolve({ status: internal, body: encoder.encode("the instance has ended") });
     this.busy = true;
     try {
-      return Promise.resolve(withinLimit(this.options.cpuLimitMs, () => this.guest.invoke(input)));
+      return Promise.resolve(this.limited(() => this.guest.invoke(input)));
     } catch (error) {
-      if (timedOut(error)) {
+      if (this.timedOut(error)) {
         const detail = `the invocation ran past its CPU-time limit of ${this.options.cpuLimitMs} ms; the instance was stopped`;
         this.end("cpu-limit", detail);
         return Promise.resolve({ status: deadlineExceeded, body: encoder.encode(detail) });
@@ -92,6 +100,25 @@ export class InlineInstance implements PoolInstance {
 
   async close(): Promise<void> {
     this.end("closed", "the function was stopped");
+  }
+
+  /** fn (the start or an invocation) under the CPU limit: fuel's deadline, or V8's watchdog for an unmetered module. */
+  private limited<T>(fn: () => T): T {
+    if (!this.options.metered) return withinLimit(this.options.cpuLimitMs, fn);
+    this.outOfTime = false;
+    this.deadline = performance.now() + this.options.cpuLimitMs;
+    return fn();
+  }
+
+  /** The fuel import: a new tank, or 0 (the guest then traps) past the deadline. */
+  private refuel(): number {
+    if (performance.now() < this.deadline) return fuelTank;
+    this.outOfTime = true;
+    return 0;
+  }
+
+  private timedOut(error: unknown): boolean {
+    return this.outOfTime || (error as { code?: unknown } | null)?.code === "ERR_SCRIPT_EXECUTION_TIMEOUT";
   }
 
   private end(reason: InstanceEnd, detail: string): void {
@@ -171,6 +198,8 @@ function withinLimit<T>(ms: number, fn: () => T): T {
   }
 }
 
-function timedOut(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === "ERR_SCRIPT_EXECUTION_TIMEOUT";
-}
+/**
+ * Loop iterations and calls between two looks at the clock: the guest reaches the host
+ * at least this often, so a look costs it little and the limit is overrun by little.
+ */
+export const fuelTank = 20_000;

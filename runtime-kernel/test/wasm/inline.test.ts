@@ -8,7 +8,7 @@ import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime } from
 
 /**
  * Functions that run inline, on the main thread: host calls answered on the spot by
- * the synchronous handlers (in-memory components), V8's watchdog as the CPU limit, a
+ * the synchronous handlers (in-memory components), fuel metering as the CPU limit, a
  * trap failing that call only; and `execution: auto` choosing inline or a worker from
  * what the module imports and the components it is granted.
  */
@@ -61,9 +61,10 @@ let redis: RedisServer;
 
 beforeAll(async () => {
   redis = await startRedis();
-  const [asTour, goTour, asStock, wild, readMemory, readRedis] = await Promise.all([
+  const [asTour, goTour, goStock, asStock, wild, readMemory, readRedis] = await Promise.all([
     buildAssemblyScriptGuest(guestSources.asTour),
     buildGoGuest(guestSources.goTour.moduleDir, guestSources.goTour.pkg),
+    buildGoGuest(guestSources.goStock.moduleDir, guestSources.goStock.pkg),
     buildAssemblyScriptGuest(guestSources.asStock),
     buildWatGuest("inline-misbehaving", misbehaving),
     buildWatGuest("inline-read-memory", reader("state_demo")),
@@ -78,6 +79,7 @@ beforeAll(async () => {
     as-tour: { path: ${asTour}, execution: inline }
     go-tour: { path: ${goTour} }
     stock-memory: { path: ${asStock}, components: [state_demo] }
+    go-stock-memory: { path: ${goStock}, components: [state_demo] }
     stock-worker: { path: ${asStock}, components: [state_demo], execution: worker }
     read-memory: { path: ${readMemory}, components: [state_demo, lock_demo] }
     read-redis: { path: ${readRedis}, components: [state_demo, state_redis] }
@@ -113,11 +115,12 @@ const statusOf = (name: string) => rt.runtime.functionHost!.list().find((f) => f
 
 it("auto runs a function inline when every host call it imports can be answered at once over its components, else in a worker", () => {
   expect(
-    Object.fromEntries(["as-tour", "go-tour", "stock-memory", "stock-worker", "read-memory", "read-redis", "wild"].map((n) => [n, statusOf(n).execution])),
+    Object.fromEntries(["as-tour", "go-tour", "stock-memory", "go-stock-memory", "stock-worker", "read-memory", "read-redis", "wild"].map((n) => [n, statusOf(n).execution])),
   ).toEqual({
     "as-tour": "inline", // execution: inline
     "go-tour": "worker", // imports publish_event, invoke_service, ...: no synchronous form
     "stock-memory": "inline", // get_state over the in-memory store
+    "go-stock-memory": "inline", // the same from Go (its runtime fuel-metered like any module)
     "stock-worker": "worker", // execution: worker
     "read-memory": "inline", // get_state; the granted state and lock stores are in memory
     "read-redis": "worker", // get_state, and one granted state store is Redis, which cannot answer at once
@@ -131,9 +134,9 @@ it("the same function answers alike inline and in a worker; the Redis reader is 
   await rt.client.saveState({ storeName: "state_demo", states: [{ key: "book1", value }] });
   await rt.client.saveState({ storeName: "state_redis", states: [{ key: "book1", value }] });
   const answers = await Promise.all(
-    ["stock-memory", "stock-worker"].map(async (id) => new TextDecoder().decode((await invoke(id, "", new Uint8Array(0), "name=book1")).data)),
+    ["stock-memory", "go-stock-memory", "stock-worker"].map(async (id) => new TextDecoder().decode((await invoke(id, "", new Uint8Array(0), "name=book1")).data)),
   );
-  expect(answers).toEqual(["There are 100 inventories for book1.", "There are 100 inventories for book1."]);
+  expect(answers).toEqual(Array(3).fill("There are 100 inventories for book1."));
   expect(await outcome("read-memory", "")).toEqual({ code: "OK", text: "" });
   expect(await outcome("read-redis", "")).toEqual({ code: "OK", text: "" });
 });
