@@ -64,8 +64,8 @@ components:
 ${redisAddress ? `    state_redis: { type: redis, metadata: { redisHost: "${redisAddress}" } }\n` : ""}wasm:
   address: 127.0.0.1:0
   functions:
-    empty: { path: ${empty} }
-${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000 }`).join("\n")}
+    empty: { path: ${empty}, execution: worker }
+${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000, execution: worker }`).join("\n")}
 `,
   );
   const runtime = await Runtime.start({ configFile: file, shutdownTimeoutMs: 2_000, log: { info: () => {}, warn: console.warn, error: console.error } });
