@@ -181,11 +181,25 @@ function readItem(key: string, reply: unknown): GetResponse {
   }
   // Dapr answers the expiry as ttlExpireTime metadata; so does the in-memory store.
   const metadata: Record<string, string> = pttl > 0 ? { ttlExpireTime: new Date(Date.now() + pttl).toISOString() } : {};
-  // A copy: the reply may be a view into a larger socket buffer.
-  const item: GetResponse = { found: true, data: new Uint8Array(data), metadata };
+  const item: GetResponse = { found: true, data: ownBytes(data), metadata };
   if (version.length > 0) item.etag = version.toString("latin1");
   return item;
 }
+
+/**
+ * The value as a Uint8Array. The reply's Buffer is a view: of the bytes of one
+ * socket read (Node allocates each read's memory anew) or, for a value that came in
+ * several reads, of the parser's pool; neither is written again. A view of its own
+ * is enough when the value is most of what it views; a value that would keep a
+ * larger buffer alive (several replies read at once, the pool) is copied.
+ */
+function ownBytes(data: Buffer): Uint8Array {
+  const rest = data.buffer.byteLength - data.byteLength;
+  return rest <= retainedBytesLimit ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+}
+
+/** How many bytes besides its own a value read from Redis may keep alive rather than be copied. */
+const retainedBytesLimit = 4096;
 
 function readPair(reply: unknown): [number, number] {
   if (Array.isArray(reply) && typeof reply[0] === "number" && typeof reply[1] === "number") return [reply[0], reply[1]];

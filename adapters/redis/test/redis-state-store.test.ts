@@ -74,6 +74,15 @@ describe("redis state", () => {
     expect([empty.found, empty.data.length, empty.etag]).toEqual([true, 0, "1"]);
   });
 
+  it("reads a value of several socket reads whole, in memory of its own (not the parser's pool)", async () => {
+    const s = await store();
+    const big = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 0xff);
+    await s.set(setReq("big", big));
+    const read = await get(s, "big");
+    expect(Buffer.compare(read.data, big)).toBe(0);
+    expect(read.data.buffer.byteLength).toBe(big.byteLength);
+  });
+
   it("fails a read of a key of another type, naming Redis's WRONGTYPE", async () => {
     const s = await store();
     await redis.raw().lpush("a-list", "x");
