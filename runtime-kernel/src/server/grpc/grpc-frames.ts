@@ -30,7 +30,10 @@ export interface UnaryMessage {
  * refused before it is buffered.
  */
 export class UnaryFrameReader {
-  private chunks: Buffer[] = [];
+  /** The first chunk; most requests arrive in one. */
+  private first: Buffer | undefined;
+  /** Every chunk, once a second one came. */
+  private chunks: Buffer[] | undefined;
   private received = 0;
   private expected = -1;
 
@@ -38,10 +41,11 @@ export class UnaryFrameReader {
 
   /** Takes one chunk; returns a problem when the body can already be refused. */
   push(chunk: Buffer): FrameProblem | undefined {
-    this.chunks.push(chunk);
+    if (this.first === undefined) this.first = chunk;
+    else (this.chunks ??= [this.first]).push(chunk);
     this.received += chunk.length;
     if (this.expected < 0 && this.received >= frameHeaderBytes) {
-      const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
+      const head = this.chunks === undefined ? chunk : Buffer.concat(this.chunks);
       const flag = head[0]!;
       if (flag !== 0 && flag !== 1) return { kind: "bad-flag", flag };
       const length = head.readUInt32BE(1);
@@ -56,7 +60,7 @@ export class UnaryFrameReader {
   finish(): UnaryMessage | FrameProblem {
     if (this.received === 0) return { kind: "no-message" };
     if (this.expected < 0 || this.received < this.expected) return { kind: "truncated" };
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.received);
+    const all = this.chunks === undefined ? this.first! : Buffer.concat(this.chunks, this.received);
     return { compressed: all[0] === 1, body: all.subarray(frameHeaderBytes) };
   }
 }
