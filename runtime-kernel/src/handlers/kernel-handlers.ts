@@ -23,8 +23,9 @@ export function createKernelHandlers(invoker: Invoker, runtimeToken?: string): R
       if (invocation.hops > 0) checkToken(headerOf(context, raw, apiTokenHeader));
       const answer = await invoker.invoke(invocation);
       if (answer.status < 200 || answer.status > 299) throw httpStatusError(answer.status, answer.data, answer.headers);
-      for (const [name, value] of answer.headers) context.responseHeader.append(name, value);
-      context.responseHeader.set(httpStatusHeader, String(answer.status));
+      const append = appenderOf(context);
+      for (const [name, value] of answer.headers) if (name !== httpStatusHeader) append(name, value);
+      append(httpStatusHeader, String(answer.status));
       return { data: { value: answer.data }, contentType: answer.contentType };
     },
   };
@@ -64,6 +65,14 @@ function invocationOf(request: InvokeServiceRequest, context: HandlerContext, ra
     Number.isInteger(hops) && hops > 0 ? hops : 0,
     context,
   );
+}
+
+/** Appends response headers: without a Headers object when the context offers that (the fast path's and the Connect unary path's). */
+function appenderOf(context: HandlerContext): (name: string, value: string) => void {
+  const raw = context as HandlerContext & { appendResponseHeader?: (name: string, value: string) => void };
+  if (raw.appendResponseHeader !== undefined) return (name, value) => raw.appendResponseHeader!(name, value);
+  const header = context.responseHeader;
+  return (name, value) => header.append(name, value);
 }
 
 /** A handler context that tracks its aborts itself (the gRPC fast path's and the Connect unary path's). */

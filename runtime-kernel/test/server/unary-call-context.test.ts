@@ -1,4 +1,8 @@
-/** The fast path's handler context: its signal is made on first use, and one made after the abort is aborted too. */
+/**
+ * The fast path's handler context: its signal is made on first use, and one made
+ * after the abort is aborted too; response headers appended without a Headers
+ * object reach the answer and the Headers object alike.
+ */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Runtime } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { UnaryCallContext } from "../../src/server/grpc/unary-call-context";
@@ -27,5 +31,20 @@ describe("UnaryCallContext's abort", () => {
     stop!();
     call.abort("done");
     expect([signal.aborted, signal.reason, heard]).toEqual([true, "done", ["kept"]]);
+  });
+});
+
+describe("UnaryCallContext's response headers", () => {
+  it("answers headers appended without a Headers object, joined per name, and folds them into responseHeader when asked", () => {
+    const call = context();
+    expect(call.setResponseMetadata).toBe(false);
+    call.appendResponseHeader("x-a", "1");
+    call.appendResponseHeader("x-a", "2");
+    call.appendResponseHeader("dapr-http-status", "200");
+    expect(call.setResponseMetadata).toBe(true);
+    expect(call.extraHeaders()).toEqual({ "x-a": "1, 2", "dapr-http-status": "200" });
+    call.responseHeader.set("x-b", "3");
+    call.appendResponseHeader("x-a", "4");
+    expect(call.extraHeaders()).toEqual({ "x-a": "1, 2, 4", "dapr-http-status": "200", "x-b": "3" });
   });
 });

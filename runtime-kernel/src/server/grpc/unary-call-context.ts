@@ -18,6 +18,8 @@ export class UnaryCallContext implements HandlerContext {
   private abortReason: unknown;
   private lazyRequestHeader: Headers | undefined;
   private lazyResponseHeader: Headers | undefined;
+  /** Response headers appended before anyone asked for responseHeader (lower-case names). */
+  private rawResponseHeader: Record<string, string> | undefined;
   private lazyResponseTrailer: Headers | undefined;
   constructor(
     readonly method: DescMethodUnary,
@@ -71,7 +73,26 @@ export class UnaryCallContext implements HandlerContext {
   }
 
   get responseHeader(): Headers {
-    return (this.lazyResponseHeader ??= new Headers());
+    if (this.lazyResponseHeader === undefined) {
+      const header = new Headers();
+      const raw = this.rawResponseHeader;
+      if (raw !== undefined) for (const name in raw) header.set(name, raw[name]!);
+      this.rawResponseHeader = undefined;
+      this.lazyResponseHeader = header;
+    }
+    return this.lazyResponseHeader;
+  }
+
+  /**
+   * Appends a response header without making the Headers object (a per-call cost
+   * InvokeService pays for every answer): the name lower case, values of one name
+   * joined with ", " as Headers joins them.
+   */
+  appendResponseHeader(name: string, value: string): void {
+    if (this.lazyResponseHeader !== undefined) return this.lazyResponseHeader.append(name, value);
+    const raw = (this.rawResponseHeader ??= {});
+    const had = raw[name];
+    raw[name] = had === undefined ? value : `${had}, ${value}`;
   }
 
   get responseTrailer(): Headers {
@@ -89,7 +110,7 @@ export class UnaryCallContext implements HandlerContext {
 
   /** True when a handler touched the response headers or trailers (they are made on first use). */
   get setResponseMetadata(): boolean {
-    return this.lazyResponseHeader !== undefined || this.lazyResponseTrailer !== undefined;
+    return this.lazyResponseHeader !== undefined || this.rawResponseHeader !== undefined || this.lazyResponseTrailer !== undefined;
   }
 
   /** The signal's abort without the signal (CallContext.whenAborted): a listener in an array. */
@@ -118,7 +139,7 @@ export class UnaryCallContext implements HandlerContext {
 
   /** Response headers a handler set, as HTTP/2 headers (none when it set none). */
   extraHeaders(): Record<string, string> | undefined {
-    return headersRecord(this.lazyResponseHeader);
+    return this.rawResponseHeader ?? headersRecord(this.lazyResponseHeader);
   }
 
   /** Response trailers a handler set. */
