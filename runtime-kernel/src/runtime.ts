@@ -93,6 +93,8 @@ export class Runtime {
   private table: ComponentTable | undefined;
   private api: ApiServer | undefined;
   private delivery: AppDelivery | undefined;
+  /** The inbound resiliency policies (targets.components.<pubsub>.inbound), when any is configured. */
+  private inbound: Resiliency | undefined;
   private functions: RunningFunctions | undefined;
   private invocation: Invocation | undefined;
   private stopping: Promise<{ drained: boolean }> | undefined;
@@ -169,14 +171,22 @@ export class Runtime {
     // Metrics inside the policies: each attempt is measured, as Dapr counts them.
     const measured = this.metrics || this.tracing ? withComponentMetrics(built, this.metrics, this.tracing !== undefined) : built;
     this.table = measured;
+    const resiliency = new Resiliency(config.resiliency);
     if (config.resiliency.components.size > 0) {
-      const guarded = withComponentResiliency(measured.all(), new Resiliency(config.resiliency), config.resiliency.components.keys());
+      const guarded = withComponentResiliency(measured.all(), resiliency, config.resiliency.components.keys());
       for (const name of guarded.unknown) {
         this.options.log.warn(`ottavo: warning: resiliency targets.components.${name} names no component; its policies apply to nothing`);
       }
       this.table = new ComponentTable(measured.appId);
       for (const entry of guarded.entries) this.table.add(entry);
     }
+    for (const name of config.resiliency.inbound.keys()) {
+      // Deliveries to the app come from pubsubs only (Ottavo has no input bindings).
+      if (measured.get("pubsub", name) === undefined) {
+        this.options.log.warn(`ottavo: warning: resiliency targets.components.${name}.inbound names no pubsub; its policies apply to nothing`);
+      }
+    }
+    this.inbound = config.resiliency.inbound.size > 0 ? resiliency : undefined;
     this.invocation = createInvocation(config.invoke, config.app, this.table, config.resiliency);
     const handlers = runtimeServiceImpl(createRuntimeHandlerGroups(this.table, this.invocation.invoker, this.invocation.token, this.config.limits.maxQueuedStreamResponses));
     const impl = withRequestLimits(RuntimeService, handlers, config.limits);
@@ -217,6 +227,7 @@ export class Runtime {
           warn: (line) => this.options.log.warn(line),
           // Host calls pass the API's steps but the token's: they come from modules this runtime loaded, in the process.
           pipeline: new Pipeline(observing),
+          resiliency: this.inbound,
         }),
       );
     } catch (error) {
@@ -240,6 +251,7 @@ export class Runtime {
         log: this.options.log,
         options: this.options.delivery,
         tracing: this.tracing,
+        resiliency: this.inbound,
       });
     }
   }

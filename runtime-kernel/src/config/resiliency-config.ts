@@ -22,7 +22,9 @@ import { isPlainObject } from "./component-entry";
  *       circuitBreakers: { simpleCB: { maxRequests: 1, timeout: 30s, trip: consecutiveFailures >= 5 } }
  *     targets:
  *       apps: { b: { timeout: general, retry: important, circuitBreaker: simpleCB } }
- *       components: { statestore: { outbound: { timeout: general, retry: important } } }
+ *       components:
+ *         statestore: { outbound: { timeout: general, retry: important } }
+ *         pubsub: { inbound: { timeout: general, retry: important, circuitBreaker: simpleCB } }
  */
 export function readResiliency(report: ConfigReport, value: unknown): ResiliencySpec {
   if (value === undefined || value === null) return emptyResiliency;
@@ -44,6 +46,7 @@ export function readResiliency(report: ConfigReport, value: unknown): Resiliency
   const read = new PolicyReader(report, `${where}.policies`, policies);
   const apps = new Map<string, TargetPolicies>();
   const components = new Map<string, TargetPolicies>();
+  const inbound = new Map<string, TargetPolicies>();
   if (targets !== undefined && targets !== null) {
     if (!isPlainObject(targets)) report.problem(`'${where}.targets' must be a map with apps and components`);
     else {
@@ -56,28 +59,34 @@ export function readResiliency(report: ConfigReport, value: unknown): Resiliency
       }
       for (const [name, entry] of entries(report, `${where}.targets.components`, componentTargets)) {
         const policies = readComponentTarget(report, read, `${where}.targets.components.${name}`, entry);
-        if (policies !== undefined) components.set(name, policies);
+        if (policies?.outbound !== undefined) components.set(name, policies.outbound);
+        if (policies?.inbound !== undefined) inbound.set(name, policies.inbound);
       }
     }
   }
-  return { apps, components };
+  return { apps, components, inbound };
 }
 
 /**
  * One entry of Dapr's targets.components: `outbound` (the runtime calling the
- * component: reads, writes, publishes, binding calls) takes the same policies as
- * an app; `inbound` (a component delivering to the app) is not applied.
+ * component: reads, writes, publishes, binding calls) and `inbound` (the
+ * component delivering to the app: a pubsub's events) take the same policies as an app.
  */
-function readComponentTarget(report: ConfigReport, read: PolicyReader, where: string, value: unknown): TargetPolicies | undefined {
+function readComponentTarget(
+  report: ConfigReport,
+  read: PolicyReader,
+  where: string,
+  value: unknown,
+): { outbound?: TargetPolicies; inbound?: TargetPolicies } | undefined {
   if (!isPlainObject(value)) {
-    report.problem(`'${where}' must be a map with outbound (and inbound): { timeout, retry, circuitBreaker }`);
+    report.problem(`'${where}' must be a map with outbound and/or inbound: { timeout, retry, circuitBreaker }`);
     return undefined;
   }
   const { outbound, inbound, ...unknown } = value;
   for (const key of Object.keys(unknown)) report.problem(`unknown key '${where}.${key}'; known: outbound, inbound`);
-  if (inbound !== undefined) report.warning(`'${where}.inbound': policies on deliveries to the app are not applied; only outbound`);
-  if (outbound === undefined || outbound === null) return undefined;
-  return read.target(`${where}.outbound`, outbound);
+  const target = (direction: string, policies: unknown) =>
+    policies === undefined || policies === null ? undefined : read.target(`${where}.${direction}`, policies);
+  return { outbound: target("outbound", outbound), inbound: target("inbound", inbound) };
 }
 
 /** The entries of a map, or none (with a problem) when it is not one. */

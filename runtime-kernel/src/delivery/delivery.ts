@@ -6,6 +6,7 @@ import type { ComponentTable } from "../registry/component-table";
 import { AppCallbackConnection, type AppCallbackAddress } from "./app-callback-connection";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff";
 import type { DeliveryTracing } from "../observability/trace-scope";
+import type { Resiliency } from "../resiliency/resiliency";
 import { InFlightDeliveries } from "./in-flight";
 import { createTopicEventHandler, describeError, type DeliveryLog } from "./topic-event-handler";
 import { listAppSubscriptions, type AppSubscription } from "./topic-subscriptions";
@@ -38,6 +39,8 @@ export interface AppDeliveryInput {
   readonly options?: Partial<DeliveryOptions>;
   /** A span per delivery, when tracing is on. */
   readonly tracing?: DeliveryTracing;
+  /** The inbound policies (targets.components.<pubsub>.inbound) deliveries run under. */
+  readonly resiliency?: Resiliency;
 }
 
 /** A subscription the runtime holds for the app. */
@@ -185,6 +188,7 @@ export class AppDelivery {
       inFlight: this.inFlight,
       log,
       tracing: this.input.tracing,
+      policies: this.input.resiliency?.forInbound(pubsubName, { kind: "app", name: table.appId || "the app" }),
     });
     const request = {
       topic,

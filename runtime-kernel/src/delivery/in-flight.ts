@@ -9,11 +9,20 @@ export class InFlightDeliveries {
   private count = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly aborter = new AbortController();
+  private readonly stopper = new AbortController();
   private accepting = true;
 
   /** Aborted by cancel(): every call to the app listens to it. */
   get signal(): AbortSignal {
     return this.aborter.signal;
+  }
+
+  /**
+   * Aborted by stop(): what waits to call the app again (a retry's backoff, an
+   * open circuit breaker) gives up, so its message goes back to the pubsub.
+   */
+  get stopping(): AbortSignal {
+    return this.stopper.signal;
   }
 
   get size(): number {
@@ -27,6 +36,7 @@ export class InFlightDeliveries {
 
   stop(): void {
     this.accepting = false;
+    this.stopper.abort(new ConnectError("the runtime is shutting down", Code.Canceled));
   }
 
   cancel(): void {

@@ -1,11 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AppCallbackClient } from "@ottavo/generated/client/app-callback-client";
 import type { DeliveryResult, MessageHandler, TopicMessage } from "@ottavo/generated/components/pubsub";
-import { unpackMessage } from "../events/cloud-events";
+import { unpackMessage, type UnpackedEvent } from "../events/cloud-events";
 import { errorText } from "../errors/error-mapping";
 import { resultOfError, resultOfStatus } from "../events/event-status";
 import type { DeliveryTracing } from "../observability/trace-scope";
+import type { TopicEventResponse } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
 import type { InFlightDeliveries } from "./in-flight";
+import { untilAborted, type PolicyRunner, type Verdict } from "../resiliency/policy-runner";
+import type { RetryPolicy } from "../resiliency/resiliency-spec";
 
 /** Where delivery writes: progress to info (stdout), trouble to warn (stderr). */
 export interface DeliveryLog {
@@ -26,6 +29,8 @@ export interface TopicEventHandlerOptions {
   readonly log: DeliveryLog;
   /** A span per delivery, when tracing is on. */
   readonly tracing?: DeliveryTracing;
+  /** The component's inbound resiliency policies for this subscriber (targets.components.<pubsub>.inbound), if any. */
+  readonly policies?: PolicyRunner;
 }
 
 /**
@@ -38,6 +43,16 @@ export interface TopicEventHandlerOptions {
  * (its traceparent extension) goes to the app as the call's traceparent and
  * tracestate headers and in the request's metadata; with tracing on, it is the
  * context of a delivery span, child of the event's.
+ *
+ * With inbound policies, one delivery from the pubsub is run through them: each
+ * call to the subscriber is bounded by the policy's timeout (and the event
+ * timeout), a RETRY answer or a failed call is tried again per the retry policy
+ * while the runtime holds the message, and the circuit breaker is asked before
+ * each call. An open breaker makes the delivery wait until a probe may go (the
+ * message stays with the runtime: not handed back, not counted by the pubsub
+ * towards its dead-letter limit); once the policies give up, the answer is
+ * RETRY and the pubsub's redelivery and dead-lettering take over. Shutdown ends
+ * the waits and retries with RETRY.
  */
 export function createTopicEventHandler(options: TopicEventHandlerOptions): MessageHandler {
   const { client, pubsubName, topic, inFlight, log, tracing } = options;
@@ -46,6 +61,33 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
   /** One warning per run of failures, and one line when deliveries work again. */
   let failing = false;
   let unimplementedReported = false;
+  /** One warning per time deliveries start waiting for an open breaker, and one line when they go again. */
+  let waitingReported = false;
+  const { policies } = options;
+  const onWait = () => {
+    if (waitingReported) return;
+    waitingReported = true;
+    const breaker = policies?.policies.circuitBreaker;
+    log.warn(
+      `ottavo: warning: circuit breaker '${breaker?.name ?? ""}' of ${where} is open for ${subscriber}: ` +
+        `deliveries wait (the runtime holds their messages) until a probe succeeds, one every ${breaker?.timeoutMs ?? 0} ms`,
+    );
+  };
+  /** The call to the subscriber, once, or under the inbound policies. */
+  const call = (event: UnpackedEvent, headers: Record<string, string>): Promise<TopicEventResponse> => {
+    const once = (signal: AbortSignal) => client.onTopicEvent(event, { timeoutMs: options.timeoutMs, signal, headers });
+    if (policies === undefined) return once(inFlight.signal);
+    return policies.run(
+      {
+        // A subscriber that does not watch its signal (a function) is let go of when the attempt times out.
+        attempt: (signal) => untilAborted(once(signal), signal),
+        judgeValue: (response) => (resultOfStatus(response.status) === "RETRY" ? "retry" : "ok"),
+        judgeError: deliveryVerdict,
+      },
+      inFlight.signal,
+      { whenOpen: "wait", onWait, waitsUntil: inFlight.stopping },
+    );
+  };
 
   const deliver = async (message: TopicMessage): Promise<DeliveryResult> => {
     const event = unpackMessage(message, pubsubName);
@@ -63,7 +105,7 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
     if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
     let failure: unknown;
     try {
-      const response = await client.onTopicEvent(event, { timeoutMs: options.timeoutMs, signal: inFlight.signal, headers });
+      const response = await call(event, headers);
       result = resultOfStatus(response.status);
       if (result === "DROP") log.warn(`ottavo: warning: ${subscriber} dropped event ${event.id} of ${where}`);
     } catch (error) {
@@ -76,7 +118,8 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
         }
         return result;
       }
-      if (!failing && !inFlight.signal.aborted) {
+      // The runtime stopping (a wait ended, a call cancelled) is no failure to report.
+      if (!failing && !inFlight.signal.aborted && error !== inFlight.stopping.reason) {
         failing = true;
         log.warn(
           `ottavo: warning: cannot deliver event ${event.id} of ${where} to ${subscriber}: ${describeError(error)}; ` +
@@ -87,8 +130,9 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
     } finally {
       span?.end(failure);
     }
-    if (failing) {
+    if (failing || waitingReported) {
       failing = false;
+      waitingReported = false;
       log.info(`ottavo: delivering ${where} to ${subscriber} again`);
     }
     return result;
@@ -99,6 +143,17 @@ export function createTopicEventHandler(options: TopicEventHandlerOptions): Mess
     if (!inFlight.isAccepting) return Promise.resolve("RETRY");
     return inFlight.track(() => deliver(message));
   };
+}
+
+/**
+ * A failed call under inbound policies: UNIMPLEMENTED settles it (the message is
+ * dropped, no failure of the app); any other error is retried, unless the retry
+ * policy's matching.gRPCStatusCodes leaves its code out.
+ */
+function deliveryVerdict(error: unknown, retry: RetryPolicy | undefined): Verdict {
+  if (resultOfError(error) === "DROP") return "ok";
+  if (retry?.grpcStatusCodes !== undefined && !retry.grpcStatusCodes.has(ConnectError.from(error).code)) return "fail";
+  return "retry";
 }
 
 /** "Unavailable (connect ECONNREFUSED 127.0.0.1:9999)": the gRPC code and the cause. */

@@ -2,7 +2,7 @@ import type { CallContext } from "@ottavo/component-runtime";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { TimeoutError, UnavailableError } from "@ottavo/generated/components/errors";
 import { codeOf } from "../errors/error-mapping";
-import type { Operation, PolicyRunner, Verdict } from "./policy-runner";
+import { untilAborted, type Operation, type PolicyRunner, type Verdict } from "./policy-runner";
 import type { Resiliency } from "./resiliency";
 import type { RetryPolicy } from "./resiliency-spec";
 
@@ -110,7 +110,8 @@ function componentOperation(
       if (context !== undefined && signal === context.signal) return original.apply(self, [...request, context]);
       const bound = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
       const deadline = context?.deadline === undefined ? bound : bound === undefined ? context.deadline : Math.min(bound, context.deadline);
-      return untilAborted(original.apply(self, [...request, { signal, deadline }]), signal);
+      const work = original.apply(self, [...request, { signal, deadline }]);
+      return signal === noSignal ? work : untilAborted(work, signal);
     },
     judgeValue: () => "ok",
     judgeError: componentVerdict,
@@ -137,28 +138,6 @@ function componentVerdict(error: unknown, retry: RetryPolicy | undefined): Verdi
   return answeredCodes.has(code) ? "ok" : "retry";
 }
 
-/** The work, or the signal's reason as soon as it fires (the work goes on; its outcome is dropped). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal === noSignal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => undefined);
-      reject(signal.reason);
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 function isCallContext(value: unknown): value is CallContext {
   return typeof value === "object" && value !== null && (value as { signal?: unknown }).signal instanceof AbortSignal;

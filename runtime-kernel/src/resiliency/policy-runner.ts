@@ -19,13 +19,34 @@ export interface Operation<T> {
   judgeError(error: unknown, retry: RetryPolicy | undefined): Verdict;
 }
 
+/** How a run treats an open breaker. */
+export interface RunOptions {
+  /**
+   * "fail" (calls: the caller gets UNAVAILABLE at once) or "wait" (deliveries to
+   * the app: the attempt waits until the breaker lets it through as a probe or
+   * closed, so a message held by the runtime is neither handed back nor counted
+   * as a failed delivery while the app is known to be down).
+   */
+  readonly whenOpen: "fail" | "wait";
+  /** Called when an attempt starts waiting for an open breaker (whenOpen "wait"). */
+  readonly onWait?: () => void;
+  /**
+   * Ends the waits between attempts (backoff, an open breaker) with its reason,
+   * but not an attempt under way, which the run's signal ends.
+   */
+  readonly waitsUntil?: AbortSignal;
+}
+
+const failWhenOpen: RunOptions = { whenOpen: "fail" };
+
 /**
  * Runs operations of one target under its policies, in Dapr's order: the
  * circuit breaker is asked before every attempt (open: fail fast with
- * UNAVAILABLE), each attempt gets the timeout (DEADLINE_EXCEEDED when it
- * passes), and failures judged retryable are tried again after the retry
- * policy's backoff, while the caller's signal allows. Reusable for anything with
- * attempts: invocation uses it per target id; a component call could per component.
+ * UNAVAILABLE, or wait, as the run asks), each attempt gets the timeout
+ * (DEADLINE_EXCEEDED when it passes), and failures judged retryable are tried
+ * again after the retry policy's backoff, while the caller's signal allows.
+ * Reusable for anything with attempts: invocation uses it per target id,
+ * component calls per component, deliveries per component and subscriber.
  */
 export class PolicyRunner {
   private readonly breaker: CircuitBreaker | undefined;
@@ -37,10 +58,13 @@ export class PolicyRunner {
     this.breaker = policies.circuitBreaker && new CircuitBreaker(policies.circuitBreaker);
   }
 
-  async run<T>(operation: Operation<T>, signal: AbortSignal): Promise<T> {
+  async run<T>(operation: Operation<T>, signal: AbortSignal, options: RunOptions = failWhenOpen): Promise<T> {
     const retry = this.policies.retry;
+    const waits = options.waitsUntil === undefined ? signal : AbortSignal.any([signal, options.waitsUntil]);
     for (let attempt = 0; ; attempt++) {
-      if (this.breaker !== undefined && !this.breaker.allow()) {
+      if (this.breaker !== undefined && options.whenOpen === "wait") {
+        await this.breaker.waitUntilAllowed(waits, options.onWait);
+      } else if (this.breaker !== undefined && !this.breaker.allow()) {
         throw new ConnectError(
           `circuit breaker '${this.breaker.policy.name}' is open for '${this.target}': calls fail fast until a probe succeeds`,
           Code.Unavailable,
@@ -53,8 +77,11 @@ export class PolicyRunner {
         outcome = { value };
         verdict = operation.judgeValue(value, retry);
       } catch (error) {
-        // The caller going away is no failure of the target: nothing is counted.
-        if (signal.aborted) throw error;
+        // The caller going away is no failure of the target: nothing is counted (a probe is given back).
+        if (signal.aborted) {
+          this.breaker?.abandoned();
+          throw error;
+        }
         outcome = { error };
         verdict = operation.judgeError(error, retry);
       }
@@ -65,7 +92,7 @@ export class PolicyRunner {
         if ("value" in outcome) return outcome.value;
         throw outcome.error;
       }
-      await pause(backoffMs(retry, attempt), signal);
+      await pause(backoffMs(retry, attempt), waits);
     }
   }
 
@@ -106,5 +133,27 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The work, or the signal's reason as soon as it fires (the work goes on; its outcome is dropped). */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined);
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
   });
 }

@@ -43,9 +43,14 @@ export interface ResiliencySpec {
   readonly apps: ReadonlyMap<string, TargetPolicies>;
   /** Calls from the runtime to components by component name, as Dapr's targets.components.<name>.outbound. */
   readonly components: ReadonlyMap<string, TargetPolicies>;
+  /**
+   * Deliveries from components to the app by component name, as Dapr's
+   * targets.components.<name>.inbound (a pubsub's events to OnTopicEvent or to a function).
+   */
+  readonly inbound: ReadonlyMap<string, TargetPolicies>;
 }
 
-export const emptyResiliency: ResiliencySpec = { apps: new Map(), components: new Map() };
+export const emptyResiliency: ResiliencySpec = { apps: new Map(), components: new Map(), inbound: new Map() };
 
 /** A set of status codes written as Dapr writes them: "429,500-599". */
 export class StatusSet {

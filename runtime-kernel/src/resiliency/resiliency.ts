@@ -24,6 +24,18 @@ export class Resiliency {
     return this.runner(`component\u0000${capability}\u0000${name}`, name, this.spec.components.get(name));
   }
 
+  /**
+   * The runner for deliveries from a component to one subscriber (Dapr's
+   * targets.components.<name>.inbound), or undefined when none applies. Each
+   * subscriber (the app, each function) gets a runner and a breaker of its own, so
+   * a dead function does not hold back the app's events. The subscriber's name
+   * (the app id, the function's name) is what messages call it.
+   */
+  forInbound(componentName: string, subscriber: { readonly kind: "app" | "function"; readonly name: string }): PolicyRunner | undefined {
+    const key = `inbound\u0000${componentName}\u0000${subscriber.kind}\u0000${subscriber.name}`;
+    return this.runner(key, subscriber.name, this.spec.inbound.get(componentName));
+  }
+
   private runner(key: string, target: string, policies: TargetPolicies | undefined): PolicyRunner | undefined {
     if (policies === undefined) return undefined;
     let runner = this.runners.get(key);

@@ -14,6 +14,7 @@ import { InFlightDeliveries } from "../delivery/in-flight";
 import { createTopicEventHandler, type DeliveryLog } from "../delivery/topic-event-handler";
 import { errorText } from "../errors/error-mapping";
 import type { ComponentTable } from "../registry/component-table";
+import type { Resiliency } from "../resiliency/resiliency";
 import type { FunctionAnswer, FunctionCall } from "./function-host";
 import type { FunctionSubscription } from "../config/function-spec";
 
@@ -28,6 +29,8 @@ export interface FunctionSubscriptionsOptions {
   readonly eventTimeoutMs?: number;
   /** Retries of a subscribe that failed for a passing reason (a backend restarting). */
   readonly retry?: BackoffPolicy;
+  /** The inbound policies (targets.components.<pubsub>.inbound): each function gets runners of its own. */
+  readonly resiliency?: Resiliency;
 }
 
 /** The subscriptions of one installed function; close() stops them taking events. */
@@ -110,6 +113,7 @@ export class FunctionSubscriptions {
       timeoutMs: this.options.eventTimeoutMs ?? 60_000,
       inFlight: this.inFlight,
       log: this.options.log,
+      policies: this.options.resiliency?.forInbound(s.pubsub, { kind: "function", name: functionName }),
     });
   }
 

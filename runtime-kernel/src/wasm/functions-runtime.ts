@@ -11,6 +11,7 @@ import type { Pipeline } from "../server/pipeline";
 import { createRuntimeSyncHandlerGroups } from "../handlers/index";
 import { FunctionHost, type AtOnceHandlers, type FunctionAnswer, type FunctionCall } from "./function-host";
 import { FunctionSubscriptions } from "./function-subscriptions";
+import type { Resiliency } from "../resiliency/resiliency";
 import { HttpTrigger } from "./http-trigger";
 
 export interface RunningFunctions {
@@ -38,13 +39,19 @@ export async function startFunctions(options: {
   readonly warn?: (line: string) => void;
   /** The steps the functions' host calls pass (the API's, without its token step). */
   readonly pipeline?: Pipeline;
+  /** The inbound policies the functions' pub/sub deliveries run under. */
+  readonly resiliency?: Resiliency;
 }): Promise<RunningFunctions> {
   const { config, table } = options;
   // The host calls handlers directly: their errors are mapped as the API's servers map them.
   const handlersOver = (over: ComponentTable) => withErrorMapping(options.handlersOver(over));
   const groups = handlersOver(table);
   // Deliveries are counted by the table's pubsub proxy (observability/component-metrics.ts), as the app's are.
-  const subscriptions = new FunctionSubscriptions({ table, log: { info: options.log, warn: options.warn ?? options.log } });
+  const subscriptions = new FunctionSubscriptions({
+    table,
+    log: { info: options.log, warn: options.warn ?? options.log },
+    resiliency: options.resiliency,
+  });
   const host = new FunctionHost({
     subscriptions,
     pipeline: options.pipeline,

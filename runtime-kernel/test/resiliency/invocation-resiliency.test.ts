@@ -143,7 +143,7 @@ resiliency:
       circuitBreakers: { cb: {} }
     targets:
       apps: { b: { retry: forever, circuitBreaker: cb, timeout: 2s } }
-      components: { statestore: { outbound: { retry: forever } } }
+      components: { statestore: { outbound: { retry: forever } }, orders: { inbound: { timeout: 2s, circuitBreaker: cb } } }
 `,
       "d.yaml",
       "/",
@@ -156,6 +156,13 @@ resiliency:
     });
     expect(parsed.resiliency.components.get("statestore")).toEqual({
       retry: { name: "forever", policy: "exponential", durationMs: 5000, initialIntervalMs: 500, maxIntervalMs: 60_000, maxRetries: -1 },
+    });
+    expect(parsed.resiliency.inbound.get("statestore")).toBeUndefined();
+    expect(parsed.resiliency.components.get("orders")).toBeUndefined();
+    expect(parsed.resiliency.inbound.get("orders")).toEqual({
+      timeoutMs: 2000,
+      timeoutName: "2s",
+      circuitBreaker: { name: "cb", maxRequests: 1, intervalMs: 0, timeoutMs: 60_000, tripAfter: 5 },
     });
     expect(parsed.warnings).toEqual([]);
   });
@@ -172,7 +179,7 @@ resiliency:
     circuitBreakers: { cb: { trip: "requests > 3", maxRequests: 0 } }
   targets:
     apps: { b: { retry: nope, circuitBreaker: nope, timeout: nope, extra: 1 } }
-    components: { s: { outbound: { retry: nope } }, t: { outbound: {}, sideways: {} }, u: nope }
+    components: { s: { outbound: { retry: nope }, inbound: { circuitBreaker: nope } }, t: { outbound: {}, sideways: {} }, u: nope }
 `,
         "e.yaml",
         "/",
@@ -192,8 +199,9 @@ resiliency:
       "e.yaml: 'resiliency.targets.apps.b.retry' names no retry policy under resiliency.policies.retries",
       "e.yaml: 'resiliency.targets.apps.b.circuitBreaker' names no circuit breaker under resiliency.policies.circuitBreakers",
       "e.yaml: 'resiliency.targets.components.s.outbound.retry' names no retry policy under resiliency.policies.retries",
+      "e.yaml: 'resiliency.targets.components.s.inbound.circuitBreaker' names no circuit breaker under resiliency.policies.circuitBreakers",
       "e.yaml: unknown key 'resiliency.targets.components.t.sideways'; known: outbound, inbound",
-      "e.yaml: 'resiliency.targets.components.u' must be a map with outbound (and inbound): { timeout, retry, circuitBreaker }",
+      "e.yaml: 'resiliency.targets.components.u' must be a map with outbound and/or inbound: { timeout, retry, circuitBreaker }",
     ]);
   });
 });

@@ -123,6 +123,54 @@ describe("policy runner", () => {
     expect(untouched.attempts).toBe(0);
   });
 
+  it("with whenOpen 'wait', an attempt waits for the open breaker's probe instead of failing; others wait for the probe's outcome", async () => {
+    const runner = new PolicyRunner("app", { circuitBreaker: { ...policy, tripAfter: 0, timeoutMs: 30 } });
+    await runner.run(scripted(["fail"]), signal);
+    let waits = 0;
+    const options = { whenOpen: "wait" as const, onWait: () => waits++ };
+    // The probe: its attempt starts once the breaker's timeout has passed, and fails when the test says.
+    let started!: () => void;
+    const probeStarted = new Promise<void>((resolve) => (started = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const probe = runner.run(
+      { attempt: async () => (started(), await gate, 0), judgeValue: () => "fail", judgeError: () => "fail" },
+      signal,
+      options,
+    );
+    await probeStarted;
+    // While the probe is out, another attempt waits for its outcome; it fails, the breaker opens again, and the
+    // second attempt waits for the next probe, which it is.
+    const second = scripted(["ok"]);
+    const secondRun = runner.run(second, signal, options);
+    release();
+    await probe;
+    expect(second.attempts).toBe(0);
+    await secondRun;
+    expect(second.attempts).toBe(1);
+    expect(waits).toBe(2);
+    // Closed again: no wait.
+    await runner.run(scripted(["ok"]), signal, options);
+    expect(waits).toBe(2);
+  });
+
+  it("a wait ends with the reason of waitsUntil, and an abandoned probe is given back", async () => {
+    const runner = new PolicyRunner("app", { circuitBreaker: { ...policy, tripAfter: 0, timeoutMs: 60_000 } });
+    await runner.run(scripted(["fail"]), signal);
+    const stop = new AbortController();
+    const waiting = runner.run(scripted([]), signal, { whenOpen: "wait", waitsUntil: stop.signal });
+    stop.abort(new Error("stopping"));
+    await expect(waiting).rejects.toThrow("stopping");
+
+    const breaker = new CircuitBreaker({ ...policy, tripAfter: 0, timeoutMs: 0 });
+    breaker.failed();
+    expect(breaker.allow()).toBe(true); // the probe
+    expect(breaker.allow()).toBe(false);
+    breaker.abandoned(); // its caller went away: no outcome
+    expect(breaker.current).toBe("half-open");
+    expect(breaker.allow()).toBe(true);
+  });
+
   it("backs off constantly, or doubling up to maxInterval", () => {
     expect([0, 1, 2].map((n) => backoffMs(retry({ durationMs: 7 }), n))).toEqual([7, 7, 7]);
     expect([0, 1, 2, 3, 4].map((n) => backoffMs(retry({ policy: "exponential", initialIntervalMs: 1, maxIntervalMs: 8 }), n))).toEqual([
