@@ -11,8 +11,9 @@ import { traceScopeAmong } from "./trace-scope";
  * counted whoever receives it (the app's OnTopicEvent or a SubscribeTopicEvents
  * stream). With tracing on, an operation whose arguments carry a traced call's
  * context (handlers pass it last) is a child span of that call's span.
- * Properties, feature lists and synchronous methods pass through untouched; the
- * handlers and adapters do not know the difference. Without metrics (the
+ * A component's synchronous form (`sync`) is timed and traced alike, operation by
+ * operation. Other properties, feature lists and synchronous methods pass through
+ * untouched; the handlers and adapters do not know the difference. Without metrics (the
  * config's metrics.enabled: false) only the spans are made.
  */
 export function withComponentMetrics(table: ComponentTable, metrics: RuntimeMetrics | undefined, traced = false): ComponentTable {
@@ -27,9 +28,15 @@ function measure<C extends object>(entry: ComponentEntry & { component: C }, met
   const { component, capability, name } = entry;
   const wrapped = new Map<string, unknown>();
   const countDeliveries = capability === "pubsub" && metrics !== undefined ? deliveryCounter(entry, metrics) : undefined;
+  let measuredSync: { of: object; measured: object } | undefined;
   return new Proxy(component, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
+      if (property === "sync" && typeof value === "object" && value !== null) {
+        // The component's synchronous form (an inline function's host calls): its operations are timed and traced too.
+        if (measuredSync?.of !== value) measuredSync = { of: value, measured: measureSync(value, capability, name, metrics, traced) };
+        return measuredSync.measured;
+      }
       if (typeof value !== "function" || typeof property !== "string" || property === "constructor") return value;
       let timed = wrapped.get(property);
       if (timed === undefined) {
@@ -80,6 +87,39 @@ function measure<C extends object>(entry: ComponentEntry & { component: C }, met
               throw error;
             },
           );
+        };
+        wrapped.set(property, timed);
+      }
+      return timed;
+    },
+  });
+}
+
+/** A component's synchronous form with each operation timed into the same series, and traced, as the async ones are. */
+function measureSync(sync: object, capability: string, name: string, metrics: RuntimeMetrics | undefined, traced: boolean): object {
+  const wrapped = new Map<string, unknown>();
+  return new Proxy(sync, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function" || typeof property !== "string") return value;
+      let timed = wrapped.get(property);
+      if (timed === undefined) {
+        let record: ((failed: boolean, seconds: number) => void) | undefined;
+        const operation = property;
+        const original = value as (...args: unknown[]) => unknown;
+        timed = function (this: unknown, ...args: unknown[]) {
+          const span = traced ? traceScopeAmong(args)?.component(capability, name, operation) : undefined;
+          const started = performance.now();
+          try {
+            const result = original.apply(this === receiver ? target : this, args);
+            if (metrics !== undefined) (record ??= metrics.componentOperation(capability, name, operation))(false, (performance.now() - started) / 1000);
+            span?.end();
+            return result;
+          } catch (error) {
+            if (metrics !== undefined) (record ??= metrics.componentOperation(capability, name, operation))(true, (performance.now() - started) / 1000);
+            span?.end(error);
+            throw error;
+          }
         };
         wrapped.set(property, timed);
       }

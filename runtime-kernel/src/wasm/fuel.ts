@@ -228,43 +228,45 @@ function elementsShifted(content: Uint8Array, shift: (i: number) => number): Uin
 
 /** A constant expression up to its end, with ref.func renumbered. */
 function constExpr(r: Reader, shift: (i: number) => number): Uint8Array {
-  const out: Uint8Array[] = [];
+  const out = new Writer(16);
   instructions(r, shift, out, undefined, true);
-  return concat(out);
+  return out.finish();
 }
 
 function codeInstrumented(content: Uint8Array, shift: (i: number) => number, check: Uint8Array): Uint8Array {
   const r = new Reader(content, 0);
   const count = r.u32();
-  const out: Uint8Array[] = [leb(count)];
+  const out = new Writer(content.length + count * (check.length + 8));
+  const body = new Writer(1024);
+  out.u32(count);
   for (let n = 0; n < count; n++) {
     const size = r.u32();
     const end = r.at + size;
-    const body = new Reader(content.subarray(0, end), r.at);
-    const from = body.at;
-    for (let groups = body.u32(); groups > 0; groups--) {
-      body.u32();
-      body.valType();
+    const from = r.at;
+    for (let groups = r.u32(); groups > 0; groups--) {
+      r.u32();
+      r.valType();
     }
-    const parts: Uint8Array[] = [content.subarray(from, body.at), check];
-    instructions(body, shift, parts, check, false);
-    if (body.at !== end) throw new FuelError("a function body does not end where its size says");
-    const built = concat(parts);
-    out.push(leb(built.length), built);
-    r.at = end;
+    body.reset();
+    body.bytes(content, from, r.at);
+    body.bytes(check, 0, check.length);
+    instructions(r, shift, body, check, false);
+    if (r.at !== end) throw new FuelError("a function body does not end where its size says");
+    out.u32(body.length);
+    out.bytes(body.buf, 0, body.length);
   }
-  return concat(out);
+  return out.finish();
 }
 
 /**
  * Copies instructions to out up to the end of the body (or of a constant expression),
  * renumbering function indices and putting `check` after every loop header.
  */
-function instructions(r: Reader, shift: (i: number) => number, out: Uint8Array[], check: Uint8Array | undefined, constant: boolean): void {
+function instructions(r: Reader, shift: (i: number) => number, out: Writer, check: Uint8Array | undefined, constant: boolean): void {
   let depth = 1;
   let copiedFrom = r.at;
   const flush = (until: number) => {
-    if (until > copiedFrom) out.push(r.bytes.subarray(copiedFrom, until));
+    if (until > copiedFrom) out.bytes(r.bytes, copiedFrom, until);
   };
   while (depth > 0) {
     const op = r.byte();
@@ -281,7 +283,7 @@ function instructions(r: Reader, shift: (i: number) => number, out: Uint8Array[]
         depth++;
         if (check !== undefined) {
           flush(r.at);
-          out.push(check);
+          out.bytes(check, 0, check.length);
           copiedFrom = r.at;
         }
         break;
@@ -308,7 +310,8 @@ function instructions(r: Reader, shift: (i: number) => number, out: Uint8Array[]
         const from = r.at - 1;
         const index = r.u32();
         flush(from);
-        out.push(Uint8Array.of(op), leb(shift(index)));
+        out.byte(op);
+        out.u32(shift(index));
         copiedFrom = r.at;
         break;
       }
@@ -478,6 +481,54 @@ class Reader {
   tableType(): void {
     this.refType();
     this.limits();
+  }
+}
+
+/** A growable byte buffer. */
+class Writer {
+  buf: Uint8Array;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(Math.max(16, capacity));
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.length + extra));
+    grown.set(this.buf.subarray(0, this.length));
+    this.buf = grown;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.length++] = b;
+  }
+
+  u32(value: number): void {
+    this.ensure(5);
+    do {
+      let b = value & 0x7f;
+      value = Math.floor(value / 128);
+      if (value > 0) b |= 0x80;
+      this.buf[this.length++] = b;
+    } while (value > 0);
+  }
+
+  bytes(from: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    if (n < 16) for (let i = 0; i < n; i++) this.buf[this.length + i] = from[start + i];
+    else this.buf.set(from.subarray(start, end), this.length);
+    this.length += n;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
   }
 }
 

@@ -78,6 +78,10 @@ it("counts each host call under its rpc with protocol wasm and the code the gues
   expect(samples.get(wasmRpc("GetState", "FAILED_PRECONDITION"))).toBe(1);
   expect(samples.get(`ottavo_rpc_in_flight{service="spec.proto.runtime.v1.Runtime",method="GetState",protocol="wasm"}`)).toBe(0);
   expect(samples.get(`ottavo_rpc_requests_total{service="spec.proto.runtime.v1.Runtime",method="SaveState",protocol="connect",code="OK"}`)).toBe(1);
+  // stock runs inline (auto: get_state over in-memory stores): its reads are the store's synchronous get, timed as the async one is.
+  const stock = (await (await fetch(`${runtime.actuatorUrl}/actuator/functions/stock`)).json()) as { execution: string };
+  expect(stock.execution).toBe("inline");
+  expect(samples.get(`ottavo_component_operation_duration_seconds_count{capability="state",component="state_demo",operation="get"}`)).toBe(2);
 });
 
 it("counts events delivered to a subscribed function as the app's, with the host calls it made", async () => {
