@@ -34,7 +34,8 @@ class RpcLines {
   }
 
   end(outcome: CallOutcome): void {
-    const durationMs = Math.round(outcome.seconds * 1_000_000) / 1000;
+    const micros = Math.round(outcome.seconds * 1_000_000);
+    const durationMs = millisText(micros);
     const code = grpcCodeName(outcome.code);
     const call = outcome.call;
     // Only with tracing on; the gRPC fast path's values exist only when a step made them (a sampled call).
@@ -50,7 +51,7 @@ class RpcLines {
       rpc: this.rpc,
       protocol: this.protocol,
       code,
-      durationMs,
+      durationMs: micros / 1000,
       traceId,
     });
   }
@@ -85,4 +86,20 @@ export function accessLogStep(log: AccessLogSink, traced: boolean): CallStep {
       return lines;
     },
   };
+}
+
+/**
+ * Milliseconds with up to three decimals from a whole number of microseconds,
+ * written as JavaScript writes micros / 1000 (no trailing zeros, no point for a
+ * whole number) but with integer arithmetic only: a double's shortest decimal
+ * form costs far more than this, once per access line.
+ */
+export function millisText(micros: number): string {
+  if (!(micros >= 0 && micros < 1e15)) return String(micros / 1000);
+  const whole = Math.floor(micros / 1000);
+  const fraction = micros - whole * 1000;
+  if (fraction === 0) return `${whole}`;
+  if (fraction % 100 === 0) return `${whole}.${fraction / 100}`;
+  if (fraction % 10 === 0) return `${whole}.${fraction < 100 ? "0" : ""}${fraction / 10}`;
+  return `${whole}.${fraction < 10 ? "00" : fraction < 100 ? "0" : ""}${fraction}`;
 }
