@@ -49,9 +49,11 @@ const enum State {
 }
 
 const statusLine = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
-const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** NUL, or CR or LF that is not part of a CRLF pair. */
-const strayControl = /\0|\r(?!\n)|(?<!\r)\n/;
+/** 1 for the characters of an HTTP token (RFC 9110 section 5.6.2), by char code. */
+const tokenChars = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") tokenChars[c.charCodeAt(0)] = 1;
+const digits = /^\d{1,15}$/;
+const keepAliveTimeout = /(?:^|[,;\s])timeout=(\d+)/i;
 const chunkSizeLine = /^([0-9A-Fa-f]{1,13})[ \t]*(?:;[^\r\n]*)?$/;
 const emptyBody = Buffer.alloc(0);
 
@@ -198,34 +200,44 @@ export class Http1ResponseParser {
   }
 
   private readHead(head: string): void {
-    if (strayControl.test(head)) throw new MalformedAnswer("the answer's head holds a NUL, or a CR or LF outside a line end");
-    const lines = head.split("\r\n");
-    const status = statusLine.exec(lines[0]!);
-    if (status === null) throw new MalformedAnswer(`the answer does not start with an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 60))}`);
+    const firstEnd = head.indexOf("\r\n");
+    const first = firstEnd < 0 ? head : head.slice(0, firstEnd);
+    const status = statusLine.exec(first);
+    if (status === null) throw new MalformedAnswer(`the answer does not start with an HTTP/1.x status line: ${JSON.stringify(first.slice(0, 60))}`);
     const code = Number(status[2]);
     const http10 = status[1] === "0";
     const headers: Array<readonly [string, string]> = [];
-    let contentLength: number | undefined;
+    let contentLength = -1;
     let transferEncoding: string | undefined;
-    let connection = "";
+    let close = false;
+    let keepAliveToken = false;
     let contentType: string | undefined;
     let keepAliveMs: number | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(":");
-      if (colon <= 0) throw new MalformedAnswer(`a header line of the answer is malformed: ${JSON.stringify(line.slice(0, 60))}`);
-      const raw = line.slice(0, colon);
-      if (!token.test(raw)) throw new MalformedAnswer(`a header name of the answer is malformed: ${JSON.stringify(raw.slice(0, 60))}`);
-      const name = raw.toLowerCase();
-      const value = line.slice(colon + 1).trim();
+    let at = firstEnd < 0 ? head.length : firstEnd + 2;
+    while (at < head.length) {
+      let end = head.indexOf("\r\n", at);
+      if (end < 0) end = head.length;
+      const colon = head.indexOf(":", at);
+      if (colon <= at || colon > end) throw new MalformedAnswer(`a header line of the answer is malformed: ${JSON.stringify(head.slice(at, Math.min(end, at + 60)))}`);
+      for (let i = at; i < colon; i++) {
+        const c = head.charCodeAt(i);
+        if (c > 127 || tokenChars[c] === 0) throw new MalformedAnswer(`a header name of the answer is malformed: ${JSON.stringify(head.slice(at, Math.min(colon, at + 60)))}`);
+      }
+      for (let i = colon + 1; i < end; i++) {
+        const c = head.charCodeAt(i);
+        if (c === 0 || c === 10 || c === 13) throw new MalformedAnswer("the answer's head holds a NUL, or a CR or LF outside a line end");
+      }
+      const name = head.slice(at, colon).toLowerCase();
+      const value = head.slice(colon + 1, end).trim();
+      at = end + 2;
       headers.push([name, value]);
       switch (name) {
         case "content-length": {
           for (const part of value.split(",")) {
             const text = part.trim();
-            if (!/^\d{1,15}$/.test(text)) throw new MalformedAnswer(`content-length '${value}' is not a length`);
+            if (!digits.test(text)) throw new MalformedAnswer(`content-length '${value}' is not a length`);
             const length = Number(text);
-            if (contentLength !== undefined && contentLength !== length) throw new MalformedAnswer("the answer has conflicting content-length values");
+            if (contentLength >= 0 && contentLength !== length) throw new MalformedAnswer("the answer has conflicting content-length values");
             contentLength = length;
           }
           break;
@@ -234,13 +246,17 @@ export class Http1ResponseParser {
           transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
           break;
         case "connection":
-          connection = connection === "" ? value.toLowerCase() : `${connection}, ${value.toLowerCase()}`;
+          for (const part of value.toLowerCase().split(",")) {
+            const option = part.trim();
+            if (option === "close") close = true;
+            else if (option === "keep-alive") keepAliveToken = true;
+          }
           break;
         case "content-type":
           contentType ??= value;
           break;
         case "keep-alive": {
-          const timeout = /(?:^|[,;\s])timeout=(\d+)/i.exec(value);
+          const timeout = keepAliveTimeout.exec(value);
           if (timeout !== null) keepAliveMs = Number(timeout[1]) * 1000;
           break;
         }
@@ -251,8 +267,7 @@ export class Http1ResponseParser {
       if (code === 101) throw new MalformedAnswer("the service switched protocols (101), which the request did not ask for");
       return;
     }
-    const tokens = connection === "" ? [] : connection.split(",").map((part) => part.trim());
-    let keepAlive = http10 ? tokens.includes("keep-alive") : !tokens.includes("close");
+    let keepAlive = http10 ? keepAliveToken && !close : !close;
     this.status = code;
     this.headers = headers;
     this.contentType = contentType ?? "";
@@ -264,8 +279,8 @@ export class Http1ResponseParser {
       const codings = transferEncoding.toLowerCase().split(",");
       const chunked = codings[codings.length - 1]!.trim() === "chunked";
       this.state = chunked ? State.ChunkSize : State.UntilClose;
-      if (!chunked || contentLength !== undefined || http10) keepAlive = false;
-    } else if (contentLength !== undefined) {
+      if (!chunked || contentLength >= 0 || http10) keepAlive = false;
+    } else if (contentLength >= 0) {
       this.remaining = contentLength;
       this.state = contentLength === 0 ? State.Done : State.Length;
     } else {

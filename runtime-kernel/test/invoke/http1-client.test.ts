@@ -296,6 +296,9 @@ describe("the HTTP/1.1 client of HTTP targets: bad answers", () => {
     ["a bad chunk size", "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", /chunk-size line is malformed/],
     ["a chunk longer than its size", "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", /chunk is longer than its size/],
     ["a bare LF in a header", "HTTP/1.1 200 OK\r\nx-a: 1\nx-b: 2\r\ncontent-length: 0\r\n\r\n", /outside a line end/],
+    ["a bare CR in a header", "HTTP/1.1 200 OK\r\nx-a: 1\rx-b: 2\r\ncontent-length: 0\r\n\r\n", /outside a line end/],
+    ["a NUL in a header", "HTTP/1.1 200 OK\r\nx-a: 1\u0000\r\ncontent-length: 0\r\n\r\n", /holds a NUL/],
+    ["a space in a header name", "HTTP/1.1 200 OK\r\nx a: 1\r\ncontent-length: 0\r\n\r\n", /header name of the answer is malformed/],
     ["a folded header line", "HTTP/1.1 200 OK\r\nx-a: 1\r\n  more\r\ncontent-length: 0\r\n\r\n", /header line of the answer is malformed|header name/],
     ["a switch of protocols", "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n", /switched protocols/],
   ])("answers UNAVAILABLE for %s and does not reuse the connection", async (_what, answer, why) => {
