@@ -8,6 +8,7 @@ import { HeaderCallInfo } from "../header-call-info";
 import { abortReasons } from "../abort-reasons";
 import { frameMessage, UnaryFrameReader, type FrameProblem } from "./grpc-frames";
 import { parseGrpcTimeout } from "./grpc-timeout";
+import { Deadlines, type DeadlineEntry } from "./deadlines";
 import { codecFor, type CodecTable, type MessageCodec } from "./message-codecs";
 import { UnaryCallContext } from "./unary-call-context";
 import { errorTrailerFields } from "./error-trailers";
@@ -73,6 +74,8 @@ export class GrpcFastPath {
   private readonly routes = new Map<string, FastRoute>();
   /** Calls started and not yet closed, for the server's drain. */
   inFlight = 0;
+  /** The deadlines (grpc-timeout) of the calls in flight. */
+  readonly deadlines = new Deadlines();
   onIdle: (() => void) | undefined;
 
   constructor(readonly options: GrpcFastPathOptions) {
@@ -96,14 +99,17 @@ export class GrpcFastPath {
 }
 
 /** One unary call from headers to trailers. */
-class UnaryCall {
+class UnaryCall implements DeadlineEntry {
   private readonly reader: UnaryFrameReader;
   private context: UnaryCallContext | undefined;
   private pipelineCall: StartedCall;
   /** What the pipeline's steps set for the handler, when one did. */
   private values: ContextValues | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private hasDeadline = false;
   private done = false;
+  deadlineAt = 0;
+  deadlinePrev: DeadlineEntry | undefined = undefined;
+  deadlineNext: DeadlineEntry | undefined = undefined;
 
   constructor(
     private readonly path: GrpcFastPath,
@@ -142,11 +148,16 @@ class UnaryCall {
     let deadline: number | undefined;
     if (timeoutMs !== undefined) {
       deadline = performance.now() + timeoutMs;
-      this.timer = setTimeout(() => this.fail(new ConnectError("the call's deadline passed", Code.DeadlineExceeded)), timeoutMs);
+      this.hasDeadline = true;
+      this.path.deadlines.add(this, deadline);
     }
     this.context = new UnaryCallContext(this.route.dispatch.method, headers, deadline, this.values);
     stream.on("data", onData);
     stream.on("end", onEnd);
+  }
+
+  deadlinePassed(): void {
+    this.fail(new ConnectError("the call's deadline passed", Code.DeadlineExceeded));
   }
 
   /** A chunk of the request. */
@@ -251,7 +262,7 @@ class UnaryCall {
 
   private finish(reason: unknown = abortReasons().completed): void {
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.hasDeadline) this.path.deadlines.remove(this);
     this.context?.abort(reason);
   }
 }
