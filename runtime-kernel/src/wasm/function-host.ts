@@ -276,6 +276,11 @@ export class FunctionHost {
     return this.hostCall(this.options.handlersFor(components), op, request);
   }
 
+  /** Resolves once a spare worker thread has loaded the instance script (at once when the host has started no function). */
+  async spareReady(): Promise<void> {
+    await this.spares?.whenReady();
+  }
+
   /** The compiled-module cache's counts (compiles, hits, modules held). */
   moduleCacheStats(): ModuleCacheStats {
     return this.modules.stats();

@@ -210,6 +210,9 @@ export class FunctionInstance {
 export class WorkerSpares {
   private spare: Worker | undefined;
   private closed = false;
+  /** Whether the current spare has loaded the instance script; who waits for that. */
+  private loaded = false;
+  private waiting: (() => void)[] = [];
 
   constructor() {
     this.spare = this.startOne();
@@ -219,6 +222,7 @@ export class WorkerSpares {
     if (this.closed) return undefined;
     const taken = this.spare;
     this.spare = undefined;
+    this.loaded = false;
     // The next spare starts once this instance has had its turn at the CPU.
     setImmediate(() => {
       if (!this.closed && this.spare === undefined) this.spare = this.startOne();
@@ -226,10 +230,17 @@ export class WorkerSpares {
     return taken;
   }
 
+  /** Resolves once a spare has loaded the instance script (at once when one has; when closed). */
+  whenReady(): Promise<void> {
+    if (this.closed || (this.spare !== undefined && this.loaded)) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const spare = this.spare;
     this.spare = undefined;
+    for (const resolve of this.waiting.splice(0)) resolve();
     await spare?.terminate();
   }
 
@@ -241,6 +252,14 @@ export class WorkerSpares {
       if (this.spare === worker) this.spare = undefined;
     });
     worker.on("error", () => undefined);
+    const onMessage = (m: FromWorker) => {
+      if (m.t !== "spare") return;
+      worker.off("message", onMessage);
+      if (this.spare !== worker) return;
+      this.loaded = true;
+      for (const resolve of this.waiting.splice(0)) resolve();
+    };
+    worker.on("message", onMessage);
     return worker;
   }
 }

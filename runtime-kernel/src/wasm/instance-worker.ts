@@ -42,3 +42,5 @@ function begin(setup: WorkerSetup): void {
 }
 
 if (workerData !== null && workerData !== undefined) begin(workerData as WorkerSetup);
+// A spare (no setup yet) says it has loaded this script and waits for a function.
+else post({ t: "spare" });

@@ -42,6 +42,8 @@ export type ToWorker =
   | { readonly t: "setup"; readonly setup: WorkerSetup };
 
 export type FromWorker =
+  /** A spare worker (started without a setup) has loaded the instance script. */
+  | { readonly t: "spare" }
   | { readonly t: "ready"; readonly abi: GuestAbi; readonly functionId: string }
   | { readonly t: "failed"; readonly error: string }
   | { readonly t: "log"; readonly level: number; readonly line: string }

@@ -69,10 +69,22 @@ it("an instance on a spare thread starts, serves, and stops", async () => {
   expect(instance.alive).toBe(false);
 });
 
+it("whenReady resolves once a spare has loaded the instance script, and again after a take once its replacement has", async () => {
+  await spares.whenReady();
+  const loaded = spares.take();
+  expect(loaded).toBeDefined();
+  await spares.whenReady();
+  const next = spares.take();
+  expect(next).toBeDefined();
+  expect(next).not.toBe(loaded);
+  await Promise.all([loaded!.terminate(), next!.terminate()]);
+});
+
 it("after close, take hands out nothing and instances start threads of their own", async () => {
   const closed = new WorkerSpares();
   await closed.close();
   expect(closed.take()).toBeUndefined();
+  await closed.whenReady();
   const instance = instanceOn(() => closed.take());
   expect((await instance.ready).abi).toBe("ottavo");
   await instance.close();
