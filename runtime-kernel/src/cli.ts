@@ -82,31 +82,49 @@ export function parseArgs(args: readonly string[]): CliCommand {
   return { kind: "run", configFile: configFile ?? defaultConfigFile, shutdownTimeoutMs, ...(logLevel && { logLevel }) };
 }
 
+/** How long a line that may wait (an access line) waits at most for others to be written with. */
+const laterMs = 50;
+/** Pending lines are written at once when they reach this size. */
+const batchChars = 16_384;
+
 /**
- * Lines for one stream, written together once per turn of the event loop: a
- * write to a pipe or file is a system call, and with the access log on there is
- * a line per call. A process exit writes what is still pending.
+ * Lines for one stream, written together: a write to a pipe or file is a system
+ * call (and, to a pipe, wakes its reader), and with the access log on there is a
+ * line per call. A line is written at the end of the event loop's turn; a line
+ * that may wait (an access line, `later`) is written with the next line that may
+ * not, when 16 KB of lines are pending, or within 50 ms, so under load access
+ * lines go out in a few large writes instead of one per turn. A process exit
+ * writes what is still pending.
  */
 class LineBuffer {
-  /** Lines of this turn; joined once at the flush (appending to one string makes a rope that the write then flattens slowly). */
+  /** Lines not written yet; joined once at the flush (appending to one string makes a rope that the write then flattens slowly). */
   private pending: string[] = [];
   private length = 0;
   private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly fd: 1 | 2) {}
 
-  add(line: string): void {
+  add(line: string, later = false): void {
     this.pending.push(line);
     this.length += line.length + 1;
-    if (this.length >= 65_536) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
+    if (this.length >= batchChars) this.flush();
+    else if (!later) {
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    } else if (!this.scheduled && this.timer === undefined) {
+      this.timer = setTimeout(this.flush, laterMs).unref();
     }
   }
 
   readonly flush = (): void => {
     this.scheduled = false;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.pending.length === 0) return;
     const text = this.take();
     (this.fd === 1 ? process.stdout : process.stderr).write(text);
@@ -141,6 +159,7 @@ process.on("exit", () => {
 /** Text until the config says otherwise (a config error is printed before any config is read). */
 const log = new Logger({
   stdout: (line) => stdoutLines.add(line),
+  stdoutLater: (line) => stdoutLines.add(line, true),
   stderr: (line) => stderrLines.add(line),
 });
 

@@ -4,6 +4,8 @@ import { logLevels, type LogLevel, type LoggingConfig } from "../config/observab
 export interface LogSink {
   stdout(line: string): void;
   stderr(line: string): void;
+  /** A stdout line that may wait a little to be written with others (an access line); stdout when absent. */
+  stdoutLater?(line: string): void;
 }
 
 /** Extra fields of a JSON log record (an access log's rpc, code, duration). */
@@ -48,11 +50,14 @@ export class Logger {
   /**
    * Writes an info JSON record whose members after "time" and "level" the caller
    * serialised (`members`: `"msg":...,"key":value`, valid JSON), for the access
-   * log's line per call; only in JSON format, where writesJson() is true.
+   * log's line per call; only in JSON format, where writesJson() is true. The
+   * line may wait a little to be written with others (the sink's stdoutLater).
    */
   infoMembers(members: string): void {
     if (rank.info > this.threshold) return;
-    this.sink.stdout(`{"time":"${isoNow()}","level":"info",${members}}`);
+    const line = `{"time":"${isoNow()}","level":"info",${members}}`;
+    if (this.sink.stdoutLater !== undefined) this.sink.stdoutLater(line);
+    else this.sink.stdout(line);
   }
 
   /** Whether a line at this level would be written. */

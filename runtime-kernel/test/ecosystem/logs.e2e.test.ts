@@ -136,6 +136,20 @@ describe("at -l trace, JSON, with the access log and tracing on", () => {
   });
 });
 
+describe("access lines while the runtime runs", () => {
+  it("a call's JSON access line is written without further calls or a stop (access lines wait at most a moment for others)", async () => {
+    const runtime = await startRuntime({ config: config("{ format: json, accessLog: true }"), files: { "secrets.json": "{}" } });
+    try {
+      const stub = layottoStub(runtime.apiPort);
+      await call(stub, "GetSecret", { store_name: "file_store", key: "none" }, "").catch(() => undefined);
+      stub.close();
+      await eventually(() => expect(records(runtime).filter((r) => r.kind === "access").map((r) => r.rpc)).toEqual(["spec.proto.runtime.v1.Runtime/GetSecret"]));
+    } finally {
+      expect(await runtime.stop()).toBe(0);
+    }
+  });
+});
+
 describe("levels", () => {
   it("takes the config's level, and -l/--log-level over it; text lines by default, no access log unless asked", async () => {
     const files = { "secrets.json": "{}" };
