@@ -18,6 +18,7 @@
  *   2. cold start: read + compile + instantiate + first call, AssemblyScript and Go (the
  *      instance takes a spare worker thread, as every instance start after the first does),
  *      for bytes never compiled before and for the same bytes again (the compiled-module cache);
+ *      and the same inline (fuel metering added, no thread);
  *   3. HTTP trigger: sequential requests to the Go stock function (one GetState inside)
  *      over keep-alive HTTP/1.1, in a worker and inline, vs GetState through the gRPC API.
  * Medians of BENCH_ROUNDS (5) rounds.
@@ -169,12 +170,14 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
     ] as const) {
       const compiled: number[] = [];
       const cached: number[] = [];
+      const inlineCompiled: number[] = [];
+      const inlineCached: number[] = [];
       const bytes = readFileSync(wasm);
-      const coldStart = async (id: string, file: string): Promise<number> => {
+      const coldStart = async (id: string, file: string, execution: "worker" | "inline" = "worker"): Promise<number> => {
         // As the row says: the spare thread the instance takes has loaded its script (back-to-back rounds would otherwise find it booting).
         await host.spareReady();
         const t = performance.now();
-        await host.install({ name: id, path: file, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [], execution: "worker" });
+        await host.install({ name: id, path: file, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [], execution, components: ["state_demo"] });
         await host.call(id, call);
         const ms = performance.now() - t;
         await host.uninstall(id);
@@ -187,10 +190,17 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
         writeFileSync(fresh, withCustomSection(bytes, `ottavo-bench-${process.pid}-${r}`));
         compiled.push(await coldStart(`cold-${kind}-${r}`, fresh));
         cached.push(await coldStart(`cold-${kind}-${r}-again`, wasm));
+        const freshInline = path.join(dir, `cold-${kind}-${r}-inline.wasm`);
+        writeFileSync(freshInline, withCustomSection(bytes, `ottavo-bench-${process.pid}-${r}-inline`));
+        inlineCompiled.push(await coldStart(`cold-${kind}-${r}-inline`, freshInline, "inline"));
+        inlineCached.push(await coldStart(`cold-${kind}-${r}-inline-again`, wasm, "inline"));
       }
       const what = "cold start (read + compile + instantiate + first call; a spare worker thread ready, as for every instance start after the runtime's first)";
       out.push({ what: `${what}, ${name}, bytes never compiled before`, value: `${median(compiled).toFixed(1)} ms`, goal });
       out.push({ what: `${what}, ${name}, the same bytes again (compiled-module cache)`, value: `${median(cached).toFixed(1)} ms`, goal });
+      const inline = "cold start inline (read + fuel metering + compile + instantiate + first call, on the main thread)";
+      out.push({ what: `${inline}, ${name}, bytes never compiled before`, value: `${median(inlineCompiled).toFixed(1)} ms`, goal });
+      out.push({ what: `${inline}, ${name}, the same bytes again (metered again; the compiled-module cache has the result)`, value: `${median(inlineCached).toFixed(1)} ms`, goal });
     }
 
     // 3. HTTP trigger vs gRPC.

@@ -126,6 +126,11 @@ export interface FunctionStatus extends PoolStats {
 export class FunctionHost {
   private readonly byName = new Map<string, Installed>();
   private readonly imports = new Map<string, WasmHostImport>(runtimeWasmImports.map((i) => [i.name, i]));
+  /** Each host call a guest can make ("ottavo.get_state", "proxy.get_state", ...): its import of the table (none for Layotto's) and rpc. */
+  private readonly hostOps = new Map<string, { imp: WasmHostImport | undefined; rpc: string }>([
+    ...runtimeWasmImports.map((i): [string, { imp: WasmHostImport; rpc: string }] => [`ottavo.${i.name}`, { imp: i, rpc: i.rpc }]),
+    ...Object.entries(proxyRpcs).map(([op, rpc]): [string, { imp: undefined; rpc: string }] => [op, { imp: undefined, rpc }]),
+  ]);
   private readonly pipeline: Pipeline;
   /** Compiled modules by their bytes: one compile for the same bytes across pools, re-installs and updates. */
   private readonly modules = new ModuleCache();
@@ -503,9 +508,9 @@ export class FunctionHost {
 
   /** A host call's import, context and started pipeline; or the answer when it goes no further (unknown, or refused by a step). */
   private beginHostCall(op: string): { imp: WasmHostImport | undefined; context: HandlerContext; started: ReturnType<Pipeline["start"]> } | BridgeAnswer {
-    const imp = op.startsWith("ottavo.") ? this.imports.get(op.slice("ottavo.".length)) : undefined;
-    const rpc = imp?.rpc ?? proxyRpcs[op];
-    if (rpc === undefined) return failure(Code.Unimplemented, `unknown host call ${op}`);
+    const known = this.hostOps.get(op);
+    if (known === undefined) return failure(Code.Unimplemented, `unknown host call ${op}`);
+    const { imp, rpc } = known;
     // One context per call: the steps hand the handler what they need through its values (the trace span).
     const context = handlerContext(rpc);
     try {
