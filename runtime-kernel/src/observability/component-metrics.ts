@@ -60,33 +60,23 @@ function measure<C extends object>(entry: ComponentEntry & { component: C }, met
             span?.end();
             return result;
           }
-          if (metrics === undefined) {
-            if (span === undefined) return result;
-            return result.then(
-              (answer) => {
-                span.end();
-                return answer;
-              },
-              (error: unknown) => {
-                span.end(error);
-                throw error;
-              },
-            );
-          }
-          record ??= metrics.componentOperation(capability, name, operation);
+          if (metrics === undefined && span === undefined) return result;
+          if (metrics !== undefined) record ??= metrics.componentOperation(capability, name, operation);
           const done = record;
-          return result.then(
-            (answer) => {
-              done(false, (performance.now() - started) / 1000);
+          // Watched beside the caller, not in its way: the caller gets the component's own promise
+          // (its await takes no extra turn through a promise of ours). Ours runs first, so the
+          // operation is counted before the caller goes on.
+          result.then(
+            () => {
+              done?.(false, (performance.now() - started) / 1000);
               span?.end();
-              return answer;
             },
             (error: unknown) => {
-              done(true, (performance.now() - started) / 1000);
+              done?.(true, (performance.now() - started) / 1000);
               span?.end(error);
-              throw error;
             },
           );
+          return result;
         };
         wrapped.set(property, timed);
       }
