@@ -53,14 +53,15 @@ export class CircuitBreaker {
    * Resolves once a call may go through, counted as allow() counts it: at once
    * when closed; when open, after its timeout (as a probe); when half-open with its
    * probes out, after their outcome (closed: go; open again: wait again). Rejects
-   * with the signal's reason when it fires first. Calls `onWait` before the first wait.
+   * with the signal's reason when it fires first (the signal is asked for only when
+   * there is a wait). Calls `onWait` before the first wait.
    */
-  async waitUntilAllowed(signal: AbortSignal, onWait?: () => void): Promise<void> {
+  async waitUntilAllowed(signal: () => AbortSignal, onWait?: () => void): Promise<void> {
     let waited = false;
     while (!this.allow()) {
       if (!waited) onWait?.();
       waited = true;
-      await this.nextChange(signal);
+      await this.nextChange(signal());
     }
   }
 

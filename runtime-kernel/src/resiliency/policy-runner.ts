@@ -59,8 +59,18 @@ export class PolicyRunner {
   }
 
   async run<T>(operation: Operation<T>, signal: AbortSignal, options: RunOptions = failWhenOpen): Promise<T> {
+    // Made on the first wait only: most runs never wait.
+    let waitSignal: LinkedSignal | undefined;
+    const waits = () => (options.waitsUntil === undefined ? signal : (waitSignal ??= linkedSignal(signal, options.waitsUntil)).signal);
+    try {
+      return await this.attempts(operation, signal, options, waits);
+    } finally {
+      waitSignal?.dispose();
+    }
+  }
+
+  private async attempts<T>(operation: Operation<T>, signal: AbortSignal, options: RunOptions, waits: () => AbortSignal): Promise<T> {
     const retry = this.policies.retry;
-    const waits = options.waitsUntil === undefined ? signal : AbortSignal.any([signal, options.waitsUntil]);
     for (let attempt = 0; ; attempt++) {
       if (this.breaker !== undefined && options.whenOpen === "wait") {
         await this.breaker.waitUntilAllowed(waits, options.onWait);
@@ -92,17 +102,17 @@ export class PolicyRunner {
         if ("value" in outcome) return outcome.value;
         throw outcome.error;
       }
-      await pause(backoffMs(retry, attempt), waits);
+      await pause(backoffMs(retry, attempt), waits());
     }
   }
 
   private attempt<T>(operation: Operation<T>, signal: AbortSignal): Promise<T> {
     const timeoutMs = this.policies.timeoutMs;
     if (timeoutMs === undefined) return operation.attempt(signal);
-    const timer = new AbortController();
+    const linked = linkedSignal(signal);
     const handle = setTimeout(
       () =>
-        timer.abort(
+        linked.abort(
           new ConnectError(
             `'${this.target}' did not answer within ${timeoutMs} ms (resiliency timeout '${this.policies.timeoutName}')`,
             Code.DeadlineExceeded,
@@ -110,8 +120,41 @@ export class PolicyRunner {
         ),
       timeoutMs,
     );
-    return operation.attempt(AbortSignal.any([signal, timer.signal])).finally(() => clearTimeout(handle));
+    return operation.attempt(linked.signal).finally(() => {
+      clearTimeout(handle);
+      linked.dispose();
+    });
   }
+}
+
+interface LinkedSignal {
+  readonly signal: AbortSignal;
+  abort(reason: unknown): void;
+  /** Stops listening to the sources. */
+  dispose(): void;
+}
+
+/**
+ * A signal aborted by any of the sources (or by abort()), listening to them only
+ * until dispose(). Not AbortSignal.any: on Node 20 each signal it makes stays in
+ * its sources' lists for good, and the sources here (the caller's signal, the
+ * runtime's delivery signals) can live as long as the process: ~60 bytes held
+ * per call (measured over 200k deliveries).
+ */
+function linkedSignal(...sources: AbortSignal[]): LinkedSignal {
+  const controller = new AbortController();
+  const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+  const dispose = () => {
+    for (const source of sources) source.removeEventListener("abort", onAbort);
+  };
+  for (const source of sources) {
+    if (source.aborted) {
+      controller.abort(source.reason);
+      break;
+    }
+    source.addEventListener("abort", onAbort, { once: true });
+  }
+  return { signal: controller.signal, abort: (reason) => controller.abort(reason), dispose };
 }
 
 /** The wait before retry number attempt+1: constant, or doubling from initialInterval up to maxInterval. */

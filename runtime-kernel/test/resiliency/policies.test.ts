@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { CircuitBreaker } from "../../src/resiliency/circuit-breaker";
 import { backoffMs, PolicyRunner, type Operation } from "../../src/resiliency/policy-runner";
 import type { RetryPolicy } from "../../src/resiliency/resiliency-spec";
@@ -169,6 +170,14 @@ describe("policy runner", () => {
     breaker.abandoned(); // its caller went away: no outcome
     expect(breaker.current).toBe("half-open");
     expect(breaker.allow()).toBe(true);
+  });
+
+  it("leaves no listener on the caller's signal or waitsUntil once a run ends (they may live as long as the process)", async () => {
+    const caller = new AbortController().signal;
+    const stopping = new AbortController().signal;
+    const runner = new PolicyRunner("app", { timeoutMs: 1000, retry: retry({ maxRetries: 2 }), circuitBreaker: { ...policy, tripAfter: 10 } });
+    for (let i = 0; i < 3; i++) await runner.run(scripted(["retry", "retry", "ok"]), caller, { whenOpen: "wait", waitsUntil: stopping });
+    expect([getEventListeners(caller, "abort").length, getEventListeners(stopping, "abort").length]).toEqual([0, 0]);
   });
 
   it("backs off constantly, or doubling up to maxInterval", () => {
