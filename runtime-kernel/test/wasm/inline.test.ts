@@ -61,7 +61,7 @@ let redis: RedisServer;
 
 beforeAll(async () => {
   redis = await startRedis();
-  const [asTour, goTour, goStock, asStock, wild, readMemory, readRedis] = await Promise.all([
+  const [asTour, goTour, goStock, asStock, wild, readMemory, readRedis, layotto2] = await Promise.all([
     buildAssemblyScriptGuest(guestSources.asTour),
     buildGoGuest(guestSources.goTour.moduleDir, guestSources.goTour.pkg),
     buildGoGuest(guestSources.goStock.moduleDir, guestSources.goStock.pkg),
@@ -69,10 +69,12 @@ beforeAll(async () => {
     buildWatGuest("inline-misbehaving", misbehaving),
     buildWatGuest("inline-read-memory", reader("state_demo")),
     buildWatGuest("inline-read-redis", reader("state_redis")),
+    buildGoGuest("examples/faas/layotto", "./function_2"),
   ]);
   const config = demoConfig({ appId: "wasm-inline" }).replace(
     "    state_demo: { type: in-memory }\n",
-    `    state_demo: { type: in-memory }\n    state_redis: { type: redis, metadata: { redisHost: "127.0.0.1:${redis.port}" } }\n`,
+    // "redis" is the store Layotto's function_2 reads; here it is an in-memory one.
+    `    state_demo: { type: in-memory }\n    state_redis: { type: redis, metadata: { redisHost: "127.0.0.1:${redis.port}" } }\n    redis: { type: in-memory }\n`,
   );
   rt = await startTestRuntime(
     `  functions:
@@ -83,6 +85,7 @@ beforeAll(async () => {
     stock-worker: { path: ${asStock}, components: [state_demo], execution: worker }
     read-memory: { path: ${readMemory}, components: [state_demo, lock_demo] }
     read-redis: { path: ${readRedis}, components: [state_demo, state_redis] }
+    layotto-2: { path: ${layotto2}, components: [redis] }
     wild: { path: ${wild}, cpuLimitMs: 300, maxMemoryPages: 2 }`,
     config,
   );
@@ -115,7 +118,9 @@ const statusOf = (name: string) => rt.runtime.functionHost!.list().find((f) => f
 
 it("auto runs a function inline when every host call it imports can be answered at once over its components, else in a worker", () => {
   expect(
-    Object.fromEntries(["as-tour", "go-tour", "stock-memory", "go-stock-memory", "stock-worker", "read-memory", "read-redis", "wild"].map((n) => [n, statusOf(n).execution])),
+    Object.fromEntries(
+      ["as-tour", "go-tour", "stock-memory", "go-stock-memory", "stock-worker", "read-memory", "read-redis", "layotto-2", "wild"].map((n) => [n, statusOf(n).execution]),
+    ),
   ).toEqual({
     "as-tour": "inline", // execution: inline
     "go-tour": "worker", // imports publish_event, invoke_service, ...: no synchronous form
@@ -124,6 +129,7 @@ it("auto runs a function inline when every host call it imports can be answered 
     "stock-worker": "worker", // execution: worker
     "read-memory": "inline", // get_state; the granted state and lock stores are in memory
     "read-redis": "worker", // get_state, and one granted state store is Redis, which cannot answer at once
+    "layotto-2": "inline", // Layotto's proxy-wasm ABI: proxy_get_state over an in-memory store
     wild: "inline", // no host call at all
   });
   expect(rt.log.lines.some((l) => /function 'stock-memory' .*inline, on the main thread/.test(l))).toBe(true);
@@ -138,6 +144,9 @@ it("the same function answers alike inline and in a worker; the Redis reader is 
   );
   expect(answers).toEqual(Array(3).fill("There are 100 inventories for book1."));
   expect(await outcome("read-memory", "")).toEqual({ code: "OK", text: "" });
+  // Layotto's function_2 (proxy_get_state), inline, by the id it reports.
+  await rt.client.saveState({ storeName: "redis", states: [{ key: "book1", value }] });
+  expect(new TextDecoder().decode((await rt.runtime.functionHost!.call("id_2", { method: "", verb: "POST", query: "", contentType: "", data: new TextEncoder().encode("book1"), headers: [] })).data)).toBe("100");
   expect(await outcome("read-redis", "")).toEqual({ code: "OK", text: "" });
 });
 
