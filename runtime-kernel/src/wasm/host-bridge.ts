@@ -226,9 +226,11 @@ export class BridgeServer {
   /** Writes the answer, wakes the worker, and waits for its next request. */
   answer(answer: BridgeAnswer): void {
     const fits = answer.body.length <= this.data.length;
-    const { status, body } = fits
+    const { status, body: full } = fits
       ? answer
       : tooLarge(`the response (${answer.body.length} bytes) exceeds the function's buffer cap of ${this.data.length} bytes`);
+    // Under a cap smaller than the bridge's own message, the message is cut to the cap.
+    const body = full.length <= this.data.length ? full : full.subarray(0, this.data.length);
     copyBytes(this.data, 0, body, 0, body.length);
     Atomics.store(this.control, Slot.Status, status);
     Atomics.store(this.control, Slot.Length, body.length);

@@ -58,6 +58,21 @@ function patientGuest(spin: boolean): string {
     (local.get $status)))`;
 }
 
+/** A guest whose ottavo_handle makes one say_hello call with a 3-byte request (service "x") and answers its status. */
+const helloGuest = `(module
+  (import "ottavo" "say_hello" (func $say_hello (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\\0a\\01x")
+  (global $next (mut i32) (i32.const 4096))
+  (func (export "ottavo_abi_version_1"))
+  (func (export "ottavo_alloc") (param $size i32) (result i32)
+    (local $at i32)
+    (local.set $at (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $at))
+  (func (export "ottavo_handle") (param i32 i32) (result i32)
+    (call $say_hello (i32.const 16) (i32.const 3) (i32.const 0) (i32.const 4))))`;
+
 let rt: TestRuntime;
 
 beforeAll(async () => {
@@ -66,6 +81,7 @@ beforeAll(async () => {
   const oobOut = await buildWatGuest("oob-out", callingGuest(0, 0, 65_534, 4));
   const oversized = await buildWatGuest("oversized", callingGuest(0, 2048, 8, 12));
   const sleeper = await buildWatGuest("sleeper-900ms", sleepingGuest(900));
+  const hello = await buildWatGuest("hello-x", helloGuest);
   const patient = await buildWatGuest("patient", patientGuest(false));
   const patientThenSpins = await buildWatGuest("patient-then-spins", patientGuest(true));
   rt = await startTestRuntime(`  functions:
@@ -74,6 +90,7 @@ beforeAll(async () => {
     oob-out: { path: ${oobOut} }
     oversized: { path: ${oversized}, bufferCapBytes: 1024 }
     sleeper: { path: ${sleeper}, cpuLimitMs: 10000 }
+    tiny-cap: { path: ${hello}, bufferCapBytes: 8, execution: worker }
     patient: { path: ${patient}, cpuLimitMs: 300 }
     patient-then-spins: { path: ${patientThenSpins}, cpuLimitMs: 300 }`);
 }, buildTimeoutMs);
@@ -139,6 +156,11 @@ it("out-pointers outside the guest's memory answer OUT_OF_RANGE, nothing written
 
 it("a request over the function's buffer cap answers RESOURCE_EXHAUSTED", async () => {
   expect((await call("oversized")).code).toBe("ResourceExhausted");
+});
+
+it("an answer over a cap smaller than the bridge's own message answers RESOURCE_EXHAUSTED (the message cut to the cap)", async () => {
+  expect((await call("tiny-cap")).code).toBe("ResourceExhausted");
+  expect((await call("tiny-cap")).code).toBe("ResourceExhausted");
 });
 
 it("the runtime's API still serves after all of it", async () => {
