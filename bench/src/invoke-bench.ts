@@ -265,7 +265,8 @@ components:
     const [direct, one, local, two] = cases.map((c) => c.name) as [string, string, string, string];
     const added = (from: string, to: string, what: string) => {
       const p50 = p(to).p50 - p(from).p50;
-      return `${what}: p50 +${ms(p50)} ms, p99 +${ms(p(to).p99 - p(from).p99)} ms (goal: p50 ≤ 0.3 ms per runtime hop: ${p50 <= 300 ? "met" : "not met"})`;
+      const signed = (us: number) => `${us < 0 ? "-" : "+"}${ms(Math.abs(us))}`;
+      return `${what}: p50 ${signed(p50)} ms, p99 ${signed(p(to).p99 - p(from).p99)} ms (goal: p50 ≤ 0.3 ms per runtime hop: ${p50 <= 300 ? "met" : "not met"})`;
     };
     const summary = [
       added(direct, one, "added by one runtime (app -> runtime -> HTTP service vs the service called directly)"),
