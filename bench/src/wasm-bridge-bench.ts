@@ -5,7 +5,9 @@
  * on the in-memory store and, with BENCH_REDIS=host:port, on Redis. Rounds are
  * interleaved (bridged, from JS, bridged, ...); per call it prints the median wall time,
  * the process's CPU time (user + system, every thread), the main thread's CPU time
- * (Linux schedstat) for the bridged calls, and the load average.
+ * (Linux schedstat) for the bridged calls, and the load average; and per-call medians
+ * (a guest timing each get_state with WASI's clock, and each call from JS timed), which
+ * one slow backend reply in hundreds does not move.
  *
  *   npx tsc -b && BENCH_REDIS=127.0.0.1:6379 node bench/dist/wasm-bridge-bench.js
  */
@@ -14,7 +16,7 @@ import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { Runtime } from "@ottavo/runtime-kernel";
 import { buildWatGuest } from "@ottavo/test-support";
-import { getStateRequest, loopGuest } from "./wasm-guests";
+import { getStateRequest, loopGuest, timedLoopGuest } from "./wasm-guests";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const redisAddress = process.env.BENCH_REDIS;
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
     buildWatGuest("bench-loop-0", loopGuest("state_demo", 0)),
     ...stores.map((s) => buildWatGuest(`bench-loop-${s.name}-${s.calls}`, loopGuest(s.name, s.calls))),
   ]);
+  const timed = await Promise.all(stores.map((s) => buildWatGuest(`bench-timed-loop-${s.name}-${s.calls}`, timedLoopGuest(s.name, s.calls))));
   const dir = mkdtempSync(path.join(tmpdir(), "ottavo-wasm-bridge-bench-"));
   const file = path.join(dir, "ottavo.yaml");
   writeFileSync(
@@ -66,6 +69,7 @@ ${redisAddress ? `    state_redis: { type: redis, metadata: { redisHost: "${redi
   functions:
     empty: { path: ${empty}, execution: worker }
 ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000, execution: worker }`).join("\n")}
+${stores.map((s, i) => `    timed-${s.name}: { path: ${timed[i]}, cpuLimitMs: 60000, execution: worker }`).join("\n")}
 `,
   );
   const runtime = await Runtime.start({ configFile: file, shutdownTimeoutMs: 2_000, log: { info: () => {}, warn: console.warn, error: console.error } });
@@ -79,6 +83,9 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
       const jsWall: number[] = [];
       const jsCpu: number[] = [];
       const bridgedMain: number[] = [];
+      // Per call, every round's calls together: timed by the guest around each get_state, and around each call from JS.
+      const bridgedEach: number[] = [];
+      const jsEach: number[] = [];
       // One warm-up round, not counted.
       for (let r = -1; r < rounds; r++) {
         const withCalls = await measure(() => host.call(`loop-${s.name}`, call));
@@ -86,7 +93,17 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
         const js = await measure(async () => {
           for (let n = 0; n < s.calls; n++) await host.hostCallFromJs("ottavo.get_state", request);
         });
+        const timedAnswer = await host.call(`timed-${s.name}`, call);
+        const each: number[] = [];
+        for (let n = 0; n < s.calls; n++) {
+          const t = performance.now();
+          await host.hostCallFromJs("ottavo.get_state", request);
+          each.push((performance.now() - t) * 1000);
+        }
         if (r < 0) continue;
+        const nanos = new BigInt64Array(Uint8Array.from(timedAnswer.data).buffer);
+        for (const ns of nanos) bridgedEach.push(Number(ns) / 1000);
+        jsEach.push(...each);
         bridgedWall.push((withCalls.wall - none.wall) / s.calls);
         bridgedCpu.push((withCalls.cpu - none.cpu) / s.calls);
         bridgedMain.push((withCalls.main - none.main) / s.calls);
@@ -97,6 +114,9 @@ ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 600
       const f = (n: number) => n.toFixed(1).padStart(7);
       console.log(
         `${store.padEnd(9)} per call (µs, median of ${rounds}): bridged wall ${f(median(bridgedWall))} cpu ${f(median(bridgedCpu))} (main thread ${f(median(bridgedMain))}) | from JS wall ${f(median(jsWall))} cpu ${f(median(jsCpu))} | overhead wall ${f(median(bridgedWall) - median(jsWall))} cpu ${f(median(bridgedCpu) - median(jsCpu))}`,
+      );
+      console.log(
+        `${store.padEnd(9)} per call, median of ${bridgedEach.length} calls (µs): bridged ${f(median(bridgedEach))} (as the guest times it) | from JS ${f(median(jsEach))} | overhead ${f(median(bridgedEach) - median(jsEach))}`,
       );
     }
   } finally {
