@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * Fuel metering for functions that run on the main thread (inline), where no thread
  * can be terminated: at load time the module is rewritten so that every function
@@ -29,6 +31,25 @@ const Section = { Custom: 0, Type: 1, Import: 2, Function: 3, Table: 4, Memory: 
 export interface Instrumented {
   readonly bytes: Uint8Array;
   readonly imports: readonly { readonly module: string; readonly name: string; readonly kind: number }[];
+}
+
+/** Metered modules of recent loads, by the original's SHA-256 and the tank: a re-install or reload of the same bytes is not rewritten again. */
+const recentlyMetered = new Map<string, Instrumented>();
+const recentLimit = 8;
+
+/** addFuel, remembering the last few results (the least recently used dropped first); a refusal is not remembered. */
+export function addFuelCached(bytes: Uint8Array, tank: number): Instrumented {
+  const key = `${createHash("sha256").update(bytes).digest("hex")}/${tank}`;
+  const known = recentlyMetered.get(key);
+  if (known !== undefined) {
+    recentlyMetered.delete(key);
+    recentlyMetered.set(key, known);
+    return known;
+  }
+  const metered = addFuel(bytes, tank);
+  recentlyMetered.set(key, metered);
+  if (recentlyMetered.size > recentLimit) recentlyMetered.delete(recentlyMetered.keys().next().value!);
+  return metered;
 }
 
 /** The module with fuel metering added (see above); throws FuelError when it cannot be instrumented. */

@@ -21,7 +21,7 @@ import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolInstance, type PoolStats } from "./function-pool";
 import { FunctionInstance, WorkerSpares } from "./function-instance";
 import { InlineInstance, fuelTank } from "./inline-instance";
-import { addFuel, FuelError, type Instrumented } from "./fuel";
+import { addFuelCached, FuelError, type Instrumented } from "./fuel";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
 import { capMemoryPages } from "./module-limits";
@@ -370,7 +370,7 @@ export class FunctionHost {
       let fueled: Instrumented | undefined;
       if (atOnce !== undefined) {
         try {
-          fueled = addFuel(capped, fuelTank);
+          fueled = addFuelCached(capped, fuelTank);
         } catch (error) {
           if (!(error instanceof FuelError)) throw error;
           this.options.log(`ottavo: function '${spec.name}' cannot be fuel-metered (${error.message}); inline, V8's watchdog bounds its CPU time`);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { buildWatGuest } from "@ottavo/test-support";
-import { addFuel, fuelImport, FuelError } from "../../src/wasm/fuel";
+import { addFuel, addFuelCached, fuelImport, FuelError } from "../../src/wasm/fuel";
 
 /**
  * Fuel metering (wasm/fuel.ts): the rewritten module computes what the original
@@ -67,4 +67,11 @@ it("reports the module's imports and refuses what it cannot read", () => {
   expect(addFuel(original, 10).imports).toEqual([{ module: "host", name: "add", kind: 0 }]);
   expect(() => addFuel(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 10, 4, 1, 2, 0, 0xfb), 10)).toThrow(FuelError);
   expect(() => addFuel(new TextEncoder().encode("not wasm"), 10)).toThrow(FuelError);
+});
+
+it("remembers the metered form of recent bytes (a re-install is not rewritten again), per tank", () => {
+  const first = addFuelCached(original, 64);
+  expect(addFuelCached(Uint8Array.from(original), 64)).toBe(first);
+  expect(addFuelCached(original, 65)).not.toBe(first);
+  expect(first.bytes).toEqual(addFuel(original, 64).bytes);
 });
