@@ -141,12 +141,20 @@ export class Http1Client {
 
   /** The socket closed (any reason): it no longer counts; a waiting request may open a new one. */
   closedConnection(connection: Connection): void {
+    if (connection.replaced) return;
     this.open--;
     const at = this.idle.indexOf(connection);
     if (at >= 0) this.idle.splice(at, 1);
     if (this.closed) return;
     const next = this.waiting.shift();
     if (next !== undefined) next.start(this.connect(), false);
+  }
+
+  /** A new connection in place of a broken one, which stops counting now (so a resend never opens more than the cap). */
+  replace(broken: Connection): Connection {
+    broken.replaced = true;
+    this.open--;
+    return this.connect();
   }
 
   /** A waiting exchange gave up (its signal fired). */
@@ -169,6 +177,8 @@ class Connection {
   served = 0;
   /** performance.now() after which the server may close it as idle. */
   usableUntil = Infinity;
+  /** A resend took its place in the count (Http1Client.replace). */
+  replaced = false;
 
   constructor(
     client: Http1Client,
@@ -275,7 +285,7 @@ class Exchange implements Waiter {
     // A reused connection the server closed as idle while this request was on its way: the server never read it.
     if (connection.served > 0 && !parser!.received && this.request.idempotent && !this.retried) {
       this.connection = undefined;
-      this.start(this.client.connect(), true);
+      this.start(this.client.replace(connection), true);
       return;
     }
     const sent = connection.connected;

@@ -230,6 +230,26 @@ describe("the HTTP/1.1 client of HTTP targets: connections", () => {
     expect(server.requests.map((r) => r.connection)).toEqual([0, 0, 1, 1]);
   });
 
+  it("a resend takes the broken connection's place under the cap: a waiting call still waits for it", async () => {
+    const server = await serve((request, socket) => {
+      const onItsConnection = server.requests.filter((r) => r.connection === request.connection).length;
+      if (onItsConnection === 2) socket.destroy();
+      else socket.write(ok(`answer on connection ${request.connection}`));
+    });
+    const target = targetOf(server, 1);
+    await call(target);
+    const answers = await Promise.all([call(target, { method: "second" }), call(target, { method: "third" })]);
+    expect(answers.map((answer) => text(answer.data))).toEqual(["answer on connection 1", "answer on connection 2"]);
+    // The third call never had a connection of its own while the second one's resend was open.
+    expect(server.requests.map((r) => [r.path, r.connection])).toEqual([
+      ["/m", 0],
+      ["/second", 0],
+      ["/second", 1],
+      ["/third", 1],
+      ["/third", 2],
+    ]);
+  });
+
   it("answers UNAVAILABLE, not sent, when nothing listens", async () => {
     const port = await closedPort();
     const target = new HttpTarget({ url: `http://127.0.0.1:${port}`, description: "gone" });
