@@ -19,6 +19,10 @@ import {
 } from "@ottavo/generated/components/adapters/in-memory";
 import { systemClock, type Clock } from "./clock";
 
+/** The answers' empty parts, shared by every read (nothing can be written into them). */
+const noData = new Uint8Array(0);
+const noMetadata: Record<string, string> = Object.freeze({});
+
 /**
  * The "in-memory" state store: items live in this process and vanish with it.
  *
@@ -95,9 +99,9 @@ export class InMemoryStateStore implements InMemoryState {
 
   private read(key: string): GetResponse {
     const item = this.live(key);
-    if (item === undefined) return { found: false, data: new Uint8Array(0), metadata: {} };
+    if (item === undefined) return { found: false, data: noData, metadata: noMetadata };
     const metadata: Record<string, string> =
-      item.expiresAt === undefined ? {} : { ttlExpireTime: new Date(item.expiresAt).toISOString() };
+      item.expiresAt === undefined ? noMetadata : { ttlExpireTime: new Date(item.expiresAt).toISOString() };
     return { found: true, data: item.value.slice(), etag: String(item.version), metadata };
   }
 
