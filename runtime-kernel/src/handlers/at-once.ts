@@ -19,15 +19,19 @@ export type Operations<C> = {
   [K in keyof C]-?: NonNullable<C[K]> extends (...args: infer A) => Promise<infer R> ? (...args: A) => AtOnce<R> : C[K];
 };
 
-/** How a handler body reaches a component: the component itself, or its synchronous form. */
-export type Reach = <C extends { readonly sync?: object }>(component: C, describe: () => string) => Operations<C>;
+/**
+ * How a handler body reaches a component: the component itself, or its synchronous form.
+ * `describe(subject)` names the component when it cannot be reached; passing a module
+ * function and its subject spares a closure per call.
+ */
+export type Reach = <C extends { readonly sync?: object }, S = void>(component: C, describe: (subject: S) => string, subject?: S) => Operations<C>;
 
 /** The API's way: the component's async operations. */
 export const reachAsync: Reach = (component) => component as Operations<typeof component>;
 
 /** The synchronous way: the component's `sync` form; a component without one cannot answer here. */
-export const reachSync: Reach = (component, describe) => {
-  if (component.sync === undefined) throw cannotAnswerAtOnce(describe());
+export const reachSync: Reach = (component, describe, subject) => {
+  if (component.sync === undefined) throw cannotAnswerAtOnce(describe(subject!));
   return component.sync as unknown as Operations<typeof component>;
 };
 

@@ -2,6 +2,7 @@ import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "@ottavo/component-runtime";
 import { failureSubjectKey, type ComponentRpc } from "../errors/failure-texts";
 import { callTraceScope, traceScopeOf, type TraceScope } from "../observability/trace-scope";
+import { UnaryCallContext } from "../server/grpc/unary-call-context";
 
 /**
  * The call's context as components receive it, from the handler's: its signal
@@ -58,6 +59,20 @@ class HookedCallContext extends HandlerCallContext {
   }
 }
 
+/**
+ * The fast path's context (also the Connect unary path's and a function's host call's) is
+ * handed to components as it is: the call's span is found on it as on HandlerCallContext.
+ * Installed here, by the module that hands it out, since server/ sits below observability/.
+ */
+Object.defineProperty(UnaryCallContext.prototype, callTraceScope, {
+  value: function (this: UnaryCallContext): TraceScope | undefined {
+    const values = this.recordedValues();
+    return values === undefined ? undefined : traceScopeOf(values);
+  },
+});
+
 function contextFor(handler: HandlerContext): CallContext {
+  // The fast path's, the Connect unary path's and a function's host call context is a CallContext itself.
+  if (handler instanceof UnaryCallContext) return handler;
   return "whenAborted" in handler ? new HookedCallContext(handler) : new HandlerCallContext(handler);
 }

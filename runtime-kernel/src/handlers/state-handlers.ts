@@ -45,6 +45,15 @@ const emptyBytes = new Uint8Array(0);
 
 type BulkItemInit = MessageInitShape<typeof BulkStateItemSchema>;
 
+function describeStore(entry: ComponentEntry<"state">): string {
+  return `state store ${entry.name} (type ${entry.type})`;
+}
+
+/** GetState's answer from the store's (a module function, not a closure per call); a missing key is not an error: empty data and etag. */
+function getStateAnswer(item: GetResponse) {
+  return { data: item.data, etag: item.etag ?? "", metadata: item.metadata };
+}
+
 /** The state rpcs the API serves: each answers a promise. */
 export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
   return asyncRpcs<RuntimeStateRpcs>(stateBodies(table, reachAsync));
@@ -88,7 +97,8 @@ function stateBodies(table: ComponentTable, reach: Reach): Bodies<RuntimeStateRp
     };
   }
 
-  const storeOf = (entry: ComponentEntry<"state">) => reach(entry.component, () => `state store ${entry.name} (type ${entry.type})`);
+  // The description is made only when reachSync refuses a store: no closure per call.
+  const storeOf = (entry: ComponentEntry<"state">) => reach(entry.component, describeStore, entry);
 
   return {
     getState(request, context) {
@@ -99,8 +109,7 @@ function stateBodies(table: ComponentTable, reach: Reach): Bodies<RuntimeStateRp
         consistency: consistencyFrom(request.consistency),
         metadata: request.metadata,
       }, atComponent(context, entry.name, request.key));
-      // A missing key is not an error: empty data and etag.
-      return then(found, (item) => ({ data: item.data, etag: item.etag ?? "", metadata: item.metadata }));
+      return then(found, getStateAnswer);
     },
 
     getBulkState(request, context) {

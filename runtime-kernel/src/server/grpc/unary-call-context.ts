@@ -1,6 +1,7 @@
 import type * as http2 from "node:http2";
 import type { DescMethodUnary } from "@bufbuild/protobuf";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import type { CallContext } from "@ottavo/component-runtime";
 import { CallValues } from "../call-values";
 
 /**
@@ -8,8 +9,11 @@ import { CallValues } from "../call-values";
  * serves (and a WebAssembly function's host call), so handlers run unchanged on every path. Everything a handler rarely reads (headers as a
  * Headers object, the abort signal, context values) is made on first use: most
  * unary calls never touch them, and an AbortController per call is measurable.
+ * It is also the context components receive (CallContext: signal, deadline,
+ * whenAborted), so handing a call to a component makes no object; handlers/call-context.ts,
+ * which hands it out, gives it the call's trace scope.
  */
-export class UnaryCallContext implements HandlerContext {
+export class UnaryCallContext implements HandlerContext, CallContext {
   readonly requestMethod = "POST";
   private controller: AbortController | undefined;
   /** whenAborted's listeners; undefined until one is added. */
@@ -25,7 +29,7 @@ export class UnaryCallContext implements HandlerContext {
     readonly method: DescMethodUnary,
     private readonly headers: http2.IncomingHttpHeaders,
     /** When the deadline passes (performance.now() based), or undefined without one. */
-    private readonly deadline: number | undefined,
+    private readonly deadlineAt: number | undefined,
     /** What the pipeline's steps set, when one did. */
     private lazyValues?: ContextValues,
     readonly protocolName: "grpc" | "connect" | "wasm" = "grpc",
@@ -51,7 +55,12 @@ export class UnaryCallContext implements HandlerContext {
   }
 
   timeoutMs(): number | undefined {
-    return this.deadline === undefined ? undefined : Math.max(0, this.deadline - performance.now());
+    return this.deadlineAt === undefined ? undefined : Math.max(0, this.deadlineAt - performance.now());
+  }
+
+  /** CallContext's deadline, in Date.now() milliseconds; undefined without one. */
+  get deadline(): number | undefined {
+    return this.deadlineAt === undefined ? undefined : Date.now() + Math.max(0, this.deadlineAt - performance.now());
   }
 
   /** The request's headers as node:http2 received them (pseudo-headers included); read-only. */
