@@ -1,11 +1,16 @@
 /**
  * The fast path's handler context: its signal is made on first use, and one made
  * after the abort is aborted too; response headers appended without a Headers
- * object reach the answer and the Headers object alike.
+ * object reach the answer and the Headers object alike; components receive it as
+ * their call context.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Runtime } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { UnaryCallContext } from "../../src/server/grpc/unary-call-context";
+import { CallValues } from "../../src/server/call-values";
+import { atComponent, callContext } from "../../src/handlers/call-context";
+import { failureSubjectKey } from "../../src/errors/failure-texts";
+import { traceScopeAmong, traceScopeKey, type TraceScope } from "../../src/observability/trace-scope";
 
 const context = () => new UnaryCallContext(Runtime.method.invokeService, { ":path": "/x" }, undefined);
 
@@ -46,5 +51,30 @@ describe("UnaryCallContext's response headers", () => {
     call.responseHeader.set("x-b", "3");
     call.appendResponseHeader("x-a", "4");
     expect(call.extraHeaders()).toEqual({ "x-a": "1, 2, 4", "dapr-http-status": "200", "x-b": "3" });
+  });
+});
+
+describe("UnaryCallContext as the components' context", () => {
+  it("is handed to components as it is, with its deadline in Date.now() milliseconds, and records the failure subject", () => {
+    const timeoutMs = 60_000;
+    const call = new UnaryCallContext(Runtime.method.getState, { ":path": "/x" }, performance.now() + timeoutMs);
+    const before = Date.now();
+    const component = atComponent(call, "state_demo", "k");
+    expect(component).toBe(call);
+    expect(callContext(call)).toBe(call);
+    const deadline = component.deadline!;
+    expect(deadline).toBeGreaterThan(before);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + timeoutMs);
+    expect(call.recordedValues()?.get(failureSubjectKey)).toEqual({ rpc: "GetState", store: "state_demo", item: "k" });
+    expect(context().deadline).toBeUndefined();
+  });
+
+  it("gives a component operation the call's trace scope, and none (without making context values) when the tracing step set none", () => {
+    const scope = { sentinel: "the call's scope" } as unknown as TraceScope;
+    const traced = new UnaryCallContext(Runtime.method.getState, { ":path": "/x" }, undefined, new CallValues().set(traceScopeKey, scope));
+    expect(traceScopeAmong([{ key: "k" }, callContext(traced)])).toBe(scope);
+    const untraced = context();
+    expect(traceScopeAmong([callContext(untraced)])).toBeUndefined();
+    expect(untraced.recordedValues()).toBeUndefined();
   });
 });
