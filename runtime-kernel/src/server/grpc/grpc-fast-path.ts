@@ -43,7 +43,7 @@ const awaitTrailers = { waitForTrailers: true };
  * was a tenth of the fast path's garbage): each finds its call on the stream.
  */
 const callOf = Symbol("ottavo.unaryCall");
-type CallStream = http2.ServerHttp2Stream & { [callOf]: UnaryCall; trailers?: http2.OutgoingHttpHeaders };
+type CallStream = http2.ServerHttp2Stream & { [callOf]: UnaryCall };
 function onClose(this: CallStream): void {
   this[callOf].closed();
 }
@@ -54,7 +54,7 @@ function onEnd(this: CallStream): void {
   this[callOf].received();
 }
 function onWantTrailers(this: CallStream): void {
-  this.sendTrailers(this.trailers!);
+  this.sendTrailers(this[callOf].trailers);
 }
 
 /** Content types of gRPC with protobuf messages; gRPC with JSON and gRPC-Web stay with Connect-ES. */
@@ -107,6 +107,8 @@ class UnaryCall implements DeadlineEntry {
   private values: ContextValues | undefined;
   private hasDeadline = false;
   private done = false;
+  /** The answer's trailers (kept here: a property added to the stream can cost it a bigger property store per call). */
+  trailers: http2.OutgoingHttpHeaders = okTrailers;
   deadlineAt = 0;
   deadlinePrev: DeadlineEntry | undefined = undefined;
   deadlineNext: DeadlineEntry | undefined = undefined;
@@ -219,7 +221,7 @@ class UnaryCall implements DeadlineEntry {
     const extraTrailers = this.context!.extraTrailers();
     // node:http2 copies the header objects it is given, so the common answer shares constant ones.
     const headers = extraHeaders === undefined ? okHeaders : { ...okHeaders, ...extraHeaders };
-    (stream as CallStream).trailers = extraTrailers === undefined ? okTrailers : { ...okTrailers, ...extraTrailers };
+    if (extraTrailers !== undefined) this.trailers = { ...okTrailers, ...extraTrailers };
     stream.on("wantTrailers", onWantTrailers);
     stream.respond(headers, awaitTrailers);
     stream.end(frame);
