@@ -22,6 +22,10 @@ export function callContext(handler: HandlerContext): CallContext {
  * the component operation and catch nothing.
  */
 export function atComponent(handler: HandlerContext, store: string, item?: string): CallContext {
+  if (handler instanceof UnaryCallContext) {
+    handler.recordFailureSubject(store, item);
+    return handler;
+  }
   handler.values.set(failureSubjectKey, { rpc: handler.method.name as ComponentRpc, store, item });
   return contextFor(handler);
 }

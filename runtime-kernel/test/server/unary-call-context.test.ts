@@ -69,6 +69,15 @@ describe("UnaryCallContext as the components' context", () => {
     expect(context().deadline).toBeUndefined();
   });
 
+  it("keeps the last failure subject recorded before the context values were made, and records straight into values made already", () => {
+    const call = new UnaryCallContext(Runtime.method.getState, { ":path": "/x" }, undefined);
+    atComponent(call, "first", "a");
+    atComponent(call, "state_demo", "b");
+    expect(call.values.get(failureSubjectKey)).toEqual({ rpc: "GetState", store: "state_demo", item: "b" });
+    atComponent(call, "other_store");
+    expect(call.recordedValues()?.get(failureSubjectKey)).toEqual({ rpc: "GetState", store: "other_store", item: undefined });
+  });
+
   it("gives a component operation the call's trace scope, and none (without making context values) when the tracing step set none", () => {
     const scope = { sentinel: "the call's scope" } as unknown as TraceScope;
     const traced = new UnaryCallContext(Runtime.method.getState, { ":path": "/x" }, undefined, new CallValues().set(traceScopeKey, scope));

@@ -3,6 +3,7 @@ import type { DescMethodUnary } from "@bufbuild/protobuf";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "@ottavo/component-runtime";
 import { CallValues } from "../call-values";
+import { failureSubjectKey, type ComponentRpc } from "../../errors/failure-texts";
 
 /**
  * Connect's HandlerContext for a call the gRPC fast path or the Connect unary path
@@ -25,6 +26,9 @@ export class UnaryCallContext implements HandlerContext, CallContext {
   /** Response headers appended before anyone asked for responseHeader (lower-case names). */
   private rawResponseHeader: Record<string, string> | undefined;
   private lazyResponseTrailer: Headers | undefined;
+  /** The failure subject recorded before the context values were made: they get it when made. */
+  private subjectStore: string | undefined;
+  private subjectItem: string | undefined;
   constructor(
     readonly method: DescMethodUnary,
     private readonly headers: http2.IncomingHttpHeaders,
@@ -109,12 +113,36 @@ export class UnaryCallContext implements HandlerContext, CallContext {
   }
 
   get values(): ContextValues {
-    return (this.lazyValues ??= new CallValues());
+    if (this.lazyValues === undefined) {
+      this.lazyValues = new CallValues();
+      if (this.subjectStore !== undefined) this.flushSubject(this.lazyValues);
+    }
+    return this.lazyValues;
   }
 
-  /** The context values if a handler used them (the error mapping reads them), without making them. */
+  /** The context values if a handler used them or recorded a failure subject (the error mapping reads them), without making them otherwise. */
   recordedValues(): ContextValues | undefined {
-    return this.lazyValues;
+    return this.subjectStore === undefined ? this.lazyValues : this.values;
+  }
+
+  /**
+   * Records what the call hands to a component, for the error mapping's words
+   * (handlers/call-context.ts's atComponent): in the context values when they
+   * exist, else in two fields, so a call that succeeds makes no values and no subject.
+   */
+  recordFailureSubject(store: string, item: string | undefined): void {
+    if (this.lazyValues !== undefined) {
+      this.lazyValues.set(failureSubjectKey, { rpc: this.method.name as ComponentRpc, store, item });
+      return;
+    }
+    this.subjectStore = store;
+    this.subjectItem = item;
+  }
+
+  private flushSubject(values: ContextValues): void {
+    values.set(failureSubjectKey, { rpc: this.method.name as ComponentRpc, store: this.subjectStore!, item: this.subjectItem });
+    this.subjectStore = undefined;
+    this.subjectItem = undefined;
   }
 
   /** True when a handler touched the response headers or trailers (they are made on first use). */
