@@ -18,7 +18,8 @@ function read(bytes: Uint8Array, max: number, chunkSizes: readonly number[] = [b
     const problem = reader.push(Buffer.from(bytes.subarray(offset)));
     if (problem) return problem;
   }
-  return reader.finish();
+  const body = reader.finish();
+  return body instanceof Uint8Array ? { compressed: reader.compressed, body } : body;
 }
 
 describe("gRPC framing of a unary request", () => {

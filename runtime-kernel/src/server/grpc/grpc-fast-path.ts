@@ -173,9 +173,9 @@ class UnaryCall implements DeadlineEntry {
     if (this.done) return;
     const max = this.path.options.maxReceiveMessageBytes;
     const message = this.reader.finish();
-    if (!("body" in message)) return this.fail(frameError(message, max));
-    let body: Uint8Array = message.body;
-    if (message.compressed) {
+    if (!(message instanceof Uint8Array)) return this.fail(frameError(message, max));
+    let body: Uint8Array = message;
+    if (this.reader.compressed) {
       const encoding = this.headers["grpc-encoding"];
       if (encoding === undefined || encoding === "identity") {
         return this.fail(new ConnectError("grpc: compressed flag set with identity or empty encoding", Code.Internal));

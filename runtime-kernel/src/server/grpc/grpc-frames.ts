@@ -18,12 +18,6 @@ export type FrameProblem =
   | { readonly kind: "no-message" }
   | { readonly kind: "extra-message" };
 
-/** A unary request's one message, read as its chunks arrive. */
-export interface UnaryMessage {
-  readonly compressed: boolean;
-  readonly body: Buffer;
-}
-
 /**
  * Collects the body of a unary gRPC request: exactly one framed message. The
  * frame header is looked at as soon as it arrives, so an oversized message is
@@ -36,6 +30,8 @@ export class UnaryFrameReader {
   private chunks: Buffer[] | undefined;
   private received = 0;
   private expected = -1;
+  /** The message's flag byte, once its header arrived. */
+  private flag = 0;
 
   constructor(private readonly maxMessageBytes: number) {}
 
@@ -48,6 +44,7 @@ export class UnaryFrameReader {
       const head = this.chunks === undefined ? chunk : Buffer.concat(this.chunks);
       const flag = head[0]!;
       if (flag !== 0 && flag !== 1) return { kind: "bad-flag", flag };
+      this.flag = flag;
       const length = head.readUInt32BE(1);
       if (length > this.maxMessageBytes) return { kind: "too-large", length };
       this.expected = frameHeaderBytes + length;
@@ -56,11 +53,16 @@ export class UnaryFrameReader {
     return undefined;
   }
 
-  /** The message once the request ended, or why there is none. */
-  finish(): UnaryMessage | FrameProblem {
+  /** The message's body once the request ended (`compressed` tells its flag), or why there is none. */
+  finish(): Buffer | FrameProblem {
     if (this.received === 0) return { kind: "no-message" };
     if (this.expected < 0 || this.received < this.expected) return { kind: "truncated" };
     const all = this.chunks === undefined ? this.first! : Buffer.concat(this.chunks, this.received);
-    return { compressed: all[0] === 1, body: all.subarray(frameHeaderBytes) };
+    return all.subarray(frameHeaderBytes);
+  }
+
+  /** Whether the message is compressed (its flag byte is 1); read after finish() answered a body. */
+  get compressed(): boolean {
+    return this.flag === 1;
   }
 }
