@@ -187,6 +187,16 @@ async function warm(target: Target, name: CallName): Promise<void> {
   await ghz(target.address, { call: calls[name].call, data: calls[name].data, concurrency: 16, seconds: 1 });
 }
 
+/**
+ * The load of a GC window, run for a while before the window opens: the first
+ * scavenge at a new load still copies what the previous load left in the young
+ * generation (the warm-up's c=16 calls before the 1,000 rps window), which is a
+ * pause of the change of load, not of the load measured.
+ */
+async function settle(target: Target, rps: number | undefined): Promise<void> {
+  await ghz(target.address, { call: calls.GetState.call, data: calls.GetState.data, concurrency: 16, seconds: 2, ...(rps ? { rps } : {}) });
+}
+
 /** Throughput with h2load (much lighter than ghz, so the server is what saturates). */
 async function h2Run(target: Target, name: CallName, concurrency: number): Promise<{ result: LoadResult; cpu: number }> {
   const url = `http://${target.address}/${calls[name].call}`;
@@ -480,6 +490,7 @@ async function main(): Promise<void> {
       const tracedServer = { pid: traced.process.pid!, stdout: () => traced.stdout() };
       await warm(tracedTarget, "GetState");
       for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
+        await settle(tracedTarget, rps);
         const { result: run, gc } = await inGcWindow(tracedServer, () => grpcRun(tracedTarget, "GetState", { concurrency: 16, seconds, rps }));
         memoryFacts.push(
           `GetState in-memory at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
@@ -493,6 +504,7 @@ async function main(): Promise<void> {
       const tracedReferenceTarget = scriptTarget("reference, GC probe", tracedReference);
       await warm(tracedReferenceTarget, "GetState");
       for (const [load, rps] of [["1,000 rps", 1000], ["c=16", undefined]] as const) {
+        await settle(tracedReferenceTarget, rps);
         const { result: run, gc } = await inGcWindow(tracedReference, () => grpcRun(tracedReferenceTarget, "GetState", { concurrency: 16, seconds, rps }));
         memoryFacts.push(
           `reference (hand-framed node:http2, GetState from a Map) at ${load}: ${(gc.allocatedBytes / run.result.ok / 1024).toFixed(1)} KB allocated per call ` +
