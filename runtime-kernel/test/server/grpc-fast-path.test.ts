@@ -58,6 +58,8 @@ interface RawAnswer {
   status: string | undefined;
   message: string | undefined;
   data: Buffer;
+  /** The Date header of the answer's HEADERS. */
+  date: string | undefined;
 }
 
 /** A gRPC call by hand: the status from the trailers, or from the HEADERS of a trailers-only answer. */
@@ -71,14 +73,16 @@ function rawCall(
     const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers });
     const chunks: Buffer[] = [];
     let answer: http2.IncomingHttpHeaders | undefined;
+    let date: string | undefined;
     stream.on("response", (h, flags) => {
+      date = h.date;
       if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) answer = h;
     });
     stream.on("trailers", (h) => (answer = h));
     stream.on("data", (c: Buffer) => chunks.push(c));
     stream.on("close", () => {
       const message = answer?.["grpc-message"] as string | undefined;
-      resolve({ status: answer?.["grpc-status"] as string | undefined, message: message && decodeURIComponent(message), data: Buffer.concat(chunks) });
+      resolve({ status: answer?.["grpc-status"] as string | undefined, message: message && decodeURIComponent(message), data: Buffer.concat(chunks), date });
     });
     stream.on("error", reject);
     if (body === undefined) stream.end();
@@ -143,6 +147,19 @@ describe("the gRPC fast path", () => {
     });
     await expect(grpc.sayHello({ name: "bug" })).rejects.toMatchObject({ code: Code.Internal, rawMessage: "cannot read properties of undefined" });
     expect(observed.outcomes).toEqual(["grpc SayHello OK", "grpc SayHello FailedPrecondition", "grpc SayHello Internal"]);
+  });
+
+  it("dates its answers as node:http2 would (IMF-fixdate of the current second), on success and on error", async () => {
+    const hello = (name: string) => frame(toBinary(SayHelloRequestSchema, create(SayHelloRequestSchema, { name })));
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const answers = [await rawCall(session, helloPath, hello("x")), await rawCall(session, helloPath, hello("boom"))];
+    const after = Date.now();
+    expect(answers.map((answer) => answer.status)).toEqual(["0", String(Code.FailedPrecondition)]);
+    for (const { date } of answers) {
+      expect(date).toMatch(/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+      expect(Date.parse(date!)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(date!)).toBeLessThanOrEqual(after);
+    }
   });
 
   it("names a component's declared error in a google.rpc.ErrorInfo detail on both paths, and adds none to other errors", async () => {
