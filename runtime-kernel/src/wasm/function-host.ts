@@ -26,7 +26,8 @@ import type { FunctionSpec, FunctionSubscription } from "../config/function-spec
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
 import { capMemoryPages } from "./module-limits";
 import { ModuleCache, type ModuleCacheStats, type ModuleLease } from "./module-cache";
-import { Pipeline, type CallInfo } from "../server/pipeline";
+import { Pipeline, type CallInfo, type StartedCall } from "../server/pipeline";
+import { CallValues } from "../server/call-values";
 import type { InvocationOutput } from "./worker-protocol";
 
 /** How long a call waits for a free instance before RESOURCE_EXHAUSTED. */
@@ -126,10 +127,10 @@ export interface FunctionStatus extends PoolStats {
 export class FunctionHost {
   private readonly byName = new Map<string, Installed>();
   private readonly imports = new Map<string, WasmHostImport>(runtimeWasmImports.map((i) => [i.name, i]));
-  /** Each host call a guest can make ("ottavo.get_state", "proxy.get_state", ...): its import of the table (none for Layotto's) and rpc. */
-  private readonly hostOps = new Map<string, { imp: WasmHostImport | undefined; rpc: string }>([
-    ...runtimeWasmImports.map((i): [string, { imp: WasmHostImport; rpc: string }] => [`ottavo.${i.name}`, { imp: i, rpc: i.rpc }]),
-    ...Object.entries(proxyRpcs).map(([op, rpc]): [string, { imp: undefined; rpc: string }] => [op, { imp: undefined, rpc }]),
+  /** Each host call a guest can make ("ottavo.get_state", "proxy.get_state", ...), prepared once (see HostOp). */
+  private readonly hostOps = new Map<string, HostOp>([
+    ...runtimeWasmImports.map((i): [string, HostOp] => [`ottavo.${i.name}`, hostOp(i, i.rpc)]),
+    ...Object.entries(proxyRpcs).map(([op, rpc]): [string, HostOp] => [op, hostOp(undefined, rpc)]),
   ]);
   private readonly pipeline: Pipeline;
   /** Compiled modules by their bytes: one compile for the same bytes across pools, re-installs and updates. */
@@ -412,7 +413,7 @@ export class FunctionHost {
           metered,
           cpuLimitMs: spec.cpuLimitMs,
           bufferCapBytes: spec.bufferCapBytes,
-          hostCall: (op, request) => this.hostCallAtOnce(groups, op, request),
+          hostCallFor: (op) => this.atOnceCaller(groups, op),
           log,
         });
     } else {
@@ -476,64 +477,62 @@ export class FunctionHost {
    * reach the guest mapped as a gRPC client gets them.
    */
   private async hostCall(handlers: RuntimeHandlerGroups, op: string, request: Uint8Array): Promise<BridgeAnswer> {
-    const call = this.beginHostCall(op);
-    if ("status" in call) return call;
+    const known = this.hostOps.get(op);
+    if (known === undefined) return failure(Code.Unimplemented, `unknown host call ${op}`);
+    const call = this.beginHostCall(known);
+    if (call instanceof HostCallRefused) return call.answer;
+    const context = call.context;
     try {
-      const body = await this.answerHostCall(handlers, op, call.imp, request, call.context);
+      const body = await this.answerHostCall(handlers, op, known.imp, request, context);
       call.started.end();
       return { status: 0, body };
     } catch (error) {
-      const e = call.started.end(error, call.context.values)!;
+      const e = call.started.end(error, context.recordedValues())!;
       return failure(e.code, e.rawMessage);
     }
   }
 
   /**
-   * The same for an inline function, answered on the spot by the synchronous handlers,
+   * An inline function's host call op, answered on the spot by the synchronous handlers
    * through the same pipeline steps; a call with no synchronous form answers
-   * FAILED_PRECONDITION (the function should run in a worker).
+   * FAILED_PRECONDITION (the function should run in a worker). What depends only on
+   * the op (its import, rpc, the handler to call) is looked up here, once.
    */
-  private hostCallAtOnce(groups: RuntimeSyncHandlerGroups, op: string, request: Uint8Array): BridgeAnswer {
-    const call = this.beginHostCall(op);
-    if ("status" in call) return call;
-    try {
-      const body = this.answerHostCallAtOnce(groups, op, call.imp, request, call.context);
-      call.started.end();
-      return { status: 0, body };
-    } catch (error) {
-      const e = call.started.end(error, call.context.values)!;
-      return failure(e.code, e.rawMessage);
-    }
+  private atOnceCaller(groups: RuntimeSyncHandlerGroups, op: string): (request: Uint8Array) => BridgeAnswer {
+    const known = this.hostOps.get(op);
+    if (known === undefined) return () => failure(Code.Unimplemented, `unknown host call ${op}`);
+    const answer = atOnceAnswer(groups, op, known.imp);
+    return (request) => {
+      const call = this.beginHostCall(known);
+      if (call instanceof HostCallRefused) return call.answer;
+      const context = call.context;
+      try {
+        const body = answer(request, context);
+        call.started.end();
+        return { status: 0, body };
+      } catch (error) {
+        const e = call.started.end(error, context.recordedValues())!;
+        return failure(e.code, e.rawMessage);
+      }
+    };
   }
 
-  /** A host call's import, context and started pipeline; or the answer when it goes no further (unknown, or refused by a step). */
-  private beginHostCall(op: string): { imp: WasmHostImport | undefined; context: HandlerContext; started: ReturnType<Pipeline["start"]> } | BridgeAnswer {
-    const known = this.hostOps.get(op);
-    if (known === undefined) return failure(Code.Unimplemented, `unknown host call ${op}`);
-    const { imp, rpc } = known;
-    // One context per call: the steps hand the handler what they need through its values (the trace span).
-    const context = handlerContext(rpc);
+  /**
+   * A host call's context and started pipeline; or, when a step refused it, the answer.
+   * The steps see a CallInfo whose context values are made only if a step asks for them
+   * (tracing), and the handler's context gets those.
+   */
+  private beginHostCall(op: HostOp): HostCallBegun | HostCallRefused {
+    if (!this.pipeline.active) return new HostCallBegun(op.context(undefined), this.pipeline.unobserved);
+    const info = new HostCallInfo(op.rpc);
+    let started: StartedCall;
     try {
-      const started = this.pipeline.active ? this.pipeline.start(hostCallInfo(rpc, context.values)) : this.pipeline.unobserved;
-      return { imp, context, started };
+      started = this.pipeline.start(info);
     } catch (refused) {
       const e = ConnectError.from(refused);
-      return failure(e.code, e.rawMessage);
+      return new HostCallRefused(failure(e.code, e.rawMessage));
     }
-  }
-
-  private answerHostCallAtOnce(groups: RuntimeSyncHandlerGroups, op: string, imp: WasmHostImport | undefined, request: Uint8Array, context: HandlerContext): Uint8Array {
-    if (imp !== undefined) {
-      const body = imp.callSync(groups, request, context);
-      if (body === undefined) throw noSyncForm(imp.rpc);
-      return body;
-    }
-    if (op === "proxy.get_state") {
-      const getState = groups.state?.getState;
-      if (getState === undefined) throw noSyncForm("GetState");
-      return getState(proxyGetStateRequest(request), context).data ?? new Uint8Array(0);
-    }
-    throw noSyncForm(proxyRpcs[op] ?? op);
+    return new HostCallBegun(op.context(info.setValues), started);
   }
 
   private async answerHostCall(handlers: RuntimeHandlerGroups, op: string, imp: WasmHostImport | undefined, request: Uint8Array, context: HandlerContext): Promise<Uint8Array> {
@@ -622,9 +621,85 @@ function noSyncForm(rpc: string): ConnectError {
   );
 }
 
-/** What the pipeline's steps see of a host call: the rpc, protocol "wasm", no headers. */
-function hostCallInfo(rpc: string, values: ContextValues): CallInfo {
-  return { service: RuntimeService.typeName, method: rpc, protocol: "wasm", streaming: false, header: () => undefined, values };
+/**
+ * What the pipeline's steps see of a host call: the rpc, protocol "wasm", no headers;
+ * its context values are made only when a step asks for them, then handed to the
+ * handler's context. A class, as HeaderCallInfo is (V8 makes object literals with a
+ * getter slow).
+ */
+class HostCallInfo implements CallInfo {
+  readonly service = RuntimeService.typeName;
+  readonly protocol = "wasm";
+  readonly streaming = false;
+  setValues: ContextValues | undefined;
+
+  constructor(readonly method: string) {}
+
+  header(): string | undefined {
+    return undefined;
+  }
+
+  get values(): ContextValues {
+    return (this.setValues ??= new CallValues());
+  }
+}
+
+/** A host call the steps let in: the handler's context and the started pipeline. */
+class HostCallBegun {
+  constructor(
+    readonly context: UnaryCallContext,
+    readonly started: StartedCall,
+  ) {}
+}
+
+/** A host call a step refused: the guest's answer. */
+class HostCallRefused {
+  constructor(readonly answer: BridgeAnswer) {}
+}
+
+/** A host call as every call of it starts: its import (none for Layotto's two), rpc, and the context its handler gets. */
+interface HostOp {
+  readonly imp: WasmHostImport | undefined;
+  readonly rpc: string;
+  /** A new context for one call of it, with the values the steps made (if any). */
+  context(values: ContextValues | undefined): UnaryCallContext;
+}
+
+/** The request headers of every host call: none. */
+const noHeaders: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * A host call prepared once: the rpc's descriptor and path are looked up here, not per
+ * call. Its calls' context is the API's lazy unary context: its signal, headers and
+ * values are made only when something reads them (an AbortController per host call was
+ * most of an inline call's cost). No deadline of its own: the guest's CPU limit and the
+ * backend's timeouts bound a host call.
+ */
+function hostOp(imp: WasmHostImport | undefined, rpc: string): HostOp {
+  const method = (runtimeMethods.get(rpc) ?? RuntimeService.methods[0]) as DescMethodUnary;
+  const path = `/${RuntimeService.typeName}/${method.name}`;
+  return { imp, rpc, context: (values) => new UnaryCallContext(method, noHeaders, undefined, values, "wasm", path) };
+}
+
+/** How an inline function's host call op is answered at once: the generated import's callSync, Layotto's get_state, or a refusal. */
+function atOnceAnswer(groups: RuntimeSyncHandlerGroups, op: string, imp: WasmHostImport | undefined): (request: Uint8Array, context: HandlerContext) => Uint8Array {
+  if (imp !== undefined) {
+    return (request, context) => {
+      const body = imp.callSync(groups, request, context);
+      if (body === undefined) throw noSyncForm(imp.rpc);
+      return body;
+    };
+  }
+  if (op === "proxy.get_state") {
+    return (request, context) => {
+      const getState = groups.state?.getState;
+      if (getState === undefined) throw noSyncForm("GetState");
+      return getState(proxyGetStateRequest(request), context).data ?? new Uint8Array(0);
+    };
+  }
+  return () => {
+    throw noSyncForm(proxyRpcs[op] ?? op);
+  };
 }
 
 function failure(code: Code, message: string): BridgeAnswer {
@@ -633,17 +708,6 @@ function failure(code: Code, message: string): BridgeAnswer {
 
 /** Runtime's rpcs by name. */
 const runtimeMethods = new Map(RuntimeService.methods.map((m) => [m.name, m]));
-
-/**
- * The context the handlers receive for a call from a function: no deadline of its own
- * (the guest's CPU limit and the backend's timeouts bound it). The API's lazy unary
- * context: its signal, headers and values are made only when something reads them
- * (an AbortController per host call was most of an inline call's cost).
- */
-function handlerContext(rpc: string): HandlerContext {
-  const method = runtimeMethods.get(rpc) ?? RuntimeService.methods[0];
-  return new UnaryCallContext(method as DescMethodUnary, {}, undefined, undefined, "wasm", `/${RuntimeService.typeName}/${method.name}`);
-}
 
 function verbOf(verb: string): HTTPExtension_Verb {
   const v = HTTPExtension_Verb[verb.toUpperCase() as keyof typeof HTTPExtension_Verb];

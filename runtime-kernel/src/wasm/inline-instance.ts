@@ -24,8 +24,8 @@ export interface InlineInstanceOptions {
   readonly cpuLimitMs: number;
   /** Largest request or answer of one host call, as the bridge's buffer bounds a worker's. */
   readonly bufferCapBytes: number;
-  /** Answers one host call on the spot (the synchronous handlers). */
-  readonly hostCall: (op: string, request: Uint8Array) => BridgeAnswer;
+  /** How one host call op ("ottavo.get_state", ...) is answered on the spot (the synchronous handlers); asked once per op. */
+  readonly hostCallFor: (op: string) => (request: Uint8Array) => BridgeAnswer;
   readonly log: (level: number, line: string) => void;
 }
 
@@ -133,13 +133,17 @@ export class InlineInstance implements PoolInstance {
  * handlers, within the function's buffer cap as the bridge bounds a worker's.
  */
 class AtOnceCalls implements HostCalls {
-  private readonly ops: readonly string[];
   private readonly opIndex: ReadonlyMap<string, number>;
+  /** Each op's answering function, by the op's number. */
+  private readonly callers: readonly ((request: Uint8Array) => BridgeAnswer)[];
+  private readonly capBytes: number;
   private answer: BridgeAnswer = { status: 0, body: new Uint8Array(0) };
 
-  constructor(private readonly options: InlineInstanceOptions) {
-    this.ops = bridgeOps(options.setup.ottavoImports);
-    this.opIndex = new Map(this.ops.map((op, i) => [op, i]));
+  constructor(options: InlineInstanceOptions) {
+    const ops = bridgeOps(options.setup.ottavoImports);
+    this.opIndex = new Map(ops.map((op, i) => [op, i]));
+    this.callers = ops.map((op) => options.hostCallFor(op));
+    this.capBytes = options.bufferCapBytes;
   }
 
   opOf(op: string): number {
@@ -150,7 +154,7 @@ class AtOnceCalls implements HostCalls {
 
   send(op: number, source: Uint8Array, from: number, length: number): number {
     // A copy: a handler may keep bytes of its request (a value to store), and the guest's memory changes.
-    this.answer = this.answerOf(this.ops[op], source.slice(from, from + length));
+    this.answer = this.answerOf(op, source.slice(from, from + length));
     return this.answer.status;
   }
 
@@ -163,15 +167,15 @@ class AtOnceCalls implements HostCalls {
   }
 
   call(op: string, request: Uint8Array): BridgeAnswer {
-    return (this.answer = this.answerOf(op, request));
+    return (this.answer = this.answerOf(this.opOf(op), request));
   }
 
-  private answerOf(op: string, request: Uint8Array): BridgeAnswer {
-    const cap = this.options.bufferCapBytes;
+  private answerOf(op: number, request: Uint8Array): BridgeAnswer {
+    const cap = this.capBytes;
     if (request.length > cap) return tooLarge(`the request (${request.length} bytes) exceeds the function's buffer cap of ${cap} bytes`);
     let answer: BridgeAnswer;
     try {
-      answer = this.options.hostCall(op, request);
+      answer = this.callers[op](request);
     } catch (error) {
       answer = { status: internal, body: encoder.encode(String(error)) };
     }
