@@ -89,6 +89,7 @@ interface AbortHook {
  */
 class HandlerInvocation implements InvocationRequest {
   readonly #context: HandlerContext;
+  readonly deadline: number | undefined;
 
   constructor(
     readonly id: string,
@@ -102,6 +103,8 @@ class HandlerInvocation implements InvocationRequest {
     context: HandlerContext,
   ) {
     this.#context = context;
+    const left = context.timeoutMs();
+    this.deadline = left === undefined ? undefined : performance.now() + left;
   }
 
   get signal(): AbortSignal {

@@ -107,7 +107,7 @@ export class HttpTarget implements InvocationTarget {
 }
 
 /** One header line, after checking that name and value can travel in HTTP/1.1 (no CR, LF or NUL: no header injection). */
-function headerLine(name: string, value: string): string {
+export function headerLine(name: string, value: string): string {
   if (!token.test(name)) throw new ConnectError(`InvokeService: metadata name '${name}' cannot travel as an HTTP header`, Code.InvalidArgument);
   if (invalidValue.test(value)) {
     throw new ConnectError(

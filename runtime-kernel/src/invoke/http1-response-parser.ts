@@ -281,6 +281,8 @@ export class Http1ResponseParser {
       this.state = chunked ? State.ChunkSize : State.UntilClose;
       if (!chunked || contentLength >= 0 || http10) keepAlive = false;
     } else if (contentLength >= 0) {
+      // Refused at once: waiting for a body that will be refused anyway holds the call for nothing.
+      if (contentLength > this.maxBodyBytes) throw new AnswerTooLarge(this.maxBodyBytes);
       this.remaining = contentLength;
       this.state = contentLength === 0 ? State.Done : State.Length;
     } else {

@@ -31,6 +31,11 @@ export interface InvocationRequest {
   readonly whenAborted?: (listener: () => void) => (() => void) | undefined;
   /** How many runtimes this call has already crossed (0 when it comes from an app). */
   readonly hops: number;
+  /**
+   * When the caller's deadline passes, as performance.now() reads it; undefined
+   * without one. Another runtime is sent the time left, so it stops the call itself too.
+   */
+  readonly deadline?: number;
 }
 
 /** What the target answered. A non-2xx status is an answer, not an error: the kernel maps it. */

@@ -12,7 +12,7 @@ import { RemoteRuntimeTarget } from "./remote-runtime-target";
  * runtime's own registration with those that take registrations.
  */
 export class NameResolution {
-  /** One client (one HTTP/2 connection) per remote runtime address. */
+  /** One target (one pool of HTTP/1.1 connections) per remote runtime address. */
   private readonly remotes = new Map<string, RemoteRuntimeTarget>();
   private registered: { appId: string; address: string } | undefined;
 

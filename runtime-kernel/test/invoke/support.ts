@@ -1,5 +1,6 @@
 import * as http from "node:http";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 
 /** A request the service received, body as bytes. */
@@ -92,4 +93,70 @@ export function decodeErrorInfo(bytes: Uint8Array): { reason: string; domain: st
     }
   }
   return info;
+}
+
+export interface RawRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+  /** Which accepted connection carried it (0, 1, ...). */
+  readonly connection: number;
+}
+
+export interface RawServer {
+  readonly url: string;
+  readonly requests: RawRequest[];
+  /** Connections accepted so far. */
+  accepted(): number;
+  /** Connections open now. */
+  open(): number;
+  close(): Promise<void>;
+}
+
+/** A TCP server reading HTTP/1.1 requests (content-length bodies) and answering each through `answer` on the raw socket. */
+export async function rawServer(answer: (request: RawRequest, socket: net.Socket) => void): Promise<RawServer> {
+  const requests: RawRequest[] = [];
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((socket) => {
+    const connection = accepted++;
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => undefined);
+    let pending = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const end = pending.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const [line, ...fields] = pending.toString("latin1", 0, end).split("\r\n");
+        const headers: Record<string, string> = {};
+        for (const field of fields) {
+          const colon = field.indexOf(":");
+          headers[field.slice(0, colon).toLowerCase()] = field.slice(colon + 1).trim();
+        }
+        const length = Number(headers["content-length"] ?? 0);
+        if (pending.length < end + 4 + length) return;
+        const [method, path] = line!.split(" ");
+        const request = { method: method!, path: path!, headers, body: pending.subarray(end + 4, end + 4 + length), connection };
+        pending = pending.subarray(end + 4 + length);
+        requests.push(request);
+        answer(request, socket);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    accepted: () => accepted,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
