@@ -70,7 +70,10 @@ class HookedCallContext extends HandlerCallContext {
  */
 Object.defineProperty(UnaryCallContext.prototype, callTraceScope, {
   value: function (this: UnaryCallContext): TraceScope | undefined {
-    const values = this.recordedValues();
+    // Only values that exist can hold a span (the tracing step puts it there before the handler runs):
+    // reading recordedValues() here made the values and the failure subject on every component
+    // operation of every call with tracing on, sampled or not.
+    const values = this.madeValues();
     return values === undefined ? undefined : traceScopeOf(values);
   },
 });

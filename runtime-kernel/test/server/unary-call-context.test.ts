@@ -78,12 +78,19 @@ describe("UnaryCallContext as the components' context", () => {
     expect(call.recordedValues()?.get(failureSubjectKey)).toEqual({ rpc: "GetState", store: "other_store", item: undefined });
   });
 
-  it("gives a component operation the call's trace scope, and none (without making context values) when the tracing step set none", () => {
+  it("gives a component operation the call's trace scope, and none (without making context values, even after a failure subject) when the tracing step set none", () => {
     const scope = { sentinel: "the call's scope" } as unknown as TraceScope;
     const traced = new UnaryCallContext(Runtime.method.getState, { ":path": "/x" }, undefined, new CallValues().set(traceScopeKey, scope));
     expect(traceScopeAmong([{ key: "k" }, callContext(traced)])).toBe(scope);
     const untraced = context();
     expect(traceScopeAmong([callContext(untraced)])).toBeUndefined();
     expect(untraced.recordedValues()).toBeUndefined();
+    // As every component operation runs: the failure subject recorded first, then the span looked up.
+    const component = new UnaryCallContext(Runtime.method.getState, { ":path": "/x" }, undefined);
+    expect(traceScopeAmong([{ key: "k" }, atComponent(component, "state_demo", "k")])).toBeUndefined();
+    expect(component.madeValues()).toBeUndefined();
+    expect(component.recordedValues()?.get(failureSubjectKey)).toEqual({ rpc: "GetState", store: "state_demo", item: "k" });
+    const tracedComponent = new UnaryCallContext(Runtime.method.getState, { ":path": "/x" }, undefined, new CallValues().set(traceScopeKey, scope));
+    expect(traceScopeAmong([{ key: "k" }, atComponent(tracedComponent, "state_demo", "k")])).toBe(scope);
   });
 });

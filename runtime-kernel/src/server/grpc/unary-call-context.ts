@@ -120,6 +120,15 @@ export class UnaryCallContext implements HandlerContext, CallContext {
     return this.lazyValues;
   }
 
+  /**
+   * The context values if they were made (given by the pipeline's steps, as the tracing step's
+   * for a sampled call, or made by a handler), without making them and without adding the
+   * recorded failure subject: what a component operation looks up its call's span in, on every call.
+   */
+  madeValues(): ContextValues | undefined {
+    return this.lazyValues;
+  }
+
   /** The context values if a handler used them or recorded a failure subject (the error mapping reads them), without making them otherwise. */
   recordedValues(): ContextValues | undefined {
     return this.subjectStore === undefined ? this.lazyValues : this.values;
