@@ -111,7 +111,13 @@ export class ApiServer {
       fastPath.onIdle = () => this.maybeIdle();
       this.fastPath = fastPath;
       this.routeStreams(fastPath);
-      this.connectUnary = new ConnectUnaryPath({ routes: options.fastPath.routes, pipeline, maxReceiveMessageBytes, jsonOptions: limitOptions.jsonOptions });
+      this.connectUnary = new ConnectUnaryPath({
+        routes: options.fastPath.routes,
+        pipeline,
+        maxReceiveMessageBytes,
+        jsonOptions: limitOptions.jsonOptions,
+        codecs: options.fastPath.codecs,
+      });
     }
   }
 

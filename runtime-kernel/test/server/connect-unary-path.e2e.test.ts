@@ -68,6 +68,14 @@ const cases: [string, string, string | Buffer, Record<string, string>][] = [
   ["a timeout", "GetState", '{"storeName":"state_demo","key":"k1"}', { ...json, "connect-timeout-ms": "5000" }],
   ["binary GetState", "GetState", Buffer.from("\x0a\x0astate_demo\x12\x02k1", "latin1"), proto],
   ["broken binary", "GetState", Buffer.from("\x0a\xff", "latin1"), proto],
+  // Binary bodies are decoded by the generated codecs when the table has them; what they refuse, Connect-ES refuses alike.
+  ["binary SayHello", "SayHello", Buffer.from("\x0a\x07connect", "latin1"), proto],
+  ["binary with an unknown field", "GetState", Buffer.from("\x0a\x0astate_demo\x12\x02k1\xf8\x06\x01", "latin1"), proto],
+  ["binary with a wrong wire type", "GetState", Buffer.from("\x08\x01\x12\x02k1", "latin1"), proto],
+  ["binary with a truncated varint", "GetState", Buffer.from("\x0a\x0astate_demo\x18\xff", "latin1"), proto],
+  ["binary with invalid UTF-8", "GetState", Buffer.from("\x0a\x0astate_demo\x12\x01\xff", "latin1"), proto],
+  ["binary SaveState", "SaveState", Buffer.from("\x0a\x0astate_demo\x12\x07\x0a\x02k2\x12\x01x", "latin1"), proto],
+  ["binary InvokeService without a target", "InvokeService", Buffer.from("\x0a\x01b\x1a\x07\x0a\x05hello", "latin1"), proto],
   ["GetNextId", "GetNextId", '{"storeName":"sequencer_demo","key":"ids"}', json],
 ];
 
