@@ -247,7 +247,7 @@ class ConnectUnaryCall {
   private finish(reason?: unknown): void {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.context?.abort(reason ?? abortReasons().completed);
+    this.context?.abort(reason);
   }
 }
 

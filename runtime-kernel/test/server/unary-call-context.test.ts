@@ -37,6 +37,21 @@ describe("UnaryCallContext's abort", () => {
     call.abort("done");
     expect([signal.aborted, signal.reason, heard]).toEqual([true, "done", ["kept"]]);
   });
+  it("aborted without a reason, the call completed: a signal asked for before or after has the completed reason (Canceled)", () => {
+    const before = context();
+    const { signal } = before;
+    const heard: string[] = [];
+    before.whenAborted(() => heard.push("listener"));
+    before.abort();
+    const after = context();
+    after.abort();
+    for (const aborted of [signal, after.signal]) {
+      expect(aborted.aborted).toBe(true);
+      expect(aborted.reason).toBeInstanceOf(ConnectError);
+      expect([(aborted.reason as ConnectError).code, (aborted.reason as ConnectError).rawMessage]).toEqual([Code.Canceled, "the call completed"]);
+    }
+    expect(heard).toEqual(["listener"]);
+  });
 });
 
 describe("UnaryCallContext's response headers", () => {

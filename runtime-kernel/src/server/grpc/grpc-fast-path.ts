@@ -296,7 +296,8 @@ class UnaryCall implements DeadlineEntry {
     this.pipelineCall.end(canceledByClient);
   }
 
-  private finish(reason: unknown = abortReasons().completed): void {
+  /** No reason: the call completed (the context makes that reason only if someone watches its signal). */
+  private finish(reason?: unknown): void {
     this.done = true;
     if (this.hasDeadline) this.path.deadlines.remove(this);
     this.context?.abort(reason);

@@ -4,6 +4,7 @@ import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "@ottavo/component-runtime";
 import { CallValues } from "../call-values";
 import { failureSubjectKey, type ComponentRpc } from "../../errors/failure-texts";
+import { abortReasons } from "../abort-reasons";
 
 /**
  * Connect's HandlerContext for a call the gRPC fast path or the Connect unary path
@@ -53,7 +54,7 @@ export class UnaryCallContext implements HandlerContext, CallContext {
     if (this.controller === undefined) {
       this.controller = new AbortController();
       // Asked for after the abort (by someone who watched with whenAborted): it is aborted too, with the same reason.
-      if (this.aborted) this.controller.abort(this.abortReason);
+      if (this.aborted) this.controller.abort(this.reason());
     }
     return this.controller.signal;
   }
@@ -170,17 +171,26 @@ export class UnaryCallContext implements HandlerContext, CallContext {
     };
   }
 
-  /** Aborts the signal if anyone asked for it (the reason is given so no DOMException is made), and runs whenAborted's listeners. */
-  abort(reason: unknown): void {
+  /**
+   * Aborts the signal if anyone asked for it (the reason is given so no DOMException is made), and runs whenAborted's listeners.
+   * Without a reason the call completed: that reason (abortReasons().completed) is made only for a signal someone asked for,
+   * since a ConnectError's Headers load undici, over a megabyte of heap the first time, which a call that nobody watched
+   * made on the first answer of every runtime.
+   */
+  abort(reason?: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.abortReason = reason;
-    this.controller?.abort(reason);
+    if (this.controller !== undefined) this.controller.abort(this.reason());
     const listeners = this.abortListeners;
     if (listeners !== undefined) {
       this.abortListeners = undefined;
       for (const listener of listeners) listener();
     }
+  }
+
+  private reason(): unknown {
+    return this.abortReason ?? abortReasons().completed;
   }
 
   /** Response headers a handler set, as HTTP/2 headers (none when it set none). */
