@@ -106,11 +106,15 @@ export class Pipeline {
   start(call: CallInfo): StartedCall {
     if (this.steps.length === 0) return this.unobserved;
     const started = performance.now();
-    const ends: CallEnd[] = [];
+    // Most calls have one end (the metrics step's): kept as it is, an array only from a second one.
+    let ends: CallEnd | CallEnd[] | undefined;
     try {
       for (const step of this.steps) {
         const end = step.begin(call);
-        if (end) ends.push(end);
+        if (!end) continue;
+        if (ends === undefined) ends = end;
+        else if (Array.isArray(ends)) ends.push(end);
+        else ends = [ends, end];
       }
     } catch (error) {
       const mapped = this.mapError(error);
@@ -126,14 +130,20 @@ export class Pipeline {
   };
 }
 
-/** A call the steps began: a class, so that no closure is made per call. */
-class ObservedCall implements StartedCall {
+/**
+ * A call the steps began: a class, so that no closure is made per call. It is
+ * also the outcome its ends receive (filled in when it ends): no outcome object per call.
+ */
+class ObservedCall implements StartedCall, CallOutcome {
   private ended = false;
+  code: Code | undefined = undefined;
+  error: ConnectError | undefined = undefined;
+  seconds = 0;
 
   constructor(
     private readonly mapError: ErrorMapper,
-    private readonly call: CallInfo,
-    private readonly ends: readonly CallEnd[],
+    readonly call: CallInfo,
+    private readonly ends: CallEnd | readonly CallEnd[] | undefined,
     private readonly started: number,
   ) {}
 
@@ -141,22 +151,27 @@ class ObservedCall implements StartedCall {
     const mapped = error === undefined ? undefined : this.mapError(error, values);
     if (!this.ended) {
       this.ended = true;
-      const seconds = (performance.now() - this.started) / 1000;
-      runEnds(this.ends, { code: mapped?.code, error: mapped, seconds, call: this.call });
+      this.code = mapped?.code;
+      this.error = mapped;
+      this.seconds = (performance.now() - this.started) / 1000;
+      runEnds(this.ends, this);
     }
     return mapped;
   }
 }
 
 /** Ends run in reverse order of their begins; one that throws must not keep the others from running. */
-function runEnds(ends: readonly CallEnd[], outcome: CallOutcome): void {
-  for (let i = ends.length - 1; i >= 0; i--) {
-    const end = ends[i]!;
-    try {
-      if (typeof end === "function") end(outcome);
-      else end.end(outcome);
-    } catch {
-      // A step's bookkeeping failing must not change the call's answer.
-    }
+function runEnds(ends: CallEnd | readonly CallEnd[] | undefined, outcome: CallOutcome): void {
+  if (ends === undefined) return;
+  if (!Array.isArray(ends)) return runEnd(ends as CallEnd, outcome);
+  for (let i = ends.length - 1; i >= 0; i--) runEnd(ends[i]!, outcome);
+}
+
+function runEnd(end: CallEnd, outcome: CallOutcome): void {
+  try {
+    if (typeof end === "function") end(outcome);
+    else end.end(outcome);
+  } catch {
+    // A step's bookkeeping failing must not change the call's answer.
   }
 }

@@ -32,6 +32,23 @@ describe("the pipeline of cross-cutting steps", () => {
     expect(log).toEqual(["a begin GetState secret", "b begin GetState secret", "b end OK", "a end OK"]);
   });
 
+  it("ends one step, and three, in reverse with the same outcome", () => {
+    const log: string[] = [];
+    new Pipeline([recording("a", log)]).start(call).end(new ConnectError("no", Code.NotFound));
+    const started = new Pipeline([recording("a", log), recording("b", log), recording("c", log)]).start(call);
+    started.end();
+    expect(log).toEqual([
+      "a begin GetState secret",
+      "a end NotFound",
+      "a begin GetState secret",
+      "b begin GetState secret",
+      "c begin GetState secret",
+      "c end OK",
+      "b end OK",
+      "a end OK",
+    ]);
+  });
+
   it("maps what a handler threw: a ConnectError keeps its code, anything else is INTERNAL with its text", () => {
     const log: string[] = [];
     const pipeline = new Pipeline([recording("a", log)]);
