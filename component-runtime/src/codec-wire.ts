@@ -35,6 +35,8 @@ const encoder = new TextEncoder();
 
 /** Below this many bytes, a string is checked for ASCII and, if it is, copied out without TextDecoder. */
 const shortString = 256;
+/** Up to this many bytes, an ASCII string is built character by character (V8 makes short concatenations flat). */
+const tinyString = 8;
 
 /**
  * Node's Buffer#latin1Slice, which is exact for ASCII and about three times
@@ -237,6 +239,16 @@ export class Reader {
     this.pos += len;
     this.assertBounds();
     const buf = this.buf;
+    if (len <= tinyString) {
+      // A few bytes of ASCII: a string made here costs a fraction of a call into Node's binding (keys, ids).
+      let text = "";
+      for (let i = start; i < start + len; i++) {
+        const b = buf[i];
+        if (b >= 0x80) return (strict ? strictDecoder : laxDecoder).decode(buf.subarray(start, start + len));
+        text += String.fromCharCode(b);
+      }
+      return text;
+    }
     if (len < shortString && latin1Slice !== undefined) {
       let ascii = true;
       for (let i = start; i < start + len; i++) {

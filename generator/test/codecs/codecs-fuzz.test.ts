@@ -121,6 +121,17 @@ describe("hostile input, case by case", () => {
     expectRejected(getState(), Uint8Array.from([0x22, 0x04, 0x0a, 0x02, 0xed, 0xa0]));
   });
 
+  it("short strings decode as protobuf-es decodes them: ASCII of every length up to the char-by-char limit and past it, UTF-8, a NUL", () => {
+    const keys = ["", "k", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh", "abcdefghi", "é", "aé", "日本", "🙂", "a\u0000b", "\u007f"];
+    for (const key of keys) {
+      const bytes = new BinaryWriter().tag(2, WireType.LengthDelimited).string(key).finish();
+      expectSame(getState(), bytes);
+      expect((getState()[0].decode(bytes) as unknown as { key: string }).key).toBe(key);
+    }
+    // Bytes 0x80-0xff alone are not UTF-8: rejected in a short string too.
+    for (const b of [0x80, 0xbf, 0xc3, 0xff]) expectRejected(getState(), Uint8Array.from([0x12, 0x02, 0x61, b]));
+  });
+
   it("nesting deeper than protobuf-es's recursion limit is rejected, and the limit itself accepted", () => {
     const nested = (levels: number): Uint8Array => {
       let inner = new Uint8Array(0);
