@@ -57,10 +57,38 @@ interface OpenStreams {
  * stream (a closure and a once() wrapper per stream were a few hundred bytes per call).
  */
 const openStreamsOf = Symbol("ottavo.openStreams");
-type CountedStream = http2.ServerHttp2Stream & { [openStreamsOf]: OpenStreams };
+
+/** What else wants to hear that a stream closed (the gRPC fast path's call on it). */
+export interface StreamCloseWatcher {
+  closed(): void;
+}
+
+/**
+ * Where a stream of a watched session keeps one more party to tell when it
+ * closes (the gRPC fast path keeps its call there): the session watch's close
+ * listener tells it, so the stream carries one close listener, not two (each
+ * listener costs node:http2 a newListener and a removeListener event, and two
+ * make an array, on every call).
+ */
+export const closeWatcherOf = Symbol("ottavo.closeWatcher");
+
+type CountedStream = http2.ServerHttp2Stream & { [openStreamsOf]: OpenStreams; [closeWatcherOf]?: StreamCloseWatcher };
 function onCountedStreamClose(this: CountedStream): void {
   const open = this[openStreamsOf];
   if (--open.count === 0) open.quiet();
+  this[closeWatcherOf]?.closed();
+}
+
+/** Marks a watched session (its streams get the watch's close listener). */
+const watchedSession = Symbol("ottavo.watchedSession");
+
+/**
+ * Whether the stream's session is watched, so that a watcher at closeWatcherOf is
+ * told when it closes. Asked of the session, not the stream: node:http2's server
+ * hears of a stream before the watch does (its "stream" listener was added first).
+ */
+export function closeIsWatched(stream: http2.ServerHttp2Stream): boolean {
+  return (stream.session as (http2.ServerHttp2Session & { [watchedSession]?: true }) | undefined)?.[watchedSession] === true;
 }
 
 /**
@@ -128,6 +156,7 @@ export function watchSession(session: http2.ServerHttp2Session, limits: ServerLi
   };
 
   const open: OpenStreams = { count: 0, quiet };
+  (session as http2.ServerHttp2Session & { [watchedSession]?: true })[watchedSession] = true;
   pingTimer = setInterval(ping, limits.keepAliveTimeMs).unref();
   quiet();
   session.on("stream", (stream: http2.ServerHttp2Stream) => {

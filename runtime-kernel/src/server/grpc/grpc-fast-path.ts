@@ -12,6 +12,7 @@ import { Deadlines, type DeadlineEntry } from "./deadlines";
 import { codecFor, type CodecTable, type MessageCodec } from "./message-codecs";
 import { UnaryCallContext } from "./unary-call-context";
 import { errorTrailerFields } from "./error-trailers";
+import { closeIsWatched, closeWatcherOf } from "../connection-limits";
 
 export interface GrpcFastPathOptions {
   /** The unary rpcs served here, by HTTP/2 path (generated dispatch tables). */
@@ -73,10 +74,12 @@ const awaitTrailers = { endStream: false, waitForTrailers: true };
 
 /**
  * The stream's listeners, shared by every call (a closure per listener per call
- * was a tenth of the fast path's garbage): each finds its call on the stream.
+ * was a tenth of the fast path's garbage): each finds its call on the stream, at
+ * the place where the session watch (connection-limits) finds whom to tell of the close.
  */
-const callOf = Symbol("ottavo.unaryCall");
+const callOf = closeWatcherOf;
 type CallStream = http2.ServerHttp2Stream & { [callOf]: UnaryCall };
+/** Only on a stream whose session is not watched (connection-limits' watchSession tells the call otherwise). */
 function onClose(this: CallStream): void {
   this[callOf].closed();
 }
@@ -161,7 +164,7 @@ class UnaryCall implements DeadlineEntry {
     // A stream that fails (reset, session gone) must not take the process down; "close" tells us it ended.
     stream.on("error", ignore);
     (stream as CallStream)[callOf] = this;
-    stream.on("close", onClose);
+    if (!closeIsWatched(stream)) stream.on("close", onClose);
     const pipeline = this.path.options.pipeline;
     try {
       if (pipeline.active) {
