@@ -12,12 +12,14 @@
  *   2. InvokeService through one runtime to that service (gRPC over h2c);
  *   3. InvokeService on runtime B for its own app (the same service);
  *   4. app -> runtime A -> runtime B -> app: InvokeService on A for app "b",
- *      resolved by a static table to runtime B, which delivers to the service.
+ *      resolved by a static table to runtime B, which delivers to the service
+ *      (A calls B with Connect unary, application/proto, over HTTP/1.1:
+ *      docs/runtime-to-runtime.md).
  * vegeta reads no grpc-status, so each gRPC case is first run through ghz, which
  * does, and the vegeta runs are checked to have read the successful answer's
  * length for every call. The added cost of a hop: 2 - 1 (the runtime, including
  * the app's leg being gRPC instead of HTTP/1.1), and 4 - 3 (a runtime between
- * the app and the runtime delivering, both legs gRPC). The cases run
+ * the app and the runtime delivering; the app's leg gRPC in both). The cases run
  * interleaved for BENCH_ROUNDS rounds (3) of BENCH_SECONDS (3); the median round
  * of each is reported with the runtimes' CPU share during it.
  */

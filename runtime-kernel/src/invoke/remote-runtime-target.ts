@@ -161,6 +161,10 @@ export class RemoteRuntimeTarget implements InvocationTarget {
       if (connectionHeaders.has(name) || name.startsWith("connect-") || name.startsWith("grpc-")) continue;
       metadata.append(name.startsWith(trailerPrefix) ? name.slice(trailerPrefix.length) : name, value);
     }
+    if (answer.status === 431) {
+      // Node's HTTP server refuses a header section over the other runtime's limits.maxHeaderBytes before any handler runs.
+      return new ConnectError(`${this.description} refused the call's metadata as too large (HTTP 431)`, Code.ResourceExhausted, metadata);
+    }
     const message = `${this.description} answered HTTP ${answer.status}`;
     const code = codeFromHttpStatus(answer.status);
     if (!answer.contentType.startsWith("application/json")) return new ConnectError(message, code, metadata);

@@ -130,6 +130,16 @@ invoke: { token: ${token} }
     await eventually(() => expect(app.abandoned.length).toBe(abandoned + 1));
   });
 
+  it("answers RESOURCE_EXHAUSTED when the other runtime refuses metadata over its header limit, and calls on", async () => {
+    const target = targetAt(runtime.apiPort);
+    await expectError(
+      call(target, { headers: [["x-big", "x".repeat(20 * 1024)]] }),
+      Code.ResourceExhausted,
+      `the runtime of app 'b' at 127.0.0.1:${runtime.apiPort} refused the call's metadata as too large (HTTP 431)`,
+    );
+    expect((await call(target)).status).toBe(200);
+  });
+
   it("reuses its connections: many calls in sequence, one connection", async () => {
     const target = targetAt(runtime.apiPort);
     for (let i = 0; i < 20; i++) expect((await call(target, { method: `n${i}` })).status).toBe(200);
