@@ -10,6 +10,8 @@ export interface AccessLogSink {
   /** True when records are JSON; then infoMembers writes one from members the step serialised. */
   writesJson?(): boolean;
   infoMembers?(members: string): void;
+  /** A text info line that may wait a little to be written with others (the access line in text format). */
+  infoText?(line: string): void;
 }
 
 /**
@@ -46,7 +48,12 @@ class RpcLines {
       log.infoMembers(traceId ? `${this.json}${code}","durationMs":${durationMs},"traceId":"${traceId}"` : `${this.json}${code}","durationMs":${durationMs}`);
       return;
     }
-    log.info(`${this.text}${code} ${durationMs} ms${traceId ? ` trace ${traceId}` : ""}`, {
+    const line = `${this.text}${code} ${durationMs} ms${traceId ? ` trace ${traceId}` : ""}`;
+    if (log.infoText !== undefined && log.writesJson?.() === false) {
+      log.infoText(line);
+      return;
+    }
+    log.info(line, {
       kind: "access",
       rpc: this.rpc,
       protocol: this.protocol,

@@ -60,6 +60,17 @@ export class Logger {
     else this.sink.stdout(line);
   }
 
+  /**
+   * Writes an info line that may wait a little to be written with others (the sink's
+   * stdoutLater), as the access log's text line per call; in JSON format, as info().
+   */
+  infoText(line: string): void {
+    if (rank.info > this.threshold) return;
+    if (this.json) return this.write("info", line, undefined);
+    if (this.sink.stdoutLater !== undefined) this.sink.stdoutLater(line);
+    else this.sink.stdout(line);
+  }
+
   /** Whether a line at this level would be written. */
   enabled(level: LogLevel): boolean {
     return rank[level] <= this.threshold;

@@ -148,6 +148,18 @@ describe("access lines while the runtime runs", () => {
       expect(await runtime.stop()).toBe(0);
     }
   });
+
+  it("so is a call's text access line", async () => {
+    const runtime = await startRuntime({ config: config("{ accessLog: true }"), files: { "secrets.json": "{}" } });
+    try {
+      const stub = layottoStub(runtime.apiPort);
+      await call(stub, "GetSecret", { store_name: "file_store", key: "none" }, "").catch(() => undefined);
+      stub.close();
+      await eventually(() => expect(runtime.stdout()).toMatch(/^ottavo: access spec\.proto\.runtime\.v1\.Runtime\/GetSecret grpc \w+ [\d.]+ ms( trace [0-9a-f]{32})?$/m));
+    } finally {
+      expect(await runtime.stop()).toBe(0);
+    }
+  });
 });
 
 describe("levels", () => {

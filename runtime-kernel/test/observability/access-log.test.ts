@@ -1,5 +1,6 @@
 import { Code, createContextValues } from "@connectrpc/connect";
 import { accessLogStep, millisText } from "../../src/observability/access-log";
+import { Logger } from "../../src/observability/logger";
 import { Pipeline, type CallInfo } from "../../src/server/pipeline";
 
 const call: CallInfo = {
@@ -34,6 +35,18 @@ describe("the access log step", () => {
     new Pipeline([step]).start(call).end();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^ottavo: access spec\.proto\.runtime\.v1\.Runtime\/GetState grpc OK \d+(\.\d{1,3})? ms$/);
+  });
+
+  it("hands a text line to infoText, which lets it wait to be written with others, when the log has one", () => {
+    const later: string[] = [];
+    const now: string[] = [];
+    const log = new Logger({ stdout: (line) => now.push(line), stdoutLater: (line) => later.push(line), stderr: () => undefined });
+    new Pipeline([accessLogStep(log, false)]).start(call).end();
+    expect(now).toEqual([]);
+    expect(later).toHaveLength(1);
+    expect(later[0]).toMatch(/^ottavo: access spec\.proto\.runtime\.v1\.Runtime\/GetState grpc OK \d+(\.\d{1,3})? ms$/);
+    log.info("ottavo: other lines are written at the end of their turn");
+    expect(now).toEqual(["ottavo: other lines are written at the end of their turn"]);
   });
 
   it("writes milliseconds as JavaScript writes micros / 1000", () => {
