@@ -204,11 +204,11 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitM
       const store = i === 0 ? "in-memory" : "Redis";
       const calls = `${bridgedEach.length} calls`;
       out.push({
-        what: `host call get_state (${store}): guest in a worker → bridge → handler; per-call median of ${calls} (timed by the guest), and the mean of the per-round means`,
+        what: `host call get_state (${store}): guest in a worker → bridge → handler; per-call median of ${calls} (timed by the guest), and the median of the per-round means`,
         value: `${median(bridgedEach).toFixed(1)} µs (mean ${median(bridged).toFixed(1)} µs)`,
       });
       out.push({
-        what: `the same host call answered from JS on the main thread (pipeline + handler + codecs, no bridge) (${store}); per-call median of ${calls}, and the mean`,
+        what: `the same host call answered from JS on the main thread (pipeline + handler + codecs, no bridge) (${store}); per-call median of ${calls}, and the median of the per-round means`,
         value: `${median(fromJsEach).toFixed(1)} µs (mean ${median(fromJs).toFixed(1)} µs)`,
       });
       if (i > 0) {
