@@ -4,9 +4,9 @@ import type { RuntimeSyncHandlerGroups } from "@ottavo/generated/wasm/runtime-ab
 /**
  * One body per rpc for both ways a handler answers. The handlers of the capabilities
  * whose components may answer at once (state, lock, sequencer, configuration) are
- * written once over a Reach: the async groups the API serves reach a component's
- * operations (promises), the synchronous groups a function on the main thread calls
- * reach its `sync` form (values). Between the component calls, `then` and
+ * written once over a Reach: the groups the API serves reach a component's `sync`
+ * form when it has one and its async operations (promises) otherwise, the
+ * synchronous groups a function on the main thread calls reach its `sync` form (values). Between the component calls, `then` and
  * `inSequence` continue at once on a value and after the promise on a promise, so
  * the checks, key scoping and answers are the same code either way.
  */
@@ -26,8 +26,16 @@ export type Operations<C> = {
  */
 export type Reach = <C extends { readonly sync?: object }, S = void>(component: C, describe: (subject: S) => string, subject?: S) => Operations<C>;
 
-/** The API's way: the component's async operations. */
+/** The component's async operations. */
 export const reachAsync: Reach = (component) => component as Operations<typeof component>;
+
+/**
+ * The API's way: a component's synchronous form when it has one (the same
+ * operations answered at once, timed and traced alike; a component under
+ * resiliency policies has none), else its async operations. An at-once answer
+ * then goes back without a promise, a reaction and a microtask per step.
+ */
+export const reachAtOnce: Reach = (component) => (component.sync ?? component) as Operations<typeof component>;
 
 /** The synchronous way: the component's `sync` form; a component without one cannot answer here. */
 export const reachSync: Reach = (component, describe, subject) => {
@@ -73,13 +81,17 @@ export type SyncRpcs<G> = {
 
 type Body = (request: unknown, context: unknown) => AtOnce<unknown>;
 
-/** The rpc bodies as the API's handlers: each answers a promise, a failed check included. */
+/**
+ * The rpc bodies as the API's handlers: each answers a promise, or the answer
+ * itself when its body had it at once (the paths that call handlers await them
+ * or take a value as it is); a failed check is a rejected promise.
+ */
 export function asyncRpcs<G>(bodies: Bodies<G>): G {
   const out: Record<string, Body> = {};
   for (const [name, body] of Object.entries(bodies as Record<string, Body>)) {
     out[name] = (request, context) => {
       try {
-        return Promise.resolve(body(request, context));
+        return body(request, context);
       } catch (error) {
         return Promise.reject(error);
       }

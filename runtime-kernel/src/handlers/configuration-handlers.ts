@@ -12,7 +12,7 @@ import type { ComponentTable } from "../registry/component-table";
 import { AsyncQueue, defaultQueueLimit } from "./async-queue";
 import { lookupComponent } from "./component-lookup";
 import { atComponent } from "./call-context";
-import { asyncRpcs, reachAsync, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
+import { asyncRpcs, reachAtOnce, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
 import type { ComponentEntry } from "../registry/component-table";
 
 type SubscribeResponse = MessageInitShape<typeof SubscribeConfigurationResponseSchema>;
@@ -37,10 +37,10 @@ interface Selection {
 /** The unary configuration rpcs, which have a synchronous form; subscribing streams. */
 type UnaryConfigurationRpcs = Omit<RuntimeConfigurationRpcs, "subscribeConfiguration">;
 
-/** The configuration rpcs the API serves: the unary ones answer promises. */
+/** The configuration rpcs the API serves: the unary ones answer a promise, or the answer itself from a store that answers at once. */
 export function createConfigurationHandlers(table: ComponentTable, maxQueuedResponses = defaultQueueLimit): RuntimeConfigurationRpcs {
   return {
-    ...asyncRpcs<UnaryConfigurationRpcs>(configurationBodies(table, reachAsync)),
+    ...asyncRpcs<UnaryConfigurationRpcs>(configurationBodies(table, reachAtOnce)),
     subscribeConfiguration: subscriber(table, maxQueuedResponses),
   };
 }

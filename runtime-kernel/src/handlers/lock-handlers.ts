@@ -7,7 +7,7 @@ import { invalidArgument } from "../errors/error-mapping";
 import { atComponent } from "./call-context";
 import { lockCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
-import { asyncRpcs, reachAsync, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
+import { asyncRpcs, reachAtOnce, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
 
 /** The fields every lock rpc names; expire only where a lease is asked for. */
 interface LockFields {
@@ -17,9 +17,9 @@ interface LockFields {
   expire?: number;
 }
 
-/** The lock rpcs the API serves: each answers a promise. */
+/** The lock rpcs the API serves: a promise, or the answer itself from a store that answers at once. */
 export function createLockHandlers(table: ComponentTable): RuntimeLockRpcs {
-  return asyncRpcs<RuntimeLockRpcs>(lockBodies(table, reachAsync));
+  return asyncRpcs<RuntimeLockRpcs>(lockBodies(table, reachAtOnce));
 }
 
 /** The same rpcs answered synchronously, over the stores' sync forms; a store without one answers FAILED_PRECONDITION. */

@@ -8,11 +8,11 @@ import { atComponent } from "./call-context";
 import { sequencerCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, checkKey, declaredKeyPrefixDefault } from "./key-prefix";
 import { SegmentCache } from "./segment-cache";
-import { asyncRpcs, reachAsync, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
+import { asyncRpcs, reachAtOnce, reachSync, syncRpcs, then, type Bodies, type Reach, type SyncRpcs } from "./at-once";
 
-/** The sequencer rpcs the API serves: each answers a promise. */
+/** The sequencer rpcs the API serves: a promise, or the answer itself from a sequencer that answers at once. */
 export function createSequencerHandlers(table: ComponentTable): RuntimeSequencerRpcs {
-  return asyncRpcs<RuntimeSequencerRpcs>(sequencerBodies(table, reachAsync));
+  return asyncRpcs<RuntimeSequencerRpcs>(sequencerBodies(table, reachAtOnce));
 }
 
 /**

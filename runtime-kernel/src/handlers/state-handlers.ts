@@ -26,7 +26,7 @@ import { atComponent, callContext } from "./call-context";
 import type { CallContext } from "@ottavo/component-runtime";
 import { stateCapabilityMetadataFields } from "@ottavo/generated/components/metadata-groups";
 import { KeyScope, declaredKeyPrefixDefault } from "./key-prefix";
-import { asyncRpcs, inSequence, reachAsync, reachSync, syncRpcs, then, type AtOnce, type Bodies, type Operations, type Reach, type SyncRpcs } from "./at-once";
+import { asyncRpcs, inSequence, reachAtOnce, reachSync, syncRpcs, then, type AtOnce, type Bodies, type Operations, type Reach, type SyncRpcs } from "./at-once";
 import { stateTtl } from "./ttl-metadata";
 
 /**
@@ -54,9 +54,9 @@ function getStateAnswer(item: GetResponse) {
   return { data: item.data, etag: item.etag ?? "", metadata: item.metadata };
 }
 
-/** The state rpcs the API serves: each answers a promise. */
+/** The state rpcs the API serves: a promise, or the answer itself from a store that answers at once. */
 export function createStateHandlers(table: ComponentTable): RuntimeStateRpcs {
-  return asyncRpcs<RuntimeStateRpcs>(stateBodies(table, reachAsync));
+  return asyncRpcs<RuntimeStateRpcs>(stateBodies(table, reachAtOnce));
 }
 
 /** The same rpcs answered synchronously, over the stores' sync forms; a store without one answers FAILED_PRECONDITION. */

@@ -47,6 +47,18 @@ describe("synchronous handlers", () => {
     expect({ data: text(read.data!), etag: read.etag }).toEqual({ data: "2", etag: viaApi.etag });
   });
 
+  it("the API's handlers answer an at-once store with the value itself, no promise; a failed check still rejects", async () => {
+    await runtime.groups.state.saveState(create(SaveStateRequestSchema, { storeName: "store", states: [{ key: "now", value: bytes("n") }] }), ctx);
+    const read = runtime.groups.state.getState(create(GetStateRequestSchema, { storeName: "store", key: "now" }), ctx);
+    expect(read).not.toBeInstanceOf(Promise);
+    expect(text((await read).data)).toBe("n");
+    const id = runtime.groups.sequencer.getNextId(create(GetNextIdRequestSchema, { storeName: "ids", key: "k" }), ctx);
+    expect(id).not.toBeInstanceOf(Promise);
+    const unknown = runtime.groups.state.getState(create(GetStateRequestSchema, { storeName: "nope", key: "k" }), ctx);
+    expect(unknown).toBeInstanceOf(Promise);
+    await expect(unknown).rejects.toBeInstanceOf(ConnectError);
+  });
+
   it("takes the same fallback paths on a store without BULK (one key at a time, in order)", () => {
     sync.state!.saveState!(create(SaveStateRequestSchema, { storeName: "plain", states: [{ key: "x", value: bytes("X") }, { key: "y", value: bytes("Y") }] }), ctx);
     const bulk = sync.state!.getBulkState!(create(GetBulkStateRequestSchema, { storeName: "plain", keys: ["x", "y", "none"] }), ctx);
