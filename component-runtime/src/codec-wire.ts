@@ -24,6 +24,8 @@ export interface Codec<Desc extends DescMessage = DescMessage> {
   decode(bytes: Uint8Array): MessageShape<Desc>;
   /** The bytes of protobuf-es toBinary(schema, create(schema, init)). */
   encode(init: MessageInitShape<Desc>): Uint8Array;
+  /** encode's bytes as one uncompressed gRPC message frame (flag byte, 4-byte length, the bytes), in one buffer. */
+  encodeFramed?(init: MessageInitShape<Desc>): Uint8Array;
 }
 
 /** protobuf-es's default recursion limit for binary reads. */
@@ -356,6 +358,24 @@ export class Writer {
       out = pooled.allocUnsafe(n);
       out.set(this.buf.subarray(0, n));
     } else out = this.buf.slice(0, n);
+    if (this.buf.length > keepAtMost) this.resize(initialSize);
+    return out;
+  }
+
+  /**
+   * The bytes finish() answers, as one uncompressed gRPC message frame: a zero
+   * flag byte and the 4-byte big-endian length before them, in one buffer (from
+   * Node's pool when there is one), so a gRPC server sends it without a copy.
+   */
+  finishFramed(): Uint8Array {
+    const n = this.pos;
+    const out = pooled !== undefined ? pooled.allocUnsafe(n + 5) : new Uint8Array(n + 5);
+    out[0] = 0;
+    out[1] = n >>> 24;
+    out[2] = (n >>> 16) & 0xff;
+    out[3] = (n >>> 8) & 0xff;
+    out[4] = n & 0xff;
+    out.set(this.buf.subarray(0, n), 5);
     if (this.buf.length > keepAtMost) this.resize(initialSize);
     return out;
   }

@@ -3714,7 +3714,8 @@ function writeUnlockResponse(w: WireWriter, m: MessageInitShape<typeof UnlockRes
  * A specialized codec per message the unary rpcs of spec/proto use, by type name
  * (e.g. "spec.proto.runtime.v1.GetStateRequest"): decode gives what protobuf-es's
  * fromBinary gives and throws where it throws; encode gives the bytes of
- * toBinary(schema, create(schema, init)). Absent type names fall back to protobuf-es.
+ * toBinary(schema, create(schema, init)), encodeFramed the same bytes as one gRPC
+ * message frame. Absent type names fall back to protobuf-es.
  */
 export const codecs: Readonly<Record<string, MessageCodec>> = {
   "google.protobuf.Any": {
@@ -3725,6 +3726,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeAny(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof AnySchema>): Uint8Array {
+      wireWriter.reset();
+      writeAny(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof AnySchema>,
   "google.protobuf.Empty": {
     typeName: "google.protobuf.Empty",
@@ -3733,6 +3739,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeEmpty(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof EmptySchema>): Uint8Array {
+      wireWriter.reset();
+      writeEmpty(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof EmptySchema>,
   "spec.proto.runtime.v1.ApplyConfigurationResponse": {
@@ -3743,6 +3754,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeApplyConfigurationResponse(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof ApplyConfigurationResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeApplyConfigurationResponse(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof ApplyConfigurationResponseSchema>,
   "spec.proto.runtime.v1.BulkStateItem": {
     typeName: "spec.proto.runtime.v1.BulkStateItem",
@@ -3751,6 +3767,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeBulkStateItem(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof BulkStateItemSchema>): Uint8Array {
+      wireWriter.reset();
+      writeBulkStateItem(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof BulkStateItemSchema>,
   "spec.proto.runtime.v1.CommonInvokeRequest": {
@@ -3761,6 +3782,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeCommonInvokeRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof CommonInvokeRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeCommonInvokeRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof CommonInvokeRequestSchema>,
   "spec.proto.runtime.v1.ComponentConfig": {
     typeName: "spec.proto.runtime.v1.ComponentConfig",
@@ -3769,6 +3795,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeComponentConfig(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof ComponentConfigSchema>): Uint8Array {
+      wireWriter.reset();
+      writeComponentConfig(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof ComponentConfigSchema>,
   "spec.proto.runtime.v1.ConfigurationItem": {
@@ -3779,6 +3810,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeConfigurationItem(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof ConfigurationItemSchema>): Uint8Array {
+      wireWriter.reset();
+      writeConfigurationItem(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof ConfigurationItemSchema>,
   "spec.proto.runtime.v1.DelFileRequest": {
     typeName: "spec.proto.runtime.v1.DelFileRequest",
@@ -3787,6 +3823,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeDelFileRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof DelFileRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeDelFileRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof DelFileRequestSchema>,
   "spec.proto.runtime.v1.DeleteBulkStateRequest": {
@@ -3797,6 +3838,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeDeleteBulkStateRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof DeleteBulkStateRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeDeleteBulkStateRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof DeleteBulkStateRequestSchema>,
   "spec.proto.runtime.v1.DeleteConfigurationRequest": {
     typeName: "spec.proto.runtime.v1.DeleteConfigurationRequest",
@@ -3805,6 +3851,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeDeleteConfigurationRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof DeleteConfigurationRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeDeleteConfigurationRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof DeleteConfigurationRequestSchema>,
   "spec.proto.runtime.v1.DeleteStateRequest": {
@@ -3815,6 +3866,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeDeleteStateRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof DeleteStateRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeDeleteStateRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof DeleteStateRequestSchema>,
   "spec.proto.runtime.v1.DynamicConfiguration": {
     typeName: "spec.proto.runtime.v1.DynamicConfiguration",
@@ -3823,6 +3879,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeDynamicConfiguration(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof DynamicConfigurationSchema>): Uint8Array {
+      wireWriter.reset();
+      writeDynamicConfiguration(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof DynamicConfigurationSchema>,
   "spec.proto.runtime.v1.Etag": {
@@ -3833,6 +3894,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeEtag(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof EtagSchema>): Uint8Array {
+      wireWriter.reset();
+      writeEtag(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof EtagSchema>,
   "spec.proto.runtime.v1.ExecuteStateTransactionRequest": {
     typeName: "spec.proto.runtime.v1.ExecuteStateTransactionRequest",
@@ -3841,6 +3907,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeExecuteStateTransactionRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof ExecuteStateTransactionRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeExecuteStateTransactionRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof ExecuteStateTransactionRequestSchema>,
   "spec.proto.runtime.v1.FileInfo": {
@@ -3851,6 +3922,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeFileInfo(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof FileInfoSchema>): Uint8Array {
+      wireWriter.reset();
+      writeFileInfo(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof FileInfoSchema>,
   "spec.proto.runtime.v1.FileMeta": {
     typeName: "spec.proto.runtime.v1.FileMeta",
@@ -3859,6 +3935,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeFileMeta(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof FileMetaSchema>): Uint8Array {
+      wireWriter.reset();
+      writeFileMeta(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof FileMetaSchema>,
   "spec.proto.runtime.v1.FileMetaValue": {
@@ -3869,6 +3950,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeFileMetaValue(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof FileMetaValueSchema>): Uint8Array {
+      wireWriter.reset();
+      writeFileMetaValue(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof FileMetaValueSchema>,
   "spec.proto.runtime.v1.FileRequest": {
     typeName: "spec.proto.runtime.v1.FileRequest",
@@ -3877,6 +3963,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeFileRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof FileRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeFileRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof FileRequestSchema>,
   "spec.proto.runtime.v1.GetBulkSecretRequest": {
@@ -3887,6 +3978,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeGetBulkSecretRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof GetBulkSecretRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetBulkSecretRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof GetBulkSecretRequestSchema>,
   "spec.proto.runtime.v1.GetBulkSecretResponse": {
     typeName: "spec.proto.runtime.v1.GetBulkSecretResponse",
@@ -3895,6 +3991,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeGetBulkSecretResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof GetBulkSecretResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetBulkSecretResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof GetBulkSecretResponseSchema>,
   "spec.proto.runtime.v1.GetBulkStateRequest": {
@@ -3905,6 +4006,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeGetBulkStateRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof GetBulkStateRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetBulkStateRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof GetBulkStateRequestSchema>,
   "spec.proto.runtime.v1.GetBulkStateResponse": {
     typeName: "spec.proto.runtime.v1.GetBulkStateResponse",
@@ -3913,6 +4019,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeGetBulkStateResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof GetBulkStateResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetBulkStateResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof GetBulkStateResponseSchema>,
   "spec.proto.runtime.v1.GetConfigurationRequest": {
@@ -3923,6 +4034,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeGetConfigurationRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof GetConfigurationRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetConfigurationRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof GetConfigurationRequestSchema>,
   "spec.proto.runtime.v1.GetConfigurationResponse": {
     typeName: "spec.proto.runtime.v1.GetConfigurationResponse",
@@ -3931,6 +4047,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeGetConfigurationResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof GetConfigurationResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetConfigurationResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof GetConfigurationResponseSchema>,
   "spec.proto.runtime.v1.GetFileMetaRequest": {
@@ -3941,6 +4062,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeGetFileMetaRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof GetFileMetaRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetFileMetaRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof GetFileMetaRequestSchema>,
   "spec.proto.runtime.v1.GetFileMetaResponse": {
     typeName: "spec.proto.runtime.v1.GetFileMetaResponse",
@@ -3949,6 +4075,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeGetFileMetaResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof GetFileMetaResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetFileMetaResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof GetFileMetaResponseSchema>,
   "spec.proto.runtime.v1.GetNextIdRequest": {
@@ -3959,6 +4090,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeGetNextIdRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof GetNextIdRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetNextIdRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof GetNextIdRequestSchema>,
   "spec.proto.runtime.v1.GetNextIdResponse": {
     typeName: "spec.proto.runtime.v1.GetNextIdResponse",
@@ -3967,6 +4103,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeGetNextIdResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof GetNextIdResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetNextIdResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof GetNextIdResponseSchema>,
   "spec.proto.runtime.v1.GetSecretRequest": {
@@ -3977,6 +4118,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeGetSecretRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof GetSecretRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetSecretRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof GetSecretRequestSchema>,
   "spec.proto.runtime.v1.GetSecretResponse": {
     typeName: "spec.proto.runtime.v1.GetSecretResponse",
@@ -3985,6 +4131,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeGetSecretResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof GetSecretResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetSecretResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof GetSecretResponseSchema>,
   "spec.proto.runtime.v1.GetStateRequest": {
@@ -3995,6 +4146,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeGetStateRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof GetStateRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetStateRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof GetStateRequestSchema>,
   "spec.proto.runtime.v1.GetStateResponse": {
     typeName: "spec.proto.runtime.v1.GetStateResponse",
@@ -4003,6 +4159,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeGetStateResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof GetStateResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetStateResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof GetStateResponseSchema>,
   "spec.proto.runtime.v1.HTTPExtension": {
@@ -4013,6 +4174,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeHTTPExtension(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof HTTPExtensionSchema>): Uint8Array {
+      wireWriter.reset();
+      writeHTTPExtension(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof HTTPExtensionSchema>,
   "spec.proto.runtime.v1.InvokeBindingRequest": {
     typeName: "spec.proto.runtime.v1.InvokeBindingRequest",
@@ -4021,6 +4187,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeInvokeBindingRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof InvokeBindingRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeInvokeBindingRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof InvokeBindingRequestSchema>,
   "spec.proto.runtime.v1.InvokeBindingResponse": {
@@ -4031,6 +4202,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeInvokeBindingResponse(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof InvokeBindingResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeInvokeBindingResponse(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof InvokeBindingResponseSchema>,
   "spec.proto.runtime.v1.InvokeResponse": {
     typeName: "spec.proto.runtime.v1.InvokeResponse",
@@ -4039,6 +4215,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeInvokeResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof InvokeResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeInvokeResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof InvokeResponseSchema>,
   "spec.proto.runtime.v1.InvokeServiceRequest": {
@@ -4049,6 +4230,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeInvokeServiceRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof InvokeServiceRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeInvokeServiceRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof InvokeServiceRequestSchema>,
   "spec.proto.runtime.v1.ListFileRequest": {
     typeName: "spec.proto.runtime.v1.ListFileRequest",
@@ -4057,6 +4243,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeListFileRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof ListFileRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeListFileRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof ListFileRequestSchema>,
   "spec.proto.runtime.v1.ListFileResp": {
@@ -4067,6 +4258,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeListFileResp(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof ListFileRespSchema>): Uint8Array {
+      wireWriter.reset();
+      writeListFileResp(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof ListFileRespSchema>,
   "spec.proto.runtime.v1.ListTopicSubscriptionsResponse": {
     typeName: "spec.proto.runtime.v1.ListTopicSubscriptionsResponse",
@@ -4075,6 +4271,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeListTopicSubscriptionsResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof ListTopicSubscriptionsResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeListTopicSubscriptionsResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof ListTopicSubscriptionsResponseSchema>,
   "spec.proto.runtime.v1.LockKeepAliveRequest": {
@@ -4085,6 +4286,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeLockKeepAliveRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof LockKeepAliveRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeLockKeepAliveRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof LockKeepAliveRequestSchema>,
   "spec.proto.runtime.v1.LockKeepAliveResponse": {
     typeName: "spec.proto.runtime.v1.LockKeepAliveResponse",
@@ -4093,6 +4299,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeLockKeepAliveResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof LockKeepAliveResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeLockKeepAliveResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof LockKeepAliveResponseSchema>,
   "spec.proto.runtime.v1.PublishEventRequest": {
@@ -4103,6 +4314,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writePublishEventRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof PublishEventRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writePublishEventRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof PublishEventRequestSchema>,
   "spec.proto.runtime.v1.SaveConfigurationRequest": {
     typeName: "spec.proto.runtime.v1.SaveConfigurationRequest",
@@ -4111,6 +4327,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeSaveConfigurationRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof SaveConfigurationRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeSaveConfigurationRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof SaveConfigurationRequestSchema>,
   "spec.proto.runtime.v1.SaveStateRequest": {
@@ -4121,6 +4342,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeSaveStateRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof SaveStateRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeSaveStateRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof SaveStateRequestSchema>,
   "spec.proto.runtime.v1.SayHelloRequest": {
     typeName: "spec.proto.runtime.v1.SayHelloRequest",
@@ -4129,6 +4355,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeSayHelloRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof SayHelloRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeSayHelloRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof SayHelloRequestSchema>,
   "spec.proto.runtime.v1.SayHelloResponse": {
@@ -4139,6 +4370,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeSayHelloResponse(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof SayHelloResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeSayHelloResponse(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof SayHelloResponseSchema>,
   "spec.proto.runtime.v1.SecretResponse": {
     typeName: "spec.proto.runtime.v1.SecretResponse",
@@ -4147,6 +4383,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeSecretResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof SecretResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeSecretResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof SecretResponseSchema>,
   "spec.proto.runtime.v1.SequencerOptions": {
@@ -4157,6 +4398,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeSequencerOptions(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof SequencerOptionsSchema>): Uint8Array {
+      wireWriter.reset();
+      writeSequencerOptions(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof SequencerOptionsSchema>,
   "spec.proto.runtime.v1.StateItem": {
     typeName: "spec.proto.runtime.v1.StateItem",
@@ -4165,6 +4411,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeStateItem(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof StateItemSchema>): Uint8Array {
+      wireWriter.reset();
+      writeStateItem(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof StateItemSchema>,
   "spec.proto.runtime.v1.StateOptions": {
@@ -4175,6 +4426,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeStateOptions(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof StateOptionsSchema>): Uint8Array {
+      wireWriter.reset();
+      writeStateOptions(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof StateOptionsSchema>,
   "spec.proto.runtime.v1.TopicEventRequest": {
     typeName: "spec.proto.runtime.v1.TopicEventRequest",
@@ -4183,6 +4439,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeTopicEventRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof TopicEventRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeTopicEventRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof TopicEventRequestSchema>,
   "spec.proto.runtime.v1.TopicEventResponse": {
@@ -4193,6 +4454,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeTopicEventResponse(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof TopicEventResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeTopicEventResponse(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof TopicEventResponseSchema>,
   "spec.proto.runtime.v1.TopicSubscription": {
     typeName: "spec.proto.runtime.v1.TopicSubscription",
@@ -4201,6 +4467,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeTopicSubscription(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof TopicSubscriptionSchema>): Uint8Array {
+      wireWriter.reset();
+      writeTopicSubscription(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof TopicSubscriptionSchema>,
   "spec.proto.runtime.v1.TransactionalStateOperation": {
@@ -4211,6 +4482,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeTransactionalStateOperation(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof TransactionalStateOperationSchema>): Uint8Array {
+      wireWriter.reset();
+      writeTransactionalStateOperation(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof TransactionalStateOperationSchema>,
   "spec.proto.runtime.v1.TryLockRequest": {
     typeName: "spec.proto.runtime.v1.TryLockRequest",
@@ -4219,6 +4495,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeTryLockRequest(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof TryLockRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeTryLockRequest(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof TryLockRequestSchema>,
   "spec.proto.runtime.v1.TryLockResponse": {
@@ -4229,6 +4510,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeTryLockResponse(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof TryLockResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeTryLockResponse(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof TryLockResponseSchema>,
   "spec.proto.runtime.v1.UnlockRequest": {
     typeName: "spec.proto.runtime.v1.UnlockRequest",
@@ -4238,6 +4524,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeUnlockRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof UnlockRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeUnlockRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof UnlockRequestSchema>,
   "spec.proto.runtime.v1.UnlockResponse": {
     typeName: "spec.proto.runtime.v1.UnlockResponse",
@@ -4246,6 +4537,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeUnlockResponse(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof UnlockResponseSchema>): Uint8Array {
+      wireWriter.reset();
+      writeUnlockResponse(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof UnlockResponseSchema>,
 };

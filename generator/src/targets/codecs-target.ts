@@ -81,7 +81,8 @@ function printCodecs(schema: Schema, spec: SpecModel): void {
     "A specialized codec per message the unary rpcs of spec/proto use, by type name",
     "(e.g. \"spec.proto.runtime.v1.GetStateRequest\"): decode gives what protobuf-es's",
     "fromBinary gives and throws where it throws; encode gives the bytes of",
-    "toBinary(schema, create(schema, init)). Absent type names fall back to protobuf-es.",
+    "toBinary(schema, create(schema, init)), encodeFramed the same bytes as one gRPC",
+    "message frame. Absent type names fall back to protobuf-es.",
     ...(fallback.length > 0 ? ["", "Left to protobuf-es (a shape it maps specially):", ...fallback.map((d) => `- ${d.typeName}`)] : []),
   ].join("\n")));
   f.print(f.export("const", "codecs"), ": Readonly<Record<string, ", wire.Codec, ">> = {");
@@ -94,6 +95,11 @@ function printCodecs(schema: Schema, spec: SpecModel): void {
     f.print("      ", wire.writer, ".reset();");
     f.print("      write", name, "(", wire.writer, ", init);");
     f.print("      return ", wire.writer, ".finish();");
+    f.print("    },");
+    f.print("    encodeFramed(init: ", wire.MessageInitShape, "<typeof ", f.importSchema(message, true), ">): Uint8Array {");
+    f.print("      ", wire.writer, ".reset();");
+    f.print("      write", name, "(", wire.writer, ", init);");
+    f.print("      return ", wire.writer, ".finishFramed();");
     f.print("    },");
     f.print("  } satisfies ", wire.Codec, "<typeof ", f.importSchema(message, true), ">,");
   }

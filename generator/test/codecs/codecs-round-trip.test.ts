@@ -7,7 +7,7 @@ import { file_spec_proto_runtime_v1_runtime, Runtime } from "@ottavo/generated/s
 import { join } from "node:path";
 import { loadFixtureCodecs, type LoadedCodecs } from "./fixture-codecs";
 import { compareEncode, roundTrip } from "./codec-oracle";
-import { Rng } from "./random-messages";
+import { randomInit, Rng } from "./random-messages";
 
 /**
  * Every generated codec against protobuf-es: the same bytes out for random
@@ -44,6 +44,20 @@ describe("generated/codecs", () => {
     ];
     const encoded = inits.map((init) => codec.encode(init));
     inits.forEach((init, i) => expect(Buffer.from(encoded[i]).equals(toBinary(schema, create(schema, init)))).toBe(true));
+  });
+
+  it("encodeFramed gives encode's bytes as one gRPC frame (zero flag, big-endian length), for every codec", () => {
+    const rng = new Rng(4242);
+    for (const typeName of Object.keys(codecs)) {
+      const schema = schemaOf(typeName);
+      const codec = codecs[typeName];
+      for (const init of [{}, randomInit(rng, schema)]) {
+        const bytes = Buffer.from(codec.encode(init));
+        const header = Buffer.alloc(5);
+        header.writeUInt32BE(bytes.length, 1);
+        expect(Buffer.from(codec.encodeFramed!(init)).equals(Buffer.concat([header, bytes]))).toBe(true);
+      }
+    }
   });
 
   it.each(Object.keys(codecs))("%s agrees with protobuf-es on random messages", (typeName) => {

@@ -244,9 +244,10 @@ class UnaryCall implements DeadlineEntry {
 
   private succeed(response: object): void {
     if (this.done) return;
-    let frame: Buffer;
+    let frame: Uint8Array;
     try {
-      frame = frameMessage(this.route.output.encode(response));
+      const output = this.route.output;
+      frame = output.encodeFramed !== undefined ? output.encodeFramed(response) : frameMessage(output.encode(response));
     } catch (error) {
       return this.fail(error);
     }

@@ -8,6 +8,8 @@ import { create, fromBinary, isMessage, toBinary, type DescMessage, type Message
 export interface MessageCodec {
   decode(bytes: Uint8Array): Message;
   encode(message: object): Uint8Array;
+  /** encode's bytes as one uncompressed gRPC frame (flag, length, bytes) in one buffer, where the codec can write them so. */
+  encodeFramed?(message: object): Uint8Array;
 }
 
 /** Codecs by message type name, e.g. specialized ones emitted by `make gen`. */

@@ -152,7 +152,8 @@ function writeNote(w: WireWriter, m: MessageInitShape<typeof NoteSchema>): void 
  * A specialized codec per message the unary rpcs of spec/proto use, by type name
  * (e.g. "spec.proto.runtime.v1.GetStateRequest"): decode gives what protobuf-es's
  * fromBinary gives and throws where it throws; encode gives the bytes of
- * toBinary(schema, create(schema, init)). Absent type names fall back to protobuf-es.
+ * toBinary(schema, create(schema, init)), encodeFramed the same bytes as one gRPC
+ * message frame. Absent type names fall back to protobuf-es.
  */
 export const codecs: Readonly<Record<string, MessageCodec>> = {
   "spec.proto.demo.v1.GetNoteRequest": {
@@ -163,6 +164,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       writeGetNoteRequest(wireWriter, init);
       return wireWriter.finish();
     },
+    encodeFramed(init: MessageInitShape<typeof GetNoteRequestSchema>): Uint8Array {
+      wireWriter.reset();
+      writeGetNoteRequest(wireWriter, init);
+      return wireWriter.finishFramed();
+    },
   } satisfies MessageCodec<typeof GetNoteRequestSchema>,
   "spec.proto.demo.v1.Note": {
     typeName: "spec.proto.demo.v1.Note",
@@ -171,6 +177,11 @@ export const codecs: Readonly<Record<string, MessageCodec>> = {
       wireWriter.reset();
       writeNote(wireWriter, init);
       return wireWriter.finish();
+    },
+    encodeFramed(init: MessageInitShape<typeof NoteSchema>): Uint8Array {
+      wireWriter.reset();
+      writeNote(wireWriter, init);
+      return wireWriter.finishFramed();
     },
   } satisfies MessageCodec<typeof NoteSchema>,
 };
