@@ -37,6 +37,24 @@ describe("UnaryCallContext's abort", () => {
     call.abort("done");
     expect([signal.aborted, signal.reason, heard]).toEqual([true, "done", ["kept"]]);
   });
+  it("runs whenAborted's listeners in the order they were added; a stopped one, the only one or one of several, is not run", () => {
+    const heard: string[] = [];
+    const alone = context();
+    alone.whenAborted(() => heard.push("alone, stopped"))!();
+    alone.abort("done");
+    const several = context();
+    const stopFirst = several.whenAborted(() => heard.push("first"));
+    several.whenAborted(() => heard.push("second"));
+    stopFirst!();
+    several.whenAborted(() => heard.push("third"));
+    several.whenAborted(() => heard.push("fourth"));
+    several.abort("done");
+    const one = context();
+    one.whenAborted(() => heard.push("only"));
+    one.abort("done");
+    expect(heard).toEqual(["second", "third", "fourth", "only"]);
+  });
+
   it("aborted without a reason, the call completed: a signal asked for before or after has the completed reason (Canceled)", () => {
     const before = context();
     const { signal } = before;

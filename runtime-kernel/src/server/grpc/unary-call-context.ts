@@ -18,8 +18,8 @@ import { abortReasons } from "../abort-reasons";
 export class UnaryCallContext implements HandlerContext, CallContext {
   readonly requestMethod = "POST";
   private controller: AbortController | undefined;
-  /** whenAborted's listeners; undefined until one is added. */
-  private abortListeners: (() => void)[] | undefined;
+  /** whenAborted's listeners: undefined until one is added, the listener itself while it is the only one (a Redis call adds one), an array from a second. */
+  private abortListeners: (() => void) | (() => void)[] | undefined;
   private aborted = false;
   private abortReason: unknown;
   private lazyRequestHeader: Headers | undefined;
@@ -160,15 +160,23 @@ export class UnaryCallContext implements HandlerContext, CallContext {
     return this.lazyResponseHeader !== undefined || this.rawResponseHeader !== undefined || this.lazyResponseTrailer !== undefined;
   }
 
-  /** The signal's abort without the signal (CallContext.whenAborted): a listener in an array. */
+  /** The signal's abort without the signal (CallContext.whenAborted): listeners run in the order they were added. */
   whenAborted(listener: () => void): (() => void) | undefined {
     if (this.aborted) return undefined;
-    const listeners = (this.abortListeners ??= []);
-    listeners.push(listener);
-    return () => {
+    const listeners = this.abortListeners;
+    if (listeners === undefined) this.abortListeners = listener;
+    else if (Array.isArray(listeners)) listeners.push(listener);
+    else this.abortListeners = [listeners, listener];
+    return () => this.stopWatching(listener);
+  }
+
+  private stopWatching(listener: () => void): void {
+    const listeners = this.abortListeners;
+    if (listeners === listener) this.abortListeners = undefined;
+    else if (Array.isArray(listeners)) {
       const at = listeners.indexOf(listener);
       if (at >= 0) listeners.splice(at, 1);
-    };
+    }
   }
 
   /**
@@ -185,7 +193,8 @@ export class UnaryCallContext implements HandlerContext, CallContext {
     const listeners = this.abortListeners;
     if (listeners !== undefined) {
       this.abortListeners = undefined;
-      for (const listener of listeners) listener();
+      if (Array.isArray(listeners)) for (const listener of listeners) listener();
+      else listeners();
     }
   }
 
