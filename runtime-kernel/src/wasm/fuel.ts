@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { concat, leb, sleb } from "./wasm-bytes";
 
 /**
  * Fuel metering for functions that run on the main thread (inline), where no thread
@@ -553,41 +554,7 @@ class Writer {
   }
 }
 
-function leb(value: number): Uint8Array {
-  const out: number[] = [];
-  do {
-    let b = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) b |= 0x80;
-    out.push(b);
-  } while (value > 0);
-  return Uint8Array.from(out);
-}
-
-function sleb(value: number): Uint8Array {
-  const out: number[] = [];
-  for (;;) {
-    const b = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (b & 0x40) === 0) || (value === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return Uint8Array.from(out);
-    }
-    out.push(b | 0x80);
-  }
-}
-
 function nameBytes(text: string): Uint8Array {
   const bytes = new TextEncoder().encode(text);
   return concat([leb(bytes.length), bytes]);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,3 +1,5 @@
+import { concat, leb } from "./wasm-bytes";
+
 /**
  * Caps a module's memory by rewriting the maximum in its memory section, before it
  * is compiled: a guest that grows past the cap then fails memory.grow like any
@@ -23,7 +25,7 @@ export function capMemoryPages(bytes: Uint8Array, maxPages: number): Uint8Array 
     if (contentEnd > bytes.length) throw new ModuleLimitError("the module is truncated");
     if (id === 5) {
       const content = capMemorySection(bytes.subarray(contentStart, contentEnd), maxPages);
-      return concat([bytes.subarray(0, at + 1), writeLeb(content.length), content, bytes.subarray(contentEnd)]);
+      return concat([bytes.subarray(0, at + 1), leb(content.length), content, bytes.subarray(contentEnd)]);
     }
     at = contentEnd;
   }
@@ -33,7 +35,7 @@ export function capMemoryPages(bytes: Uint8Array, maxPages: number): Uint8Array 
 function capMemorySection(section: Uint8Array, maxPages: number): Uint8Array {
   const count = readLeb(section, 0);
   let at = count.length;
-  const parts: Uint8Array[] = [writeLeb(count.value)];
+  const parts: Uint8Array[] = [leb(count.value)];
   for (let i = 0; i < count.value; i++) {
     const flags = section[at];
     if (flags !== 0 && flags !== 1) throw new ModuleLimitError(`memory ${i} has limits flags ${flags} (shared or 64-bit memory), which functions may not use`);
@@ -49,20 +51,10 @@ function capMemorySection(section: Uint8Array, maxPages: number): Uint8Array {
       throw new ModuleLimitError(`the module starts with ${min.value} memory pages, more than the function's cap of ${maxPages} pages`);
     }
     const max = Math.min(declaredMax ?? maxPages, maxPages);
-    parts.push(Uint8Array.of(1), writeLeb(min.value), writeLeb(max));
+    parts.push(Uint8Array.of(1), leb(min.value), leb(max));
   }
   parts.push(section.subarray(at));
   return concat(parts);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function readLeb(bytes: Uint8Array, at: number): { value: number; length: number } {
@@ -76,15 +68,4 @@ function readLeb(bytes: Uint8Array, at: number): { value: number; length: number
     shift += 7;
     if (b < 0x80) return { value, length };
   }
-}
-
-function writeLeb(value: number): Uint8Array {
-  const out: number[] = [];
-  do {
-    let b = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) b |= 0x80;
-    out.push(b);
-  } while (value > 0);
-  return Uint8Array.from(out);
 }
