@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { buildWatGuest, eventually } from "@ottavo/test-support";
-import { startTestRuntime, type TestRuntime } from "./wasm-support";
+import { startTestRuntime, type TestRuntime, watAbiExports } from "./wasm-support";
 
 /**
  * A function that traps on every instantiation and call is rate-limited: after five
@@ -19,13 +19,7 @@ const crashyGuest = `(module
   (import "ottavo" "get_state" (func $get_state (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "${crashKeyRequest}")
-  (global $next (mut i32) (i32.const 4096))
-  (func (export "ottavo_abi_version_1"))
-  (func (export "ottavo_alloc") (param $size i32) (result i32)
-    (local $at i32)
-    (local.set $at (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $size)))
-    (local.get $at))
+  ${watAbiExports}
   ;; Traps when the state key "crash" holds anything (its GetStateResponse is not empty).
   (func $trap_if_crash
     (drop (call $get_state (i32.const 16) (i32.const 19) (i32.const 0) (i32.const 4)))

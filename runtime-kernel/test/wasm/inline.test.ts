@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import * as pb from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { buildAssemblyScriptGuest, buildGoGuest, buildWatGuest, eventually, startRedis, type RedisServer } from "@ottavo/test-support";
 import { demoConfig } from "../e2e/support";
-import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime } from "./wasm-support";
+import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime, watAbiExports } from "./wasm-support";
 
 /**
  * Functions that run inline, on the main thread: host calls answered on the spot by
@@ -21,13 +21,7 @@ import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime } from
  */
 const misbehaving = `(module
   (memory (export "memory") 1)
-  (global $next (mut i32) (i32.const 4096))
-  (func (export "ottavo_abi_version_1"))
-  (func (export "ottavo_alloc") (param $size i32) (result i32)
-    (local $at i32)
-    (local.set $at (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $size)))
-    (local.get $at))
+  ${watAbiExports}
   (func (export "ottavo_handle") (param $ptr i32) (param $len i32) (result i32)
     (local $first i32)
     (local.set $first (i32.load8_u (i32.add (local.get $ptr) (i32.const 2))))
@@ -45,13 +39,7 @@ function reader(store: string): string {
   (import "ottavo" "get_state" (func $get_state (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "${request.map((b) => `\\${b.toString(16).padStart(2, "0")}`).join("")}")
-  (global $next (mut i32) (i32.const 4096))
-  (func (export "ottavo_abi_version_1"))
-  (func (export "ottavo_alloc") (param $size i32) (result i32)
-    (local $at i32)
-    (local.set $at (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $size)))
-    (local.get $at))
+  ${watAbiExports}
   (func (export "ottavo_handle") (param i32 i32) (result i32)
     (call $get_state (i32.const 16) (i32.const ${request.length}) (i32.const 0) (i32.const 4))))`;
 }

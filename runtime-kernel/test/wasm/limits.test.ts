@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { buildGoGuest, buildWatGuest } from "@ottavo/test-support";
-import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime } from "./wasm-support";
+import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime, watAbiExports } from "./wasm-support";
 
 /**
  * The host's limits, each followed by a call that proves the runtime (and the
@@ -14,13 +14,7 @@ function callingGuest(reqPtr: number, reqLen: number, outPtr: number, outLen: nu
   return `(module
   (import "ottavo" "get_state" (func $get_state (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") ${pages})
-  (global $next (mut i32) (i32.const 4096))
-  (func (export "ottavo_abi_version_1"))
-  (func (export "ottavo_alloc") (param $size i32) (result i32)
-    (local $at i32)
-    (local.set $at (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $size)))
-    (local.get $at))
+  ${watAbiExports}
   (func (export "ottavo_handle") (param i32 i32) (result i32)
     (call $get_state (i32.const ${reqPtr}) (i32.const ${reqLen}) (i32.const ${outPtr}) (i32.const ${outLen}))))`;
 }
@@ -44,13 +38,7 @@ function patientGuest(spin: boolean): string {
   (import "ottavo" "invoke_service" (func $invoke (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "\\0a\\07sleeper\\1a\\03\\0a\\01x")
-  (global $next (mut i32) (i32.const 4096))
-  (func (export "ottavo_abi_version_1"))
-  (func (export "ottavo_alloc") (param $size i32) (result i32)
-    (local $at i32)
-    (local.set $at (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $size)))
-    (local.get $at))
+  ${watAbiExports}
   (func (export "ottavo_handle") (param i32 i32) (result i32)
     (local $status i32)
     (local.set $status (call $invoke (i32.const 16) (i32.const 14) (i32.const 0) (i32.const 4)))
@@ -63,13 +51,7 @@ const helloGuest = `(module
   (import "ottavo" "say_hello" (func $say_hello (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "\\0a\\01x")
-  (global $next (mut i32) (i32.const 4096))
-  (func (export "ottavo_abi_version_1"))
-  (func (export "ottavo_alloc") (param $size i32) (result i32)
-    (local $at i32)
-    (local.set $at (global.get $next))
-    (global.set $next (i32.add (global.get $next) (local.get $size)))
-    (local.get $at))
+  ${watAbiExports}
   (func (export "ottavo_handle") (param i32 i32) (result i32)
     (call $say_hello (i32.const 16) (i32.const 3) (i32.const 0) (i32.const 4))))`;
 

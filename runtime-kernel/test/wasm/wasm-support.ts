@@ -54,3 +54,16 @@ export async function startTestRuntime(wasm: string, config: string = demoConfig
     stop: async () => void (await runtime.shutdown()),
   };
 }
+
+/**
+ * What every guest written in WebAssembly text here exports for the ABI: its
+ * version marker and ottavo_alloc, a bump allocator from offset 4096 that never
+ * frees (a test guest lives for a few calls).
+ */
+export const watAbiExports = `(global $next (mut i32) (i32.const 4096))
+  (func (export "ottavo_abi_version_1"))
+  (func (export "ottavo_alloc") (param $size i32) (result i32)
+    (local $at i32)
+    (local.set $at (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $at))`;
