@@ -9,3 +9,4 @@ export { startEtcd, type EtcdServer, type EtcdServerOptions } from "./etcd-serve
 export { makeTestCertificates, type TestCertificates } from "./test-certificates";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 export { buildAssemblyScriptGuest, buildGoGuest, buildWatGuest, guestCacheDir } from "./wasm-guests";
+export { layottoConfigJson } from "./layotto-config";

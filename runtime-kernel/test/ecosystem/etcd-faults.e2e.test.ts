@@ -11,7 +11,7 @@
  * the order saved.
  */
 import { Client } from "layotto";
-import { eventually, startEtcd, startRuntime, type EtcdServer, type RunningRuntime } from "@ottavo/test-support";
+import { eventually, startEtcd, startRuntime, type EtcdServer, type RunningRuntime, layottoConfigJson } from "@ottavo/test-support";
 
 jest.setTimeout(120_000);
 
@@ -31,20 +31,7 @@ function layottoConfig(endpoint: string): string {
     sequencer: { sequencer_etcd: component },
     config_store: { config_etcd: component },
   };
-  return JSON.stringify({
-    servers: [
-      {
-        listeners: [
-          {
-            name: "grpc",
-            address: "127.0.0.1:0",
-            filter_chains: [{ filters: [{ type: "grpc", config: { server_name: "runtime", grpc_config: grpcConfig } }] }],
-          },
-          { name: "actuator", address: "127.0.0.1:0" },
-        ],
-      },
-    ],
-  });
+  return layottoConfigJson(grpcConfig);
 }
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Client } from "layotto";
-import { makeTestCertificates, startEtcd, startRuntime, type EtcdServer, type RunningRuntime, type TestCertificates } from "@ottavo/test-support";
+import { makeTestCertificates, startEtcd, startRuntime, type EtcdServer, type RunningRuntime, type TestCertificates, layottoConfigJson } from "@ottavo/test-support";
 
 let certs: TestCertificates;
 let strangers: TestCertificates;
@@ -39,20 +39,7 @@ function layottoConfig(): string {
     sequencer: { sequencer_demo: component },
     config_store: { config_demo: { type: "etcd", address: [etcd.endpoint], timeout: "5", metadata: tls } },
   };
-  return JSON.stringify({
-    servers: [
-      {
-        listeners: [
-          {
-            name: "grpc",
-            address: "127.0.0.1:0",
-            filter_chains: [{ filters: [{ type: "grpc", config: { server_name: "runtime", grpc_config: grpcConfig } }] }],
-          },
-          { name: "actuator", address: "127.0.0.1:0" },
-        ],
-      },
-    ],
-  });
+  return layottoConfigJson(grpcConfig);
 }
 
 /** A runtime whose certs/ folder (beside its config) holds `ca` as ca.pem and the test's client certificate. */

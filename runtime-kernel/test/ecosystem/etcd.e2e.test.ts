@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Client } from "layotto";
-import { startEtcd, startRuntime, type EtcdServer, type RunningRuntime } from "@ottavo/test-support";
+import { startEtcd, startRuntime, type EtcdServer, type RunningRuntime, layottoConfigJson } from "@ottavo/test-support";
 
 let etcd: EtcdServer;
 let runtimes: RunningRuntime[] = [];
@@ -15,20 +15,7 @@ let clients: Client[] = [];
 function layottoConfig(endpoint: string): string {
   const component = { type: "etcd", metadata: { endpoints: endpoint, keyPrefixPath: "/e2e/", dialTimeout: "5" } };
   const grpcConfig = { app: { app_id: "etcd-e2e" }, lock: { lock_demo: component }, sequencer: { sequencer_demo: component } };
-  return JSON.stringify({
-    servers: [
-      {
-        listeners: [
-          {
-            name: "grpc",
-            address: "127.0.0.1:0",
-            filter_chains: [{ filters: [{ type: "grpc", config: { server_name: "runtime", grpc_config: grpcConfig } }] }],
-          },
-          { name: "actuator", address: "127.0.0.1:0" },
-        ],
-      },
-    ],
-  });
+  return layottoConfigJson(grpcConfig);
 }
 
 beforeAll(async () => {
