@@ -21,3 +21,16 @@ export interface CallContext {
    */
   whenAborted?(listener: () => void): (() => void) | undefined;
 }
+
+/**
+ * Registers `onAbort` for the call's abort (its whenAborted hook when it has one,
+ * else its signal) and answers what removes it, or undefined when the call has
+ * aborted already.
+ */
+export function whenAborted(call: Pick<CallContext, "signal" | "whenAborted">, onAbort: () => void): (() => void) | undefined {
+  if (call.whenAborted !== undefined) return call.whenAborted(onAbort);
+  const { signal } = call;
+  if (signal.aborted) return undefined;
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}

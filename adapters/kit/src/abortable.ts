@@ -1,5 +1,8 @@
-import type { CallContext } from "@ottavo/component-runtime";
+import { whenAborted, type CallContext } from "@ottavo/component-runtime";
 import { CancelledError, TimeoutError } from "@ottavo/generated/components/errors";
+
+// Defined with CallContext, where the kernel's invocation targets find it too; adapters take it from the kit.
+export { whenAborted };
 
 /**
  * Waits for `work` until the call's context aborts, then rejects with TimeoutError
@@ -27,19 +30,6 @@ export function abortable<T>(work: Promise<T>, context: CallContext | undefined)
       },
     );
   });
-}
-
-/**
- * Registers `onAbort` for the call's abort (its whenAborted hook when it has one,
- * else its signal) and answers what removes it, or undefined when the call has
- * aborted already.
- */
-export function whenAborted(context: CallContext, onAbort: () => void): (() => void) | undefined {
-  if (context.whenAborted !== undefined) return context.whenAborted(onAbort);
-  const { signal } = context;
-  if (signal.aborted) return undefined;
-  signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
 }
 
 function ignore(): void {}

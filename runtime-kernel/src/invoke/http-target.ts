@@ -1,7 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { whenAborted } from "@ottavo/component-runtime";
 import { forwardsResponseHeader } from "./forwarded-headers";
 import { AnswerTooLarge, Http1Client, Http1Failure } from "./http1-client";
-import { idempotentVerbs, watchAbort, type InvocationRequest, type InvocationResponse, type InvocationTarget } from "./invocation";
+import { idempotentVerbs, type InvocationRequest, type InvocationResponse, type InvocationTarget } from "./invocation";
 import { abortedCall, unreachable } from "./invocation-errors";
 
 export interface HttpTargetOptions {
@@ -60,7 +61,7 @@ export class HttpTarget implements InvocationTarget {
         method: request.verb,
         head,
         body: request.data,
-        watchAbort: (listener) => watchAbort(request, listener),
+        watchAbort: (listener) => whenAborted(request, listener),
         maxAnswerBytes: this.maxResponseBytes,
         idempotent: idempotentVerbs.has(request.verb),
       });

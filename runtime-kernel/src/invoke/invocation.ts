@@ -24,7 +24,7 @@ export interface InvocationRequest {
    * The same abort without an AbortSignal, when the call's context tracks aborts
    * itself (the gRPC fast path makes its AbortController only when asked): calls
    * listener once on abort; answers the function that stops watching, or undefined
-   * when the call is aborted already. Targets watch with watchAbort(). A copy of
+   * when the call is aborted already. Targets watch with component-runtime's whenAborted(). A copy of
    * the request given another signal ({ ...request, signal }) must not carry it:
    * requests made by the handler hold it on their prototype, which a spread leaves out.
    */
@@ -59,15 +59,6 @@ export interface InvocationTarget {
   invoke(request: InvocationRequest): Promise<InvocationResponse>;
   /** Releases connections; called when the target is unregistered or the runtime stops. */
   close?(): Promise<void> | void;
-}
-
-/** Calls listener once when the request's call is aborted; answers the function that stops watching, or undefined when it is aborted already. */
-export function watchAbort(request: InvocationRequest, listener: () => void): (() => void) | undefined {
-  if (request.whenAborted !== undefined) return request.whenAborted(listener);
-  const { signal } = request;
-  if (signal.aborted) return undefined;
-  signal.addEventListener("abort", listener, { once: true });
-  return () => signal.removeEventListener("abort", listener);
 }
 
 /** HTTP verbs a retry may repeat without changing the outcome (RFC 9110 section 9.2.2). */

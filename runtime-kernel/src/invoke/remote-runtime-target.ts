@@ -9,11 +9,12 @@ import {
   InvokeServiceRequestSchema,
   Runtime,
 } from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
+import { whenAborted } from "@ottavo/component-runtime";
 import { apiTokenHeader, forwardsResponseHeader, invokeHopsHeader } from "./forwarded-headers";
 import { AnswerTooLarge, Http1Client, Http1Failure, type Http1Answer } from "./http1-client";
 import { httpStatusHeader } from "./http-status-errors";
 import { defaultMaxResponseBytes, headerLine } from "./http-target";
-import { idempotentVerbs, watchAbort, type InvocationRequest, type InvocationResponse, type InvocationTarget } from "./invocation";
+import { idempotentVerbs, type InvocationRequest, type InvocationResponse, type InvocationTarget } from "./invocation";
 import { abortedCall, unreachable } from "./invocation-errors";
 
 const invokePath = `/${Runtime.typeName}/${Runtime.method.invokeService.name}`;
@@ -107,7 +108,7 @@ export class RemoteRuntimeTarget implements InvocationTarget {
         method: "POST",
         head,
         body,
-        watchAbort: (listener) => watchAbort(request, listener),
+        watchAbort: (listener) => whenAborted(request, listener),
         maxAnswerBytes: this.maxAnswerBytes,
         // Sent again after a reused connection closed unread only when the app's verb allows it.
         idempotent: idempotentVerbs.has(request.verb),
