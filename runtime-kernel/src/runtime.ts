@@ -141,7 +141,11 @@ export class Runtime {
     let tracing: Tracing | undefined;
     try {
       if (config.tracing) {
-        tracing = await startTracing(config.tracing, config.tracing.serviceName ?? (config.app.id || "ottavo"));
+        tracing = await startTracing(config.tracing, {
+          serviceName: config.tracing.serviceName ?? (config.app.id || "ottavo"),
+          warn: (line) => log.warn(line),
+          ...(metrics && { counters: metrics.spanExportCounters() }),
+        });
         log.debug?.(`tracing on: OTLP/HTTP to ${config.tracing.endpoint}, sample ratio ${config.tracing.sampleRatio}`);
       }
     } catch (error) {

@@ -47,7 +47,7 @@ export class ValueFamily<N extends string> extends Family<N, Count> {
     return { value: 0 };
   }
   protected write(lines: string[], labels: string, count: Count): void {
-    lines.push(`${this.name}{${labels}} ${count.value}`);
+    lines.push(labels === "" ? `${this.name} ${count.value}` : `${this.name}{${labels}} ${count.value}`);
   }
 }
 

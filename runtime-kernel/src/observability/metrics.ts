@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import type { CallInfo, CallOutcome, CallStep } from "../server/pipeline";
 import { grpcCodeName } from "./code-names";
 import { HistogramFamily, ValueFamily, type Count, type Latency } from "./metric-families";
+import type { SpanExportCounters } from "./span-export-queue";
 
 /** Latency buckets in seconds: sub-millisecond in-memory calls up to slow backends. */
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -77,6 +78,19 @@ export class RuntimeMetrics {
     "counter",
     ["pubsub", "topic", "dead_letter_topic"],
   );
+  private readonly spansExported = new ValueFamily("ottavo_tracing_spans_exported_total", "Spans the OTLP endpoint accepted (tracing on).", "counter", []);
+  private readonly spansDropped = new ValueFamily(
+    "ottavo_tracing_spans_dropped_total",
+    "Sampled spans that were not exported, per reason: queue_full (more spans waiting than the queue holds), export_failed (the OTLP endpoint refused them or could not be reached), exporter_down (the export worker had failed).",
+    "counter",
+    ["reason"],
+  );
+  private readonly exportWorkerFailures = new ValueFamily(
+    "ottavo_tracing_export_worker_failures_total",
+    "Times the worker thread that exports spans failed or ended by itself; tracing then stops exporting and the runtime serves on.",
+    "counter",
+    [],
+  );
   private readonly families = [
     this.requests,
     this.latency,
@@ -88,6 +102,9 @@ export class RuntimeMetrics {
     this.deliveriesInFlight,
     this.redeliveries,
     this.deadLetters,
+    this.spansExported,
+    this.spansDropped,
+    this.exportWorkerFailures,
   ];
   /**
    * Series by service, method and protocol: three lookups by strings that are
@@ -109,6 +126,19 @@ export class RuntimeMetrics {
       return series;
     },
   };
+
+  /** The counters of tracing's span export, as series (made at start, so they show 0 before anything is dropped). */
+  spanExportCounters(): SpanExportCounters {
+    return {
+      exported: this.spansExported.of({}),
+      dropped: {
+        queue_full: this.spansDropped.of({ reason: "queue_full" }),
+        export_failed: this.spansDropped.of({ reason: "export_failed" }),
+        exporter_down: this.spansDropped.of({ reason: "exporter_down" }),
+      },
+      workerFailures: this.exportWorkerFailures.of({}),
+    };
+  }
 
   /** Times one component operation: call the answer when it ended, with whether it failed. */
   componentOperation(capability: string, component: string, operation: string): (failed: boolean, seconds: number) => void {

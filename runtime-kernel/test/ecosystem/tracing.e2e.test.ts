@@ -217,3 +217,41 @@ describe("with tracing off (the default)", () => {
     expect(receiver.requests).toBe(0);
   });
 });
+
+describe("at a graceful stop", () => {
+  let receiver: OtlpReceiver;
+  let app: ConnectApp;
+  let runtime: RunningRuntime;
+  let stub: RuntimeStub;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    app = await startApp([]);
+    runtime = await startRuntime({ config: appConfig(app.port, `tracing: { enabled: true, endpoint: "${receiver.endpoint}", exportInterval: 1h }`) });
+    await runtime.waitForStdout("subscribed the app to topic 'orders'");
+    stub = layottoStub(runtime.apiPort);
+  }, 30_000);
+
+  afterAll(async () => {
+    stub?.close();
+    await app?.close();
+    await receiver?.close();
+  });
+
+  it("sends the spans it still holds before the process ends, and its metrics count them", async () => {
+    const caller = callerTrace();
+    await call(stub, "SaveState", { store_name: "state_demo", states: [{ key: "k", value: Buffer.from("v") }] }, { traceparent: caller.traceparent });
+    const metrics = await (await fetch(`${runtime.actuatorUrl}/metrics`)).text();
+    expect(metrics).toContain('ottavo_tracing_spans_dropped_total{reason="queue_full"} 0');
+    expect(metrics).toContain("ottavo_tracing_export_worker_failures_total 0");
+    // The sentinel: with an hour between exports, nothing has been sent yet.
+    expect(receiver.requests).toBe(0);
+    stub.close();
+    expect(await runtime.stop()).toBe(0);
+    expect(spansOfTrace(receiver, caller.traceId).map((span) => span.name).sort()).toEqual([`${runtimeService}/SaveState`, "state.set"]);
+  });
+});
+
+function spansOfTrace(receiver: OtlpReceiver, traceId: string): ReceivedSpan[] {
+  return receiver.spans.filter((span) => span.traceId === traceId);
+}
