@@ -13,7 +13,7 @@ const { buildSync } = require("esbuild");
 const { renameSync, statSync, writeFileSync } = require("node:fs");
 const { join } = require("node:path");
 
-const loadedOnDemand = ["ioredis", "kafkajs", "etcd3", "prom-client", "@opentelemetry/*", "pino", "pino-*"];
+const loadedOnDemand = ["ioredis", "kafkajs", "etcd3", "prom-client", "@opentelemetry/*", "pino", "pino-*", "binaryen"];
 
 const dist = join(__dirname, "..", "dist");
 const bundleFile = join(dist, "ottavo.js");

@@ -21,16 +21,19 @@ export interface FunctionSpec {
   /**
    * Where its instances run: "worker" (a worker thread each; host calls cross the
    * bridge), "inline" (on the main thread; host calls are answered on the spot, and
-   * only components that can answer at once are reachable), or "auto" (inline when
-   * every host call the module imports can be answered at once over the components it
-   * is granted, else worker).
+   * only components that can answer at once are reachable), "asyncify" (on the main
+   * thread, the module rewritten by binaryen's asyncify so that a host call that has
+   * to wait suspends the guest until its answer is in), or "auto" (inline when every
+   * host call the module imports can be answered at once over the components it is
+   * granted, else asyncify, falling back to worker when the module cannot be
+   * rewritten; a worker whenever cpuLimitMs is above 1 s).
    */
   readonly execution: FunctionExecution;
 }
 
-export type FunctionExecution = "auto" | "inline" | "worker";
+export type FunctionExecution = "auto" | "inline" | "asyncify" | "worker";
 
-export const functionExecutions: readonly FunctionExecution[] = ["auto", "inline", "worker"];
+export const functionExecutions: readonly FunctionExecution[] = ["auto", "inline", "asyncify", "worker"];
 
 /** One topic a function subscribes to (Ottavo YAML `subscriptions`, shaped as an app's TopicSubscription). */
 export interface FunctionSubscription {

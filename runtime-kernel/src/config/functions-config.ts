@@ -28,7 +28,7 @@ const subscriptionKeys = ["pubsub", "topic", "deadLetterTopic", "metadata"];
  *         bufferCapBytes: 1048576        # largest message across the boundary
  *         components: [state_demo]       # what it may call; all when absent
  *         watch: true                    # reload when the file changes
- *         execution: auto                # auto (the default), inline (main thread) or worker
+ *         execution: auto                # auto (the default), inline or asyncify (main thread), worker
  *         subscriptions:                 # topics whose events it gets (OnTopicEvent)
  *           - { pubsub: pub_subs_demo, topic: orders, deadLetterTopic: orders-dead, metadata: {} }
  */

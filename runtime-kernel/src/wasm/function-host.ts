@@ -21,6 +21,7 @@ import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolInstance, type PoolStats } from "./function-pool";
 import { FunctionInstance, WorkerSpares } from "./function-instance";
 import { InlineInstance, fuelTank } from "./inline-instance";
+import { asyncify, AsyncifyError } from "./asyncify";
 import { addFuelCached, FuelError, type Instrumented } from "./fuel";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
@@ -91,8 +92,20 @@ export interface FunctionHostOptions {
   readonly log: (line: string) => void;
 }
 
-/** Where a function's instances run. */
-export type RunsIn = "inline" | "worker";
+/**
+ * Where a function's instances run: on the main thread with host calls answered at
+ * once (inline), on the main thread with a module rewritten by asyncify so that host
+ * calls that wait suspend the guest (asyncify), or in worker threads (worker).
+ */
+export type RunsIn = "inline" | "asyncify" | "worker";
+
+/**
+ * auto runs a function on the main thread (inline or asyncify) only when its CPU-time
+ * limit is at most this: a guest on the main thread holds the runtime's event loop
+ * while it computes (up to its limit per call), so a function configured for longer
+ * computations runs in a worker thread, where it holds only its own.
+ */
+export const autoMainThreadMaxCpuMs = 1_000;
 
 interface Installed {
   spec: FunctionSpec;
@@ -171,7 +184,7 @@ export class FunctionHost {
     }
     this.byName.set(spec.name, entry);
     if (spec.watch) this.watchFile(entry);
-    this.options.log(`ottavo: function '${spec.name}' (id '${pool.functionId}', ${pool.abi} ABI) serves with ${spec.instances} instance(s) (${runsIn === "inline" ? "inline, on the main thread" : "in worker threads"})`);
+    this.options.log(`ottavo: function '${spec.name}' (id '${pool.functionId}', ${pool.abi} ABI) serves with ${spec.instances} instance(s) (${runsInWords[runsIn]})`);
     return this.statusOf(entry);
   }
 
@@ -367,25 +380,42 @@ export class FunctionHost {
     let metered = false;
     try {
       const capped = capMemoryPages(await readFile(path), spec.maxMemoryPages);
-      // A function that may run inline is metered at load (its imports are read on the way); a worker runs the module as it is.
+      // A function that may run on the main thread is metered at load (its imports are read on the way); a worker runs the module as it is.
       let fueled: Instrumented | undefined;
       if (atOnce !== undefined) {
         try {
           fueled = addFuelCached(capped, fuelTank);
         } catch (error) {
           if (!(error instanceof FuelError)) throw error;
-          this.options.log(`ottavo: function '${spec.name}' cannot be fuel-metered (${error.message}); inline, V8's watchdog bounds its CPU time`);
+          this.options.log(`ottavo: function '${spec.name}' cannot be fuel-metered (${error.message}); on the main thread, V8's watchdog bounds its CPU time`);
         }
       }
       if (fueled !== undefined) {
-        runsIn = this.runsIn(spec, fueled.imports, atOnce);
-        metered = runsIn === "inline";
-        lease = await this.modules.acquire(metered ? fueled.bytes : capped);
+        const placed = this.placement(spec, fueled.imports, atOnce);
+        runsIn = placed.runsIn;
+        let bytes = runsIn === "worker" ? capped : fueled.bytes;
+        if (runsIn === "asyncify") {
+          // Metered first, then asyncify: the pass sees the fuel checks as ordinary code (skipped while the guest rewinds) and refuel as an import that never waits.
+          try {
+            bytes = await asyncify(fueled.bytes, placed.waiting);
+          } catch (error) {
+            if (!(error instanceof AsyncifyError)) throw error;
+            if (spec.execution === "asyncify") throw new ConnectError(`function '${spec.name}': execution asyncify, but ${error.message}`, Code.InvalidArgument);
+            this.options.log(`ottavo: function '${spec.name}' runs in worker threads: its host calls wait, and ${error.message}`);
+            runsIn = "worker";
+            bytes = capped;
+          }
+        }
+        metered = runsIn !== "worker";
+        lease = await this.modules.acquire(bytes);
       } else {
         lease = await this.modules.acquire(capped);
         const imports = WebAssembly.Module.imports(lease.module).map((i) => ({ module: i.module, name: i.name, kind: i.kind === "function" ? 0 : 1 }));
         try {
-          runsIn = this.runsIn(spec, imports, atOnce);
+          const placed = this.placement(spec, imports, atOnce);
+          // Suspending needs fuel metering (V8's watchdog cannot span the waits): a module that cannot be metered waits in a worker.
+          if (placed.runsIn === "asyncify" && spec.execution === "asyncify") throw new ConnectError(`function '${spec.name}': execution asyncify, but the module cannot be fuel-metered`, Code.InvalidArgument);
+          runsIn = placed.runsIn === "asyncify" ? "worker" : placed.runsIn;
         } catch (error) {
           lease.release();
           throw error;
@@ -416,6 +446,19 @@ export class FunctionHost {
           hostCallFor: (op) => this.atOnceCaller(groups, op),
           log,
         });
+    } else if (runsIn === "asyncify") {
+      const at = atOnce!;
+      // Host calls with an answer at once are answered so (no suspension); the others wait, the guest suspended.
+      startInstance = () =>
+        new InlineInstance({
+          setup,
+          metered,
+          cpuLimitMs: spec.cpuLimitMs,
+          bufferCapBytes: spec.bufferCapBytes,
+          hostCallFor: (op) => (this.answersAtOnce(op, at) ? this.atOnceCaller(at.groups, op) : undefined),
+          hostCallWaiting: (op, request) => this.hostCall(handlers, op, request),
+          log,
+        });
     } else {
       if (!this.closed) this.spares ??= new WorkerSpares();
       const options = {
@@ -440,26 +483,36 @@ export class FunctionHost {
   }
 
   /**
-   * Inline when the config says so, or (auto) when every host call the module imports
-   * has a synchronous form and every component it may reach with them can answer at
-   * once; else a worker. Only imports decide: a module cannot call what it does not import.
+   * Where a function runs, from its execution setting, the module's imports (a module
+   * cannot call what it does not import) and the components it is granted: inline when
+   * every host call it imports can be answered at once; asyncify when some have to wait
+   * (those, as `module.name`, in waiting); auto puts either on the main thread only
+   * within autoMainThreadMaxCpuMs, else a worker.
    */
-  private runsIn(spec: FunctionSpec, imports: Instrumented["imports"], atOnce: AtOnceHandlers | undefined): RunsIn {
-    if (spec.execution === "worker") return "worker";
+  private placement(spec: FunctionSpec, imports: Instrumented["imports"], atOnce: AtOnceHandlers | undefined): { runsIn: RunsIn; waiting: string[] } {
+    const worker = { runsIn: "worker" as const, waiting: [] };
+    if (spec.execution === "worker") return worker;
     if (atOnce === undefined) {
-      if (spec.execution === "inline") throw new ConnectError(`function '${spec.name}': this host runs no function inline (execution: inline)`, Code.InvalidArgument);
-      return "worker";
+      if (spec.execution !== "auto") throw new ConnectError(`function '${spec.name}': this host runs no function on the main thread (execution: ${spec.execution})`, Code.InvalidArgument);
+      return worker;
     }
-    if (spec.execution === "inline") return "inline";
+    const waiting: string[] = [];
     for (const i of imports) {
       if (i.kind !== 0) continue;
       const op = i.module === "ottavo" ? `ottavo.${i.name}` : i.module === "env" ? proxyOps[i.name] : undefined;
-      if (op === undefined) continue;
-      const at = this.callAt(op);
-      if (at === undefined) continue;
-      if (atOnce.groups[at.group]?.[at.rpc as never] === undefined || !atOnce.answersAtOnce(at.group)) return "worker";
+      if (op !== undefined && this.callAt(op) !== undefined && !this.answersAtOnce(op, atOnce)) waiting.push(`${i.module}.${i.name}`);
     }
-    return "inline";
+    if (spec.execution === "inline") return { runsIn: "inline", waiting };
+    if (waiting.length === 0) return spec.execution === "auto" && spec.cpuLimitMs > autoMainThreadMaxCpuMs ? worker : { runsIn: "inline", waiting };
+    if (spec.execution === "auto" && spec.cpuLimitMs > autoMainThreadMaxCpuMs) return worker;
+    return { runsIn: "asyncify", waiting };
+  }
+
+  /** Whether host call op has a synchronous form over every component of its capability that the function is granted. */
+  private answersAtOnce(op: string, atOnce: AtOnceHandlers): boolean {
+    const at = this.callAt(op);
+    if (at === undefined) return true;
+    return atOnce.groups[at.group]?.[at.rpc as never] !== undefined && atOnce.answersAtOnce(at.group);
   }
 
   /** The handler group and rpc (its handler's name) of a host call, or undefined for the ABI's own imports (output, log). */
@@ -600,6 +653,12 @@ export class FunctionHost {
 function sameSubscriptions(a: readonly FunctionSubscription[], b: readonly FunctionSubscription[]): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
+
+const runsInWords: Readonly<Record<RunsIn, string>> = {
+  inline: "inline, on the main thread",
+  asyncify: "on the main thread, rewritten by asyncify: host calls that wait suspend the guest",
+  worker: "in worker threads",
+};
 
 /** The rpc each of Layotto's two host calls is, for the pipeline. */
 const proxyRpcs: Readonly<Record<string, string>> = { "proxy.get_state": "GetState", "proxy.invoke_service": "InvokeService" };

@@ -3,6 +3,7 @@ import { GuestMemory } from "./guest-memory";
 import type { HostCalls } from "./host-calls";
 import { ottavoImports } from "./ottavo-abi-imports";
 import { ProxyContext, proxyWasmImports } from "./proxy-wasm-imports";
+import type { GuestSuspension } from "./guest-suspension";
 import { GuestExit, wasiImports } from "./wasi-shim";
 import type { GuestAbi, InvocationInput, InvocationOutput, WorkerSetup } from "./worker-protocol";
 
@@ -14,6 +15,24 @@ const rootContextId = 1;
 export type GuestSetup = Omit<WorkerSetup, "bridge">;
 
 type Exports = Record<string, WebAssembly.ExportValue>;
+
+type GuestFunction = (...args: number[]) => number;
+
+/** One call of a guest export that a start or an invocation makes; the guest's answer goes back into the sequence. */
+type ExportCall = readonly [f: GuestFunction, args: readonly number[]];
+
+/** A start or an invocation: the export calls it makes, one after another, and what it answers. */
+type Sequence<T> = Generator<ExportCall, T, number>;
+
+/** Runs a sequence calling each export at once. */
+function atOnce<T>(sequence: Sequence<T>): T {
+  let step = sequence.next();
+  while (step.done !== true) step = sequence.next(step.value[0](...step.value[1]));
+  return step.value;
+}
+
+/** The host calls of Layotto's ABI that may have to wait, by their import (module env). */
+const waitingProxyImports = ["proxy_get_state", "proxy_invoke_service"];
 
 /**
  * One instance of a function's module, wherever it runs (a worker thread, or the
@@ -34,6 +53,8 @@ export class GuestRunner {
     private readonly log: (level: number, line: string) => void,
     /** Import modules the runtime added to the module (fuel metering's). */
     private readonly added: WebAssembly.Imports = {},
+    /** For a module rewritten by asyncify: how its host calls suspend it (start and invoke then go through startResumably/invokeResumably). */
+    private readonly suspension?: GuestSuspension,
   ) {
     this.proxyContext = new ProxyContext(setup.vmConfig, setup.pluginConfig);
   }
@@ -50,15 +71,49 @@ export class GuestRunner {
 
   /** Instantiates and starts the module; answers its ABI and function id. */
   start(): { abi: GuestAbi; functionId: string } {
+    return atOnce(this.starting());
+  }
+
+  /** start() for a module rewritten by asyncify: its host calls may suspend it (see GuestSuspension.run). */
+  startResumably(paused: () => void, resumed: () => boolean): Promise<{ abi: GuestAbi; functionId: string }> {
+    return this.resumably(this.starting(), paused, resumed);
+  }
+
+  /** One invocation; a trap or an exit throws (see brokenOutput). */
+  invoke(input: InvocationInput): InvocationOutput {
+    return atOnce(this.invocation(input));
+  }
+
+  /** invoke() for a module rewritten by asyncify: its host calls may suspend it (see GuestSuspension.run). */
+  invokeResumably(input: InvocationInput, paused: () => void, resumed: () => boolean): Promise<InvocationOutput> {
+    return this.resumably(this.invocation(input), paused, resumed);
+  }
+
+  private async resumably<T>(sequence: Sequence<T>, paused: () => void, resumed: () => boolean): Promise<T> {
+    const suspension = this.suspension!;
+    let step = sequence.next();
+    while (step.done !== true) step = sequence.next(await suspension.run(step.value[0], step.value[1], paused, resumed));
+    return step.value;
+  }
+
+  private *starting(): Sequence<{ abi: GuestAbi; functionId: string }> {
     const { module } = this.setup;
     const abi = abiOf(module, this.setup.abiVersion);
     const wanted = (m: string) => WebAssembly.Module.imports(module).filter((i) => i.module === m).map((i) => i.name);
     const mem = () => this.mem();
     const log = this.log;
+    const suspension = this.suspension;
     const alloc = (size: number): number => {
       const f = this.fn("ottavo_alloc") ?? this.fn("proxy_on_memory_allocate") ?? this.fn("malloc");
       if (f === undefined) throw new Error("the module exports no allocator (ottavo_alloc, proxy_on_memory_allocate or malloc)");
-      return f(size);
+      if (suspension === undefined) return f(size);
+      // Guest code the host calls from inside an import cannot suspend (its host calls answer at once).
+      suspension.nested++;
+      try {
+        return f(size);
+      } finally {
+        suspension.nested--;
+      }
     };
     const env: Record<string, (...args: never[]) => number | void> = {
       ...proxyWasmImports({ memory: mem, alloc, bridge: this.calls, context: this.proxyContext, log }, wanted("env")),
@@ -75,20 +130,27 @@ export class GuestRunner {
       wasi_snapshot_preview1: wasiImports(mem, (stream, line) => log(stream === "stdout" ? 2 : 3, line), wanted("wasi_snapshot_preview1")),
       ottavo: ottavoImports({ memory: mem, alloc, bridge: this.calls, log, output: (b) => (this.output = b) }, this.setup.ottavoImports),
     };
+    if (suspension !== undefined) {
+      // A rewind enters the import again: each import that may wait first takes the guest's memory back.
+      resumableImports(imports.ottavo, this.setup.ottavoImports, suspension);
+      resumableImports(env, waitingProxyImports, suspension);
+    }
     const instance = new WebAssembly.Instance(module, imports);
     this.guestExports = instance.exports;
     if (this.guestExports.memory instanceof WebAssembly.Memory) this.memory = new GuestMemory(this.guestExports.memory);
     else throw new Error("the module exports no memory named 'memory'");
-    (this.fn("_initialize") ?? this.fn("_start"))?.();
+    suspension?.bind(this.guestExports, this.memory);
+    const init = this.fn("_initialize") ?? this.fn("_start");
+    if (init !== undefined) yield [init, []];
     let functionId = this.setup.functionName;
     if (abi === "proxy-wasm") {
-      this.fn("proxy_on_context_create")?.(rootContextId, 0);
-      this.fn("proxy_on_vm_start")?.(rootContextId, this.setup.vmConfig.length);
-      this.fn("proxy_on_configure")?.(rootContextId, this.setup.pluginConfig.length);
+      yield* this.ifExported("proxy_on_context_create", rootContextId, 0);
+      yield* this.ifExported("proxy_on_vm_start", rootContextId, this.setup.vmConfig.length);
+      yield* this.ifExported("proxy_on_configure", rootContextId, this.setup.pluginConfig.length);
       const getId = this.fn("proxy_get_id");
       if (getId) {
         this.proxyContext.callData = new Uint8Array(0);
-        getId();
+        yield [getId, []];
         if (this.proxyContext.callData.length > 0) functionId = decoder.decode(this.proxyContext.callData);
       }
     } else if (this.fn("ottavo_handle") === undefined) {
@@ -105,25 +167,43 @@ export class GuestRunner {
     return bytes === undefined ? "" : String.fromCharCode(...new Uint16Array(bytes.buffer, 0, bytes.length >> 1));
   }
 
-  /** One invocation; a trap or an exit throws (see brokenOutput). */
-  invoke(input: InvocationInput): InvocationOutput {
+  private *invocation(input: InvocationInput): Sequence<InvocationOutput> {
     if (input.abi === "ottavo") {
       this.output = new Uint8Array(0);
-      const ptr = this.fn("ottavo_alloc")!(input.request.length);
+      const ptr = yield [this.fn("ottavo_alloc")!, [input.request.length]];
       if (!this.mem().write(ptr, input.request)) return { status: 13, body: encoder.encode("ottavo_alloc answered memory outside the module") };
-      const status = this.fn("ottavo_handle")!(ptr, input.request.length) >>> 0;
+      const status = (yield [this.fn("ottavo_handle")!, [ptr, input.request.length]]) >>> 0;
       return { status, body: this.output };
     }
     const id = this.nextContextId++;
     const context = this.proxyContext;
     context.reset(input.headers, input.body);
-    this.fn("proxy_on_context_create")?.(id, rootContextId);
-    this.fn("proxy_on_request_headers")?.(id, input.headers.length, input.body.length === 0 ? 1 : 0);
-    if (input.body.length > 0) this.fn("proxy_on_request_body")?.(id, input.body.length, 1);
-    this.fn("proxy_on_done")?.(id);
-    this.fn("proxy_on_log")?.(id);
-    this.fn("proxy_on_delete")?.(id);
+    yield* this.ifExported("proxy_on_context_create", id, rootContextId);
+    yield* this.ifExported("proxy_on_request_headers", id, input.headers.length, input.body.length === 0 ? 1 : 0);
+    if (input.body.length > 0) yield* this.ifExported("proxy_on_request_body", id, input.body.length, 1);
+    yield* this.ifExported("proxy_on_done", id);
+    yield* this.ifExported("proxy_on_log", id);
+    yield* this.ifExported("proxy_on_delete", id);
     return { status: 0, body: context.responseBody, headers: context.responseHeaders, httpStatus: context.localStatus };
+  }
+
+  /** A call of the export name, when the module has it. */
+  private *ifExported(name: string, ...args: number[]): Sequence<void> {
+    const f = this.fn(name);
+    if (f !== undefined) yield [f, args];
+  }
+}
+
+/** Wraps the imports named (those present) so that each first lets a rewinding guest take its memory back. */
+function resumableImports(imports: WebAssembly.Imports[string], names: readonly string[], suspension: GuestSuspension): void {
+  for (const name of names) {
+    const f = imports[name];
+    if (typeof f !== "function") continue;
+    const call = f as (...args: number[]) => unknown;
+    imports[name] = (...args: number[]) => {
+      suspension.enteringImport();
+      return call(...args);
+    };
   }
 }
 

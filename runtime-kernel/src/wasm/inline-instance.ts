@@ -1,7 +1,8 @@
 import "./webassembly-api";
 import { createContext, Script } from "node:vm";
 import { bridgeOps, type BridgeAnswer } from "./host-bridge";
-import type { HostCalls } from "./host-calls";
+import { suspendedAnswer, type HostCalls } from "./host-calls";
+import { GuestSuspension, unwindBytes } from "./guest-suspension";
 import type { InstanceEnd } from "./function-instance";
 import type { PoolInstance } from "./function-pool";
 import { fuelImport } from "./fuel";
@@ -11,6 +12,7 @@ import type { GuestAbi, InvocationInput, InvocationOutput } from "./worker-proto
 
 /** gRPC codes, as invocation and host-call statuses. */
 const deadlineExceeded = 4;
+const failedPrecondition = 9;
 const resourceExhausted = 8;
 const internal = 13;
 
@@ -24,8 +26,16 @@ export interface InlineInstanceOptions {
   readonly cpuLimitMs: number;
   /** Largest request or answer of one host call, as the bridge's buffer bounds a worker's. */
   readonly bufferCapBytes: number;
-  /** How one host call op ("ottavo.get_state", ...) is answered on the spot (the synchronous handlers); asked once per op. */
-  readonly hostCallFor: (op: string) => (request: Uint8Array) => BridgeAnswer;
+  /**
+   * How one host call op ("ottavo.get_state", ...) is answered on the spot (the
+   * synchronous handlers); asked once per op. Undefined: the op waits (hostCallWaiting).
+   */
+  readonly hostCallFor: (op: string) => ((request: Uint8Array) => BridgeAnswer) | undefined;
+  /**
+   * For a module rewritten by asyncify (asyncify.ts): how a host call that waits is
+   * answered (the async handlers); the guest is suspended meanwhile (GuestSuspension).
+   */
+  readonly hostCallWaiting?: (op: string, request: Uint8Array) => Promise<BridgeAnswer>;
   readonly log: (level: number, line: string) => void;
 }
 
@@ -42,6 +52,10 @@ export interface InlineInstanceOptions {
  */
 export class InlineInstance implements PoolInstance {
   private readonly guest: GuestRunner;
+  /** For a module rewritten by asyncify: how it waits for host calls. */
+  private readonly suspension: GuestSuspension | undefined;
+  /** When the guest suspended in a host call (performance.now()): its time there does not count. */
+  private pausedAt = 0;
   private endReason: InstanceEnd | undefined;
   private readonly onEnd: ((reason: InstanceEnd, detail: string) => void)[] = [];
   private busy = false;
@@ -53,16 +67,28 @@ export class InlineInstance implements PoolInstance {
 
   constructor(private readonly options: InlineInstanceOptions) {
     const added: WebAssembly.Imports = options.metered ? { [fuelImport.module]: { [fuelImport.name]: () => this.refuel() } } : {};
-    this.guest = new GuestRunner(options.setup, new AtOnceCalls(options), options.log, added);
+    if (options.hostCallWaiting !== undefined) {
+      if (!options.metered) throw new Error("a module that suspends in host calls must be fuel-metered");
+      this.suspension = new GuestSuspension();
+    }
+    this.guest = new GuestRunner(options.setup, new AtOnceCalls(options, this.suspension), options.log, added, this.suspension);
+    const startFailed = (error: unknown): never => {
+      const late = this.timedOut(error);
+      const detail = late ? `the module's start ran past the CPU-time limit of ${options.cpuLimitMs} ms` : this.describe(error);
+      this.end(late ? "cpu-limit" : "trap", detail);
+      throw new Error(detail);
+    };
     // Started on the next microtask, once the pool has registered its end listener.
     this.ready = Promise.resolve().then(() => {
+      if (this.suspension !== undefined) {
+        this.deadline = performance.now() + options.cpuLimitMs;
+        this.outOfTime = false;
+        return this.guest.startResumably(this.paused, this.resumed).catch(startFailed);
+      }
       try {
         return this.limited(() => this.guest.start());
       } catch (error) {
-        const late = this.timedOut(error);
-        const detail = late ? `the module's start ran past the CPU-time limit of ${options.cpuLimitMs} ms` : error instanceof Error ? error.message : String(error);
-        this.end(late ? "cpu-limit" : "trap", detail);
-        throw new Error(detail);
+        return startFailed(error);
       }
     });
     // A start failure is reported through ready; nobody else needs to see it.
@@ -81,22 +107,62 @@ export class InlineInstance implements PoolInstance {
     if (this.busy) throw new Error("an instance serves one invocation at a time");
     if (!this.alive) return Promise.resolve({ status: internal, body: encoder.encode("the instance has ended") });
     this.busy = true;
+    if (this.suspension !== undefined) {
+      this.outOfTime = false;
+      this.deadline = performance.now() + this.options.cpuLimitMs;
+      return this.guest.invokeResumably(input, this.paused, this.resumed).then(
+        (output) => {
+          this.busy = false;
+          return output;
+        },
+        (error: unknown) => {
+          this.busy = false;
+          return this.failed(error);
+        },
+      );
+    }
     try {
       return Promise.resolve(this.limited(() => this.guest.invoke(input)));
     } catch (error) {
-      if (this.timedOut(error)) {
-        const detail = `the invocation ran past its CPU-time limit of ${this.options.cpuLimitMs} ms; the instance was stopped`;
-        this.end("cpu-limit", detail);
-        return Promise.resolve({ status: deadlineExceeded, body: encoder.encode(detail) });
-      }
-      // A trap or an exit leaves the guest's state unknown: this instance is not used again.
-      const output = brokenOutput(error);
-      this.end(error instanceof GuestExit ? "exit" : "trap", new TextDecoder().decode(output.body));
-      return Promise.resolve(output);
+      return Promise.resolve(this.failed(error));
     } finally {
       this.busy = false;
     }
   }
+
+  /** What an invocation that threw answers; the instance ends (its guest's state is unknown). */
+  private failed(error: unknown): InvocationOutput {
+    if (this.timedOut(error)) {
+      const detail = `the invocation ran past its CPU-time limit of ${this.options.cpuLimitMs} ms; the instance was stopped`;
+      this.end("cpu-limit", detail);
+      return { status: deadlineExceeded, body: encoder.encode(detail) };
+    }
+    if (this.suspension?.unwinding === true) {
+      const detail = `the function trapped: its stack, saved while a host call waits, needs more than the ${unwindBytes} bytes allowed; the instance was stopped`;
+      this.end("trap", detail);
+      return { status: internal, body: encoder.encode(detail) };
+    }
+    // A trap or an exit leaves the guest's state unknown: this instance is not used again.
+    const output = brokenOutput(error);
+    this.end(error instanceof GuestExit ? "exit" : "trap", new TextDecoder().decode(output.body));
+    return output;
+  }
+
+  private describe(error: unknown): string {
+    if (this.suspension?.unwinding === true) return `its stack, saved while a host call waits, needs more than the ${unwindBytes} bytes allowed`;
+    return error instanceof Error ? error.message : String(error);
+  }
+
+  /** The guest suspended in a host call: its clock stops (the wait is the backend's time, not the guest's CPU). */
+  private readonly paused = (): void => {
+    this.pausedAt = performance.now();
+  };
+
+  /** The host call's answer is in: the guest's clock goes on; false when the instance ended meanwhile. */
+  private readonly resumed = (): boolean => {
+    this.deadline += performance.now() - this.pausedAt;
+    return this.alive;
+  };
 
   async close(): Promise<void> {
     this.end("closed", "the function was stopped");
@@ -133,16 +199,22 @@ export class InlineInstance implements PoolInstance {
  * handlers, within the function's buffer cap as the bridge bounds a worker's.
  */
 class AtOnceCalls implements HostCalls {
+  private readonly ops: readonly string[];
   private readonly opIndex: ReadonlyMap<string, number>;
-  /** Each op's answering function, by the op's number. */
-  private readonly callers: readonly ((request: Uint8Array) => BridgeAnswer)[];
+  /** Each op's answering function, by the op's number; undefined for an op that waits. */
+  private readonly callers: readonly (((request: Uint8Array) => BridgeAnswer) | undefined)[];
+  private readonly waiting: ((op: string, request: Uint8Array) => Promise<BridgeAnswer>) | undefined;
   private readonly capBytes: number;
   private answer: BridgeAnswer = { status: 0, body: new Uint8Array(0) };
 
-  constructor(options: InlineInstanceOptions) {
-    const ops = bridgeOps(options.setup.ottavoImports);
-    this.opIndex = new Map(ops.map((op, i) => [op, i]));
-    this.callers = ops.map((op) => options.hostCallFor(op));
+  constructor(
+    options: InlineInstanceOptions,
+    private readonly suspension: GuestSuspension | undefined,
+  ) {
+    this.ops = bridgeOps(options.setup.ottavoImports);
+    this.opIndex = new Map(this.ops.map((op, i) => [op, i]));
+    this.callers = this.ops.map((op) => options.hostCallFor(op));
+    this.waiting = options.hostCallWaiting;
     this.capBytes = options.bufferCapBytes;
   }
 
@@ -153,6 +225,11 @@ class AtOnceCalls implements HostCalls {
   }
 
   send(op: number, source: Uint8Array, from: number, length: number): number {
+    const resumed = this.suspension?.takeResumed();
+    if (resumed !== undefined) {
+      this.answer = resumed;
+      return resumed.status;
+    }
     // A copy: a handler may keep bytes of its request (a value to store), and the guest's memory changes.
     this.answer = this.answerOf(op, source.slice(from, from + length));
     return this.answer.status;
@@ -167,20 +244,48 @@ class AtOnceCalls implements HostCalls {
   }
 
   call(op: string, request: Uint8Array): BridgeAnswer {
+    const resumed = this.suspension?.takeResumed();
+    if (resumed !== undefined) return (this.answer = resumed);
     return (this.answer = this.answerOf(this.opOf(op), request));
   }
 
+  /** The answer of op, at once; or suspendedAnswer when the op waits and the guest was suspended meanwhile. */
   private answerOf(op: number, request: Uint8Array): BridgeAnswer {
     const cap = this.capBytes;
     if (request.length > cap) return tooLarge(`the request (${request.length} bytes) exceeds the function's buffer cap of ${cap} bytes`);
+    const caller = this.callers[op];
+    if (caller === undefined) return this.wait(this.ops[op], request);
     let answer: BridgeAnswer;
     try {
-      answer = this.callers[op](request);
+      answer = caller(request);
     } catch (error) {
       answer = { status: internal, body: encoder.encode(String(error)) };
     }
+    return this.capped(answer);
+  }
+
+  private capped(answer: BridgeAnswer): BridgeAnswer {
+    const cap = this.capBytes;
     if (answer.body.length > cap) return tooLarge(`the response (${answer.body.length} bytes) exceeds the function's buffer cap of ${cap} bytes`);
     return answer;
+  }
+
+  /** A host call that waits: the guest suspends until its answer is in (see GuestSuspension). */
+  private wait(op: string, request: Uint8Array): BridgeAnswer {
+    const suspension = this.suspension;
+    if (this.waiting === undefined || suspension === undefined) {
+      return { status: failedPrecondition, body: encoder.encode(`${op} cannot be answered at once, and this function runs inline on the main thread without asyncify`) };
+    }
+    if (!suspension.canSuspend()) {
+      return { status: failedPrecondition, body: encoder.encode(`${op} waits, and cannot be called here: the host called this guest code while answering another host call`) };
+    }
+    suspension.suspend(
+      this.waiting(op, request).then(
+        (answer) => this.capped(answer),
+        (error: unknown): BridgeAnswer => ({ status: internal, body: encoder.encode(String(error)) }),
+      ),
+    );
+    return suspendedAnswer;
   }
 }
 

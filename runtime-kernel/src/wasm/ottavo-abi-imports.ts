@@ -1,5 +1,5 @@
 import { bridgeCodes } from "./host-bridge";
-import type { HostCalls } from "./host-calls";
+import { suspendedStatus, type HostCalls } from "./host-calls";
 import { placeInGuest, type GuestMemory } from "./guest-memory";
 
 export interface OttavoHost {
@@ -31,6 +31,7 @@ export function ottavoImports(host: OttavoHost, names: readonly string[]): Recor
       }
       // The request goes from guest memory into the bridge's buffer, the answer from there into guest memory: no copy in between.
       const status = host.bridge.send(op, mem.bytes(), reqPtr >>> 0, reqLen >>> 0);
+      if (status === suspendedStatus) return 0;
       return giveAnswer(host, respPtrPtr, respLenPtr, status);
     };
   }

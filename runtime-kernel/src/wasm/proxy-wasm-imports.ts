@@ -1,5 +1,5 @@
 import { packFields } from "./host-bridge";
-import type { HostCalls } from "./host-calls";
+import { suspendedStatus, type HostCalls } from "./host-calls";
 import { placeInGuest, type GuestMemory } from "./guest-memory";
 
 /** Proxy-Wasm 0.2 statuses. */
@@ -119,6 +119,7 @@ export function proxyWasmImports(host: ProxyHost, wanted: readonly string[]): Re
   const runtimeCall = (op: string, fields: Uint8Array[], ptrPtr: number, sizePtr: number): number => {
     if (!mem().writable(ptrPtr, sizePtr)) return proxyStatus.invalidMemoryAccess;
     const answer = host.bridge.call(op, packFields(fields));
+    if (answer.status === suspendedStatus) return proxyStatus.ok;
     if (answer.status !== 0) {
       host.log(3, `${op} failed: ${decoder.decode(answer.body)}`);
       return proxyStatus.internalFailure;

@@ -3,19 +3,25 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import * as pb from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { runtimeWasmImports } from "@ottavo/generated/wasm/runtime-abi";
-import { buildAssemblyScriptGuest, buildGoGuest } from "@ottavo/test-support";
+import { buildAssemblyScriptGuest, buildGoGuest, startRedis, type RedisServer } from "@ottavo/test-support";
+import { demoConfig } from "../e2e/support";
 import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime } from "./wasm-support";
 
 /**
- * Every host import of the generated ABI, called from a guest in each language: the
- * abi-tour functions decode the request with their generated messages, make the
- * typed call and re-encode the answer, which the test compares with what the gRPC
- * API says about the same state.
+ * Every host import of the generated ABI, called from a guest in each language and
+ * each place a function runs: the abi-tour functions decode the request with their
+ * generated messages, make the typed call and re-encode the answer, which the test
+ * compares with what the gRPC API says about the same state. The state store is
+ * Redis, so state calls wait for the network: the Go tour waits in a worker thread
+ * (too large for asyncify), the AssemblyScript tour once suspended on the main thread
+ * (auto: asyncify) and once in a worker.
  */
 let rt: TestRuntime;
+let redis: RedisServer;
 const guests: Record<string, string> = {};
 
 beforeAll(async () => {
+  redis = await startRedis();
   const [goTour, asTour, goStock, asStock] = await Promise.all([
     buildGoGuest(guestSources.goTour.moduleDir, guestSources.goTour.pkg),
     buildAssemblyScriptGuest(guestSources.asTour),
@@ -23,22 +29,34 @@ beforeAll(async () => {
     buildAssemblyScriptGuest(guestSources.asStock),
   ]);
   Object.assign(guests, { goTour, asTour, goStock, asStock });
+  const config = demoConfig({ appId: "wasm-test" }).replace("    state_demo: { type: in-memory }\n", `    state_demo: { type: redis, metadata: { redisHost: "127.0.0.1:${redis.port}" } }\n`);
   rt = await startTestRuntime(
     `  functions:
     go-tour: { path: ${goTour} }
     as-tour: { path: ${asTour} }
+    asw-tour: { path: ${asTour}, execution: worker }
     go-stock: { path: ${goStock} }
-    as-stock: { path: ${asStock} }`,
+    as-stock: { path: ${asStock} }
+    asw-stock: { path: ${asStock}, execution: worker }`,
+    config,
   );
 }, buildTimeoutMs);
 
 afterAll(async () => {
   await rt?.stop();
+  await redis?.stop();
+});
+
+it("auto: the AssemblyScript functions suspend on the main thread (asyncify), the Go ones (too large to rewrite) wait in workers", () => {
+  const where = Object.fromEntries(rt.runtime.functionHost!.list().map((f) => [f.name, f.execution]));
+  expect(where).toEqual({ "go-tour": "worker", "as-tour": "asyncify", "asw-tour": "worker", "go-stock": "worker", "as-stock": "asyncify", "asw-stock": "worker" });
+  expect(rt.log.lines.some((l) => /function 'go-tour' runs in worker threads: its host calls wait, and the module \(\d+ bytes\) is larger than/.test(l))).toBe(true);
 });
 
 describe.each([
-  ["Go", "go"],
-  ["AssemblyScript", "as"],
+  ["Go in a worker", "go"],
+  ["AssemblyScript suspended on the main thread", "as"],
+  ["AssemblyScript in a worker", "asw"],
 ])("the generated ABI from %s", (_language, prefix) => {
   const exercised = new Set<string>();
 
@@ -160,7 +178,7 @@ describe.each([
 });
 
 describe("the stock example over the HTTP trigger", () => {
-  it.each(["go-stock", "as-stock"])("%s answers from the state the API saved", async (id) => {
+  it.each(["go-stock", "as-stock", "asw-stock"])("%s answers from the state the API saved", async (id) => {
     await rt.client.saveState({ storeName: "state_demo", states: [{ key: "book1", value: new TextEncoder().encode("100") }] });
     const byPath = await fetch(`${rt.functionsUrl}/${id}?name=book1`);
     expect(byPath.status).toBe(200);

@@ -104,26 +104,26 @@ async function call<I extends DescMessage, O extends DescMessage>(name: string, 
 
 const statusOf = (name: string) => rt.runtime.functionHost!.list().find((f) => f.name === name)!;
 
-it("auto runs a function inline when every host call it imports can be answered at once over its components, else in a worker", () => {
+it("auto runs a function inline when every host call it imports can be answered at once over its components, else rewritten by asyncify or in a worker", () => {
   expect(
     Object.fromEntries(
       ["as-tour", "go-tour", "stock-memory", "go-stock-memory", "stock-worker", "read-memory", "read-redis", "layotto-2", "wild"].map((n) => [n, statusOf(n).execution]),
     ),
   ).toEqual({
     "as-tour": "inline", // execution: inline
-    "go-tour": "worker", // imports publish_event, invoke_service, ...: no synchronous form
+    "go-tour": "worker", // imports publish_event, invoke_service, ...: no synchronous form, and too large for asyncify
     "stock-memory": "inline", // get_state over the in-memory store
     "go-stock-memory": "inline", // the same from Go (its runtime fuel-metered like any module)
     "stock-worker": "worker", // execution: worker
     "read-memory": "inline", // get_state; the granted state and lock stores are in memory
-    "read-redis": "worker", // get_state, and one granted state store is Redis, which cannot answer at once
+    "read-redis": "asyncify", // get_state, and one granted state store is Redis, which cannot answer at once: the guest suspends
     "layotto-2": "inline", // Layotto's proxy-wasm ABI: proxy_get_state over an in-memory store
     wild: "inline", // no host call at all
   });
   expect(rt.log.lines.some((l) => /function 'stock-memory' .*inline, on the main thread/.test(l))).toBe(true);
 });
 
-it("the same function answers alike inline and in a worker; the Redis reader is served from its worker", async () => {
+it("the same function answers alike inline and in a worker; the Redis reader suspends on the main thread", async () => {
   const value = new TextEncoder().encode("100");
   await rt.client.saveState({ storeName: "state_demo", states: [{ key: "book1", value }] });
   await rt.client.saveState({ storeName: "state_redis", states: [{ key: "book1", value }] });

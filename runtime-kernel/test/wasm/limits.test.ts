@@ -106,6 +106,12 @@ it("a function that loops forever is stopped at its CPU limit with DEADLINE_EXCE
 });
 
 it("time in host calls does not count against the CPU-time limit: a 900 ms host call within a 300 ms limit succeeds", async () => {
+  // auto: patient waits on the main thread (asyncify), the sleeper (cpuLimitMs over 1 s) in a worker.
+  expect(rt.runtime.functionHost!.list().filter((f) => f.name.startsWith("patient") || f.name === "sleeper").map((f) => [f.name, f.execution])).toEqual([
+    ["sleeper", "worker"],
+    ["patient", "asyncify"],
+    ["patient-then-spins", "asyncify"],
+  ]);
   expect(await call("patient")).toEqual({ code: "OK", text: "" });
 });
 
