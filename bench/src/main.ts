@@ -9,7 +9,7 @@
  * written from it by hand, with the command.
  *
  * Settings (environment): BENCH_SECONDS per run (3), BENCH_ROUNDS of the
- * interleaved headline (3), BENCH_BASELINE=<checkout of another build> adds its
+ * interleaved headline (3), BENCH_OBSERVABILITY_ROUNDS of the observability section (9), BENCH_BASELINE=<checkout of another build> adds its
  * runtime to the headline (before/after), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1),
  * BENCH_ONLY=<section,...> runs only those sections (see `sections`; all by default),
  * e.g. `BENCH_ONLY=redis node bench/dist/main.js` after `make bench-tools build`.
@@ -43,10 +43,16 @@ import {
   type StreamResult,
 } from "./load-generators";
 import { cpuSeconds, cpuShare, pin, rssBytes } from "./process-stats";
-import { startScriptServer, type ScriptServer } from "./processes";
+import { collectStdout, startScriptServer, type ScriptServer } from "./processes";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Rounds of the observability section: its target (5 %) is below the spread of a
+ * few rounds, and its verdict is the median of per-round ratios (each setting
+ * against metrics only in the same round), so an odd number of them.
+ */
+const observabilityRounds = Number(process.env.BENCH_OBSERVABILITY_ROUNDS ?? 9);
 const serverCpu = process.env.BENCH_SERVER_CPU ?? "0";
 const baselineDir = process.env.BENCH_BASELINE;
 
@@ -107,7 +113,8 @@ components:
 /**
  * The same runtime with every observability feature on: tracing (every call, or
  * the given share of them) to an OTLP/HTTP endpoint that discards (otlp-sink.ts),
- * JSON logs and the access log (one line per call, to the bench's pipe). Metrics
+ * JSON logs and the access log (one line per call, to a pipe a collector reads:
+ * collectStdout in processes.ts). Metrics
  * are on in every runtime but the one of offConfig.
  */
 const observedConfig = (sinkPort: number, sampleRatio: number) => `${memoryConfig}tracing: { enabled: true, endpoint: "http://127.0.0.1:${sinkPort}/v1/traces", sampleRatio: ${sampleRatio} }
@@ -240,7 +247,19 @@ async function fixedRateRounds(targets: readonly Target[], name: CallName, rps: 
   });
 }
 
-/** The headline: the same call on each target, interleaved round by round; the median round of each. */
+/** One run's throughput and the server's CPU share. */
+type Run = { result: LoadResult; cpu: number };
+
+/**
+ * The observability section's runs, per call and setting, in round order (round i
+ * of every setting ran in the same rotation): its verdict pairs them by round.
+ */
+const observedRuns = new Map<CallName, Map<string, Run[]>>();
+
+/**
+ * The headline: the same call on each target, interleaved round by round; the
+ * median round of each. Returns every round's run per target, in round order.
+ */
 async function headline(
   targets: readonly Target[],
   name: CallName,
@@ -248,7 +267,7 @@ async function headline(
   section = "headline",
   roundCount = rounds,
   rotate = false,
-): Promise<void> {
+): Promise<Map<string, Run[]>> {
   for (const target of targets) await warm(target, name);
   const byTarget = new Map<string, { result: LoadResult; cpu: number }[]>();
   for (let round = 0; round < roundCount; round++) {
@@ -266,6 +285,7 @@ async function headline(
     const spread = (Math.max(...runs.map((r) => r.result.rps)) - Math.min(...runs.map((r) => r.result.rps))) / 2 / mid.result.rps;
     rows.push({ section, server: target.name, call: name, load: "c=16", result: mid.result, cpu: mid.cpu, note: `±${(spread * 100).toFixed(0)} % over ${roundCount} rounds` });
   }
+  return byTarget;
 }
 
 async function main(): Promise<void> {
@@ -335,9 +355,13 @@ async function main(): Promise<void> {
       ] as const;
       const observedRuntimes: RunningRuntime[] = [];
       for (const [, config] of settings) observedRuntimes.push(await startPinnedRuntime(config));
-      // An access log is read by a log collector, not kept: startRuntime's copy of stdout (one growing
-      // string in this unpinned process, ~170 bytes a call) stops once the runtimes are ready.
-      for (const runtime of observedRuntimes) runtime.process.stdout!.removeAllListeners("data").resume();
+      // An access log is read by a log collector, not kept: once a runtime is ready, its stdout pipe goes
+      // to a `cat` on the load generators' core that discards it (startRuntime's copy was one growing
+      // string in this process, ~170 bytes a call, decoded and appended on whichever core was free).
+      for (const runtime of observedRuntimes) await collectStdout(runtime.process, loadCpu);
+      // And this process waits on the load generators' core too while the section runs, not on the runtimes'.
+      const benchCpus = execFileSync("taskset", ["-p", "-c", String(process.pid)], { encoding: "utf8" }).trim().split(/:\s*/).pop()!;
+      execFileSync("taskset", ["-a", "-p", "-c", loadCpu, String(process.pid)], { stdio: "ignore" });
       const observed = settings.map(([name], i) => runtimeTarget(name, observedRuntimes[i]!));
       // Until the JIT has settled on both calls: a warm-up run at full load of each, per runtime.
       for (const name of ["SayHello", "GetState"] as const) {
@@ -348,7 +372,10 @@ async function main(): Promise<void> {
       }
       // More rounds than the headline's (the target, 5 %, is below the spread of three rounds on a
       // shared machine), in an order that rotates from round to round.
-      for (const name of ["SayHello", "GetState"] as const) await headline(observed, name, rows, "observability", Math.max(rounds, 5), true);
+      for (const name of ["SayHello", "GetState"] as const) {
+        observedRuns.set(name, await headline(observed, name, rows, "observability", Math.max(observabilityRounds, 1), true));
+      }
+      execFileSync("taskset", ["-a", "-p", "-c", benchCpus, String(process.pid)], { stdio: "ignore" });
       for (const runtime of observedRuntimes) await runtime.stop();
     }
 
@@ -634,23 +661,31 @@ function machineFacts(): string[] {
 }
 
 /**
- * Below the observability table: the production setting's throughput ratio and
- * CPU per call against metrics only, per call, with the target (≥ ×0.95 rps,
- * ≤ +5 % CPU per call); tracing every call is shown apart, for information.
+ * Below the observability table: the production setting's throughput and server
+ * CPU per call against metrics only, per call, with the target (≥ ×0.95 rps);
+ * metrics only against everything off; tracing every call apart, for information.
+ * Each figure is the median of per-round ratios (a setting against the other in
+ * the same round, so that load on the machine that changes from round to round
+ * falls on both), with the lowest and highest round's.
  */
-function observabilityVerdict(rows: readonly Row[], metricsOnlyOf: (row: Row) => Row | undefined): string[] {
-  const lines: string[] = [""];
-  const offOf = (row: Row) => rows.find((r) => r.section === row.section && r.call === row.call && r.server === everythingOffSetting);
-  const against = (row: Row, base: Row | undefined) => {
-    if (base === undefined || base.result.rps === 0 || row.result.rps === 0) return undefined;
-    const ratio = row.result.rps / base.result.rps;
-    const cpuPerCall = row.cpu !== undefined && base.cpu !== undefined && base.cpu > 0 ? row.cpu / row.result.rps / (base.cpu / base.result.rps) - 1 : undefined;
-    const cpu = cpuPerCall === undefined ? "" : `, CPU per call ${cpuPerCall >= 0 ? "+" : ""}${(cpuPerCall * 100).toFixed(1)} %`;
-    return { ratio, text: `×${ratio.toFixed(3)}${cpu}` };
+function observabilityVerdict(rows: readonly Row[]): string[] {
+  const lines: string[] = ["", "Each ratio: the median of per-round ratios (the two settings in the same round), lowest–highest round in brackets; CPU per call is the server's CPU share over its rps."];
+  const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)} %`;
+  const against = (row: Row, baseName: string) => {
+    const runs = observedRuns.get(row.call as CallName)?.get(row.server);
+    const baseRuns = observedRuns.get(row.call as CallName)?.get(baseName);
+    if (runs === undefined || baseRuns === undefined || runs.length !== baseRuns.length) return undefined;
+    const pairs = runs.map((run, i) => [run, baseRuns[i]!] as const).filter(([run, base]) => run.result.rps > 0 && base.result.rps > 0);
+    if (pairs.length === 0) return undefined;
+    const rps = pairs.map(([run, base]) => run.result.rps / base.result.rps);
+    const cpu = pairs.filter(([, base]) => base.cpu > 0).map(([run, base]) => run.cpu / run.result.rps / (base.cpu / base.result.rps) - 1);
+    const ratio = median(rps);
+    const cpuText = cpu.length === 0 ? "" : `, CPU per call ${pct(median(cpu))} (${pct(Math.min(...cpu))} – ${pct(Math.max(...cpu))})`;
+    return { ratio, text: `×${ratio.toFixed(3)} (×${Math.min(...rps).toFixed(3)} – ×${Math.max(...rps).toFixed(3)})${cpuText}` };
   };
   for (const row of rows.filter((r) => r.section === "observability" && r.server !== everythingOffSetting)) {
-    const vsMetrics = against(row, metricsOnlyOf(row));
-    const vsOff = against(row, offOf(row));
+    const vsMetrics = against(row, metricsOnlySetting);
+    const vsOff = against(row, everythingOffSetting);
     const offText = vsOff === undefined ? "" : `; against everything off ${vsOff.text}`;
     if (row.server === metricsOnlySetting) {
       if (vsOff !== undefined) lines.push(`- Metrics only (the default), ${row.call}: ${vsOff.text} against everything off — ≤ 5 % (≥ ×0.95): ${vsOff.ratio >= 0.95 ? "met" : "NOT met"}`);
@@ -714,7 +749,7 @@ function markdown(
   }
   const metricsOnlyOf = (row: Row) => rows.find((r) => r.section === row.section && r.call === row.call && r.server === metricsOnlySetting);
   table("Observability on (tracing, JSON access log) against metrics only, and metrics against everything off, same run (issue 10's target: ≥ ×0.95)", "observability", metricsOnlyOf);
-  if (rows.some((r) => r.section === "observability")) out.splice(out.length - 1, 0, ...observabilityVerdict(rows, metricsOnlyOf));
+  if (rows.some((r) => r.section === "observability")) out.splice(out.length - 1, 0, ...observabilityVerdict(rows));
   table("Redis", "redis");
   if (invocationLines.length > 0) {
     out.push("### Service invocation: InvokeService at 1,000 rps against the service called directly, same load generator (vegeta)", "", ...invocationLines, "");

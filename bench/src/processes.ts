@@ -56,3 +56,32 @@ export async function startScriptServer(script: string, timeoutMs = 10_000, args
     throw error;
   }
 }
+
+/**
+ * Hands a runtime's stdout to a log collector in a process of its own, pinned to
+ * the given CPUs (the load generators' core), which reads the pipe and discards
+ * what it reads: `cat` with its stdout on /dev/null. So an access log is written
+ * to a pipe as in a container (the container runtime reads it on the node, not in
+ * the runtime's CPU share), and neither this process (not pinned) nor a copy of
+ * the log in its memory takes CPU from the runtime's core. The runtime's pipe is
+ * the same one: this process stops reading it and the collector reads from its
+ * other end (child_process passes the pipe's descriptor to it). Resolves once the
+ * collector runs; it ends when the runtime closes its stdout. The runtime's
+ * stdout() then holds only what it printed before.
+ */
+export async function collectStdout(runtime: ChildProcess, cpus: string): Promise<void> {
+  const stdout = runtime.stdout!;
+  stdout.removeAllListeners("data");
+  stdout.pause();
+  const collector = spawn("taskset", ["-c", cpus, "cat"], { stdio: [stdout, "ignore", "inherit"] });
+  children.add(collector);
+  collector.once("exit", () => children.delete(collector));
+  await new Promise<void>((resolve, reject) => {
+    collector.once("spawn", resolve);
+    collector.once("error", reject);
+  });
+  // The collector has its own descriptor of the pipe: this one is closed (so that the runtime's
+  // exit is seen, which waits for its stdio to close).
+  stdout.destroy();
+}
+
