@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { writeSync } from "node:fs";
 import * as path from "node:path";
 import { parseDuration } from "@ottavo/component-runtime";
 import { readAppInfo } from "./server/app-info";
 import { defaultShutdownTimeoutMs, guardProcess, runUntilSignalled } from "./runtime";
 import { logLevels, parseLogLevel, type LogLevel } from "./config/observability-config";
+import { LineOutput } from "./observability/line-output";
 import { Logger } from "./observability/logger";
 import { releaseOptimizer } from "./boot-optimizer";
 
@@ -82,75 +82,9 @@ export function parseArgs(args: readonly string[]): CliCommand {
   return { kind: "run", configFile: configFile ?? defaultConfigFile, shutdownTimeoutMs, ...(logLevel && { logLevel }) };
 }
 
-/** How long a line that may wait (an access line) waits at most for others to be written with. */
-const laterMs = 50;
-/** Pending lines are written at once when they reach this size. */
-const batchChars = 16_384;
-
-/**
- * Lines for one stream, written together: a write to a pipe or file is a system
- * call (and, to a pipe, wakes its reader), and with the access log on there is a
- * line per call. A line is written at the end of the event loop's turn; a line
- * that may wait (an access line, `later`) is written with the next line that may
- * not, when 16 KB of lines are pending, or within 50 ms, so under load access
- * lines go out in a few large writes instead of one per turn. A process exit
- * writes what is still pending.
- */
-class LineBuffer {
-  /** Lines not written yet; joined once at the flush (appending to one string makes a rope that the write then flattens slowly). */
-  private pending: string[] = [];
-  private length = 0;
-  private scheduled = false;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly fd: 1 | 2) {}
-
-  add(line: string, later = false): void {
-    this.pending.push(line);
-    this.length += line.length + 1;
-    if (this.length >= batchChars) this.flush();
-    else if (!later) {
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.flush);
-      }
-    } else if (!this.scheduled && this.timer === undefined) {
-      this.timer = setTimeout(this.flush, laterMs).unref();
-    }
-  }
-
-  readonly flush = (): void => {
-    this.scheduled = false;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.pending.length === 0) return;
-    const text = this.take();
-    (this.fd === 1 ? process.stdout : process.stderr).write(text);
-  };
-
-  private take(): string {
-    const text = `${this.pending.join("\n")}\n`;
-    this.pending = [];
-    this.length = 0;
-    return text;
-  }
-
-  /** At exit: straight to the file descriptor, since no callback runs any more. */
-  flushSync(): void {
-    if (this.pending.length === 0) return;
-    const text = this.take();
-    try {
-      writeSync(this.fd, text);
-    } catch {
-      // The reader is gone: nothing left to tell it.
-    }
-  }
-}
-
-const stdoutLines = new LineBuffer(1);
-const stderrLines = new LineBuffer(2);
+/** Lines per stream, batched into one reused buffer (observability/line-output.ts); a process exit writes what is still pending. */
+const stdoutLines = new LineOutput(1, () => process.stdout);
+const stderrLines = new LineOutput(2, () => process.stderr);
 process.on("exit", () => {
   stdoutLines.flushSync();
   stderrLines.flushSync();
@@ -160,7 +94,10 @@ process.on("exit", () => {
 const log = new Logger({
   stdout: (line) => stdoutLines.add(line),
   stdoutLater: (line) => stdoutLines.add(line, true),
+  reserveLater: (bytes) => stdoutLines.reserveLater(bytes),
+  commitLater: (end) => stdoutLines.commitLater(end),
   stderr: (line) => stderrLines.add(line),
+  droppedLines: () => stdoutLines.dropped + stderrLines.dropped,
 });
 
 export async function main(args: readonly string[]): Promise<number> {

@@ -58,6 +58,8 @@ export interface RuntimeLog {
   configure?(settings: Pick<LoggingConfig, "level" | "format">): void;
   /** Whether lines at this level are written (all are when absent). */
   enabled?(level: LogLevel): boolean;
+  /** Lines not written because the log's reader fell behind (ottavo_log_lines_dropped_total). */
+  droppedLines?(): number;
 }
 
 export interface RuntimeOptions {
@@ -127,7 +129,7 @@ export class Runtime {
 
     let runtime: Runtime | undefined;
     const info = readAppInfo();
-    const metrics = config.metrics?.enabled === false ? undefined : new RuntimeMetrics();
+    const metrics = config.metrics?.enabled === false ? undefined : new RuntimeMetrics(() => log.droppedLines?.() ?? 0);
     const actuator = await listenOrExplain(config, "the actuator", config.actuator, () =>
       ActuatorServer.start(config.actuator, {
         liveness: async () => runtime?.liveness() ?? aggregateHealth({ runtime_startup: runtimeStartupHealth("starting") }),

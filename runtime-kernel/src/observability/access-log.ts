@@ -1,6 +1,6 @@
 import type { CallInfo, CallOutcome, CallStep } from "../server/pipeline";
 import { HeaderCallInfo } from "../server/header-call-info";
-import type { LogFields } from "./logger";
+import { AccessHead, type LogFields } from "./logger";
 import { grpcCodeName } from "./code-names";
 import { traceScopeOf } from "./trace-scope";
 
@@ -10,6 +10,8 @@ export interface AccessLogSink {
   /** True when records are JSON; then infoMembers writes one from members the step serialised. */
   writesJson?(): boolean;
   infoMembers?(members: string): void;
+  /** In JSON format, the record from the members up to the code (made once per rpc), the code, the duration and the trace id (Logger's infoAccess). */
+  infoAccess?(head: AccessHead, code: string, micros: number, traceId: string | undefined): void;
   /** A text info line that may wait a little to be written with others (the access line in text format). */
   infoText?(line: string): void;
 }
@@ -24,6 +26,8 @@ class RpcLines {
   private readonly text: string;
   /** `"msg":"access","kind":"access","rpc":"<rpc>","protocol":"<protocol>","code":"`, JSON-escaped. */
   private readonly json: string;
+  /** The same as text and as bytes, for infoAccess. */
+  private readonly head: AccessHead;
 
   constructor(
     private readonly log: AccessLogSink,
@@ -33,17 +37,22 @@ class RpcLines {
   ) {
     this.text = `ottavo: access ${rpc} ${protocol} `;
     this.json = `"msg":"access","kind":"access","rpc":${JSON.stringify(rpc)},"protocol":${JSON.stringify(protocol)},"code":"`;
+    this.head = new AccessHead(this.json);
   }
 
   end(outcome: CallOutcome): void {
     const micros = Math.round(outcome.seconds * 1_000_000);
-    const durationMs = millisText(micros);
     const code = grpcCodeName(outcome.code);
     const call = outcome.call;
     // Only with tracing on; the gRPC fast path's values exist only when a step made them (a sampled call).
     const values = !this.traced ? undefined : call instanceof HeaderCallInfo ? call.setValues : call.values;
     const traceId = values === undefined ? undefined : traceScopeOf(values)?.traceId;
     const log = this.log;
+    if (log.infoAccess !== undefined && log.writesJson?.()) {
+      log.infoAccess(this.head, code, micros, traceId);
+      return;
+    }
+    const durationMs = millisText(micros);
     if (log.infoMembers !== undefined && log.writesJson?.()) {
       log.infoMembers(traceId ? `${this.json}${code}","durationMs":${durationMs},"traceId":"${traceId}"` : `${this.json}${code}","durationMs":${durationMs}`);
       return;

@@ -1,4 +1,5 @@
 import { logLevels, type LogLevel, type LoggingConfig } from "../config/observability-config";
+import type { LineRoom } from "./line-output";
 
 /** Where a logger writes whole lines: info and below to stdout, warnings and errors to stderr. */
 export interface LogSink {
@@ -6,6 +7,15 @@ export interface LogSink {
   stderr(line: string): void;
   /** A stdout line that may wait a little to be written with others (an access line); stdout when absent. */
   stdoutLater?(line: string): void;
+  /**
+   * Room to write a stdout line that may wait in place, as bytes (LineOutput's
+   * reserveLater): undefined when the line is dropped or does not fit; then
+   * commitLater(end). Without these, every line is a string.
+   */
+  reserveLater?(bytes: number): LineRoom | undefined;
+  commitLater?(end: number): void;
+  /** Lines the sink dropped because their reader fell behind (LineOutput's limit). */
+  droppedLines?(): number;
 }
 
 /** Extra fields of a JSON log record (an access log's rpc, code, duration). */
@@ -58,6 +68,33 @@ export class Logger {
     const line = `{"time":"${isoNow()}","level":"info",${members}}`;
     if (this.sink.stdoutLater !== undefined) this.sink.stdoutLater(line);
     else this.sink.stdout(line);
+  }
+
+  /**
+   * Writes the access log's JSON record of one call, as infoMembers would with
+   * members `${head}${code}","durationMs":<micros / 1000>` and `,"traceId":"<id>"`
+   * when traced: `head` is the UTF-8 of the members up to the code's value, which
+   * the caller makes once per rpc; code and traceId are ASCII (a gRPC code name,
+   * hex). Written in place into the sink's batch when it has room for bytes (no
+   * string per line), else as infoMembers' line. Only in JSON format.
+   */
+  infoAccess(head: AccessHead, code: string, micros: number, traceId: string | undefined): void {
+    if (rank.info > this.threshold) return;
+    const sink = this.sink;
+    // The rest of the record: 109 bytes at most (a 27-character time, a 19-character code, 20 for the duration), and the trace id's member.
+    const bytes = head.bytes.length + 128 + (traceId === undefined ? 0 : traceId.length + 14);
+    if (sink.reserveLater !== undefined && micros >= 0 && micros < 1e15 && bytes <= maxInPlaceBytes) {
+      const room = sink.reserveLater(bytes);
+      // Undefined: dropped, and counted, by the sink.
+      if (room !== undefined) sink.commitLater!(writeAccessRecord(room.buffer, room.at, isoNowBytes(), head.bytes, code, micros, traceId));
+      return;
+    }
+    this.infoMembers(`${head.text}${code}","durationMs":${millisOf(micros)}${traceId ? `,"traceId":"${traceId}"` : ""}`);
+  }
+
+  /** Lines not written because the reader of the log fell behind (0 when the sink drops none). */
+  droppedLines(): number {
+    return this.sink.droppedLines?.() ?? 0;
   }
 
   /**
@@ -157,3 +194,92 @@ function isoNow(): string {
   isoText = `${isoSecondText}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;
   return isoText;
 }
+
+/** The members of an access record up to its code's value, as text and as UTF-8 (made once per rpc). */
+export class AccessHead {
+  readonly bytes: Buffer;
+  constructor(readonly text: string) {
+    this.bytes = Buffer.from(text, "utf8");
+  }
+}
+
+/** A longer access record (an rpc name of kilobytes) is written as a string line. */
+const maxInPlaceBytes = 8_192;
+
+/** `{"time":"` */
+const recordStart = Buffer.from('{"time":"', "latin1");
+/** `","level":"info",` */
+const infoLevel = Buffer.from('","level":"info",', "latin1");
+/** `","durationMs":` */
+const durationKey = Buffer.from('","durationMs":', "latin1");
+/** `,"traceId":"` */
+const traceKey = Buffer.from(',"traceId":"', "latin1");
+
+/**
+ * Writes `{"time":"<time>","level":"info",<head><code>","durationMs":<ms>[,"traceId":"<id>"]}\n`
+ * into the buffer at `at` and returns where it ends; the same bytes as the line
+ * infoMembers writes. `time` is isoNow()'s bytes; `code` and `traceId` are ASCII; `micros` a whole
+ * number from 0 to 1e15 (its milliseconds as millisText writes them).
+ */
+export function writeAccessRecord(buffer: Buffer, at: number, time: Uint8Array, head: Uint8Array, code: string, micros: number, traceId: string | undefined): number {
+  buffer.set(recordStart, at);
+  buffer.set(time, at + recordStart.length);
+  at += recordStart.length + time.length;
+  buffer.set(infoLevel, at);
+  at += infoLevel.length;
+  buffer.set(head, at);
+  at = ascii(buffer, at + head.length, code);
+  buffer.set(durationKey, at);
+  at = millis(buffer, at + durationKey.length, micros);
+  if (traceId) {
+    buffer.set(traceKey, at);
+    at = ascii(buffer, at + traceKey.length, traceId);
+    buffer[at++] = 0x22; // "
+  }
+  buffer[at++] = 0x7d; // }
+  buffer[at++] = 0x0a; // newline
+  return at;
+}
+
+function ascii(buffer: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) buffer[at++] = text.charCodeAt(i);
+  return at;
+}
+
+/** Milliseconds from whole microseconds (0 to 1e15) as digits: no trailing zeros, no point for a whole number. */
+function millis(buffer: Buffer, at: number, micros: number): number {
+  const whole = Math.floor(micros / 1000);
+  let fraction = micros - whole * 1000;
+  let digits = 1;
+  for (let rest = whole; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let i = digits - 1, rest = whole; i >= 0; i--, rest = Math.floor(rest / 10)) buffer[at + i] = 0x30 + (rest % 10);
+  at += digits;
+  if (fraction === 0) return at;
+  buffer[at++] = 0x2e; // .
+  for (let unit = 100; fraction > 0; unit /= 10) {
+    const digit = Math.floor(fraction / unit);
+    buffer[at++] = 0x30 + digit;
+    fraction -= digit * unit;
+  }
+  return at;
+}
+
+/** micros / 1000 as JavaScript writes it (the string path; millisText in access-log.ts is the same for whole micros). */
+function millisOf(micros: number): string {
+  return String(micros / 1000);
+}
+
+let isoBytesMs = -1;
+/** isoNow()'s bytes at isoBytesMs; the same buffer while the text has 24 characters (years 0 to 9999). */
+let isoBytes = Buffer.alloc(24);
+/** isoNow() as ASCII bytes, written at most once per millisecond. */
+function isoNowBytes(): Buffer {
+  const text = isoNow();
+  if (isoMs !== isoBytesMs) {
+    isoBytesMs = isoMs;
+    if (text.length === isoBytes.length) isoBytes.write(text, 0, "latin1");
+    else isoBytes = Buffer.from(text, "latin1");
+  }
+  return isoBytes;
+}
+

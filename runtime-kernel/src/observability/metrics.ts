@@ -91,6 +91,16 @@ export class RuntimeMetrics {
     "counter",
     [],
   );
+  private readonly logLinesDropped = new ValueFamily(
+    "ottavo_log_lines_dropped_total",
+    "Log lines that may wait (access lines) not written because the log's reader was 4 MB or more behind.",
+    "counter",
+    [],
+  );
+
+  /** Lines the log dropped (its reader fell behind by 4 MB): the sink's count, read when scraped. */
+  constructor(private readonly droppedLogLines: () => number = () => 0) {}
+
   private readonly families = [
     this.requests,
     this.latency,
@@ -105,6 +115,7 @@ export class RuntimeMetrics {
     this.spansExported,
     this.spansDropped,
     this.exportWorkerFailures,
+    this.logLinesDropped,
   ];
   /**
    * Series by service, method and protocol: three lookups by strings that are
@@ -188,6 +199,7 @@ export class RuntimeMetrics {
   /** The text Prometheus scrapes. */
   async exposition(): Promise<{ contentType: string; text: string }> {
     const lines: string[] = [];
+    this.logLinesDropped.of({}).value = this.droppedLogLines();
     for (const family of this.families) family.render(lines);
     if (this.processRegistry === undefined) {
       const prom = await import("prom-client");

@@ -9,7 +9,9 @@
  * the app stores. Each is a sentinel that the test first shows the runtime
  * really handled. Levels come from the config and from -l/--log-level, which wins.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { eventually, startRedis, startRuntime, type RedisServer, type RunningRuntime } from "@ottavo/test-support";
 import { layottoStub, rejection, type Message, type RuntimeStub } from "../e2e/layotto-stub";
@@ -160,6 +162,54 @@ describe("access lines while the runtime runs", () => {
       expect(await runtime.stop()).toBe(0);
     }
   });
+});
+
+describe("a log reader that stops reading", () => {
+  it("costs bounded memory: access lines 4 MB behind are dropped and counted (ottavo_log_lines_dropped_total), the others written once it reads again", async () => {
+    const runtime = await startRuntime({
+      config: `
+app: { id: logged-app }
+api: { address: 127.0.0.1:0 }
+actuator: { address: 127.0.0.1:0 }
+logging: { format: json, accessLog: true }
+components:
+  secret:
+    file_store: { type: local.file, metadata: { secretsFile: secrets.json } }
+`,
+      files: { "secrets.json": "{}" },
+    });
+    try {
+      // The reader stalls: this process stops taking the runtime's stdout, whose pipe then fills.
+      runtime.process.stdout.pause();
+      const stub = layottoStub(runtime.apiPort);
+      const calls = 32_000;
+      let next = 0;
+      const worker = async () => {
+        while (next < calls) {
+          next++;
+          await call(stub, "GetSecret", { store_name: "file_store", key: "none" }, "").catch(() => undefined);
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, worker));
+      stub.close();
+      const { stdout: metrics } = await promisify(execFile)("curl", ["-s", `${runtime.actuatorUrl}/metrics`]);
+      const dropped = Number(/^ottavo_log_lines_dropped_total (\d+)$/m.exec(metrics)?.[1]);
+      // About 175 bytes a line: 32,000 lines are 5.6 MB, more than the 4 MB the runtime keeps for a stalled reader.
+      expect(dropped).toBeGreaterThan(0);
+      expect(dropped).toBeLessThan(calls);
+      runtime.process.stdout.resume();
+      // Every call has its line or is counted as dropped: none lost otherwise, and the reader gets the rest.
+      const accessLines = () => runtime.stdout().split("\n").filter((line) => line.includes('"kind":"access"')).length;
+      await eventually(() => expect(accessLines()).toBe(calls - dropped), 20_000, 200);
+      // Lines are written again once the reader caught up.
+      const after = layottoStub(runtime.apiPort);
+      await call(after, "GetSecret", { store_name: "file_store", key: "none" }, "").catch(() => undefined);
+      after.close();
+      await eventually(() => expect(accessLines()).toBe(calls - dropped + 1));
+    } finally {
+      expect(await runtime.stop()).toBe(0);
+    }
+  }, 180_000);
 });
 
 describe("levels", () => {

@@ -1,7 +1,8 @@
 import { Code, createContextValues } from "@connectrpc/connect";
 import { accessLogStep, millisText } from "../../src/observability/access-log";
 import { Logger } from "../../src/observability/logger";
-import { Pipeline, type CallInfo } from "../../src/server/pipeline";
+import { traceScopeKey, type TraceScope } from "../../src/observability/trace-scope";
+import { Pipeline, type CallInfo, type CallOutcome } from "../../src/server/pipeline";
 
 const call: CallInfo = {
   service: "spec.proto.runtime.v1.Runtime",
@@ -47,6 +48,49 @@ describe("the access log step", () => {
     expect(later[0]).toMatch(/^ottavo: access spec\.proto\.runtime\.v1\.Runtime\/GetState grpc OK \d+(\.\d{1,3})? ms$/);
     log.info("ottavo: other lines are written at the end of their turn");
     expect(now).toEqual(["ottavo: other lines are written at the end of their turn"]);
+  });
+
+  it("writes the same JSON line in place, as bytes, as from its members as a string; and counts what the output drops", () => {
+    const inPlace: Buffer[] = [];
+    let buffer = Buffer.alloc(0);
+    let dropping = false;
+    const bytes = new Logger(
+      {
+        stdout: () => undefined,
+        stderr: () => undefined,
+        reserveLater: (size) => (dropping ? undefined : { buffer: (buffer = Buffer.alloc(size)), at: 0 }),
+        commitLater: (end) => inPlace.push(buffer.subarray(0, end)),
+        droppedLines: () => 3,
+      },
+      { level: "info", format: "json" },
+    );
+    const strings: string[] = [];
+    const text = new Logger({ stdout: (line) => strings.push(line), stderr: () => undefined }, { level: "info", format: "json" });
+    const tracedCall: CallInfo = { ...call, service: "spec.proto.runtime.v1.Runtimé", protocol: "grpc-web" };
+    const durations = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1010, 1100, 12_345, 999_999, 1_000_000, 3_600_000_007, 1e15 - 1];
+    for (const [log, sink] of [
+      [bytes, "bytes"],
+      [text, "text"],
+    ] as const) {
+      const step = accessLogStep(log, true);
+      const begin = (info: CallInfo) => step.begin(info) as { end(outcome: CallOutcome): void };
+      for (const micros of durations) {
+        const values = createContextValues().set(traceScopeKey, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736" } as TraceScope);
+        begin(call).end({ code: undefined, error: undefined, seconds: micros / 1_000_000, call: { ...call, values: createContextValues() } });
+        begin(tracedCall).end({ code: Code.ResourceExhausted, error: undefined, seconds: micros / 1_000_000, call: { ...tracedCall, values } });
+      }
+      expect(sink === "bytes" ? inPlace.length : strings.length).toBe(durations.length * 2);
+    }
+    const lines = inPlace.map((line) => line.toString("utf8"));
+    expect(lines.filter((line) => !line.endsWith("}\n"))).toEqual([]);
+    // The time may differ by a millisecond between the two loggers: compare the rest.
+    const untimed = (line: string) => line.replace(/^\{"time":"[^"]+"/, "");
+    expect(lines.map((line) => untimed(line.slice(0, -1)))).toEqual(strings.map(untimed));
+    expect(lines.map((line) => (JSON.parse(line) as { durationMs: number }).durationMs)).toEqual(durations.flatMap((micros) => [micros / 1000, micros / 1000]));
+    dropping = true;
+    new Pipeline([accessLogStep(bytes, false)]).start(call).end();
+    expect(inPlace).toHaveLength(durations.length * 2);
+    expect(bytes.droppedLines()).toBe(3);
   });
 
   it("writes milliseconds as JavaScript writes micros / 1000", () => {
