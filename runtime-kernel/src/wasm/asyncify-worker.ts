@@ -5,11 +5,12 @@ import type { AsyncifyJob, AsyncifyResult } from "./asyncify";
  * Runs binaryen's asyncify pass over one module (see asyncify.ts), in a worker thread
  * of its own: binaryen is an ES module of some 13 MB, loaded only here (a real dynamic
  * import), and the pass takes from milliseconds to seconds, which the runtime's main
- * thread must not spend. The worker answers one job and its owner ends it.
+ * thread must not spend. The worker answers its jobs one at a time; its owner ends it
+ * when none is left.
  */
 const port = parentPort!;
 
-port.once("message", (job: AsyncifyJob) => {
+port.on("message", (job: AsyncifyJob) => {
   rewrite(job).then(
     (bytes) => port.postMessage({ bytes } satisfies AsyncifyResult, [bytes.buffer as ArrayBuffer]),
     (error: unknown) => port.postMessage({ error: error instanceof Error ? error.message : String(error) } satisfies AsyncifyResult),

@@ -45,55 +45,120 @@ export interface AsyncifyJob {
 
 export type AsyncifyResult = { readonly bytes: Uint8Array; readonly error?: undefined } | { readonly bytes?: undefined; readonly error: string };
 
-/** Rewrites of recent loads (in flight or done), by SHA-256 of the bytes and the imports; the least recently used dropped first. */
-const recent = new Map<string, Promise<Uint8Array>>();
+/** A rewrite of a recent load, in flight or done. */
+interface Rewrite {
+  readonly promise: Promise<Uint8Array>;
+  done?: Uint8Array;
+}
+
+/** Rewrites of recent loads, by SHA-256 of the bytes and the imports; the least recently used dropped first. */
+const recent = new Map<string, Rewrite>();
 const recentLimit = 8;
+
+function keyOf(bytes: Uint8Array, imports: readonly string[]): string {
+  return `${createHash("sha256").update(bytes).digest("hex")}/${[...imports].sort().join(",")}`;
+}
+
+/** Why these bytes are not rewritten at all (too large), or undefined. */
+export function asyncifyRefusal(bytes: Uint8Array): string | undefined {
+  if (bytes.length <= asyncifyMaxBytes) return undefined;
+  return `the module (${bytes.length} bytes) is larger than the ${asyncifyMaxBytes} bytes the main thread's rewrite takes`;
+}
+
+/** The rewritten module when a rewrite of these bytes for these imports has finished (remembered), else undefined. */
+export function asyncifyDone(bytes: Uint8Array, imports: readonly string[]): Uint8Array | undefined {
+  return recent.get(keyOf(bytes, imports))?.done;
+}
 
 /**
  * The module rewritten by asyncify for the given imports (`module.name`); rejects with
  * AsyncifyError when it is too large, the pass fails or takes too long. A failure is
- * not remembered.
+ * not remembered. Rewrites run one at a time.
  */
 export function asyncify(bytes: Uint8Array, imports: readonly string[]): Promise<Uint8Array> {
-  if (bytes.length > asyncifyMaxBytes) {
-    return Promise.reject(new AsyncifyError(`the module (${bytes.length} bytes) is larger than the ${asyncifyMaxBytes} bytes the main thread's rewrite takes`));
-  }
-  const key = `${createHash("sha256").update(bytes).digest("hex")}/${[...imports].sort().join(",")}`;
+  const refusal = asyncifyRefusal(bytes);
+  if (refusal !== undefined) return Promise.reject(new AsyncifyError(refusal));
+  const key = keyOf(bytes, imports);
   const known = recent.get(key);
   if (known !== undefined) {
     recent.delete(key);
     recent.set(key, known);
-    return known;
+    return known.promise;
   }
-  const rewritten = inWorker({ bytes, imports, optimizeLevel: 1 });
-  recent.set(key, rewritten);
+  const rewrite: Rewrite = { promise: rewriter.run({ bytes: bytes.slice(), imports, optimizeLevel: 1 }) };
+  recent.set(key, rewrite);
   if (recent.size > recentLimit) recent.delete(recent.keys().next().value!);
-  rewritten.catch(() => {
-    if (recent.get(key) === rewritten) recent.delete(key);
-  });
-  return rewritten;
+  rewrite.promise.then(
+    (done) => (rewrite.done = done),
+    () => {
+      if (recent.get(key) === rewrite) recent.delete(key);
+    },
+  );
+  return rewrite.promise;
 }
 
-function inWorker(job: AsyncifyJob): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(workerScript(), { stdout: false, stderr: false });
-    const timer = setTimeout(() => finish(new AsyncifyError(`binaryen's asyncify took longer than ${asyncifyTimeoutMs} ms`)), asyncifyTimeoutMs);
-    let done = false;
-    const finish = (outcome: Uint8Array | Error) => {
-      if (done) return;
-      done = true;
+/**
+ * The worker thread that rewrites: started for the first job, given the jobs one after
+ * another (binaryen is loaded once for all of them), ended when none is left. It does
+ * not keep the process alive.
+ */
+class Rewriter {
+  private worker: Worker | undefined;
+  private readonly queue: { job: AsyncifyJob; resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }[] = [];
+  private busy = false;
+
+  run(job: AsyncifyJob): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.busy) return;
+    const item = this.queue.shift();
+    if (item === undefined) {
+      void this.worker?.terminate();
+      this.worker = undefined;
+      return;
+    }
+    this.busy = true;
+    const worker = (this.worker ??= this.start());
+    let settled = false;
+    const settle = (outcome: Uint8Array | Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      void worker.terminate();
-      if (outcome instanceof Error) reject(outcome);
-      else resolve(outcome);
+      worker.off("message", onMessage);
+      worker.off("exit", onExit);
+      if (outcome instanceof Error) {
+        // The worker may be stuck in the pass: a new one takes the next job.
+        if (this.worker === worker) this.worker = undefined;
+        void worker.terminate();
+        item.reject(outcome);
+      } else item.resolve(outcome);
+      this.busy = false;
+      this.next();
     };
-    worker.once("message", (result: AsyncifyResult) => finish(result.error === undefined ? result.bytes : new AsyncifyError(`binaryen's asyncify failed: ${result.error}`)));
-    worker.once("error", (error) => finish(new AsyncifyError(`binaryen's asyncify failed: ${error.message}`)));
-    worker.once("exit", () => finish(new AsyncifyError("binaryen's asyncify worker exited without an answer")));
-    // A copy: the caller keeps its bytes.
-    worker.postMessage({ ...job, bytes: job.bytes.slice() });
-  });
+    const onMessage = (result: AsyncifyResult) => settle(result.error === undefined ? result.bytes : new AsyncifyError(`binaryen's asyncify failed: ${result.error}`));
+    const onExit = () => settle(new AsyncifyError("binaryen's asyncify worker exited without an answer"));
+    const timer = setTimeout(() => settle(new AsyncifyError(`binaryen's asyncify took longer than ${asyncifyTimeoutMs} ms`)), asyncifyTimeoutMs);
+    timer.unref();
+    worker.on("message", onMessage);
+    worker.once("exit", onExit);
+    worker.postMessage(item.job, [item.job.bytes.buffer as ArrayBuffer]);
+  }
+
+  private start(): Worker {
+    const worker = new Worker(workerScript(), { stdout: false, stderr: false });
+    worker.unref();
+    // A failure shows as an exit, which fails the job in flight.
+    worker.on("error", () => undefined);
+    return worker;
+  }
 }
+
+const rewriter = new Rewriter();
 
 /** The worker script: compiled JavaScript beside this file, in dist/wasm/ from the bundle, or the build output when run from sources (tests). */
 function workerScript(): string {

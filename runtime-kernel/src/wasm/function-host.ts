@@ -21,7 +21,7 @@ import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolInstance, type PoolStats } from "./function-pool";
 import { FunctionInstance, WorkerSpares } from "./function-instance";
 import { InlineInstance, fuelTank } from "./inline-instance";
-import { asyncify, AsyncifyError } from "./asyncify";
+import { asyncify, asyncifyDone, AsyncifyError, asyncifyRefusal } from "./asyncify";
 import { addFuelCached, FuelError, type Instrumented } from "./fuel";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
@@ -161,7 +161,7 @@ export class FunctionHost {
     if (this.byName.has(spec.name)) throw new ConnectError(`function '${spec.name}' is already installed; use update`, Code.AlreadyExists);
     this.checkSubscriptions(spec);
     const handlers = this.options.handlersFor(spec.components);
-    const { pool, runsIn } = await this.startPool(spec, handlers);
+    const { pool, runsIn, rewriting } = await this.startPool(spec, handlers);
     const clash = this.find(pool.functionId ?? spec.name);
     if (clash !== undefined || this.byName.has(spec.name)) {
       await pool.close();
@@ -185,17 +185,18 @@ export class FunctionHost {
     this.byName.set(spec.name, entry);
     if (spec.watch) this.watchFile(entry);
     this.options.log(`ottavo: function '${spec.name}' (id '${pool.functionId}', ${pool.abi} ABI) serves with ${spec.instances} instance(s) (${runsInWords[runsIn]})`);
+    if (rewriting !== undefined) this.moveWhenRewritten(entry, spec, rewriting);
     return this.statusOf(entry);
   }
 
   /** Replaces a function's module (and settings): new calls go to the new instances once they are up; calls in flight finish on the old ones. */
-  async update(spec: FunctionSpec): Promise<FunctionStatus> {
+  async update(spec: FunctionSpec, why: "update" | "rewritten" = "update"): Promise<FunctionStatus> {
     const entry = this.byName.get(spec.name);
     if (!entry) throw new ConnectError(`function '${spec.name}' is not installed`, Code.NotFound);
     const run = entry.updating.then(async () => {
       this.checkSubscriptions(spec);
       const handlers = spec.components === entry.spec.components ? entry.handlers : this.options.handlersFor(spec.components);
-      const { pool, runsIn } = await this.startPool(spec, handlers);
+      const { pool, runsIn, rewriting } = await this.startPool(spec, handlers);
       try {
         this.checkAbiTakesEvents(spec, pool.abi);
       } catch (error) {
@@ -217,12 +218,37 @@ export class FunctionHost {
         entry.subscribed = undefined;
         entry.subscribed = await this.subscribe(entry, spec.subscriptions);
       }
-      this.options.log(`ottavo: function '${spec.name}' updated (id '${pool.functionId}')`);
+      this.options.log(
+        why === "rewritten" && runsIn === "asyncify"
+          ? `ottavo: function '${spec.name}' moved to the main thread (${runsInWords[runsIn]})`
+          : `ottavo: function '${spec.name}' updated (id '${pool.functionId}')`,
+      );
+      if (rewriting !== undefined) this.moveWhenRewritten(entry, spec, rewriting);
       await old.drainAndClose();
     });
     entry.updating = run.catch(() => undefined);
     await run;
     return this.statusOf(entry);
+  }
+
+  /**
+   * auto's function whose module is being rewritten by asyncify serves from worker
+   * threads meanwhile (its cold start is a worker's); once the rewrite is done, the
+   * function is updated to the same spec, which now finds the rewrite remembered and
+   * runs on the main thread (calls in flight finish in the workers). Nothing happens
+   * when the function was updated or removed meanwhile; a failed rewrite leaves it in
+   * the workers, said in the log.
+   */
+  private moveWhenRewritten(entry: Installed, spec: FunctionSpec, rewriting: Promise<unknown>): void {
+    rewriting.then(
+      () => {
+        if (this.closed || this.byName.get(spec.name) !== entry || entry.spec !== spec) return;
+        this.update(spec, "rewritten").catch((error: unknown) =>
+          this.options.log(`ottavo: warning: function '${spec.name}' stays in worker threads: ${error instanceof Error ? error.message : String(error)}`),
+        );
+      },
+      (error: unknown) => this.options.log(`ottavo: function '${spec.name}' stays in worker threads: its host calls wait, and ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
   async uninstall(name: string): Promise<void> {
@@ -372,12 +398,17 @@ export class FunctionHost {
     return isAbsolute(path) ? path : resolve(this.options.configDir, path);
   }
 
-  private async startPool(spec: FunctionSpec, handlers: RuntimeHandlerGroups): Promise<{ pool: FunctionPool; runsIn: RunsIn }> {
+  /**
+   * Loads, places and starts a function's pool. rewriting: auto chose asyncify, but the
+   * rewrite is under way: the pool runs in workers until it is done (moveWhenRewritten).
+   */
+  private async startPool(spec: FunctionSpec, handlers: RuntimeHandlerGroups): Promise<{ pool: FunctionPool; runsIn: RunsIn; rewriting?: Promise<unknown> }> {
     const path = this.resolvePath(spec.path);
     const atOnce = spec.execution === "worker" ? undefined : this.options.atOnceFor?.(spec.components);
     let lease: ModuleLease;
     let runsIn: RunsIn;
     let metered = false;
+    let rewriting: Promise<unknown> | undefined;
     try {
       const capped = capMemoryPages(await readFile(path), spec.maxMemoryPages);
       // A function that may run on the main thread is metered at load (its imports are read on the way); a worker runs the module as it is.
@@ -394,16 +425,26 @@ export class FunctionHost {
         const placed = this.placement(spec, fueled.imports, atOnce);
         runsIn = placed.runsIn;
         let bytes = runsIn === "worker" ? capped : fueled.bytes;
-        if (runsIn === "asyncify") {
-          // Metered first, then asyncify: the pass sees the fuel checks as ordinary code (skipped while the guest rewinds) and refuel as an import that never waits.
+        // Metered first, then asyncify: the pass sees the fuel checks as ordinary code (skipped while the guest rewinds) and refuel as an import that never waits.
+        const refusal = runsIn === "asyncify" ? asyncifyRefusal(fueled.bytes) : undefined;
+        const done = runsIn === "asyncify" ? asyncifyDone(fueled.bytes, placed.waiting) : undefined;
+        if (refusal !== undefined) {
+          if (spec.execution === "asyncify") throw new ConnectError(`function '${spec.name}': execution asyncify, but ${refusal}`, Code.InvalidArgument);
+          this.options.log(`ottavo: function '${spec.name}' runs in worker threads: its host calls wait, and ${refusal}`);
+          runsIn = "worker";
+          bytes = capped;
+        } else if (done !== undefined) bytes = done;
+        else if (runsIn === "asyncify" && spec.execution === "auto") {
+          // The rewrite takes from a fraction of a second to seconds: the function starts in workers meanwhile.
+          rewriting = asyncify(fueled.bytes, placed.waiting);
+          runsIn = "worker";
+          bytes = capped;
+        } else if (runsIn === "asyncify") {
           try {
             bytes = await asyncify(fueled.bytes, placed.waiting);
           } catch (error) {
             if (!(error instanceof AsyncifyError)) throw error;
-            if (spec.execution === "asyncify") throw new ConnectError(`function '${spec.name}': execution asyncify, but ${error.message}`, Code.InvalidArgument);
-            this.options.log(`ottavo: function '${spec.name}' runs in worker threads: its host calls wait, and ${error.message}`);
-            runsIn = "worker";
-            bytes = capped;
+            throw new ConnectError(`function '${spec.name}': execution asyncify, but ${error.message}`, Code.InvalidArgument);
           }
         }
         metered = runsIn !== "worker";
@@ -479,7 +520,7 @@ export class FunctionHost {
     } catch (error) {
       throw new ConnectError(`function '${spec.name}': cannot start ${path}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
     }
-    return { pool, runsIn };
+    return { pool, runsIn, rewriting };
   }
 
   /**

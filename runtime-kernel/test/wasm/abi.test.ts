@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import * as pb from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { runtimeWasmImports } from "@ottavo/generated/wasm/runtime-abi";
-import { buildAssemblyScriptGuest, buildGoGuest, startRedis, type RedisServer } from "@ottavo/test-support";
+import { buildAssemblyScriptGuest, buildGoGuest, eventually, startRedis, type RedisServer } from "@ottavo/test-support";
 import { demoConfig } from "../e2e/support";
 import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime } from "./wasm-support";
 
@@ -40,6 +40,8 @@ beforeAll(async () => {
     asw-stock: { path: ${asStock}, execution: worker }`,
     config,
   );
+  // auto serves from workers while asyncify rewrites a module, then moves the function to the main thread.
+  await eventually(() => expect(rt.runtime.functionHost!.list().filter((f) => f.execution === "asyncify")).toHaveLength(2), 120_000);
 }, buildTimeoutMs);
 
 afterAll(async () => {
@@ -47,10 +49,11 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-it("auto: the AssemblyScript functions suspend on the main thread (asyncify), the Go ones (too large to rewrite) wait in workers", () => {
+it("auto: the AssemblyScript functions suspend on the main thread (asyncify, once rewritten), the Go ones (too large to rewrite) wait in workers", () => {
   const where = Object.fromEntries(rt.runtime.functionHost!.list().map((f) => [f.name, f.execution]));
   expect(where).toEqual({ "go-tour": "worker", "as-tour": "asyncify", "asw-tour": "worker", "go-stock": "worker", "as-stock": "asyncify", "asw-stock": "worker" });
   expect(rt.log.lines.some((l) => /function 'go-tour' runs in worker threads: its host calls wait, and the module \(\d+ bytes\) is larger than/.test(l))).toBe(true);
+  expect(rt.log.lines.filter((l) => /function 'as-(tour|stock)' moved to the main thread/.test(l))).toHaveLength(2);
 });
 
 describe.each([

@@ -211,6 +211,8 @@ beforeAll(async () => {
     config,
   );
   await rt.client.saveState({ storeName: "state_demo", states: [{ key: "book1", value: new TextEncoder().encode("100") }] });
+  // auto serves each from workers while asyncify rewrites its module (one rewrite at a time), then on the main thread.
+  await eventually(() => expect(rt.runtime.functionHost!.list().filter((f) => f.execution !== "asyncify")).toEqual([]), 120_000);
 }, buildTimeoutMs);
 
 afterAll(async () => {
@@ -231,9 +233,13 @@ const call = (id: string, method = "", query = "") =>
 
 const statusOf = (name: string) => rt.runtime.functionHost!.list().find((f) => f.name === name)!;
 
-it("auto puts every function whose host calls wait on the main thread, rewritten by asyncify", () => {
+it("auto serves a function whose host calls wait from workers at once, and on the main thread once asyncify has rewritten it", () => {
   for (const f of rt.runtime.functionHost!.list()) expect([f.name, f.execution]).toEqual([f.name, "asyncify"]);
-  expect(rt.log.lines.some((l) => /function 'keeper' .*on the main thread, rewritten by asyncify/.test(l))).toBe(true);
+  const keeper = rt.log.lines.filter((l) => l.includes("function 'keeper'"));
+  expect(keeper).toEqual([
+    "ottavo: function 'keeper' (id 'keeper', ottavo ABI) serves with 1 instance(s) (in worker threads)",
+    "ottavo: function 'keeper' moved to the main thread (on the main thread, rewritten by asyncify: host calls that wait suspend the guest)",
+  ]);
 });
 
 it("a guest suspended in 20 host calls in a row finds its memory (where the data buffer was lent) and its locals as it left them", async () => {
@@ -309,12 +315,11 @@ it("execution: asyncify for a module too large to rewrite is refused at install,
   await expect(install).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringMatching(/^function 'go-stock': execution asyncify, but the module \(\d+ bytes\) is larger than/) });
 });
 
-it("a watched function replaced by new bytes under load fails no call (the rewrite runs meanwhile)", async () => {
+it("a watched function installed, moved to the main thread, replaced by new bytes and moved again, all under load, fails no call", async () => {
   const watched = path.join(rt.dir, "stock.wasm");
   copyFileSync(asStock, watched);
   const put = await fetch(`${rt.actuatorUrl}/actuator/functions/as-stock`, { method: "PUT", body: JSON.stringify({ path: watched, instances: 2, watch: true }) });
   expect(put.status).toBe(200);
-  expect(statusOf("as-stock").execution).toBe("asyncify");
   let stop = false;
   const failures: string[] = [];
   let answered = 0;
@@ -328,15 +333,19 @@ it("a watched function replaced by new bytes under load fails no call (the rewri
   };
   const clients = [load(), load(), load()];
   await eventually(() => expect(answered).toBeGreaterThan(20));
+  // Installed in workers; moved to the main thread once rewritten, under load.
+  await eventually(() => expect(statusOf("as-stock").execution).toBe("asyncify"), 60_000);
   // The same module with a custom section more: other bytes, so a new rewrite.
   const name = Buffer.from("reload");
   appendFileSync(watched, Buffer.concat([Buffer.from([0, name.length + 1, name.length]), name]));
   expect(readFileSync(watched).length).toBeGreaterThan(readFileSync(asStock).length);
+  // New bytes: served from workers while they are rewritten, then moved to the main thread, all under load.
   await eventually(() => expect(rt.log.lines).toContain("ottavo: function 'as-stock' updated (id 'as-stock')"), 30_000);
+  await eventually(() => expect(rt.log.lines.filter((l) => l.startsWith("ottavo: function 'as-stock' moved to the main thread"))).toHaveLength(2), 60_000);
   const afterReload = answered;
   await eventually(() => expect(answered).toBeGreaterThan(afterReload + 20));
   stop = true;
   await Promise.all(clients);
   expect(failures).toEqual([]);
   expect(statusOf("as-stock").execution).toBe("asyncify");
-}, 60_000);
+}, 120_000);

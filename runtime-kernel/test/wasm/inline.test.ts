@@ -77,6 +77,8 @@ beforeAll(async () => {
     wild: { path: ${wild}, cpuLimitMs: 300, maxMemoryPages: 2 }`,
     config,
   );
+  // auto serves read-redis from workers while asyncify rewrites it, then on the main thread.
+  await eventually(() => expect(rt.runtime.functionHost!.list().find((f) => f.name === "read-redis")?.execution).toBe("asyncify"), 120_000);
 }, buildTimeoutMs);
 
 afterAll(async () => {

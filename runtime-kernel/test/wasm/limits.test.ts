@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { buildGoGuest, buildWatGuest } from "@ottavo/test-support";
+import { buildGoGuest, buildWatGuest, eventually } from "@ottavo/test-support";
 import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime, watAbiExports } from "./wasm-support";
 
 /**
@@ -76,6 +76,8 @@ beforeAll(async () => {
     tiny-cap: { path: ${hello}, bufferCapBytes: 8, execution: worker }
     patient: { path: ${patient}, cpuLimitMs: 300 }
     patient-then-spins: { path: ${patientThenSpins}, cpuLimitMs: 300 }`);
+  // auto serves patient* from workers while asyncify rewrites them, then on the main thread.
+  await eventually(() => expect(rt.runtime.functionHost!.list().filter((f) => f.name.startsWith("patient") && f.execution === "asyncify")).toHaveLength(2), 120_000);
 }, buildTimeoutMs);
 
 afterAll(async () => {
