@@ -17,11 +17,14 @@
  *      guest, no bridge), on the in-memory store and on Redis, where the gRPC path
  *      (GetState over a gRPC client, HTTP/2) is the reference: per-call medians (a guest
  *      timing each of its calls, each call from JS timed, in the same rounds) and the
- *      per-round means;
+ *      per-round means; on Redis also the guest on the main thread rewritten by asyncify
+ *      (it suspends in each call), in the same interleaved rounds, with the main
+ *      thread's CPU per call;
  *   3. cold start: read + compile + instantiate + first call, AssemblyScript and Go (the
  *      instance takes a spare worker thread, as every instance start after the first does),
  *      for bytes never compiled before and for the same bytes again (the compiled-module cache);
  *      and the same inline (fuel metering added, no thread; both the metered bytes and the module remembered);
+ *      with Redis, AssemblyScript with asyncify too (fuel metering + binaryen's rewrite in a worker thread);
  *   4. HTTP trigger: sequential requests to the Go stock function (one GetState inside)
  *      over keep-alive HTTP/1.1, in a worker and inline, vs GetState through the gRPC API.
  * BENCH_WASM_ONLY=inline,hostcalls,cold,trigger runs only those parts.
@@ -91,6 +94,8 @@ async function main(): Promise<void> {
     ...stores.map((s) => buildWatGuest(`bench-loop-${s.name}-${s.calls}`, loopGuest(s.name, s.calls))),
   ]);
   const timedLoops = await Promise.all(stores.map((s) => buildWatGuest(`bench-timed-loop-${s.name}-${s.calls}`, timedLoopGuest(s.name, s.calls))));
+  // The asyncify rows' empty invocation: a guest that imports get_state (so it is rewritten) and makes no call.
+  const asyncEmpty = await buildWatGuest("bench-loop-0-async", loopGuest("state_redis", 0));
   const dir = mkdtempSync(path.join(tmpdir(), "ottavo-wasm-bench-"));
   const file = path.join(dir, "ottavo.yaml");
   writeFileSync(
@@ -111,7 +116,7 @@ ${redisAddress ? `    state_redis: { type: redis, metadata: { redisHost: "${redi
     go-stock-inline: { path: ${goStock}, components: [state_demo], execution: inline }
 ${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000, execution: worker }`).join("\n")}
 ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitMs: 60000, execution: worker }`).join("\n")}
-`,
+${redisAddress ? `    async-empty: { path: ${asyncEmpty}, execution: asyncify }\n    async-loop-state_redis: { path: ${loops[1]}, cpuLimitMs: 60000, execution: asyncify }\n    async-timed-state_redis: { path: ${timedLoops[1]}, cpuLimitMs: 60000, execution: asyncify }\n` : ""}`,
   );
   const runtime = await Runtime.start({ configFile: file, shutdownTimeoutMs: 2_000, log: { info: () => {}, warn: console.warn, error: console.error } });
   const out: Measured[] = [];
@@ -172,6 +177,12 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitM
       const grpc: number[] = [];
       const bridgedEach: number[] = [];
       const fromJsEach: number[] = [];
+      // Redis only: the guest on the main thread, rewritten by asyncify.
+      const suspends = s.name === "state_redis";
+      const suspended: number[] = [];
+      const suspendedMain: number[] = [];
+      const suspendedEach: number[] = [];
+      const fromJsMain: number[] = [];
       const request = getStateRequest(s.name).bytes;
       // One warm-up round, not counted.
       for (let r = -1; r < rounds; r++) {
@@ -181,9 +192,27 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitM
         t = performance.now();
         await host.call("empty", call);
         const bridgedMean = ((withCalls - (performance.now() - t)) / s.calls) * 1000;
+        let suspendedMean = 0;
+        let suspendedMainMean = 0;
+        let suspendedTimed: Uint8Array | undefined;
+        if (suspends) {
+          let m = mainThreadCpu();
+          t = performance.now();
+          await host.call("async-loop-state_redis", call);
+          const loopMs = performance.now() - t;
+          const loopMain = mainThreadCpu() - m;
+          m = mainThreadCpu();
+          t = performance.now();
+          await host.call("async-empty", call);
+          suspendedMean = ((loopMs - (performance.now() - t)) / s.calls) * 1000;
+          suspendedMainMean = (loopMain - (mainThreadCpu() - m)) / s.calls;
+          suspendedTimed = (await host.call("async-timed-state_redis", call)).data;
+        }
+        const m0 = mainThreadCpu();
         t = performance.now();
         for (let n = 0; n < s.calls; n++) await host.hostCallFromJs("ottavo.get_state", request);
         const fromJsMean = ((performance.now() - t) / s.calls) * 1000;
+        const fromJsMainMean = (mainThreadCpu() - m0) / s.calls;
         t = performance.now();
         for (let n = 0; n < s.calls; n++) await client.getState({ storeName: s.name, key: "k" });
         const grpcMean = ((performance.now() - t) / s.calls) * 1000;
@@ -200,6 +229,12 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitM
         grpc.push(grpcMean);
         for (const ns of new BigInt64Array(Uint8Array.from(timed.data).buffer)) bridgedEach.push(Number(ns) / 1000);
         fromJsEach.push(...each);
+        fromJsMain.push(fromJsMainMean);
+        if (suspendedTimed !== undefined) {
+          suspended.push(suspendedMean);
+          suspendedMain.push(suspendedMainMean);
+          for (const ns of new BigInt64Array(Uint8Array.from(suspendedTimed).buffer)) suspendedEach.push(Number(ns) / 1000);
+        }
       }
       const store = i === 0 ? "in-memory" : "Redis";
       const calls = `${bridgedEach.length} calls`;
@@ -211,9 +246,24 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitM
         what: `the same host call answered from JS on the main thread (pipeline + handler + codecs, no bridge) (${store}); per-call median of ${calls}, and the median of the per-round means`,
         value: `${median(fromJsEach).toFixed(1)} µs (mean ${median(fromJs).toFixed(1)} µs)`,
       });
+      if (suspends) {
+        out.push({
+          what: `host call get_state (Redis): guest on the main thread rewritten by asyncify, suspended in each call (execution: asyncify; what auto picks for a module that is not too large); per-call median of ${suspendedEach.length} calls (timed by the guest), and the median of the per-round means`,
+          value: `${median(suspendedEach).toFixed(1)} µs (mean ${median(suspended).toFixed(1)} µs)`,
+        });
+        out.push({
+          what: "asyncify overhead on Redis: suspended − from JS, per-call medians (same rounds, same Redis, interleaved)",
+          value: `${(median(suspendedEach) - median(fromJsEach)).toFixed(1)} µs`,
+          goal: "< 30 µs",
+        });
+        out.push({
+          what: "the same from the per-round means; and the main thread's CPU per call, asyncify vs from JS (Linux schedstat)",
+          value: `${(median(suspended) - median(fromJs)).toFixed(1)} µs; CPU ${median(suspendedMain).toFixed(1)} vs ${median(fromJsMain).toFixed(1)} µs`,
+        });
+      }
       if (i > 0) {
         out.push({
-          what: "bridge overhead on Redis: bridged − from JS, per-call medians (same rounds, same Redis, interleaved)",
+          what: "bridge overhead on Redis: bridged (worker) − from JS, per-call medians (same rounds, same Redis, interleaved)",
           value: `${(median(bridgedEach) - median(fromJsEach)).toFixed(1)} µs`,
           goal: "< 30 µs",
         });
@@ -237,12 +287,17 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitM
       const cached: number[] = [];
       const inlineCompiled: number[] = [];
       const inlineCached: number[] = [];
+      const asyncCompiled: number[] = [];
+      const asyncCached: number[] = [];
+      // asyncify for AssemblyScript, with Redis granted (so its get_state waits); Go modules are too large for the rewrite.
+      const asyncified = redisAddress !== undefined && name.startsWith("AssemblyScript");
       const bytes = readFileSync(wasm);
-      const coldStart = async (id: string, file: string, execution: "worker" | "inline" = "worker"): Promise<number> => {
+      const coldStart = async (id: string, file: string, execution: "worker" | "inline" | "asyncify" = "worker"): Promise<number> => {
         // As the row says: the spare thread the instance takes has loaded its script (back-to-back rounds would otherwise find it booting).
         await host.spareReady();
+        const components = execution === "asyncify" ? ["state_demo", "state_redis"] : ["state_demo"];
         const t = performance.now();
-        await host.install({ name: id, path: file, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [], execution, components: ["state_demo"] });
+        await host.install({ name: id, path: file, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 1000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [], execution, components });
         await host.call(id, call);
         const ms = performance.now() - t;
         await host.uninstall(id);
@@ -259,6 +314,12 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitM
         writeFileSync(freshInline, withCustomSection(bytes, `ottavo-bench-${process.pid}-${r}-inline`));
         inlineCompiled.push(await coldStart(`cold-${kind}-${r}-inline`, freshInline, "inline"));
         inlineCached.push(await coldStart(`cold-${kind}-${r}-inline-again`, wasm, "inline"));
+        if (asyncified) {
+          const freshAsync = path.join(dir, `cold-${kind}-${r}-async.wasm`);
+          writeFileSync(freshAsync, withCustomSection(bytes, `ottavo-bench-${process.pid}-${r}-async`));
+          asyncCompiled.push(await coldStart(`cold-${kind}-${r}-async`, freshAsync, "asyncify"));
+          asyncCached.push(await coldStart(`cold-${kind}-${r}-async-again`, wasm, "asyncify"));
+        }
       }
       const what = "cold start (read + compile + instantiate + first call; a spare worker thread ready, as for every instance start after the runtime's first)";
       out.push({ what: `${what}, ${name}, bytes never compiled before`, value: `${median(compiled).toFixed(1)} ms`, goal });
@@ -266,6 +327,12 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timedLoops[i]}, cpuLimitM
       const inline = "cold start inline (read + fuel metering + compile + instantiate + first call, on the main thread)";
       out.push({ what: `${inline}, ${name}, bytes never compiled before`, value: `${median(inlineCompiled).toFixed(1)} ms`, goal });
       out.push({ what: `${inline}, ${name}, the same bytes again (the metered form and its compiled module remembered)`, value: `${median(inlineCached).toFixed(1)} ms`, goal });
+      if (asyncified) {
+        const rewritten =
+          "cold start with execution: asyncify, which waits for the rewrite (read + fuel metering + binaryen's asyncify in a worker thread that loads binaryen + compile + instantiate + first call, suspended in its get_state; auto serves new bytes from workers meanwhile: the worker rows)";
+        out.push({ what: `${rewritten}, ${name}, bytes never compiled before`, value: `${median(asyncCompiled).toFixed(1)} ms` });
+        out.push({ what: `${rewritten}, ${name}, the same bytes again (the rewrite and its compiled module remembered)`, value: `${median(asyncCached).toFixed(1)} ms`, goal });
+      }
     }
 
     // 4. HTTP trigger vs gRPC.

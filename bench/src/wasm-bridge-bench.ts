@@ -1,13 +1,15 @@
 /**
- * The host-call bridge alone, for A/B work on it (wasm-bench.ts has the make-bench rows):
- * a WAT guest making N get_state calls in one invocation (guest → bridge → handler)
- * minus an empty invocation, vs the same host call answered from JS on the main thread,
- * on the in-memory store and, with BENCH_REDIS=host:port, on Redis. Rounds are
- * interleaved (bridged, from JS, bridged, ...); per call it prints the median wall time,
- * the process's CPU time (user + system, every thread), the main thread's CPU time
- * (Linux schedstat) for the bridged calls, and the load average; and per-call medians
- * (a guest timing each get_state with WASI's clock, and each call from JS timed), which
- * one slow backend reply in hundreds does not move.
+ * The async host-call paths alone, for A/B work on them (wasm-bench.ts has the make-bench
+ * rows): a WAT guest making N get_state calls in one invocation minus an empty
+ * invocation, in a worker thread (guest → bridge → handler) and on the main thread
+ * rewritten by asyncify (the guest suspends in each call that waits: with Redis granted,
+ * every get_state waits, the in-memory store's too), vs the same host call answered from
+ * JS on the main thread, on the in-memory store and, with BENCH_REDIS=host:port, on
+ * Redis. Rounds are interleaved (worker, asyncify, from JS, ...); per call it prints the
+ * median wall time, the process's CPU time (user + system, every thread), the main
+ * thread's CPU time (Linux schedstat), and the load average; and per-call medians (a
+ * guest timing each get_state with WASI's clock, and each call from JS timed), which one
+ * slow backend reply in hundreds does not move.
  *
  *   npx tsc -b && BENCH_REDIS=127.0.0.1:6379 node bench/dist/wasm-bridge-bench.js
  */
@@ -55,8 +57,15 @@ async function main(): Promise<void> {
     ...stores.map((s) => buildWatGuest(`bench-loop-${s.name}-${s.calls}`, loopGuest(s.name, s.calls))),
   ]);
   const timed = await Promise.all(stores.map((s) => buildWatGuest(`bench-timed-loop-${s.name}-${s.calls}`, timedLoopGuest(s.name, s.calls))));
+  // The empty invocation of the asyncify rows: a guest that imports get_state (so it is rewritten) and makes no call.
+  const asyncEmpty = await buildWatGuest("bench-loop-0-async", loopGuest("state_redis", 0));
   const dir = mkdtempSync(path.join(tmpdir(), "ottavo-wasm-bridge-bench-"));
   const file = path.join(dir, "ottavo.yaml");
+  const functions = (prefix: string, execution: string) =>
+    [
+      ...stores.map((s, i) => `    ${prefix}loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000, execution: ${execution} }`),
+      ...stores.map((s, i) => `    ${prefix}timed-${s.name}: { path: ${timed[i]}, cpuLimitMs: 60000, execution: ${execution} }`),
+    ].join("\n");
   writeFileSync(
     file,
     `app: { id: wasm-bridge-bench }
@@ -68,8 +77,9 @@ ${redisAddress ? `    state_redis: { type: redis, metadata: { redisHost: "${redi
   address: 127.0.0.1:0
   functions:
     empty: { path: ${empty}, execution: worker }
-${stores.map((s, i) => `    loop-${s.name}: { path: ${loops[i]}, cpuLimitMs: 60000, execution: worker }`).join("\n")}
-${stores.map((s, i) => `    timed-${s.name}: { path: ${timed[i]}, cpuLimitMs: 60000, execution: worker }`).join("\n")}
+    async-empty: { path: ${asyncEmpty}, execution: asyncify }
+${functions("", "worker")}
+${functions("async-", "asyncify")}
 `,
   );
   const runtime = await Runtime.start({ configFile: file, shutdownTimeoutMs: 2_000, log: { info: () => {}, warn: console.warn, error: console.error } });
@@ -78,22 +88,31 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timed[i]}, cpuLimitMs: 60
     for (const s of stores) {
       const request = getStateRequest(s.name).bytes;
       await host.hostCallFromJs("ottavo.save_state", saveStateRequest(s.name));
-      const bridgedWall: number[] = [];
-      const bridgedCpu: number[] = [];
+      const paths = [
+        { name: "worker", prefix: "", empty: "empty" },
+        { name: "asyncify", prefix: "async-", empty: "async-empty" },
+      ].map((p) => ({ ...p, wall: [] as number[], cpu: [] as number[], main: [] as number[], each: [] as number[] }));
       const jsWall: number[] = [];
       const jsCpu: number[] = [];
-      const bridgedMain: number[] = [];
+      const jsMain: number[] = [];
       // Per call, every round's calls together: timed by the guest around each get_state, and around each call from JS.
-      const bridgedEach: number[] = [];
       const jsEach: number[] = [];
       // One warm-up round, not counted.
       for (let r = -1; r < rounds; r++) {
-        const withCalls = await measure(() => host.call(`loop-${s.name}`, call));
-        const none = await measure(() => host.call("empty", call));
+        for (const p of paths) {
+          const withCalls = await measure(() => host.call(`${p.prefix}loop-${s.name}`, call));
+          const none = await measure(() => host.call(p.empty, call));
+          const timedAnswer = await host.call(`${p.prefix}timed-${s.name}`, call);
+          if (r < 0) continue;
+          const nanos = new BigInt64Array(Uint8Array.from(timedAnswer.data).buffer);
+          for (const ns of nanos) p.each.push(Number(ns) / 1000);
+          p.wall.push((withCalls.wall - none.wall) / s.calls);
+          p.cpu.push((withCalls.cpu - none.cpu) / s.calls);
+          p.main.push((withCalls.main - none.main) / s.calls);
+        }
         const js = await measure(async () => {
           for (let n = 0; n < s.calls; n++) await host.hostCallFromJs("ottavo.get_state", request);
         });
-        const timedAnswer = await host.call(`timed-${s.name}`, call);
         const each: number[] = [];
         for (let n = 0; n < s.calls; n++) {
           const t = performance.now();
@@ -101,23 +120,22 @@ ${stores.map((s, i) => `    timed-${s.name}: { path: ${timed[i]}, cpuLimitMs: 60
           each.push((performance.now() - t) * 1000);
         }
         if (r < 0) continue;
-        const nanos = new BigInt64Array(Uint8Array.from(timedAnswer.data).buffer);
-        for (const ns of nanos) bridgedEach.push(Number(ns) / 1000);
         jsEach.push(...each);
-        bridgedWall.push((withCalls.wall - none.wall) / s.calls);
-        bridgedCpu.push((withCalls.cpu - none.cpu) / s.calls);
-        bridgedMain.push((withCalls.main - none.main) / s.calls);
         jsWall.push(js.wall / s.calls);
         jsCpu.push(js.cpu / s.calls);
+        jsMain.push(js.main / s.calls);
       }
       const store = s.name === "state_demo" ? "in-memory" : "Redis";
       const f = (n: number) => n.toFixed(1).padStart(7);
-      console.log(
-        `${store.padEnd(9)} per call (µs, median of ${rounds}): bridged wall ${f(median(bridgedWall))} cpu ${f(median(bridgedCpu))} (main thread ${f(median(bridgedMain))}) | from JS wall ${f(median(jsWall))} cpu ${f(median(jsCpu))} | overhead wall ${f(median(bridgedWall) - median(jsWall))} cpu ${f(median(bridgedCpu) - median(jsCpu))}`,
-      );
-      console.log(
-        `${store.padEnd(9)} per call, median of ${bridgedEach.length} calls (µs): bridged ${f(median(bridgedEach))} (as the guest times it) | from JS ${f(median(jsEach))} | overhead ${f(median(bridgedEach) - median(jsEach))}`,
-      );
+      console.log(`${store.padEnd(9)} from JS per call (µs, median of ${rounds}): wall ${f(median(jsWall))} cpu ${f(median(jsCpu))} (main thread ${f(median(jsMain))})`);
+      for (const p of paths) {
+        console.log(
+          `${store.padEnd(9)} ${p.name.padEnd(8)} per call (µs, median of ${rounds}): wall ${f(median(p.wall))} cpu ${f(median(p.cpu))} (main thread ${f(median(p.main))}) | overhead over from JS: wall ${f(median(p.wall) - median(jsWall))} cpu ${f(median(p.cpu) - median(jsCpu))} main thread ${f(median(p.main) - median(jsMain))}`,
+        );
+        console.log(
+          `${store.padEnd(9)} ${p.name.padEnd(8)} per call, median of ${p.each.length} calls (µs): ${f(median(p.each))} (as the guest times it) | from JS ${f(median(jsEach))} | overhead ${f(median(p.each) - median(jsEach))}`,
+        );
+      }
     }
   } finally {
     await runtime.shutdown();
