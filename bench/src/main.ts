@@ -9,7 +9,8 @@
  * written from it by hand, with the command.
  *
  * Settings (environment): BENCH_SECONDS per run (3), BENCH_ROUNDS of the
- * interleaved headline (3), BENCH_OBSERVABILITY_ROUNDS of the observability section (9), BENCH_BASELINE=<checkout of another build> adds its
+ * interleaved headline (3), BENCH_OBSERVABILITY_ROUNDS of the observability section (9) and its
+ * BENCH_OBSERVABILITY_INSTANCES (runtimes per setting, 3), BENCH_BASELINE=<checkout of another build> adds its
  * runtime to the headline (before/after), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1),
  * BENCH_ONLY=<section,...> runs only those sections (see `sections`; all by default),
  * e.g. `BENCH_ONLY=redis node bench/dist/main.js` after `make bench-tools build`.
@@ -53,6 +54,14 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
  * against metrics only in the same round), so an odd number of them.
  */
 const observabilityRounds = Number(process.env.BENCH_OBSERVABILITY_ROUNDS ?? 9);
+/**
+ * Runtimes per setting in the observability section, used in turn from round to
+ * round: two processes of the same build and config differ by a few per cent in
+ * CPU per call for as long as they run (what their JIT made of the code; measured
+ * ±4 % between three identical runtimes), as much as the target, so each setting's
+ * figure comes from several processes, not one.
+ */
+const observabilityInstances = Number(process.env.BENCH_OBSERVABILITY_INSTANCES ?? 3);
 const serverCpu = process.env.BENCH_SERVER_CPU ?? "0";
 const baselineDir = process.env.BENCH_BASELINE;
 
@@ -257,23 +266,44 @@ type Run = { result: LoadResult; cpu: number };
 const observedRuns = new Map<CallName, Map<string, Run[]>>();
 
 /**
- * The headline: the same call on each target, interleaved round by round; the
- * median round of each. Returns every round's run per target, in round order.
+ * The observability section's rounds: the same call on each setting, interleaved
+ * round by round in an order that rotates, round i on each setting's runtime
+ * i mod (its runtimes); per setting, its median round as a row. Returns every
+ * round's run per setting, in round order.
  */
-async function headline(
-  targets: readonly Target[],
+async function observabilityRoundsOf(
+  settings: readonly { readonly name: string; readonly targets: readonly Target[] }[],
   name: CallName,
   rows: Row[],
-  section = "headline",
-  roundCount = rounds,
-  rotate = false,
+  roundCount: number,
 ): Promise<Map<string, Run[]>> {
-  for (const target of targets) await warm(target, name);
-  const byTarget = new Map<string, { result: LoadResult; cpu: number }[]>();
+  for (const setting of settings) for (const target of setting.targets) await warm(target, name);
+  const bySetting = new Map<string, Run[]>(settings.map((setting) => [setting.name, []]));
   for (let round = 0; round < roundCount; round++) {
-    // rotate: each round starts one target later, so that no target always runs first (or last) in a round.
-    const order = rotate ? targets.map((_, i) => targets[(i + round) % targets.length]!) : targets;
-    for (const target of order) {
+    for (let i = 0; i < settings.length; i++) {
+      const setting = settings[(i + round) % settings.length]!;
+      const target = setting.targets[round % setting.targets.length]!;
+      const run = await h2Run(target, name, 16);
+      bySetting.get(setting.name)!.push(run);
+      log(`  ${name} c=16 ${setting.name} #${(round % setting.targets.length) + 1}: ${run.result.rps.toFixed(0)} rps, CPU ${(run.cpu * 100).toFixed(0)} %`);
+    }
+  }
+  for (const setting of settings) {
+    const runs = bySetting.get(setting.name)!;
+    const mid = runs.find((r) => r.result.rps === median(runs.map((x) => x.result.rps)))!;
+    const spread = (Math.max(...runs.map((r) => r.result.rps)) - Math.min(...runs.map((r) => r.result.rps))) / 2 / mid.result.rps;
+    const note = `±${(spread * 100).toFixed(0)} % over ${roundCount} rounds on ${setting.targets.length} runtime${setting.targets.length === 1 ? "" : "s"}`;
+    rows.push({ section: "observability", server: setting.name, call: name, load: "c=16", result: mid.result, cpu: mid.cpu, note });
+  }
+  return bySetting;
+}
+
+/** The headline: the same call on each target, interleaved round by round; the median round of each. */
+async function headline(targets: readonly Target[], name: CallName, rows: Row[]): Promise<void> {
+  for (const target of targets) await warm(target, name);
+  const byTarget = new Map<string, Run[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const target of targets) {
       const run = await h2Run(target, name, 16);
       byTarget.set(target.name, [...(byTarget.get(target.name) ?? []), run]);
       log(`  ${name} c=16 ${target.name}: ${run.result.rps.toFixed(0)} rps`);
@@ -283,9 +313,8 @@ async function headline(
     const runs = byTarget.get(target.name)!;
     const mid = runs.find((r) => r.result.rps === median(runs.map((x) => x.result.rps)))!;
     const spread = (Math.max(...runs.map((r) => r.result.rps)) - Math.min(...runs.map((r) => r.result.rps))) / 2 / mid.result.rps;
-    rows.push({ section, server: target.name, call: name, load: "c=16", result: mid.result, cpu: mid.cpu, note: `±${(spread * 100).toFixed(0)} % over ${roundCount} rounds` });
+    rows.push({ section: "headline", server: target.name, call: name, load: "c=16", result: mid.result, cpu: mid.cpu, note: `±${(spread * 100).toFixed(0)} % over ${rounds} rounds` });
   }
-  return byTarget;
 }
 
 async function main(): Promise<void> {
@@ -341,7 +370,7 @@ async function main(): Promise<void> {
     }
 
     if (runs("observability")) {
-      log("observability: everything off, metrics only, production setting, tracing every call; fresh runtimes warmed alike, c=16, interleaved");
+      log(`observability: everything off, metrics only, production setting, tracing every call; ${observabilityInstances} fresh runtimes each, warmed alike, c=16, interleaved`);
       const sink = await startScriptServer("otlp-sink.js");
       scripts.push(sink);
       pin(sink.pid, loadCpu);
@@ -354,7 +383,10 @@ async function main(): Promise<void> {
         [everyCallSetting, observedConfig(sink.port, 1)],
       ] as const;
       const observedRuntimes: RunningRuntime[] = [];
-      for (const [, config] of settings) observedRuntimes.push(await startPinnedRuntime(config));
+      const instances = Math.max(observabilityInstances, 1);
+      for (let instance = 0; instance < instances; instance++) {
+        for (const [, config] of settings) observedRuntimes.push(await startPinnedRuntime(config));
+      }
       // An access log is read by a log collector, not kept: once a runtime is ready, its stdout pipe goes
       // to a `cat` on the load generators' core that discards it (startRuntime's copy was one growing
       // string in this process, ~170 bytes a call, decoded and appended on whichever core was free).
@@ -362,18 +394,23 @@ async function main(): Promise<void> {
       // And this process waits on the load generators' core too while the section runs, not on the runtimes'.
       const benchCpus = execFileSync("taskset", ["-p", "-c", String(process.pid)], { encoding: "utf8" }).trim().split(/:\s*/).pop()!;
       execFileSync("taskset", ["-a", "-p", "-c", loadCpu, String(process.pid)], { stdio: "ignore" });
-      const observed = settings.map(([name], i) => runtimeTarget(name, observedRuntimes[i]!));
+      const observed = settings.map(([name], i) => ({
+        name,
+        targets: Array.from({ length: instances }, (_, instance) => runtimeTarget(name, observedRuntimes[instance * settings.length + i]!)),
+      }));
       // Until the JIT has settled on both calls: a warm-up run at full load of each, per runtime.
       for (const name of ["SayHello", "GetState"] as const) {
-        for (const target of observed) {
-          await warm(target, name);
-          await h2Run(target, name, 16);
+        for (const setting of observed) {
+          for (const target of setting.targets) {
+            await warm(target, name);
+            await h2Run(target, name, 16);
+          }
         }
       }
       // More rounds than the headline's (the target, 5 %, is below the spread of three rounds on a
-      // shared machine), in an order that rotates from round to round.
+      // shared machine), in an order that rotates from round to round, each setting's runtimes in turn.
       for (const name of ["SayHello", "GetState"] as const) {
-        observedRuns.set(name, await headline(observed, name, rows, "observability", Math.max(observabilityRounds, 1), true));
+        observedRuns.set(name, await observabilityRoundsOf(observed, name, rows, Math.max(observabilityRounds, 1)));
       }
       execFileSync("taskset", ["-a", "-p", "-c", benchCpus, String(process.pid)], { stdio: "ignore" });
       for (const runtime of observedRuntimes) await runtime.stop();
