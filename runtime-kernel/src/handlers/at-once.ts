@@ -50,7 +50,7 @@ export const reachSync: Reach = (component, describe, subject) => {
 export function cannotAnswerAtOnce(what: string): ConnectError {
   return new ConnectError(
     `${what} cannot answer synchronously, and this function runs inline on the main thread, where host calls cannot wait; ` +
-      `run it in a worker (execution: worker, or auto, which picks a worker for a function granted such a component)`,
+      `run it where host calls can wait (execution: worker or asyncify, or auto, which picks one of those for a function granted such a component)`,
     Code.FailedPrecondition,
   );
 }

@@ -716,7 +716,7 @@ function proxyGetStateRequest(request: Uint8Array): GetStateRequest {
 /** A host call without a synchronous form, from an inline function. */
 function noSyncForm(rpc: string): ConnectError {
   return new ConnectError(
-    `${rpc} has no synchronous form, and this function runs inline on the main thread, where host calls cannot wait; run it in a worker (execution: worker, or auto, which picks a worker for a module that imports it)`,
+    `${rpc} has no synchronous form, and this function runs inline on the main thread, where host calls cannot wait; run it where host calls can wait (execution: worker or asyncify, or auto, which picks one of those for a module that imports it)`,
     Code.FailedPrecondition,
   );
 }
