@@ -300,6 +300,15 @@ it("Layotto's proxy_get_state and proxy_invoke_service suspend too: the quicksta
   expect(await response.text()).toBe("There are 100 inventories.");
 });
 
+it("auto keeps a function with a CPU limit over 1 s in a worker: on the main thread it would hold the event loop that long", async () => {
+  const keeperPath = statusOf("keeper").path;
+  await rt.runtime.functionHost!.install({ name: "long-keeper", path: keeperPath, instances: 1, maxMemoryPages: 1024, cpuLimitMs: 5000, bufferCapBytes: 1 << 20, watch: false, subscriptions: [], execution: "auto" });
+  expect(statusOf("long-keeper").execution).toBe("worker");
+  expect(await call("long-keeper")).toEqual({ code: "OK", text: "" });
+  expect(rt.log.lines.filter((l) => l.includes("function 'long-keeper'"))).toEqual(["ottavo: function 'long-keeper' (id 'long-keeper', ottavo ABI) serves with 1 instance(s) (in worker threads)"]);
+  await rt.runtime.functionHost!.uninstall("long-keeper");
+});
+
 it("execution: asyncify for a module too large to rewrite is refused at install, saying why", async () => {
   const install = rt.runtime.functionHost!.install({
     name: "go-stock",
