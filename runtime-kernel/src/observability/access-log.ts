@@ -11,7 +11,7 @@ export interface AccessLogSink {
   writesJson?(): boolean;
   infoMembers?(members: string): void;
   /** In JSON format, the record from the members up to the code (made once per rpc), the code, the duration and the trace id (Logger's infoAccess). */
-  infoAccess?(head: AccessHead, code: string, micros: number, traceId: string | undefined): void;
+  infoAccess?(head: AccessHead, codeNumber: number, code: string, micros: number, traceId: string | undefined): void;
   /** A text info line that may wait a little to be written with others (the access line in text format). */
   infoText?(line: string): void;
 }
@@ -26,7 +26,7 @@ class RpcLines {
   private readonly text: string;
   /** `"msg":"access","kind":"access","rpc":"<rpc>","protocol":"<protocol>","code":"`, JSON-escaped. */
   private readonly json: string;
-  /** The same as text and as bytes, for infoAccess. */
+  /** The same, and its bytes per code, for infoAccess. */
   private readonly head: AccessHead;
 
   constructor(
@@ -49,7 +49,7 @@ class RpcLines {
     const traceId = values === undefined ? undefined : traceScopeOf(values)?.traceId;
     const log = this.log;
     if (log.infoAccess !== undefined && log.writesJson?.()) {
-      log.infoAccess(this.head, code, micros, traceId);
+      log.infoAccess(this.head, outcome.code ?? 0, code, micros, traceId);
       return;
     }
     const durationMs = millisText(micros);

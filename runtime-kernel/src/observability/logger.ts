@@ -73,21 +73,25 @@ export class Logger {
   /**
    * Writes the access log's JSON record of one call, as infoMembers would with
    * members `${head}${code}","durationMs":<micros / 1000>` and `,"traceId":"<id>"`
-   * when traced: `head` is the UTF-8 of the members up to the code's value, which
-   * the caller makes once per rpc; code and traceId are ASCII (a gRPC code name,
-   * hex). Written in place into the sink's batch when it has room for bytes (no
-   * string per line), else as infoMembers' line. Only in JSON format.
+   * when traced: `head` is the members up to the code's value, which the caller
+   * makes once per rpc; `code` the gRPC code's name, `codeNumber` its number (the
+   * head keeps the bytes up to the duration per code); traceId is ASCII (hex).
+   * Written in place into the sink's batch when it has room for bytes (no string
+   * per line), else as infoMembers' line. Only in JSON format.
    */
-  infoAccess(head: AccessHead, code: string, micros: number, traceId: string | undefined): void {
+  infoAccess(head: AccessHead, codeNumber: number, code: string, micros: number, traceId: string | undefined): void {
     if (rank.info > this.threshold) return;
     const sink = this.sink;
-    // The rest of the record: 109 bytes at most (a 27-character time, a 19-character code, 20 for the duration), and the trace id's member.
-    const bytes = head.bytes.length + 128 + (traceId === undefined ? 0 : traceId.length + 14);
-    if (sink.reserveLater !== undefined && micros >= 0 && micros < 1e15 && bytes <= maxInPlaceBytes) {
-      const room = sink.reserveLater(bytes);
-      // Undefined: dropped, and counted, by the sink.
-      if (room !== undefined) sink.commitLater!(writeAccessRecord(room.buffer, room.at, isoNowBytes(), head.bytes, code, micros, traceId));
-      return;
+    if (sink.reserveLater !== undefined && micros >= 0 && micros < 1e15) {
+      const middle = head.upToDuration(codeNumber, code);
+      // The rest of the record: 60 bytes at most (`{"time":"` and a 27-character time, 20 for the duration, `}\n`), and the trace id's member.
+      const bytes = middle.length + 64 + (traceId === undefined ? 0 : traceId.length + 14);
+      if (bytes <= maxInPlaceBytes) {
+        const room = sink.reserveLater(bytes);
+        // Undefined: dropped, and counted, by the sink.
+        if (room !== undefined) sink.commitLater!(writeAccessRecord(room.buffer, room.at, isoNowBytes(), middle, micros, traceId));
+        return;
+      }
     }
     this.infoMembers(`${head.text}${code}","durationMs":${millisOf(micros)}${traceId ? `,"traceId":"${traceId}"` : ""}`);
   }
@@ -195,42 +199,38 @@ function isoNow(): string {
   return isoText;
 }
 
-/** The members of an access record up to its code's value, as text and as UTF-8 (made once per rpc). */
+/**
+ * The members of an access record up to its code's value (made once per rpc), and
+ * per code the UTF-8 of what follows the time up to the duration's value:
+ * `","level":"info",<members><code>","durationMs":`, made on the code's first line.
+ */
 export class AccessHead {
-  readonly bytes: Buffer;
-  constructor(readonly text: string) {
-    this.bytes = Buffer.from(text, "utf8");
+  private readonly byCode: (Buffer | undefined)[] = [];
+  constructor(readonly text: string) {}
+
+  upToDuration(codeNumber: number, code: string): Buffer {
+    return (this.byCode[codeNumber] ??= Buffer.from(`","level":"info",${this.text}${code}","durationMs":`, "utf8"));
   }
 }
 
 /** A longer access record (an rpc name of kilobytes) is written as a string line. */
 const maxInPlaceBytes = 8_192;
 
-/** `{"time":"` */
-const recordStart = Buffer.from('{"time":"', "latin1");
-/** `","level":"info",` */
-const infoLevel = Buffer.from('","level":"info",', "latin1");
-/** `","durationMs":` */
-const durationKey = Buffer.from('","durationMs":', "latin1");
 /** `,"traceId":"` */
 const traceKey = Buffer.from(',"traceId":"', "latin1");
 
 /**
- * Writes `{"time":"<time>","level":"info",<head><code>","durationMs":<ms>[,"traceId":"<id>"]}\n`
+ * Writes `{"time":"<time>","level":"info",<members><code>","durationMs":<ms>[,"traceId":"<id>"]}\n`
  * into the buffer at `at` and returns where it ends; the same bytes as the line
- * infoMembers writes. `time` is isoNow()'s bytes; `code` and `traceId` are ASCII; `micros` a whole
- * number from 0 to 1e15 (its milliseconds as millisText writes them).
+ * infoMembers writes. `timeStart` is `{"time":"<isoNow()>` (isoNowBytes), `middle`
+ * AccessHead's upToDuration; `traceId` is ASCII; `micros` a whole number from 0
+ * to 1e15 (its milliseconds as millisText writes them).
  */
-export function writeAccessRecord(buffer: Buffer, at: number, time: Uint8Array, head: Uint8Array, code: string, micros: number, traceId: string | undefined): number {
-  buffer.set(recordStart, at);
-  buffer.set(time, at + recordStart.length);
-  at += recordStart.length + time.length;
-  buffer.set(infoLevel, at);
-  at += infoLevel.length;
-  buffer.set(head, at);
-  at = ascii(buffer, at + head.length, code);
-  buffer.set(durationKey, at);
-  at = millis(buffer, at + durationKey.length, micros);
+export function writeAccessRecord(buffer: Buffer, at: number, timeStart: Uint8Array, middle: Uint8Array, micros: number, traceId: string | undefined): number {
+  buffer.set(timeStart, at);
+  at += timeStart.length;
+  buffer.set(middle, at);
+  at = millis(buffer, at + middle.length, micros);
   if (traceId) {
     buffer.set(traceKey, at);
     at = ascii(buffer, at + traceKey.length, traceId);
@@ -270,15 +270,15 @@ function millisOf(micros: number): string {
 }
 
 let isoBytesMs = -1;
-/** isoNow()'s bytes at isoBytesMs; the same buffer while the text has 24 characters (years 0 to 9999). */
-let isoBytes = Buffer.alloc(24);
-/** isoNow() as ASCII bytes, written at most once per millisecond. */
+/** `{"time":"` and isoNow() at isoBytesMs; the same buffer while the time has 24 characters (years 0 to 9999). */
+let isoBytes = Buffer.from('{"time":"0000-00-00T00:00:00.000Z', "latin1");
+/** `{"time":"` and isoNow() as ASCII bytes, written at most once per millisecond. */
 function isoNowBytes(): Buffer {
   const text = isoNow();
   if (isoMs !== isoBytesMs) {
     isoBytesMs = isoMs;
-    if (text.length === isoBytes.length) isoBytes.write(text, 0, "latin1");
-    else isoBytes = Buffer.from(text, "latin1");
+    if (text.length + 9 === isoBytes.length) isoBytes.write(text, 9, "latin1");
+    else isoBytes = Buffer.from(`{"time":"${text}`, "latin1");
   }
   return isoBytes;
 }
