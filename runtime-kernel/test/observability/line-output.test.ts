@@ -44,17 +44,17 @@ describe("LineOutput", () => {
     expect(stream.chunks).toEqual([]);
   });
 
-  it("writes at once when 16 KB are pending, and a line longer than its buffer on its own", () => {
+  it("writes at once when 32 KB are pending, and a line longer than its buffer on its own", () => {
     const out = new LineOutput(fd, () => new KeptStream());
-    const line = "x".repeat(999);
-    for (let i = 0; i < 16; i++) out.add(line, true);
+    const line = "x".repeat(1023);
+    for (let i = 0; i < 31; i++) out.add(line, true);
     expect(readFileSync(file, "utf8")).toBe("");
     out.add(line, true);
-    expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(17));
+    expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(32));
     const long = "y".repeat(70_000);
     out.add("before", true);
     out.add(long);
-    expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(17) + `before\n${long}\n`);
+    expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(32) + `before\n${long}\n`);
   });
 
   it("hands what the descriptor does not take to the stream, and then queues behind it, in order", () => {
