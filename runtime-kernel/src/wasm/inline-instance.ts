@@ -49,6 +49,12 @@ export interface InlineInstanceOptions {
  * honoured at wasm loop headers and function entries; a thread per run, so dearer).
  * Either way a guest that never returns is stopped at its CPU limit and answers
  * DEADLINE_EXCEEDED; like a trap, that ends the instance and the pool starts another.
+ *
+ * With hostCallWaiting (execution asyncify: the module rewritten by asyncify.ts after
+ * fuel metering), a host call that cannot be answered at once suspends the guest
+ * (GuestSuspension): its export returns, the handler's answer is awaited with the
+ * guest's clock stopped, and the guest is rewound into the import to take it. The
+ * instance stays busy (checked out of its pool) meanwhile; other instances run.
  */
 export class InlineInstance implements PoolInstance {
   private readonly guest: GuestRunner;
