@@ -152,8 +152,11 @@ class Rewriter {
   private start(): Worker {
     const worker = new Worker(workerScript(), { stdout: false, stderr: false });
     worker.unref();
-    // A failure shows as an exit, which fails the job in flight.
+    // A failure shows as an exit, which fails the job in flight; the next job starts another worker.
     worker.on("error", () => undefined);
+    worker.once("exit", () => {
+      if (this.worker === worker) this.worker = undefined;
+    });
     return worker;
   }
 }
