@@ -104,6 +104,9 @@ export function asyncify(bytes: Uint8Array, imports: readonly string[]): Promise
  */
 class Rewriter {
   private worker: Worker | undefined;
+  /** The last worker's end, once it was told to stop. */
+  private ended: Promise<unknown> = Promise.resolve();
+  private readonly idleWaiters: (() => void)[] = [];
   private readonly queue: { job: AsyncifyJob; resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }[] = [];
   private busy = false;
 
@@ -118,8 +121,10 @@ class Rewriter {
     if (this.busy) return;
     const item = this.queue.shift();
     if (item === undefined) {
-      void this.worker?.terminate();
+      if (this.worker !== undefined) this.ended = this.worker.terminate();
       this.worker = undefined;
+      const ended = this.ended;
+      for (const resolve of this.idleWaiters.splice(0)) void ended.then(resolve, resolve);
       return;
     }
     this.busy = true;
@@ -149,6 +154,12 @@ class Rewriter {
     worker.postMessage(item.job, [item.job.bytes.buffer as ArrayBuffer]);
   }
 
+  /** Resolves once no rewrite is queued or running and the worker has ended. */
+  idle(): Promise<void> {
+    if (!this.busy && this.queue.length === 0) return this.ended.then(() => undefined, () => undefined);
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   private start(): Worker {
     const worker = new Worker(workerScript(), { stdout: false, stderr: false });
     worker.unref();
@@ -162,6 +173,11 @@ class Rewriter {
 }
 
 const rewriter = new Rewriter();
+
+/** Resolves once no rewrite is queued or running and the rewriting thread has ended (benchmarks wait for it). */
+export function asyncifyIdle(): Promise<void> {
+  return rewriter.idle();
+}
 
 /** The worker script: compiled JavaScript beside this file, in dist/wasm/ from the bundle, or the build output when run from sources (tests). */
 function workerScript(): string {

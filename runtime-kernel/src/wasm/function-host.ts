@@ -21,7 +21,7 @@ import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolInstance, type PoolStats } from "./function-pool";
 import { FunctionInstance, WorkerSpares } from "./function-instance";
 import { InlineInstance, fuelTank } from "./inline-instance";
-import { asyncify, asyncifyDone, AsyncifyError, asyncifyRefusal } from "./asyncify";
+import { asyncify, asyncifyDone, AsyncifyError, asyncifyIdle, asyncifyRefusal } from "./asyncify";
 import { addFuelCached, FuelError, type Instrumented } from "./fuel";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
 import type { FunctionSubscriptions, SubscriptionSet } from "./function-subscriptions";
@@ -324,6 +324,11 @@ export class FunctionHost {
   /** Resolves once a spare worker thread has loaded the instance script (at once when the host has started no function). */
   async spareReady(): Promise<void> {
     await this.spares?.whenReady();
+  }
+
+  /** Resolves once no asyncify rewrite is queued or running and its thread has ended. */
+  rewritesIdle(): Promise<void> {
+    return asyncifyIdle();
   }
 
   /** The compiled-module cache's counts (compiles, hits, modules held). */
