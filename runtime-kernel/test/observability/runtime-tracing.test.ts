@@ -101,7 +101,7 @@ describe("the tracing step", () => {
     });
     expect(receiver.spans.find((span) => span.name === "state.get")).toMatchObject({ parentSpanId: rpc.spanId, kind: 3, statusCode: 0, attributes: { "ottavo.component": "store" } });
     expect(receiver.spans.find((span) => span.name === "state.set")).toMatchObject({ parentSpanId: rpc.spanId, statusCode: 2 });
-    expect(tracer.counters.exported.value).toBe(3);
+    await eventually(() => expect(tracer.counters.exported.value).toBe(3));
   });
 
   it.each([
