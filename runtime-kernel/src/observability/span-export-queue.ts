@@ -40,6 +40,12 @@ export interface SpanExportQueueOptions {
   readonly warn: (line: string) => void;
   /** The worker's script; the built span-export-worker.js by default. */
   readonly workerScript?: string;
+  /**
+   * How long the worker may leave a request unanswered before it is taken for
+   * stuck (ended, counted and said like a failure): the exporter's own timeout
+   * (10 s unless settings.timeoutMillis says) and 5 s more by default.
+   */
+  readonly answerTimeoutMs?: number;
 }
 
 /**
@@ -52,9 +58,10 @@ export interface SpanExportQueueOptions {
  * first batch.
  *
  * The worker never holds the process open, except while shutdown() hands it the
- * last spans. If it fails or ends by itself, tracing degrades: spans are dropped
- * and counted (exporter_down), the failure is counted and logged once, and the
- * runtime serves on.
+ * last spans. If it fails, ends by itself or leaves a request unanswered past
+ * answerTimeoutMs, tracing degrades: spans are dropped and counted
+ * (exporter_down), the failure is counted and logged once, and the runtime
+ * serves on; a shutdown never waits longer than that for it.
  */
 export class SpanExportQueue {
   private queue: SpanRecord[] = [];
@@ -71,9 +78,15 @@ export class SpanExportQueue {
   private exportFailureReported = false;
   /** Set by shutdown(): the worker holds the process open until it answered. */
   private holding = false;
+  /** Runs out when the worker leaves its oldest unanswered request unanswered for too long. */
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly answerTimeoutMs: number;
+  /** Why the worker failed, once it has. */
+  private failure: string | undefined;
 
   constructor(private readonly options: SpanExportQueueOptions) {
     this.maxQueueSize = options.maxQueueSize ?? 2048;
+    this.answerTimeoutMs = options.answerTimeoutMs ?? (options.settings.timeoutMillis ?? 10_000) + 5_000;
     this.maxBatchSize = Math.min(options.maxBatchSize ?? 512, this.maxQueueSize);
   }
 
@@ -123,7 +136,7 @@ export class SpanExportQueue {
     await this.flush();
     if (this.state === "failed") {
       this.state = "stopped";
-      throw new Error("the trace export worker had failed");
+      throw new Error(`the trace export worker had failed (${this.failure})`);
     }
     this.state = "stopping";
     clearTimeout(this.timer);
@@ -174,6 +187,7 @@ export class SpanExportQueue {
   private request(worker: Worker, request: ExportWorkerRequest, spans: number, answered?: (answer: ExportWorkerAnswer) => void): void {
     const id = ++this.nextId;
     this.pending.set(id, { spans, ...(answered !== undefined ? { answered } : {}) });
+    this.watch();
     try {
       worker.postMessage({ ...request, id });
     } catch (error) {
@@ -202,6 +216,7 @@ export class SpanExportQueue {
     const request = this.pending.get(answer.id);
     if (request === undefined) return;
     this.pending.delete(answer.id);
+    this.watch();
     if (request.answered !== undefined) request.answered(answer);
     else if (answer.ok) {
       this.options.counters.exported.value += request.spans;
@@ -221,14 +236,31 @@ export class SpanExportQueue {
     this.settleIfIdle();
   }
 
-  /** The worker failed or ended by itself: what it held and what is queued is dropped, and so is every later span. */
+  /** Restarts the watchdog while requests wait for an answer (one answer at a time is expected of the worker). */
+  private watch(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = this.pending.size === 0 ? undefined : setTimeout(() => this.stalled(), this.answerTimeoutMs).unref();
+  }
+
+  /** The worker answered nothing for too long: it is ended and counted as failed. */
+  private stalled(): void {
+    const worker = this.worker;
+    this.fail(new Error(`it answered nothing for ${this.answerTimeoutMs} ms`));
+    void worker?.terminate();
+  }
+
+  /** The worker failed, ended by itself or stalled: what it held and what is queued is dropped, and so is every later span. */
   private fail(error: unknown): void {
     if (this.state === "failed" || this.state === "stopped") return;
     const stopping = this.state === "stopping";
+    const reason = error instanceof Error ? error.message : String(error);
     this.state = "failed";
+    this.failure = reason;
     this.worker = undefined;
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
     this.options.counters.workerFailures.value++;
     let lost = this.queue.length;
     this.queue = [];
@@ -236,12 +268,12 @@ export class SpanExportQueue {
     this.pending.clear();
     for (const [id, request] of pending) {
       lost += request.spans;
-      request.answered?.({ id, ok: false, error: "the trace export worker failed" });
+      request.answered?.({ id, ok: false, error: `the trace export worker failed (${reason})` });
     }
     this.options.counters.dropped.exporter_down.value += lost;
     if (!stopping) {
       this.options.warn(
-        `ottavo: warning: the trace export worker failed (${error instanceof Error ? error.message : String(error)}); ` +
+        `ottavo: warning: the trace export worker failed (${reason}); ` +
           `spans are no longer exported (counted in ottavo_tracing_spans_dropped_total{reason="exporter_down"}); calls are served as before`,
       );
     }

@@ -23,6 +23,11 @@ function serve(port: NonNullable<typeof parentPort>, settings: ExportWorkerSetti
   const resource = resourceFromAttributes({ ...settings.resource });
   const scope = { name: settings.scope.name, version: settings.scope.version };
   port.on("message", (request: ExportWorkerRequest) => {
+    if (request.kind !== "export" && request.kind !== "shutdown") {
+      // A main thread of another build: it is answered, not left waiting.
+      port.postMessage({ id: (request as { id?: number }).id ?? 0, ok: false, error: `unknown request ${String((request as { kind?: unknown }).kind)}` } satisfies ExportWorkerAnswer);
+      return;
+    }
     if (request.kind === "shutdown") {
       exporter.shutdown().then(
         () => port.postMessage({ id: request.id, ok: true } satisfies ExportWorkerAnswer),

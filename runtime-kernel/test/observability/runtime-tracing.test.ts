@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { createContextValues, type ContextValues } from "@connectrpc/connect";
 import { eventually } from "@ottavo/test-support";
 import type { TracingConfig } from "../../src/config/observability-config";
@@ -232,6 +233,57 @@ describe("the export queue", () => {
       await expect(tracer.shutdown()).rejects.toThrow("failed");
       expect(receiver.requests).toBe(0);
     });
+  });
+
+  describe.each([
+    ["leaves every request unanswered", "parentPort.on('message', () => undefined);", { flushed: 0, lostAtFlush: 1 }],
+    [
+      "answers exports but never the shutdown",
+      "parentPort.on('message', (m) => { if (m.kind === 'export') parentPort.postMessage({ id: m.id, ok: true }); });",
+      { flushed: 1, lostAtFlush: 0 },
+    ],
+  ])("when the export worker %s", (_name, body, expected) => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), "ottavo-worker-"));
+      writeFileSync(join(dir, "worker.js"), `const { parentPort } = require("node:worker_threads");\n${body}\n`);
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("takes it for failed after the answer timeout: ended, counted, said once; a shutdown does not wait longer", async () => {
+      const counters = plainSpanExportCounters();
+      const warnings: string[] = [];
+      const queue = new SpanExportQueue({
+        settings: settingsOf(receiver.endpoint),
+        exportIntervalMs: hour,
+        counters,
+        warn: (line) => warnings.push(line),
+        workerScript: join(dir, "worker.js"),
+        answerTimeoutMs: 300,
+      });
+      started.push(queue);
+      queue.add(record("a"));
+      await queue.flush();
+      expect([counters.exported.value, counters.dropped.exporter_down.value]).toEqual([expected.flushed, expected.lostAtFlush]);
+      await expect(queue.shutdown()).rejects.toThrow("answered nothing for 300 ms");
+      expect(counters.workerFailures.value).toBe(1);
+      // Said once, while serving; a stall during the shutdown is the shutdown's error instead.
+      expect(warnings).toHaveLength(expected.lostAtFlush);
+      if (warnings.length > 0) expect(warnings[0]).toContain("answered nothing for 300 ms");
+      queue.add(record("late"));
+      expect(counters.dropped.exporter_down.value).toBe(expected.lostAtFlush + 1);
+    });
+  });
+
+  it("the export worker answers a request it does not know (a main thread of another build) instead of leaving it waiting", async () => {
+    const worker = new Worker(join(__dirname, "..", "..", "dist", "observability", "span-export-worker.js"), { workerData: settingsOf(receiver.endpoint) });
+    try {
+      const answer = new Promise((resolve) => worker.once("message", resolve));
+      worker.postMessage({ kind: "spans", id: 7, spans: [] });
+      expect(await answer).toEqual({ id: 7, ok: false, error: "unknown request spans" });
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it("never keeps the process alive: a process that exported spans and never shut tracing down ends by itself", async () => {
