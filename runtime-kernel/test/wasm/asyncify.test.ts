@@ -6,7 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import * as pb from "@ottavo/generated/spec/proto/runtime/v1/runtime_pb";
 import { buildAssemblyScriptGuest, buildGoGuest, buildWatGuest, eventually, startRedis, type RedisServer } from "@ottavo/test-support";
 import { demoConfig, startHttpBackend, type HttpBackend } from "../e2e/support";
-import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime, watAbiExports } from "./wasm-support";
+import { buildTimeoutMs, guestSources, loadFunction, startTestRuntime, type TestRuntime, watAbiExports } from "./wasm-support";
 
 /**
  * Functions whose host calls wait (Redis, an HTTP binding, another function) running on
@@ -329,19 +329,8 @@ it("a watched function installed, moved to the main thread, replaced by new byte
   copyFileSync(asStock, watched);
   const put = await fetch(`${rt.actuatorUrl}/actuator/functions/as-stock`, { method: "PUT", body: JSON.stringify({ path: watched, instances: 2, watch: true }) });
   expect(put.status).toBe(200);
-  let stop = false;
-  const failures: string[] = [];
-  let answered = 0;
-  const load = async () => {
-    while (!stop) {
-      const response = await fetch(`${rt.functionsUrl}/as-stock?name=book1`);
-      const text = await response.text();
-      if (response.status !== 200 || text !== "There are 100 inventories for book1.") failures.push(`${response.status} ${text}`);
-      answered++;
-    }
-  };
-  const clients = [load(), load(), load()];
-  await eventually(() => expect(answered).toBeGreaterThan(20));
+  const load = loadFunction(`${rt.functionsUrl}/as-stock?name=book1`, "There are 100 inventories for book1.");
+  await eventually(() => expect(load.answered()).toBeGreaterThan(20));
   // Installed in workers; moved to the main thread once rewritten, under load.
   await eventually(() => expect(statusOf("as-stock").execution).toBe("asyncify"), 60_000);
   // The same module with a custom section more: other bytes, so a new rewrite.
@@ -351,10 +340,8 @@ it("a watched function installed, moved to the main thread, replaced by new byte
   // New bytes: served from workers while they are rewritten, then moved to the main thread, all under load.
   await eventually(() => expect(rt.log.lines).toContain("ottavo: function 'as-stock' updated (id 'as-stock')"), 30_000);
   await eventually(() => expect(rt.log.lines.filter((l) => l.startsWith("ottavo: function 'as-stock' moved to the main thread"))).toHaveLength(2), 60_000);
-  const afterReload = answered;
-  await eventually(() => expect(answered).toBeGreaterThan(afterReload + 20));
-  stop = true;
-  await Promise.all(clients);
-  expect(failures).toEqual([]);
+  const afterReload = load.answered();
+  await eventually(() => expect(load.answered()).toBeGreaterThan(afterReload + 20));
+  expect(await load.stop()).toEqual([]);
   expect(statusOf("as-stock").execution).toBe("asyncify");
 }, 120_000);

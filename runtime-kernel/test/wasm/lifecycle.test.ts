@@ -1,7 +1,7 @@
 import { copyFileSync } from "node:fs";
 import * as path from "node:path";
 import { buildAssemblyScriptGuest, buildGoGuest, eventually } from "@ottavo/test-support";
-import { buildTimeoutMs, guestSources, startTestRuntime, type TestRuntime } from "./wasm-support";
+import { buildTimeoutMs, guestSources, loadFunction, startTestRuntime, type TestRuntime } from "./wasm-support";
 
 /**
  * Life cycle at run time: a watched function's file replaced under a steady stream of
@@ -31,26 +31,13 @@ afterAll(async () => {
 it("PUT /actuator/functions/<name> installs a watched function; replacing its file under load fails no call", async () => {
   const put = await fetch(`${rt.actuatorUrl}/actuator/functions/stock`, { method: "PUT", body: JSON.stringify({ path: watched, instances: 2, watch: true }) });
   expect(put.status).toBe(200);
-  let stop = false;
-  const failures: string[] = [];
-  let answered = 0;
-  const load = async () => {
-    while (!stop) {
-      const response = await fetch(`${rt.functionsUrl}/stock?name=book1`);
-      const text = await response.text();
-      if (response.status !== 200 || text !== "There are 100 inventories for book1.") failures.push(`${response.status} ${text}`);
-      answered++;
-    }
-  };
-  const clients = [load(), load(), load()];
-  await eventually(() => expect(answered).toBeGreaterThan(20));
+  const load = loadFunction(`${rt.functionsUrl}/stock?name=book1`, "There are 100 inventories for book1.");
+  await eventually(() => expect(load.answered()).toBeGreaterThan(20));
   copyFileSync(asStock, watched);
   await eventually(() => expect(rt.log.lines).toContain("ottavo: function 'stock' updated (id 'stock')"), 20_000);
-  const afterReload = answered;
-  await eventually(() => expect(answered).toBeGreaterThan(afterReload + 20));
-  stop = true;
-  await Promise.all(clients);
-  expect(failures).toEqual([]);
+  const afterReload = load.answered();
+  await eventually(() => expect(load.answered()).toBeGreaterThan(afterReload + 20));
+  expect(await load.stop()).toEqual([]);
 });
 
 it("GET lists it, DELETE removes it", async () => {

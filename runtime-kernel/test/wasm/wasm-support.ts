@@ -55,6 +55,36 @@ export async function startTestRuntime(wasm: string, config: string = demoConfig
   };
 }
 
+/** Calls kept going against a function by three clients until stop(): how many were answered, and stop() gives the failed ones. */
+export interface FunctionLoad {
+  readonly answered: () => number;
+  stop(): Promise<string[]>;
+}
+
+/** Three clients calling url in turn, each call expected to answer 200 with `expected`; what else it answers is a failure. */
+export function loadFunction(url: string, expected: string): FunctionLoad {
+  let stopped = false;
+  let answered = 0;
+  const failures: string[] = [];
+  const client = async () => {
+    while (!stopped) {
+      const response = await fetch(url);
+      const text = await response.text();
+      if (response.status !== 200 || text !== expected) failures.push(`${response.status} ${text}`);
+      answered++;
+    }
+  };
+  const clients = [client(), client(), client()];
+  return {
+    answered: () => answered,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(clients);
+      return failures;
+    },
+  };
+}
+
 /**
  * What every guest written in WebAssembly text here exports for the ABI: its
  * version marker and ottavo_alloc, a bump allocator from offset 4096 that never
