@@ -21,6 +21,7 @@ import { unpackFields, type BridgeAnswer } from "./host-bridge";
 import { FunctionPool, type PoolInstance, type PoolStats } from "./function-pool";
 import { FunctionInstance, WorkerSpares } from "./function-instance";
 import { InlineInstance, fuelTank } from "./inline-instance";
+import { proxyHostCallImports } from "./proxy-wasm-imports";
 import { asyncify, asyncifyDone, AsyncifyError, asyncifyIdle, asyncifyRefusal } from "./asyncify";
 import { addFuelCached, FuelError, type Instrumented } from "./fuel";
 import type { FunctionSpec, FunctionSubscription } from "../config/function-spec";
@@ -481,30 +482,20 @@ export class FunctionHost {
       pluginConfig: new Uint8Array(0),
     };
     let startInstance: () => PoolInstance;
-    if (runsIn === "inline") {
-      const groups = atOnce!.groups;
-      startInstance = () =>
-        new InlineInstance({
-          setup,
-          metered,
-          cpuLimitMs: spec.cpuLimitMs,
-          bufferCapBytes: spec.bufferCapBytes,
-          hostCallFor: (op) => this.atOnceCaller(groups, op),
-          log,
-        });
-    } else if (runsIn === "asyncify") {
+    if (runsIn === "inline" || runsIn === "asyncify") {
       const at = atOnce!;
-      // Host calls with an answer at once are answered so (no suspension); the others wait, the guest suspended.
-      startInstance = () =>
-        new InlineInstance({
-          setup,
-          metered,
-          cpuLimitMs: spec.cpuLimitMs,
-          bufferCapBytes: spec.bufferCapBytes,
-          hostCallFor: (op) => (this.answersAtOnce(op, at) ? this.atOnceCaller(at.groups, op) : undefined),
-          hostCallWaiting: (op, request) => this.hostCall(handlers, op, request),
-          log,
-        });
+      const waits = runsIn === "asyncify";
+      // Inline, every host call is answered at once; asyncify, those with an answer at once are (no suspension) and the others wait, the guest suspended.
+      const options = {
+        setup,
+        metered,
+        cpuLimitMs: spec.cpuLimitMs,
+        bufferCapBytes: spec.bufferCapBytes,
+        hostCallFor: (op: string) => (!waits || this.answersAtOnce(op, at) ? this.atOnceCaller(at.groups, op) : undefined),
+        ...(waits ? { hostCallWaiting: (op: string, request: Uint8Array) => this.hostCall(handlers, op, request) } : {}),
+        log,
+      };
+      startInstance = () => new InlineInstance(options);
     } else {
       if (!this.closed) this.spares ??= new WorkerSpares();
       const options = {
@@ -545,7 +536,7 @@ export class FunctionHost {
     const waiting: string[] = [];
     for (const i of imports) {
       if (i.kind !== 0) continue;
-      const op = i.module === "ottavo" ? `ottavo.${i.name}` : i.module === "env" ? proxyOps[i.name] : undefined;
+      const op = i.module === "ottavo" ? `ottavo.${i.name}` : i.module === "env" ? proxyHostCallImports[i.name] : undefined;
       if (op !== undefined && this.callAt(op) !== undefined && !this.answersAtOnce(op, atOnce)) waiting.push(`${i.module}.${i.name}`);
     }
     if (spec.execution === "inline") return { runsIn: "inline", waiting };
@@ -708,9 +699,6 @@ const runsInWords: Readonly<Record<RunsIn, string>> = {
 
 /** The rpc each of Layotto's two host calls is, for the pipeline. */
 const proxyRpcs: Readonly<Record<string, string>> = { "proxy.get_state": "GetState", "proxy.invoke_service": "InvokeService" };
-
-/** The host call each of those imports (module env) makes. */
-const proxyOps: Readonly<Record<string, string>> = { proxy_get_state: "proxy.get_state", proxy_invoke_service: "proxy.invoke_service" };
 
 /** Layotto's proxy_get_state as a GetStateRequest: its packed store name and key. */
 function proxyGetStateRequest(request: Uint8Array): GetStateRequest {

@@ -2,7 +2,7 @@ import "./webassembly-api";
 import { GuestMemory } from "./guest-memory";
 import type { HostCalls } from "./host-calls";
 import { ottavoImports } from "./ottavo-abi-imports";
-import { ProxyContext, proxyWasmImports } from "./proxy-wasm-imports";
+import { ProxyContext, proxyHostCallImports, proxyWasmImports } from "./proxy-wasm-imports";
 import type { GuestSuspension } from "./guest-suspension";
 import { GuestExit, wasiImports } from "./wasi-shim";
 import type { GuestAbi, InvocationInput, InvocationOutput, WorkerSetup } from "./worker-protocol";
@@ -30,9 +30,6 @@ function atOnce<T>(sequence: Sequence<T>): T {
   while (step.done !== true) step = sequence.next(step.value[0](...step.value[1]));
   return step.value;
 }
-
-/** The host calls of Layotto's ABI that may have to wait, by their import (module env). */
-const waitingProxyImports = ["proxy_get_state", "proxy_invoke_service"];
 
 /**
  * One instance of a function's module, wherever it runs (a worker thread, or the
@@ -133,7 +130,7 @@ export class GuestRunner {
     if (suspension !== undefined) {
       // A rewind enters the import again: each import that may wait first takes the guest's memory back.
       resumableImports(imports.ottavo, this.setup.ottavoImports, suspension);
-      resumableImports(env, waitingProxyImports, suspension);
+      resumableImports(env, Object.keys(proxyHostCallImports), suspension);
     }
     const instance = new WebAssembly.Instance(module, imports);
     this.guestExports = instance.exports;

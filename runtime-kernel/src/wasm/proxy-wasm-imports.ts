@@ -19,6 +19,9 @@ const headerMap = { requestHeaders: 0, requestTrailers: 1, responseHeaders: 2, r
 
 type Pairs = [string, string][];
 
+/** Layotto's two host-call imports (module env), each with the host call (op) it makes: the ones that may have to wait for a backend. */
+export const proxyHostCallImports: Readonly<Record<string, string>> = { proxy_get_state: "proxy.get_state", proxy_invoke_service: "proxy.invoke_service" };
+
 /** The state of one proxy-wasm context (an HTTP request), which the imports read and write. */
 export class ProxyContext {
   requestHeaders: Pairs = [];
