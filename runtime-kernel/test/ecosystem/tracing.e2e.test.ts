@@ -68,6 +68,37 @@ async function startApp(deliveries: Delivery[]): Promise<ConnectApp> {
   });
 }
 
+/** What a block's tests get from receiverAppAndRuntime, once its beforeAll has run. */
+interface TracedSetup {
+  receiver: OtlpReceiver;
+  app: ConnectApp;
+  runtime: RunningRuntime;
+  stub: RuntimeStub;
+  readonly deliveries: Delivery[];
+}
+
+/**
+ * An OTLP receiver, the app and a runtime with the given tracing setting (from the
+ * receiver's endpoint), started before the block's tests; the block's test stops the
+ * runtime itself (what it checks happens at the stop), the rest is closed after it.
+ */
+function receiverAppAndRuntime(tracing: (endpoint: string) => string): TracedSetup {
+  const setup = { deliveries: [] } as unknown as TracedSetup;
+  beforeAll(async () => {
+    setup.receiver = await startOtlpReceiver();
+    setup.app = await startApp(setup.deliveries);
+    setup.runtime = await startRuntime({ config: appConfig(setup.app.port, tracing(setup.receiver.endpoint)) });
+    await setup.runtime.waitForStdout("subscribed the app to topic 'orders'");
+    setup.stub = layottoStub(setup.runtime.apiPort);
+  }, 30_000);
+  afterAll(async () => {
+    setup.stub?.close();
+    await setup.app?.close();
+    await setup.receiver?.close();
+  });
+  return setup;
+}
+
 describe("with tracing on", () => {
   let receiver: OtlpReceiver;
   let app: ConnectApp;
@@ -92,7 +123,7 @@ describe("with tracing on", () => {
     await receiver?.close();
   });
 
-  const spansOf = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
+  const spansOf = (traceId: string) => spansOfTrace(receiver, traceId);
   const named = (spans: readonly ReceivedSpan[], name: string) => {
     const found = spans.filter((span) => span.name === name);
     expect([name, found.length]).toEqual([name, 1]);
@@ -185,27 +216,10 @@ describe("with tracing on", () => {
 });
 
 describe("with tracing off (the default)", () => {
-  let receiver: OtlpReceiver;
-  let app: ConnectApp;
-  let runtime: RunningRuntime;
-  let stub: RuntimeStub;
-  const deliveries: Delivery[] = [];
-
-  beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    app = await startApp(deliveries);
-    runtime = await startRuntime({ config: appConfig(app.port, `tracing: { enabled: false, endpoint: "${receiver.endpoint}", exportInterval: 50ms }`) });
-    await runtime.waitForStdout("subscribed the app to topic 'orders'");
-    stub = layottoStub(runtime.apiPort);
-  }, 30_000);
-
-  afterAll(async () => {
-    stub?.close();
-    await app?.close();
-    await receiver?.close();
-  });
+  const setup = receiverAppAndRuntime((endpoint) => `tracing: { enabled: false, endpoint: "${endpoint}", exportInterval: 50ms }`);
 
   it("passes the caller's traceparent through to the app unchanged, and exports nothing, not even at shutdown", async () => {
+    const { receiver, runtime, stub, deliveries } = setup;
     const caller = callerTrace();
     await call(stub, "SaveState", { store_name: "state_demo", states: [{ key: "k", value: Buffer.from("v") }] }, { traceparent: caller.traceparent });
     await call(stub, "PublishEvent", { pubsub_name: "events", topic: "orders", data: Buffer.from("tea"), data_content_type: "text/plain" }, { traceparent: caller.traceparent });
@@ -219,26 +233,10 @@ describe("with tracing off (the default)", () => {
 });
 
 describe("at a graceful stop", () => {
-  let receiver: OtlpReceiver;
-  let app: ConnectApp;
-  let runtime: RunningRuntime;
-  let stub: RuntimeStub;
-
-  beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    app = await startApp([]);
-    runtime = await startRuntime({ config: appConfig(app.port, `tracing: { enabled: true, endpoint: "${receiver.endpoint}", exportInterval: 1h }`) });
-    await runtime.waitForStdout("subscribed the app to topic 'orders'");
-    stub = layottoStub(runtime.apiPort);
-  }, 30_000);
-
-  afterAll(async () => {
-    stub?.close();
-    await app?.close();
-    await receiver?.close();
-  });
+  const setup = receiverAppAndRuntime((endpoint) => `tracing: { enabled: true, endpoint: "${endpoint}", exportInterval: 1h }`);
 
   it("sends the spans it still holds before the process ends, and its metrics count them", async () => {
+    const { receiver, runtime, stub } = setup;
     const caller = callerTrace();
     await call(stub, "SaveState", { store_name: "state_demo", states: [{ key: "k", value: Buffer.from("v") }] }, { traceparent: caller.traceparent });
     const metrics = await (await fetch(`${runtime.actuatorUrl}/metrics`)).text();
