@@ -9,8 +9,8 @@
  * written from it by hand, with the command.
  *
  * Settings (environment): BENCH_SECONDS per run (3), BENCH_ROUNDS of the
- * interleaved headline (3), BENCH_OBSERVABILITY_ROUNDS of the observability section (9) and its
- * BENCH_OBSERVABILITY_INSTANCES (runtimes per setting, 3), BENCH_BASELINE=<checkout of another build> adds its
+ * interleaved headline (3), BENCH_OBSERVABILITY_SAMPLES of the observability section (fresh runtimes
+ * per setting, 8) and its BENCH_OBSERVABILITY_STREAMS (64), BENCH_BASELINE=<checkout of another build> adds its
  * runtime to the headline (before/after), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1),
  * BENCH_ONLY=<section,...> runs only those sections (see `sections`; all by default),
  * e.g. `BENCH_ONLY=redis node bench/dist/main.js` after `make bench-tools build`.
@@ -49,19 +49,19 @@ import { collectStdout, startScriptServer, type ScriptServer } from "./processes
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
- * Rounds of the observability section: its target (5 %) is below the spread of a
- * few rounds, and its verdict is the median of per-round ratios (each setting
- * against metrics only in the same round), so an odd number of them.
+ * Samples per setting in the observability section: each sample is a runtime of
+ * its own, started for it and stopped after it. Two runtimes of one build and
+ * config differ by up to ±20 % in CPU per call for as long as they run: under
+ * load node:http2 promotes 1.5-2 MB per scavenge in some processes (the
+ * hand-framed reference too) and a sixth of that in others, so that GC alone
+ * takes 1-5 µs of a call's ≈ 20. A setting's figure is the mean over many
+ * processes, none of which it keeps, so that no process's luck is a setting's.
  */
-const observabilityRounds = Number(process.env.BENCH_OBSERVABILITY_ROUNDS ?? 9);
-/**
- * Runtimes per setting in the observability section, used in turn from round to
- * round: two processes of the same build and config differ by a few per cent in
- * CPU per call for as long as they run (what their JIT made of the code; measured
- * ±4 % between three identical runtimes), as much as the target, so each setting's
- * figure comes from several processes, not one.
- */
-const observabilityInstances = Number(process.env.BENCH_OBSERVABILITY_INSTANCES ?? 3);
+const observabilitySamples = Number(process.env.BENCH_OBSERVABILITY_SAMPLES ?? 8);
+/** Seconds of load at the measured level before each sample's run: a fresh runtime's JIT has settled within them. */
+const observabilityWarmSeconds = Number(process.env.BENCH_OBSERVABILITY_WARM_SECONDS ?? 2);
+/** Streams in flight in the observability section: enough that the runtime, not the load generator, is what saturates. */
+const observabilityStreams = Number(process.env.BENCH_OBSERVABILITY_STREAMS ?? 64);
 const serverCpu = process.env.BENCH_SERVER_CPU ?? "0";
 const baselineDir = process.env.BENCH_BASELINE;
 
@@ -213,10 +213,10 @@ async function settle(target: Target, rps: number | undefined): Promise<void> {
   await ghz(target.address, { call: calls.GetState.call, data: calls.GetState.data, concurrency: 16, seconds: 2, ...(rps ? { rps } : {}) });
 }
 
-/** Throughput with h2load (much lighter than ghz, so the server is what saturates). */
-async function h2Run(target: Target, name: CallName, concurrency: number): Promise<{ result: LoadResult; cpu: number }> {
+/** Throughput with h2load (much lighter than ghz, so the server is what saturates), for `runSeconds` (the runs' length). */
+async function h2Run(target: Target, name: CallName, concurrency: number, runSeconds = seconds): Promise<{ result: LoadResult; cpu: number }> {
   const url = `http://${target.address}/${calls[name].call}`;
-  const { result, share } = await cpuShare(target.pid, () => h2loadGrpc(url, requestFrame(name), concurrency, seconds));
+  const { result, share } = await cpuShare(target.pid, () => h2loadGrpc(url, requestFrame(name), concurrency, runSeconds));
   return { result, cpu: share };
 }
 
@@ -260,42 +260,65 @@ async function fixedRateRounds(targets: readonly Target[], name: CallName, rps: 
 type Run = { result: LoadResult; cpu: number };
 
 /**
- * The observability section's runs, per call and setting, in round order (round i
- * of every setting ran in the same rotation): its verdict pairs them by round.
+ * The observability section's runs, per call and setting, in sample order (sample
+ * i of every setting ran in the same rotation): its verdict compares them.
  */
 const observedRuns = new Map<CallName, Map<string, Run[]>>();
 
 /**
- * The observability section's rounds: the same call on each setting, interleaved
- * round by round in an order that rotates, round i on each setting's runtime
- * i mod (its runtimes); per setting, its median round as a row. Returns every
- * round's run per setting, in round order.
+ * The observability section's samples: per sample, each setting in an order that
+ * rotates gets a fresh runtime (pinned, its stdout to a log collector on the load
+ * generators' core), which serves both calls, each warmed (ghz, checking the
+ * status, then h2load at the measured load) and then measured at
+ * `observabilityStreams` streams in flight, and is stopped. Per setting and call,
+ * a row of the means over its samples. Returns every sample's run per call and setting.
  */
-async function observabilityRoundsOf(
-  settings: readonly { readonly name: string; readonly targets: readonly Target[] }[],
-  name: CallName,
+async function observabilitySamplesOf(
+  settings: readonly { readonly name: string; readonly config: string }[],
+  names: readonly CallName[],
   rows: Row[],
-  roundCount: number,
-): Promise<Map<string, Run[]>> {
-  for (const setting of settings) for (const target of setting.targets) await warm(target, name);
-  const bySetting = new Map<string, Run[]>(settings.map((setting) => [setting.name, []]));
-  for (let round = 0; round < roundCount; round++) {
+  sampleCount: number,
+): Promise<Map<CallName, Map<string, Run[]>>> {
+  const byCall = new Map(names.map((name) => [name, new Map<string, Run[]>(settings.map((setting) => [setting.name, []]))]));
+  for (let sample = 0; sample < sampleCount; sample++) {
     for (let i = 0; i < settings.length; i++) {
-      const setting = settings[(i + round) % settings.length]!;
-      const target = setting.targets[round % setting.targets.length]!;
-      const run = await h2Run(target, name, 16);
-      bySetting.get(setting.name)!.push(run);
-      log(`  ${name} c=16 ${setting.name} #${(round % setting.targets.length) + 1}: ${run.result.rps.toFixed(0)} rps, CPU ${(run.cpu * 100).toFixed(0)} %`);
+      const setting = settings[(i + sample) % settings.length]!;
+      const runtime = await startPinnedRuntime(setting.config);
+      await collectStdout(runtime.process, loadCpu);
+      const target = runtimeTarget(setting.name, runtime);
+      for (const name of names) {
+        await warm(target, name);
+        await h2Run(target, name, observabilityStreams, observabilityWarmSeconds);
+        const run = await h2Run(target, name, observabilityStreams);
+        byCall.get(name)!.get(setting.name)!.push(run);
+        log(`  ${name} c=${observabilityStreams} ${setting.name} #${sample + 1}: ${run.result.rps.toFixed(0)} rps, ${cpuPerCall(run).toFixed(1)} µs CPU per call`);
+      }
+      await runtime.stop();
     }
   }
-  for (const setting of settings) {
-    const runs = bySetting.get(setting.name)!;
-    const mid = runs.find((r) => r.result.rps === median(runs.map((x) => x.result.rps)))!;
-    const spread = (Math.max(...runs.map((r) => r.result.rps)) - Math.min(...runs.map((r) => r.result.rps))) / 2 / mid.result.rps;
-    const note = `±${(spread * 100).toFixed(0)} % over ${roundCount} rounds on ${setting.targets.length} runtime${setting.targets.length === 1 ? "" : "s"}`;
-    rows.push({ section: "observability", server: setting.name, call: name, load: "c=16", result: mid.result, cpu: mid.cpu, note });
+  for (const name of names) {
+    for (const setting of settings) {
+      const runs = byCall.get(name)!.get(setting.name)!;
+      const mean = (pick: (run: Run) => number) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
+      const result: LoadResult = {
+        rps: mean((r) => r.result.rps),
+        p50: NaN,
+        p99: NaN,
+        mean: mean((r) => r.result.mean),
+        ok: runs.reduce((sum, r) => sum + r.result.ok, 0),
+        failed: runs.reduce((sum, r) => sum + r.result.failed, 0),
+      };
+      const perCall = runs.map(cpuPerCall);
+      const note = `means of ${runs.length} fresh runtimes; CPU per call ${Math.min(...perCall).toFixed(1)}–${Math.max(...perCall).toFixed(1)} µs over them`;
+      rows.push({ section: "observability", server: setting.name, call: name, load: `c=${observabilityStreams}`, result, cpu: mean((r) => r.cpu), note });
+    }
   }
-  return bySetting;
+  return byCall;
+}
+
+/** The server's CPU time per call of a run, in microseconds. */
+function cpuPerCall(run: Run): number {
+  return run.result.rps > 0 ? (run.cpu / run.result.rps) * 1e6 : NaN;
 }
 
 /** The headline: the same call on each target, interleaved round by round; the median round of each. */
@@ -370,50 +393,23 @@ async function main(): Promise<void> {
     }
 
     if (runs("observability")) {
-      log(`observability: everything off, metrics only, production setting, tracing every call; ${observabilityInstances} fresh runtimes each, warmed alike, c=16, interleaved`);
+      log(`observability: everything off, metrics only, production setting, tracing every call; ${observabilitySamples} fresh runtimes each, c=${observabilityStreams}, interleaved`);
       const sink = await startScriptServer("otlp-sink.js");
       scripts.push(sink);
       pin(sink.pid, loadCpu);
-      // Fresh runtimes for every setting, started and warmed alike (the headline's runtime has run
-      // longer and is further optimized: against it a fresh one loses several per cent for nothing).
       const settings = [
-        [everythingOffSetting, offConfig],
-        [metricsOnlySetting, memoryConfig],
-        [productionSetting, observedConfig(sink.port, 0.01)],
-        [everyCallSetting, observedConfig(sink.port, 1)],
-      ] as const;
-      const observedRuntimes: RunningRuntime[] = [];
-      const instances = Math.max(observabilityInstances, 1);
-      for (let instance = 0; instance < instances; instance++) {
-        for (const [, config] of settings) observedRuntimes.push(await startPinnedRuntime(config));
-      }
-      // An access log is read by a log collector, not kept: once a runtime is ready, its stdout pipe goes
-      // to a `cat` on the load generators' core that discards it (startRuntime's copy was one growing
-      // string in this process, ~170 bytes a call, decoded and appended on whichever core was free).
-      for (const runtime of observedRuntimes) await collectStdout(runtime.process, loadCpu);
-      // And this process waits on the load generators' core too while the section runs, not on the runtimes'.
+        { name: everythingOffSetting, config: offConfig },
+        { name: metricsOnlySetting, config: memoryConfig },
+        { name: productionSetting, config: observedConfig(sink.port, 0.01) },
+        { name: everyCallSetting, config: observedConfig(sink.port, 1) },
+      ];
+      // This process waits on the load generators' core while the section runs, not on the runtimes'.
       const benchCpus = execFileSync("taskset", ["-p", "-c", String(process.pid)], { encoding: "utf8" }).trim().split(/:\s*/).pop()!;
       execFileSync("taskset", ["-a", "-p", "-c", loadCpu, String(process.pid)], { stdio: "ignore" });
-      const observed = settings.map(([name], i) => ({
-        name,
-        targets: Array.from({ length: instances }, (_, instance) => runtimeTarget(name, observedRuntimes[instance * settings.length + i]!)),
-      }));
-      // Until the JIT has settled on both calls: a warm-up run at full load of each, per runtime.
-      for (const name of ["SayHello", "GetState"] as const) {
-        for (const setting of observed) {
-          for (const target of setting.targets) {
-            await warm(target, name);
-            await h2Run(target, name, 16);
-          }
-        }
-      }
-      // More rounds than the headline's (the target, 5 %, is below the spread of three rounds on a
-      // shared machine), in an order that rotates from round to round, each setting's runtimes in turn.
-      for (const name of ["SayHello", "GetState"] as const) {
-        observedRuns.set(name, await observabilityRoundsOf(observed, name, rows, Math.max(observabilityRounds, 1)));
+      for (const [name, runs] of await observabilitySamplesOf(settings, ["SayHello", "GetState"], rows, Math.max(observabilitySamples, 1))) {
+        observedRuns.set(name, runs);
       }
       execFileSync("taskset", ["-a", "-p", "-c", benchCpus, String(process.pid)], { stdio: "ignore" });
-      for (const runtime of observedRuntimes) await runtime.stop();
     }
 
     if (runs("grid")) {
@@ -701,24 +697,29 @@ function machineFacts(): string[] {
  * Below the observability table: the production setting's throughput and server
  * CPU per call against metrics only, per call, with the target (≥ ×0.95 rps);
  * metrics only against everything off; tracing every call apart, for information.
- * Each figure is the median of per-round ratios (a setting against the other in
- * the same round, so that load on the machine that changes from round to round
- * falls on both), with the lowest and highest round's.
+ * Each figure is the ratio of the two settings' means over their fresh runtimes,
+ * with the lowest and highest ratio of two runtimes that ran in the same sample
+ * (one after the other) in brackets.
  */
 function observabilityVerdict(rows: readonly Row[]): string[] {
-  const lines: string[] = ["", "Each ratio: the median of per-round ratios (the two settings in the same round), lowest–highest round in brackets; CPU per call is the server's CPU share over its rps."];
+  const lines: string[] = [
+    "",
+    "Each ratio: the two settings' means over their fresh runtimes (throughput, and the server's CPU time per call); in brackets the lowest and highest ratio of two runtimes of the same sample.",
+  ];
   const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)} %`;
+  const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
   const against = (row: Row, baseName: string) => {
     const runs = observedRuns.get(row.call as CallName)?.get(row.server);
     const baseRuns = observedRuns.get(row.call as CallName)?.get(baseName);
     if (runs === undefined || baseRuns === undefined || runs.length !== baseRuns.length) return undefined;
-    const pairs = runs.map((run, i) => [run, baseRuns[i]!] as const).filter(([run, base]) => run.result.rps > 0 && base.result.rps > 0);
+    const pairs = runs.map((run, i) => [run, baseRuns[i]!] as const).filter(([run, base]) => run.result.rps > 0 && base.result.rps > 0 && run.cpu > 0 && base.cpu > 0);
     if (pairs.length === 0) return undefined;
+    const ratio = mean(pairs.map(([run]) => run.result.rps)) / mean(pairs.map(([, base]) => base.result.rps));
+    const cpu = mean(pairs.map(([run]) => cpuPerCall(run))) / mean(pairs.map(([, base]) => cpuPerCall(base))) - 1;
     const rps = pairs.map(([run, base]) => run.result.rps / base.result.rps);
-    const cpu = pairs.filter(([, base]) => base.cpu > 0).map(([run, base]) => run.cpu / run.result.rps / (base.cpu / base.result.rps) - 1);
-    const ratio = median(rps);
-    const cpuText = cpu.length === 0 ? "" : `, CPU per call ${pct(median(cpu))} (${pct(Math.min(...cpu))} – ${pct(Math.max(...cpu))})`;
-    return { ratio, text: `×${ratio.toFixed(3)} (×${Math.min(...rps).toFixed(3)} – ×${Math.max(...rps).toFixed(3)})${cpuText}` };
+    const cpus = pairs.map(([run, base]) => cpuPerCall(run) / cpuPerCall(base) - 1);
+    const text = `×${ratio.toFixed(3)} (×${Math.min(...rps).toFixed(3)} – ×${Math.max(...rps).toFixed(3)}), CPU per call ${pct(cpu)} (${pct(Math.min(...cpus))} – ${pct(Math.max(...cpus))})`;
+    return { ratio, text };
   };
   for (const row of rows.filter((r) => r.section === "observability" && r.server !== everythingOffSetting)) {
     const vsMetrics = against(row, metricsOnlySetting);
