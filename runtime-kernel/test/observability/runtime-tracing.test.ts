@@ -199,16 +199,11 @@ describe("the export queue", () => {
     ["throws", "parentPort.on('message', () => { throw new Error('the worker broke'); });", "the worker broke"],
     ["ends by itself", "parentPort.on('message', () => process.exit(7));", "exit code 7"],
   ])("when the export worker %s", (_name, body, reason) => {
-    let dir: string;
-    beforeEach(() => {
-      dir = mkdtempSync(join(tmpdir(), "ottavo-worker-"));
-      writeFileSync(join(dir, "worker.js"), `const { parentPort } = require("node:worker_threads");\n${body}\n`);
-    });
-    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    const workerScript = fakeExportWorker(body);
 
     it("drops and counts the spans, says so once, and the calls are served as before", async () => {
       const warnings: string[] = [];
-      const tracer = tracing(config(receiver.endpoint, 1), { warn: (line) => warnings.push(line), workerScript: join(dir, "worker.js") });
+      const tracer = tracing(config(receiver.endpoint, 1), { warn: (line) => warnings.push(line), workerScript: workerScript() });
       const traceOne = () => {
         const call = callOf({ traceparent: `00-${traceId}-${callerSpan}-01` });
         const end = tracer.rpcStep.begin(call);
@@ -243,12 +238,7 @@ describe("the export queue", () => {
       { flushed: 1, lostAtFlush: 0 },
     ],
   ])("when the export worker %s", (_name, body, expected) => {
-    let dir: string;
-    beforeEach(() => {
-      dir = mkdtempSync(join(tmpdir(), "ottavo-worker-"));
-      writeFileSync(join(dir, "worker.js"), `const { parentPort } = require("node:worker_threads");\n${body}\n`);
-    });
-    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    const workerScript = fakeExportWorker(body);
 
     it("takes it for failed after the answer timeout: ended, counted, said once; a shutdown does not wait longer", async () => {
       const counters = plainSpanExportCounters();
@@ -258,7 +248,7 @@ describe("the export queue", () => {
         exportIntervalMs: hour,
         counters,
         warn: (line) => warnings.push(line),
-        workerScript: join(dir, "worker.js"),
+        workerScript: workerScript(),
         answerTimeoutMs: 300,
       });
       started.push(queue);
@@ -309,6 +299,21 @@ describe("the export queue", () => {
     expect(receiver.spans.map((span) => span.name)).toEqual(["child"]);
   }, 30_000);
 });
+
+/**
+ * An export worker script whose message handling is `body` (it has parentPort),
+ * written for each test of the describe block it is called in and removed after;
+ * the answer gives the current test's script path.
+ */
+function fakeExportWorker(body: string): () => string {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ottavo-worker-"));
+    writeFileSync(join(dir, "worker.js"), `const { parentPort } = require("node:worker_threads");\n${body}\n`);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  return () => join(dir, "worker.js");
+}
 
 function settingsOf(url: string) {
   return { url, headers: {}, resource: { "service.name": "svc", "service.version": "1.2.3" }, scope: { name: "ottavo", version: "1.2.3" } };
