@@ -5,7 +5,8 @@
  * (generated/codecs) and nothing else: no router, no context, no pipeline, no
  * deadlines, no checks. It does what a Node server cannot leave out, the cheapest
  * way node:http2 allows (listeners and header objects shared by every stream, as
- * the runtime's fast path does), so that "the runtime ÷ the reference" is what the
+ * the runtime's fast path does, and the runtime's renewal of node:http2's stream
+ * map, without which most of a call's objects are promoted), so that "the runtime ÷ the reference" is what the
  * runtime adds. Started as a child process by main.ts; prints "port <n>" once
  * listening; runs until its stdin closes.
  *
@@ -16,6 +17,7 @@
  */
 import * as http2 from "node:http2";
 import Redis from "ioredis";
+import { streamMapRenewal } from "@ottavo/runtime-kernel/dist/server/stream-map-renewal";
 import { codecFor } from "@ottavo/generated/codecs/index";
 import {
   GetStateRequestSchema,
@@ -97,6 +99,7 @@ function onWantTrailers(this: http2.ServerHttp2Stream): void {
 function ignore(): void {}
 
 const server = http2.createServer();
+server.on("session", (session) => session.on("stream", streamMapRenewal(session)));
 server.on("stream", (stream, headers) => {
   const call = stream as CallStream;
   call.path = headers[":path"] ?? "";

@@ -21,6 +21,7 @@ import { Pipeline } from "./pipeline";
 import type { CorsConfig } from "../config/cors-config";
 import { CorsPolicy } from "./cors";
 import { ServedRoutes } from "./served-routes";
+import { streamMapRenewal } from "./stream-map-renewal";
 
 /** Every HTTP/2 connection without TLS ("prior knowledge", as gRPC clients do) opens with these bytes. */
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -220,7 +221,7 @@ export class ApiServer {
     session.once("close", () => this.sessions.delete(session));
     // A broken session must not take the process down; its streams fail on their own.
     session.on("error", () => undefined);
-    watchSession(session, this.limits);
+    watchSession(session, this.limits, streamMapRenewal(session));
     if (this.draining) session.close();
   }
 

@@ -102,8 +102,10 @@ export function closeIsWatched(stream: http2.ServerHttp2Stream): boolean {
  * and stops reading the socket, and Node says nothing, so the client's FIN was
  * never seen and the socket sat in CLOSE-WAIT for good. A broken session cannot
  * answer a ping; one that has had no stream for a second gets one.
+ *
+ * `onStream` is called for each stream the session opens (the stream map's renewal).
  */
-export function watchSession(session: http2.ServerHttp2Session, limits: ServerLimits): void {
+export function watchSession(session: http2.ServerHttp2Session, limits: ServerLimits, onStream: () => void = noStreamHook): void {
   let pingTimer: NodeJS.Timeout | undefined;
   let awaitingPong = false;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -161,6 +163,7 @@ export function watchSession(session: http2.ServerHttp2Session, limits: ServerLi
   quiet();
   session.on("stream", (stream: http2.ServerHttp2Stream) => {
     open.count++;
+    onStream();
     (stream as CountedStream)[openStreamsOf] = open;
     stream.on("close", onCountedStreamClose);
   });
@@ -173,6 +176,8 @@ export function watchSession(session: http2.ServerHttp2Session, limits: ServerLi
     else session.close();
   });
 }
+
+function noStreamHook(): void {}
 
 /**
  * Connections per client address, against maxConnectionsPerClient. The app on
