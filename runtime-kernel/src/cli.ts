@@ -4,7 +4,7 @@ import { parseDuration } from "@ottavo/component-runtime";
 import { readAppInfo } from "./server/app-info";
 import { defaultShutdownTimeoutMs, guardProcess, runUntilSignalled } from "./runtime";
 import { logLevels, parseLogLevel, type LogLevel } from "./config/observability-config";
-import { LineOutput } from "./observability/line-output";
+import { LineOutput, maxBacklogBytes } from "./observability/line-output";
 import { Logger } from "./observability/logger";
 import { releaseOptimizer } from "./boot-optimizer";
 
@@ -83,7 +83,9 @@ export function parseArgs(args: readonly string[]): CliCommand {
 }
 
 /** Lines per stream, batched into one reused buffer (observability/line-output.ts); a process exit writes what is still pending. */
-const stdoutLines = new LineOutput(1, () => process.stdout);
+const stdoutLines = new LineOutput(1, () => process.stdout, maxBacklogBytes, (error) =>
+  log.warn(`ottavo: warning: standard output cannot be written (${(error as NodeJS.ErrnoException).code ?? error.message}); its lines are dropped from now on and counted in ottavo_log_lines_dropped_total`),
+);
 const stderrLines = new LineOutput(2, () => process.stderr);
 process.on("exit", () => {
   stdoutLines.flushSync();

@@ -5,6 +5,8 @@ export interface OutputStream {
   write(chunk: Uint8Array): boolean;
   /** Bytes the stream holds that its descriptor did not take yet (a pipe whose reader is behind). */
   readonly writableLength: number;
+  /** Where the stream reports a write that failed (its reader is gone). */
+  on?(event: "error", listener: (error: Error) => void): unknown;
 }
 
 /** Where a line that is written in place goes: the batch's buffer, from `at` on. The same object every time. */
@@ -49,6 +51,11 @@ const slabBytes = 65_536;
  * so a stalled reader cannot grow the runtime's memory without bound; other lines
  * (warnings, errors, the ready line) are always kept. A process exit writes what
  * is still pending (flushSync).
+ *
+ * A descriptor that fails with anything but EAGAIN (EPIPE: its reader is gone) is
+ * given up on: its lines are dropped and counted from then on, and `onGone` is
+ * told once. Before, each later write failed again and was reported as an
+ * internal error, a stack trace every few milliseconds under load.
  */
 export class LineOutput {
   private readonly slab = Buffer.allocUnsafeSlow(slabBytes);
@@ -57,18 +64,20 @@ export class LineOutput {
   private timer: NodeJS.Timeout | undefined;
   private stream: OutputStream | undefined;
   private readonly room: LineRoom = { buffer: this.slab, at: 0 };
-  /** Lines that may wait dropped because the stream's backlog was at its limit. */
+  private gone = false;
+  /** Lines dropped: lines that may wait while the stream's backlog was at its limit, and every line once the descriptor is gone. */
   dropped = 0;
 
   constructor(
     private readonly fd: number,
     private readonly streamOf: () => OutputStream,
     private readonly maxBacklog = maxBacklogBytes,
+    private readonly onGone: (error: Error) => void = () => undefined,
   ) {}
 
   /** Adds a line (without its newline); `later`: it may wait to be written with others. */
   add(line: string, later = false): void {
-    if (later && this.backlogged()) {
+    if (this.gone || (later && this.backlogged())) {
       this.dropped++;
       return;
     }
@@ -92,7 +101,7 @@ export class LineOutput {
    * at its limit), or longer than the buffer (then add() it as a string).
    */
   reserveLater(bytes: number): LineRoom | undefined {
-    if (this.backlogged()) {
+    if (this.gone || this.backlogged()) {
       this.dropped++;
       return undefined;
     }
@@ -124,6 +133,7 @@ export class LineOutput {
 
   /** At exit: straight to the file descriptor, since no callback runs any more. */
   flushSync(): void {
+    if (this.gone) return;
     let from = 0;
     const end = this.at;
     this.at = 0;
@@ -136,13 +146,21 @@ export class LineOutput {
 
   /** `reused`: bytes of the slab, copied if the stream has to keep them. */
   private write(bytes: Buffer, reused: boolean): void {
-    const stream = (this.stream ??= this.streamOf());
+    if (this.gone) {
+      this.dropLines(bytes);
+      return;
+    }
+    const stream = this.output();
     let written = 0;
     if (stream.writableLength === 0) {
       try {
         written = writeSync(this.fd, bytes, 0, bytes.length);
-      } catch {
-        // EAGAIN: the pipe is full. Any other error the stream meets and reports as it always did.
+      } catch (error) {
+        // EAGAIN: the pipe is full, and the stream writes the rest when its reader catches up.
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") {
+          this.giveUp(error as Error, bytes);
+          return;
+        }
       }
     }
     if (written < bytes.length) {
@@ -152,7 +170,32 @@ export class LineOutput {
   }
 
   private backlogged(): boolean {
-    return (this.stream ??= this.streamOf()).writableLength >= this.maxBacklog;
+    return this.output().writableLength >= this.maxBacklog;
+  }
+
+  private output(): OutputStream {
+    if (this.stream === undefined) {
+      this.stream = this.streamOf();
+      // What the stream held when its reader went away fails there; without a listener, an uncaught error.
+      this.stream.on?.("error", (error) => this.giveUp(error));
+    }
+    return this.stream;
+  }
+
+  /** The descriptor cannot be written any more: `unwritten`'s lines, and every later one, are dropped and counted. */
+  private giveUp(error: Error, unwritten?: Buffer): void {
+    if (unwritten !== undefined) this.dropLines(unwritten);
+    if (this.gone) return;
+    this.gone = true;
+    this.dropLines(this.slab.subarray(0, this.at));
+    this.at = 0;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.onGone(error);
+  }
+
+  private dropLines(bytes: Buffer): void {
+    for (const byte of bytes) if (byte === 10) this.dropped++;
   }
 
   private added(later: boolean): void {

@@ -212,6 +212,52 @@ components:
   }, 180_000);
 });
 
+describe("a log reader that goes away", () => {
+  it("is said once on stderr; stdout's lines are dropped and counted from then on, with no internal error, and calls are served as before", async () => {
+    const runtime = await startRuntime({
+      config: `
+app: { id: logged-app }
+api: { address: 127.0.0.1:0 }
+actuator: { address: 127.0.0.1:0 }
+logging: { format: json, accessLog: true }
+components:
+  secret:
+    file_store: { type: local.file, metadata: { secretsFile: secrets.json } }
+`,
+      files: { "secrets.json": "{}" },
+    });
+    try {
+      // The reader goes away: this process closes its end of the runtime's stdout, whose writes then fail with EPIPE.
+      runtime.process.stdout.destroy();
+      const stub = layottoStub(runtime.apiPort);
+      const calls = 2_000;
+      let next = 0;
+      let served = 0;
+      const worker = async () => {
+        while (next < calls) {
+          next++;
+          await call(stub, "GetSecret", { store_name: "file_store", key: "none" }, "").then(
+            () => served++,
+            (error: grpc.ServiceError) => error.code === grpc.status.NOT_FOUND && served++,
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, worker));
+      stub.close();
+      expect(served).toBe(calls);
+      const { stdout: metrics } = await promisify(execFile)("curl", ["-s", `${runtime.actuatorUrl}/metrics`]);
+      const dropped = Number(/^ottavo_log_lines_dropped_total (\d+)$/m.exec(metrics)?.[1]);
+      expect(dropped).toBeGreaterThanOrEqual(calls);
+      const warnings = runtime.stderr().split("\n").filter((line) => line.includes("standard output cannot be written"));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0])).toMatchObject({ level: "warn", msg: expect.stringContaining("(EPIPE)") });
+      expect(runtime.stderr()).not.toContain("internal error");
+    } finally {
+      expect(await runtime.stop()).toBe(0);
+    }
+  }, 60_000);
+});
+
 describe("levels", () => {
   it("takes the config's level, and -l/--log-level over it; text lines by default, no access log unless asked", async () => {
     const files = { "secrets.json": "{}" };

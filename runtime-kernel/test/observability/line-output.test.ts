@@ -1,4 +1,6 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LineOutput, maxBacklogBytes, type OutputStream } from "../../src/observability/line-output";
@@ -13,6 +15,43 @@ class KeptStream implements OutputStream {
   }
   text(): string {
     return Buffer.concat(this.chunks).toString("utf8");
+  }
+}
+
+/**
+ * The write end of a real pipe (non-blocking, as Node makes stdout's) to a child
+ * that reads nothing: `closeReader` has the child close its end (the pipe then
+ * has no reader), `exit` ends the child.
+ */
+async function pipeToChild(): Promise<{ fd: number; closeReader: () => Promise<void>; exit: () => Promise<void> }> {
+  const child = spawn(process.execPath, ["-e", `process.on("SIGUSR2", () => { require("fs").closeSync(0); process.stdout.write("closed"); }); process.stdout.write("ready"); setTimeout(() => {}, 60000);`], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  await once(child.stdout!, "data");
+  const fd = (child.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+  return {
+    fd,
+    closeReader: async () => {
+      child.kill("SIGUSR2");
+      await once(child.stdout!, "data");
+    },
+    exit: async () => {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    },
+  };
+}
+
+/** Fills the pipe until it takes no more (EAGAIN). */
+function fill(fd: number): void {
+  const chunk = Buffer.alloc(4096, 120);
+  for (;;) {
+    try {
+      writeSync(fd, chunk);
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe("EAGAIN");
+      return;
+    }
   }
 }
 
@@ -57,11 +96,12 @@ describe("LineOutput", () => {
     expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(32) + `before\n${long}\n`);
   });
 
-  it("hands what the descriptor does not take to the stream, and then queues behind it, in order", () => {
-    const readOnly = openSync(file, "r");
+  it("hands what the descriptor does not take (a full pipe) to the stream, and then queues behind it, in order", async () => {
+    const pipe = await pipeToChild();
     try {
+      fill(pipe.fd);
       const stream = new KeptStream();
-      const out = new LineOutput(readOnly, () => stream);
+      const out = new LineOutput(pipe.fd, () => stream);
       out.add("one");
       out.flush();
       expect(stream.text()).toBe("one\n");
@@ -73,9 +113,57 @@ describe("LineOutput", () => {
       out.add("333");
       out.flush();
       expect(stream.chunks.map(String)).toEqual(["one\n", "two\n", "333\n"]);
+      expect(out.dropped).toBe(0);
     } finally {
-      closeSync(readOnly);
+      await pipe.exit();
     }
+  });
+
+  it("gives up on a pipe whose reader is gone (EPIPE): no error, every line from then on dropped and counted, and it says so once", async () => {
+    const pipe = await pipeToChild();
+    try {
+      const gone: string[] = [];
+      const stream = new KeptStream();
+      const out = new LineOutput(pipe.fd, () => stream, maxBacklogBytes, (error) => gone.push((error as NodeJS.ErrnoException).code ?? ""));
+      out.add("read");
+      out.flush();
+      await pipe.closeReader();
+      out.add("lost 1");
+      out.add("lost 2", true);
+      out.flush();
+      expect(gone).toEqual(["EPIPE"]);
+      expect(out.dropped).toBe(2);
+      out.add("lost 3");
+      expect(out.reserveLater(100)).toBeUndefined();
+      out.flush();
+      out.flushSync();
+      expect(out.dropped).toBe(4);
+      expect(gone).toEqual(["EPIPE"]);
+      // Nothing was handed to the stream, which would only fail again.
+      expect(stream.chunks).toEqual([]);
+    } finally {
+      await pipe.exit();
+    }
+  });
+
+  it("gives up when the stream reports that a write it held failed, dropping what is pending", () => {
+    let fail: ((error: Error) => void) | undefined;
+    const stream = Object.assign(new KeptStream(), {
+      on(_event: "error", listener: (error: Error) => void) {
+        fail = listener;
+      },
+    });
+    const gone: Error[] = [];
+    const out = new LineOutput(fd, () => stream, maxBacklogBytes, (error) => gone.push(error));
+    out.add("written");
+    out.flush();
+    out.add("pending", true);
+    fail!(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+    out.add("after");
+    out.flush();
+    expect(readFileSync(file, "utf8")).toBe("written\n");
+    expect(out.dropped).toBe(2);
+    expect(gone).toHaveLength(1);
   });
 
   it("drops and counts lines that may wait while the stream is 4 MB behind, keeps the others, and takes them again once it caught up", () => {
