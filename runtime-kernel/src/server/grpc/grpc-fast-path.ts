@@ -12,6 +12,7 @@ import { Deadlines, type DeadlineEntry } from "./deadlines";
 import { codecFor, type CodecTable, type MessageCodec } from "./message-codecs";
 import { UnaryCallContext } from "./unary-call-context";
 import { errorTrailerFields } from "./error-trailers";
+import { awaitTrailers, httpDate, okHeadersNow } from "./response-headers";
 import { closeIsWatched, closeWatcherOf } from "../connection-limits";
 
 export interface GrpcFastPathOptions {
@@ -37,40 +38,6 @@ function ignore(): void {}
 
 const okTrailers: http2.OutgoingHttpHeaders = { "grpc-status": "0" };
 
-/*
- * The Date header is given here rather than left to node:http2: when respond() adds it itself (its header
- * copy's `date = utcDate()` store on a `{ __proto__: null }` object), that store misses its inline cache on
- * every response in many processes: V8's --log-ic shows one KeyedStoreIC miss per call there in every
- * runtime with the OpenTelemetry SDK loaded and in some without, ≈ 1.5–4 µs of CPU per call. Given with the
- * other headers, it is copied by the same loop, which does not miss. One object per second, shared by that
- * second's answers (node:http2 copies the headers it is given).
- */
-let datedSecond = -1;
-let dated = "";
-let okHeaders: http2.OutgoingHttpHeaders = {};
-
-/** The Date header's value (IMF-fixdate, as node:http2 writes it), renewed once per second. */
-function httpDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== datedSecond) {
-    datedSecond = second;
-    dated = new Date(now).toUTCString();
-    okHeaders = { ":status": 200, "content-type": "application/grpc", date: dated };
-  }
-  return dated;
-}
-
-/** The headers of a successful answer, with the current Date. */
-function okHeadersNow(): http2.OutgoingHttpHeaders {
-  httpDate();
-  return okHeaders;
-}
-// respond() copies its options ({ ...options }) and then sets endStream on the copy: an options object
-// without endStream gives that copy a new hidden class on every call (a map allocated per response, and
-// node:http2's loads of sendDate/endStream/waitForTrailers miss their inline caches every time). With
-// endStream already there the copy keeps one map.
-const awaitTrailers = { endStream: false, waitForTrailers: true };
 
 /**
  * The stream's listeners, shared by every call (a closure per listener per call
