@@ -4,12 +4,12 @@
  * and GetState from a Map, with the generated codecs the runtime's fast path uses
  * (generated/codecs) and nothing else: no router, no context, no pipeline, no
  * deadlines, no checks. It does what a Node server cannot leave out, the cheapest
- * way node:http2 allows (listeners and header objects shared by every stream, as
- * the runtime's fast path does; its response headers and options, which spare
- * node:http2 a hidden class and a Date per answer; and its renewal of
- * node:http2's stream map, without which most of a call's objects are promoted), so that "the runtime ÷ the reference" is what the
- * runtime adds. Started as a child process by main.ts; prints "port <n>" once
- * listening; runs until its stdin closes.
+ * way node:http2 allows, as the runtime's fast path does it: listeners and header
+ * objects shared by every stream; response headers and options that spare
+ * node:http2 a hidden class and a Date per answer; the renewal of node:http2's
+ * stream map, without which most of a call's objects are promoted. So "the
+ * runtime ÷ the reference" is what the runtime adds. Started as a child process
+ * by main.ts; prints "port <n>" once listening; runs until its stdin closes.
  *
  * With a Redis port as its argument, GetState reads the key's hash with one
  * HMGET through ioredis (the client the runtime's Redis store uses): the least a

@@ -164,10 +164,10 @@ describe("access lines while the runtime runs", () => {
   });
 });
 
-describe("a log reader that stops reading", () => {
-  it("costs bounded memory: access lines 4 MB behind are dropped and counted (ottavo_log_lines_dropped_total), the others written once it reads again", async () => {
-    const runtime = await startRuntime({
-      config: `
+/** A runtime with JSON access lines and a secret store to call: what the log reader's tests drive. */
+function accessLoggedRuntime(): Promise<RunningRuntime> {
+  return startRuntime({
+    config: `
 app: { id: logged-app }
 api: { address: 127.0.0.1:0 }
 actuator: { address: 127.0.0.1:0 }
@@ -176,21 +176,36 @@ components:
   secret:
     file_store: { type: local.file, metadata: { secretsFile: secrets.json } }
 `,
-      files: { "secrets.json": "{}" },
-    });
+    files: { "secrets.json": "{}" },
+  });
+}
+
+/** `calls` GetSecret calls for a key the store does not have, `concurrency` at a time; resolves with how many were answered (found or not). */
+async function getSecrets(stub: RuntimeStub, calls: number, concurrency: number): Promise<number> {
+  let next = 0;
+  let answered = 0;
+  const worker = async () => {
+    while (next < calls) {
+      next++;
+      await call(stub, "GetSecret", { store_name: "file_store", key: "none" }, "").then(
+        () => answered++,
+        (error: grpc.ServiceError) => error.code === grpc.status.NOT_FOUND && answered++,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return answered;
+}
+
+describe("a log reader that stops reading", () => {
+  it("costs bounded memory: access lines 4 MB behind are dropped and counted (ottavo_log_lines_dropped_total), the others written once it reads again", async () => {
+    const runtime = await accessLoggedRuntime();
     try {
       // The reader stalls: this process stops taking the runtime's stdout, whose pipe then fills.
       runtime.process.stdout.pause();
       const stub = layottoStub(runtime.apiPort);
       const calls = 32_000;
-      let next = 0;
-      const worker = async () => {
-        while (next < calls) {
-          next++;
-          await call(stub, "GetSecret", { store_name: "file_store", key: "none" }, "").catch(() => undefined);
-        }
-      };
-      await Promise.all(Array.from({ length: 32 }, worker));
+      await getSecrets(stub, calls, 32);
       stub.close();
       const { stdout: metrics } = await promisify(execFile)("curl", ["-s", `${runtime.actuatorUrl}/metrics`]);
       const dropped = Number(/^ottavo_log_lines_dropped_total (\d+)$/m.exec(metrics)?.[1]);
@@ -214,37 +229,14 @@ components:
 
 describe("a log reader that goes away", () => {
   it("is said once on stderr; stdout's lines are dropped and counted from then on, with no internal error, and calls are served as before", async () => {
-    const runtime = await startRuntime({
-      config: `
-app: { id: logged-app }
-api: { address: 127.0.0.1:0 }
-actuator: { address: 127.0.0.1:0 }
-logging: { format: json, accessLog: true }
-components:
-  secret:
-    file_store: { type: local.file, metadata: { secretsFile: secrets.json } }
-`,
-      files: { "secrets.json": "{}" },
-    });
+    const runtime = await accessLoggedRuntime();
     try {
       // The reader goes away: this process closes its end of the runtime's stdout, whose writes then fail with EPIPE.
       runtime.process.stdout.destroy();
       const stub = layottoStub(runtime.apiPort);
       const calls = 2_000;
-      let next = 0;
-      let served = 0;
-      const worker = async () => {
-        while (next < calls) {
-          next++;
-          await call(stub, "GetSecret", { store_name: "file_store", key: "none" }, "").then(
-            () => served++,
-            (error: grpc.ServiceError) => error.code === grpc.status.NOT_FOUND && served++,
-          );
-        }
-      };
-      await Promise.all(Array.from({ length: 16 }, worker));
+      expect(await getSecrets(stub, calls, 16)).toBe(calls);
       stub.close();
-      expect(served).toBe(calls);
       const { stdout: metrics } = await promisify(execFile)("curl", ["-s", `${runtime.actuatorUrl}/metrics`]);
       const dropped = Number(/^ottavo_log_lines_dropped_total (\d+)$/m.exec(metrics)?.[1]);
       expect(dropped).toBeGreaterThanOrEqual(calls);
