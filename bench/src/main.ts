@@ -51,11 +51,10 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
  * Samples per setting in the observability section: each sample is a runtime of
  * its own, started for it and stopped after it. Two runtimes of one build and
- * config differ by up to ±20 % in CPU per call for as long as they run: under
- * load node:http2 promotes 1.5-2 MB per scavenge in some processes (the
- * hand-framed reference too) and a sixth of that in others, so that GC alone
- * takes 1-5 µs of a call's ≈ 20. A setting's figure is the mean over many
- * processes, none of which it keeps, so that no process's luck is a setting's.
+ * config differ in CPU per call for as long as they run (what their JIT made of
+ * the code: about ±5 % here; up to ±20 % before the stream map's renewal,
+ * stream-map-renewal.ts). A setting's figure is the mean over many processes,
+ * none of which it keeps, so that no process's luck is a setting's.
  */
 const observabilitySamples = Number(process.env.BENCH_OBSERVABILITY_SAMPLES ?? 8);
 /** Seconds of load at the measured level before each sample's run: a fresh runtime's JIT has settled within them. */
@@ -176,6 +175,7 @@ interface Target {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 
 async function startPinnedRuntime(config: string, options: { nodeArgs?: string[]; cliFile?: string } = {}): Promise<RunningRuntime> {
   const runtime = await startRuntime({ config, ...options });
@@ -299,18 +299,17 @@ async function observabilitySamplesOf(
   for (const name of names) {
     for (const setting of settings) {
       const runs = byCall.get(name)!.get(setting.name)!;
-      const mean = (pick: (run: Run) => number) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
       const result: LoadResult = {
-        rps: mean((r) => r.result.rps),
+        rps: mean(runs.map((r) => r.result.rps)),
         p50: NaN,
         p99: NaN,
-        mean: mean((r) => r.result.mean),
+        mean: mean(runs.map((r) => r.result.mean)),
         ok: runs.reduce((sum, r) => sum + r.result.ok, 0),
         failed: runs.reduce((sum, r) => sum + r.result.failed, 0),
       };
       const perCall = runs.map(cpuPerCall);
       const note = `means of ${runs.length} fresh runtimes; CPU per call ${Math.min(...perCall).toFixed(1)}–${Math.max(...perCall).toFixed(1)} µs over them`;
-      rows.push({ section: "observability", server: setting.name, call: name, load: `c=${observabilityStreams}`, result, cpu: mean((r) => r.cpu), note });
+      rows.push({ section: "observability", server: setting.name, call: name, load: `c=${observabilityStreams}`, result, cpu: mean(runs.map((r) => r.cpu)), note });
     }
   }
   return byCall;
@@ -707,7 +706,6 @@ function observabilityVerdict(rows: readonly Row[]): string[] {
     "Each ratio: the two settings' means over their fresh runtimes (throughput, and the server's CPU time per call); in brackets the lowest and highest ratio of two runtimes of the same sample.",
   ];
   const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)} %`;
-  const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
   const against = (row: Row, baseName: string) => {
     const runs = observedRuns.get(row.call as CallName)?.get(row.server);
     const baseRuns = observedRuns.get(row.call as CallName)?.get(baseName);

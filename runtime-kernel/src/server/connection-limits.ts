@@ -105,7 +105,7 @@ export function closeIsWatched(stream: http2.ServerHttp2Stream): boolean {
  *
  * `onStream` is called for each stream the session opens (the stream map's renewal).
  */
-export function watchSession(session: http2.ServerHttp2Session, limits: ServerLimits, onStream: () => void = noStreamHook): void {
+export function watchSession(session: http2.ServerHttp2Session, limits: ServerLimits, onStream: () => void): void {
   let pingTimer: NodeJS.Timeout | undefined;
   let awaitingPong = false;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -176,8 +176,6 @@ export function watchSession(session: http2.ServerHttp2Session, limits: ServerLi
     else session.close();
   });
 }
-
-function noStreamHook(): void {}
 
 /**
  * Connections per client address, against maxConnectionsPerClient. The app on
