@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { LineOutput, maxBacklogBytes, type OutputStream } from "../../src/observability/line-output";
+import { batchBytes, LineOutput, maxBacklogBytes, type OutputStream } from "../../src/observability/line-output";
 
 /** A stream that keeps what it is handed, with a backlog the test sets. */
 class KeptStream implements OutputStream {
@@ -83,17 +83,18 @@ describe("LineOutput", () => {
     expect(stream.chunks).toEqual([]);
   });
 
-  it("writes at once when 32 KB are pending, and a line longer than its buffer on its own", () => {
+  it("writes at once when 60 KB are pending (a write that fits an empty pipe), and a line longer than its buffer on its own", () => {
+    expect(batchBytes).toBe(60 * 1024);
     const out = new LineOutput(fd, () => new KeptStream());
     const line = "x".repeat(1023);
-    for (let i = 0; i < 31; i++) out.add(line, true);
+    for (let i = 0; i < 59; i++) out.add(line, true);
     expect(readFileSync(file, "utf8")).toBe("");
     out.add(line, true);
-    expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(32));
+    expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(60));
     const long = "y".repeat(70_000);
     out.add("before", true);
     out.add(long);
-    expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(32) + `before\n${long}\n`);
+    expect(readFileSync(file, "utf8")).toBe(`${line}\n`.repeat(60) + `before\n${long}\n`);
   });
 
   it("hands what the descriptor does not take (a full pipe) to the stream, and then queues behind it, in order", async () => {
