@@ -83,7 +83,7 @@ describe("LineOutput", () => {
     expect(stream.chunks).toEqual([]);
   });
 
-  it("writes at once when 60 KB are pending (a write that fits an empty pipe), and a line longer than its buffer on its own", () => {
+  it("writes at once when 60 KB are pending, and a line longer than its buffer on its own", () => {
     expect(batchBytes).toBe(60 * 1024);
     const out = new LineOutput(fd, () => new KeptStream());
     const line = "x".repeat(1023);
