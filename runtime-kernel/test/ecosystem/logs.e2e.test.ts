@@ -197,6 +197,12 @@ async function getSecrets(stub: RuntimeStub, calls: number, concurrency: number)
   return answered;
 }
 
+/** ottavo_log_lines_dropped_total as the runtime's /metrics shows it. */
+async function droppedLogLines(actuatorUrl: string): Promise<number> {
+  const { stdout: metrics } = await promisify(execFile)("curl", ["-s", `${actuatorUrl}/metrics`]);
+  return Number(/^ottavo_log_lines_dropped_total (\d+)$/m.exec(metrics)?.[1]);
+}
+
 describe("a log reader that stops reading", () => {
   it("costs bounded memory: access lines 4 MB behind are dropped and counted (ottavo_log_lines_dropped_total), the others written once it reads again", async () => {
     const runtime = await accessLoggedRuntime();
@@ -207,8 +213,7 @@ describe("a log reader that stops reading", () => {
       const calls = 32_000;
       await getSecrets(stub, calls, 32);
       stub.close();
-      const { stdout: metrics } = await promisify(execFile)("curl", ["-s", `${runtime.actuatorUrl}/metrics`]);
-      const dropped = Number(/^ottavo_log_lines_dropped_total (\d+)$/m.exec(metrics)?.[1]);
+      const dropped = await droppedLogLines(runtime.actuatorUrl);
       // About 175 bytes a line: 32,000 lines are 5.6 MB, more than the 4 MB the runtime keeps for a stalled reader.
       expect(dropped).toBeGreaterThan(0);
       expect(dropped).toBeLessThan(calls);
@@ -237,8 +242,7 @@ describe("a log reader that goes away", () => {
       const calls = 2_000;
       expect(await getSecrets(stub, calls, 16)).toBe(calls);
       stub.close();
-      const { stdout: metrics } = await promisify(execFile)("curl", ["-s", `${runtime.actuatorUrl}/metrics`]);
-      const dropped = Number(/^ottavo_log_lines_dropped_total (\d+)$/m.exec(metrics)?.[1]);
+      const dropped = await droppedLogLines(runtime.actuatorUrl);
       expect(dropped).toBeGreaterThanOrEqual(calls);
       const warnings = runtime.stderr().split("\n").filter((line) => line.includes("standard output cannot be written"));
       expect(warnings).toHaveLength(1);

@@ -38,7 +38,6 @@ function ignore(): void {}
 
 const okTrailers: http2.OutgoingHttpHeaders = { "grpc-status": "0" };
 
-
 /**
  * The stream's listeners, shared by every call (a closure per listener per call
  * was a tenth of the fast path's garbage): each finds its call on the stream, at
