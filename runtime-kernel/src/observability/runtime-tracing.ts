@@ -25,9 +25,10 @@ export interface RuntimeTracingOptions {
  * W3C trace context (the caller's traceparent and tracestate), parent-based
  * sampling by trace-id ratio (the SDK's ParentBased(TraceIdRatioBased)
  * decisions, w3c-trace-context.ts), span and trace ids, and a plain record
- * (span-records.ts) of each sampled span. Records go in batches to a worker
- * thread where OpenTelemetry's SDK exports them as OTLP/HTTP (JSON) with the
- * service's resource (span-export-queue.ts, span-export-worker.ts).
+ * (span-records.ts) of each sampled span. Records are written in batches as
+ * OTLP/JSON export requests with the service's resource (otlp-json.ts), which a
+ * worker thread sends with OpenTelemetry's OTLP/HTTP export
+ * (span-export-queue.ts, span-export-worker.ts).
  *
  * The SDK is not loaded in the main thread: there it made node's HTTP/2 and
  * stream code serve every call more slowly, sampled or not (README, Tracing).
@@ -44,12 +45,9 @@ export class RuntimeTracing implements Tracing {
     this.sampler = new TraceIdRatio(config.sampleRatio);
     this.counters = options.counters ?? plainSpanExportCounters();
     this.exports = new SpanExportQueue({
-      settings: {
-        url: config.endpoint,
-        headers: { ...config.headers },
-        resource: { "service.name": options.serviceName, "service.version": options.serviceVersion },
-        scope: { name: "ottavo", version: options.serviceVersion },
-      },
+      settings: { url: config.endpoint, headers: { ...config.headers } },
+      resource: { "service.name": options.serviceName, "service.version": options.serviceVersion },
+      scope: { name: "ottavo", version: options.serviceVersion },
       exportIntervalMs: config.exportIntervalMs,
       counters: this.counters,
       warn: options.warn,

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Count } from "./metric-families";
+import { OtlpJsonRequests } from "./otlp-json";
 import type { ExportWorkerAnswer, ExportWorkerRequest, ExportWorkerSettings, SpanRecord } from "./span-records";
 
 /** The export worker's script: next to this file in tsc's output, under observability/ beside the bundle, or built from the sources. */
@@ -29,6 +30,9 @@ export function plainSpanExportCounters(): SpanExportCounters {
 
 export interface SpanExportQueueOptions {
   readonly settings: ExportWorkerSettings;
+  /** The resource's attributes (service.name, service.version) and the instrumentation scope of every span. */
+  readonly resource: Readonly<Record<string, string>>;
+  readonly scope: { readonly name: string; readonly version: string };
   /** How long a span waits at most for others to be posted with it. */
   readonly exportIntervalMs: number;
   /** Spans waiting to be posted, at most; more are dropped and counted (the SDK's BatchSpanProcessor keeps 2,048). */
@@ -50,12 +54,12 @@ export interface SpanExportQueueOptions {
 
 /**
  * The spans the main thread recorded, on their way to the export worker
- * (span-export-worker.ts), which runs OpenTelemetry's OTLP/HTTP exporter in a
- * thread of its own. Spans wait in a bounded queue and are posted in batches:
- * when a batch is full, else after the export interval; one batch is exported at
- * a time, and while it is, the queue fills (a span that finds it full is dropped
- * and counted, as the SDK's BatchSpanProcessor drops). The worker starts with the
- * first batch.
+ * (span-export-worker.ts), which runs OpenTelemetry's OTLP/HTTP export in a
+ * thread of its own. Spans wait in a bounded queue and are posted in batches,
+ * each as its OTLP/JSON export request (otlp-json.ts): when a batch is full, else
+ * after the export interval; one batch is exported at a time, and while it is,
+ * the queue fills (a span that finds it full is dropped and counted, as the
+ * SDK's BatchSpanProcessor drops). The worker starts with the first batch.
  *
  * The worker never holds the process open, except while shutdown() hands it the
  * last spans. If it fails, ends by itself or leaves a request unanswered past
@@ -83,11 +87,13 @@ export class SpanExportQueue {
   private readonly answerTimeoutMs: number;
   /** Why the worker failed, once it has. */
   private failure: string | undefined;
+  private readonly requests: OtlpJsonRequests;
 
   constructor(private readonly options: SpanExportQueueOptions) {
     this.maxQueueSize = options.maxQueueSize ?? 2048;
     this.answerTimeoutMs = options.answerTimeoutMs ?? (options.settings.timeoutMillis ?? 10_000) + 5_000;
     this.maxBatchSize = Math.min(options.maxBatchSize ?? 512, this.maxQueueSize);
+    this.requests = new OtlpJsonRequests(options.resource, options.scope);
   }
 
   /** Spans waiting to be posted. */
@@ -181,7 +187,18 @@ export class SpanExportQueue {
       this.fail(error);
       return;
     }
-    this.request(worker, { kind: "export", id: 0, spans: batch }, batch.length);
+    let body: string;
+    try {
+      body = this.requests.request(batch);
+    } catch (error) {
+      // A span whose times are not numbers (none of the runtime's): the batch is lost, as the SDK's serializer would lose it.
+      this.options.counters.dropped.export_failed.value += batch.length;
+      this.reportExportFailure(batch.length, error instanceof Error ? error.message : String(error));
+      this.post();
+      this.settleIfIdle();
+      return;
+    }
+    this.request(worker, { kind: "export", id: 0, body, spans: batch.length }, batch.length);
   }
 
   private request(worker: Worker, request: ExportWorkerRequest, spans: number, answered?: (answer: ExportWorkerAnswer) => void): void {
@@ -191,7 +208,7 @@ export class SpanExportQueue {
     try {
       worker.postMessage({ ...request, id });
     } catch (error) {
-      // A span whose attributes cannot be copied (none of the runtime's): the batch is lost, the worker is fine.
+      // A request that cannot be copied (a string beyond V8's length limit): the batch is lost, the worker is fine.
       this.answer({ id, ok: false, error: error instanceof Error ? error.message : String(error) });
     }
   }
@@ -223,17 +240,21 @@ export class SpanExportQueue {
       this.exportFailureReported = false;
     } else {
       this.options.counters.dropped.export_failed.value += request.spans;
-      if (!this.exportFailureReported) {
-        this.exportFailureReported = true;
-        this.options.warn(
-          `ottavo: warning: ${request.spans} span(s) could not be exported to ${this.options.settings.url} (${answer.error}); ` +
-            `counted in ottavo_tracing_spans_dropped_total{reason="export_failed"}`,
-        );
-      }
+      this.reportExportFailure(request.spans, answer.error);
     }
     if (this.queue.length > 0 && (this.flushing > 0 || this.queue.length >= this.maxBatchSize)) this.post();
     else if (this.queue.length > 0 && this.timer === undefined) this.timer = setTimeout(() => this.onTimer(), this.options.exportIntervalMs).unref();
     this.settleIfIdle();
+  }
+
+  /** Says once, until an export works again, that spans could not be exported. */
+  private reportExportFailure(spans: number, error: string | undefined): void {
+    if (this.exportFailureReported) return;
+    this.exportFailureReported = true;
+    this.options.warn(
+      `ottavo: warning: ${spans} span(s) could not be exported to ${this.options.settings.url} (${error}); ` +
+        `counted in ottavo_tracing_spans_dropped_total{reason="export_failed"}`,
+    );
   }
 
   /** Restarts the watchdog while requests wait for an answer (one answer at a time is expected of the worker). */

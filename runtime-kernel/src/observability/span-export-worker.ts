@@ -1,27 +1,51 @@
 import { parentPort, workerData } from "node:worker_threads";
-import type { Attributes, SpanContext } from "@opentelemetry/api";
-import { ExportResultCode, TraceState, hrTimeDuration, millisToHrTime } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
-import type { ExportWorkerAnswer, ExportWorkerRequest, ExportWorkerSettings, SpanRecord } from "./span-records";
+import { ExportResultCode } from "@opentelemetry/core";
+import { OTLPExporterBase } from "@opentelemetry/otlp-exporter-base";
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http";
+import type { ExportWorkerAnswer, ExportWorkerRequest, ExportWorkerSettings } from "./span-records";
+
+/** A batch as the main thread wrote it: the OTLP/JSON export request and how many spans it holds. */
+interface EncodedBatch {
+  readonly body: string;
+  readonly spans: number;
+}
+
+/**
+ * The request is already OTLP/JSON (otlp-json.ts). The endpoint's answer is read
+ * as the SDK's JSON trace serializer reads it (the exporter logs a partial
+ * success from it); that serializer's package is not loaded for it, as it also
+ * loads protobuf code (≈ 30 ms of the worker's start).
+ */
+const encodedBatches: Parameters<typeof createOtlpHttpExportDelegate<EncodedBatch, object>>[1] = {
+  serializeRequest: (batch) => Buffer.from(batch.body, "utf8"),
+  deserializeResponse: (bytes) => {
+    if (bytes.length === 0) return {};
+    try {
+      return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) as object;
+    } catch {
+      return {};
+    }
+  },
+};
 
 /**
  * The export thread of the runtime's spans (started by SpanExportQueue,
- * span-export-queue.ts): the OpenTelemetry SDK's OTLP/HTTP exporter, handed each
- * batch of span records the main thread posts as ReadableSpans. OpenTelemetry's
- * SDK runs only here: in the main thread, its code and its exporter's sockets
- * left node's stream and HTTP/2 code serving every call more slowly
- * (docs in the README's tracing part and the team's notes).
+ * span-export-queue.ts): OpenTelemetry's OTLP/HTTP export, as the SDK's
+ * OTLPTraceExporter makes it (its HTTP transport, retries with backoff,
+ * timeout, headers and environment variables, its handling of the answer),
+ * sending each batch's request as the main thread wrote it. No part of the SDK
+ * runs in the main thread: there its code and its exporter's sockets left node's
+ * stream and HTTP/2 code serving every call more slowly (docs in the README's
+ * tracing part and the team's notes).
  */
 function serve(port: NonNullable<typeof parentPort>, settings: ExportWorkerSettings): void {
-  const exporter = new OTLPTraceExporter({
-    url: settings.url,
-    headers: { ...settings.headers },
-    ...(settings.timeoutMillis !== undefined ? { timeoutMillis: settings.timeoutMillis } : {}),
-  });
-  const resource = resourceFromAttributes({ ...settings.resource });
-  const scope = { name: settings.scope.name, version: settings.scope.version };
+  const options = convertLegacyHttpOptions(
+    { url: settings.url, headers: { ...settings.headers }, ...(settings.timeoutMillis !== undefined ? { timeoutMillis: settings.timeoutMillis } : {}) },
+    "TRACES",
+    "v1/traces",
+    { "Content-Type": "application/json" },
+  );
+  const exporter = new OTLPExporterBase(createOtlpHttpExportDelegate(options, encodedBatches, "otlp_http_span_exporter", { name: "span", countItems: (batch) => batch.spans }, undefined));
   port.on("message", (request: ExportWorkerRequest) => {
     if (request.kind !== "export" && request.kind !== "shutdown") {
       // A main thread of another build: it is answered, not left waiting.
@@ -35,14 +59,7 @@ function serve(port: NonNullable<typeof parentPort>, settings: ExportWorkerSetti
       );
       return;
     }
-    let spans: ReadableSpan[];
-    try {
-      spans = request.spans.map((record) => readableSpan(record, resource, scope));
-    } catch (error) {
-      port.postMessage({ id: request.id, ok: false, error: describe(error) } satisfies ExportWorkerAnswer);
-      return;
-    }
-    exporter.export(spans, (result) => {
+    exporter.export({ body: request.body, spans: request.spans }, (result) => {
       port.postMessage(
         (result.code === ExportResultCode.SUCCESS
           ? { id: request.id, ok: true }
@@ -50,46 +67,6 @@ function serve(port: NonNullable<typeof parentPort>, settings: ExportWorkerSetti
       );
     });
   });
-}
-
-/** A span record as the ReadableSpan the SDK would have made of the same span. */
-export function readableSpan(record: SpanRecord, resource: Resource, scope: { name: string; version: string }): ReadableSpan {
-  const context: SpanContext = {
-    traceId: record.traceId,
-    spanId: record.spanId,
-    // Every recorded span is sampled.
-    traceFlags: 1,
-    ...(record.tracestate !== undefined ? { traceState: new TraceState(record.tracestate) } : {}),
-  };
-  const parent: SpanContext | undefined =
-    record.parentSpanId === undefined ? undefined : { traceId: record.traceId, spanId: record.parentSpanId, traceFlags: 1, isRemote: record.parentRemote };
-  const startTime = millisToHrTime(record.startMs);
-  const endTime = millisToHrTime(record.endMs);
-  const events: TimedEvent[] = (record.events ?? []).map((event) => ({
-    name: event.name,
-    time: millisToHrTime(event.timeMs),
-    ...(event.attributes !== undefined ? { attributes: event.attributes as Attributes } : {}),
-    droppedAttributesCount: 0,
-  }));
-  return {
-    name: record.name,
-    kind: record.kind,
-    spanContext: () => context,
-    ...(parent !== undefined ? { parentSpanContext: parent } : {}),
-    startTime,
-    endTime,
-    duration: hrTimeDuration(startTime, endTime),
-    ended: true,
-    status: record.statusMessage === undefined ? { code: record.statusCode } : { code: record.statusCode, message: record.statusMessage },
-    attributes: record.attributes,
-    links: [],
-    events,
-    resource,
-    instrumentationScope: scope,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  };
 }
 
 function describe(error: unknown): string {

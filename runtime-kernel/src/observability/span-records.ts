@@ -1,7 +1,7 @@
 /**
  * A finished span as plain data: what the main thread records of a sampled span
- * and posts, in batches, to the export worker (span-export-worker.ts), which
- * hands it to OpenTelemetry's OTLP exporter as a ReadableSpan. Nothing here loads
+ * and writes, in batches, as an OTLP/JSON export request (otlp-json.ts) for the
+ * export worker (span-export-worker.ts) to send. Nothing here loads
  * OpenTelemetry.
  */
 
@@ -22,8 +22,7 @@ export interface SpanEventRecord {
 
 /**
  * One finished span. Times are milliseconds since the epoch with sub-millisecond
- * fractions (performance.timeOrigin + performance.now()). A class with data
- * fields only: postMessage copies it as a plain object.
+ * fractions (performance.timeOrigin + performance.now()).
  */
 export class SpanRecord {
   endMs = 0;
@@ -56,17 +55,13 @@ export interface ExportWorkerSettings {
   /** The OTLP/HTTP traces endpoint. */
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
-  /** The resource's attributes (service.name, service.version). */
-  readonly resource: Readonly<Record<string, string>>;
   /** How long one export may take, retries included (the exporter's default, 10 s, when absent). */
   readonly timeoutMillis?: number;
-  /** The instrumentation scope of every span. */
-  readonly scope: { readonly name: string; readonly version: string };
 }
 
-/** What the main thread posts to the worker. */
+/** What the main thread posts to the worker: an export is the OTLP/JSON request of a batch (otlp-json.ts) and its number of spans. */
 export type ExportWorkerRequest =
-  | { readonly kind: "export"; readonly id: number; readonly spans: readonly SpanRecord[] }
+  | { readonly kind: "export"; readonly id: number; readonly body: string; readonly spans: number }
   | { readonly kind: "shutdown"; readonly id: number };
 
 /** The worker's answer to the request of the same id. */

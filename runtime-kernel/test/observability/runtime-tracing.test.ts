@@ -150,7 +150,7 @@ describe("the tracing step", () => {
 describe("the export queue", () => {
   it("holds spans until the export interval (or a full batch), and shutdown sends what it holds", async () => {
     const counters = plainSpanExportCounters();
-    const queue = new SpanExportQueue({ settings: settingsOf(receiver.endpoint), exportIntervalMs: hour, counters, warn: () => undefined });
+    const queue = new SpanExportQueue({ ...exportTo(receiver.endpoint), exportIntervalMs: hour, counters, warn: () => undefined });
     started.push(queue);
     queue.add(record("a"));
     queue.add(record("b"));
@@ -166,7 +166,7 @@ describe("the export queue", () => {
 
   it("drops and counts spans that find the queue full while a batch is being exported", async () => {
     const counters = plainSpanExportCounters();
-    const queue = new SpanExportQueue({ settings: settingsOf(receiver.endpoint), exportIntervalMs: hour, counters, warn: () => undefined, maxQueueSize: 4 });
+    const queue = new SpanExportQueue({ ...exportTo(receiver.endpoint), exportIntervalMs: hour, counters, warn: () => undefined, maxQueueSize: 4 });
     started.push(queue);
     // 4 make a full batch, posted at once; the next 4 wait for it; 2 find the queue full.
     for (let i = 0; i < 10; i++) queue.add(record(`s${i}`));
@@ -182,8 +182,7 @@ describe("the export queue", () => {
     await closed.close();
     const counters = plainSpanExportCounters();
     const warnings: string[] = [];
-    const settings = { ...settingsOf(closed.endpoint), timeoutMillis: 500 };
-    const queue = new SpanExportQueue({ settings, exportIntervalMs: hour, counters, warn: (line) => warnings.push(line) });
+    const queue = new SpanExportQueue({ ...exportTo(closed.endpoint, 500), exportIntervalMs: hour, counters, warn: (line) => warnings.push(line) });
     started.push(queue);
     queue.add(record("a"));
     await queue.flush();
@@ -244,7 +243,7 @@ describe("the export queue", () => {
       const counters = plainSpanExportCounters();
       const warnings: string[] = [];
       const queue = new SpanExportQueue({
-        settings: settingsOf(receiver.endpoint),
+        ...exportTo(receiver.endpoint),
         exportIntervalMs: hour,
         counters,
         warn: (line) => warnings.push(line),
@@ -266,7 +265,7 @@ describe("the export queue", () => {
   });
 
   it("the export worker answers a request it does not know (a main thread of another build) instead of leaving it waiting", async () => {
-    const worker = new Worker(join(__dirname, "..", "..", "dist", "observability", "span-export-worker.js"), { workerData: settingsOf(receiver.endpoint) });
+    const worker = new Worker(join(__dirname, "..", "..", "dist", "observability", "span-export-worker.js"), { workerData: exportTo(receiver.endpoint).settings });
     try {
       const answer = new Promise((resolve) => worker.once("message", resolve));
       worker.postMessage({ kind: "spans", id: 7, spans: [] });
@@ -282,7 +281,7 @@ describe("the export queue", () => {
       const { SpanExportQueue, plainSpanExportCounters } = require(${JSON.stringify(join(dist, "span-export-queue.js"))});
       const { SpanRecord } = require(${JSON.stringify(join(dist, "span-records.js"))});
       const counters = plainSpanExportCounters();
-      const queue = new SpanExportQueue({ settings: ${JSON.stringify(settingsOf(receiver.endpoint))}, exportIntervalMs: 3600000, counters, warn: console.error });
+      const queue = new SpanExportQueue({ ...${JSON.stringify(exportTo(receiver.endpoint))}, exportIntervalMs: 3600000, counters, warn: console.error });
       const span = new SpanRecord("child", 0, "${traceId}", "1111111111111111", undefined, false, undefined, Date.now(), {});
       span.endMs = Date.now();
       queue.add(span);
@@ -315,6 +314,11 @@ function fakeExportWorker(body: string): () => string {
   return () => join(dir, "worker.js");
 }
 
-function settingsOf(url: string) {
-  return { url, headers: {}, resource: { "service.name": "svc", "service.version": "1.2.3" }, scope: { name: "ottavo", version: "1.2.3" } };
+/** The export queue's endpoint (and the exporter's timeout), resource and scope. */
+function exportTo(url: string, timeoutMillis?: number) {
+  return {
+    settings: { url, headers: {}, ...(timeoutMillis !== undefined ? { timeoutMillis } : {}) },
+    resource: { "service.name": "svc", "service.version": "1.2.3" },
+    scope: { name: "ottavo", version: "1.2.3" },
+  };
 }
