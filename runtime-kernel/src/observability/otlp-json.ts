@@ -6,8 +6,9 @@ import type { AttributeValue, SpanEventRecord, SpanRecord } from "./span-records
  * have recorded (otlp-json.test.ts compares the two): the main thread writes a
  * batch's request itself, and the export worker only sends it. Posting the
  * records to the worker (a structured clone of every span and its attributes)
- * and turning them into ReadableSpans and OTLP objects there cost ≈ 20 µs of
- * CPU per span; writing the JSON costs ≈ 1 µs.
+ * cost the main thread ≈ 1.6 µs per span, and turning them into ReadableSpans
+ * and JSON there ≈ 10 µs; writing the JSON here costs ≈ 1.6 µs, posting it as
+ * one string ≈ 1.1 µs.
  */
 export class OtlpJsonRequests {
   /** `{"resourceSpans":[{"resource":{…},"scopeSpans":[{"scope":{…},"spans":[` */
