@@ -60,7 +60,7 @@ export class RuntimeTracing implements Tracing {
    * A SERVER span per rpc, parented on the caller's traceparent. A unary call is
    * sampled here before anything is made: one that is not gets no span, no
    * context values and no end, so at a 1 % ratio 99 % of calls cost a header
-   * lookup (and the traceparent's check when there is one) or four random numbers.
+   * lookup (and the traceparent's check when there is one) or one random number.
    * Such a call is served as with tracing off: the caller's traceparent, if any,
    * travels on unchanged (PublishEvent's CloudEvent). A stream always gets a
    * scope (recorded or not): its events' delivery spans are made through it.

@@ -185,8 +185,9 @@ export function newSpanId(): string {
  * four 32-bit words is below ratio × 0xffffffff (every id at ratio 1). Every
  * service sampling by trace id this way decides alike for the same trace.
  *
- * draw() picks a new trace id's four words and decides on them without making
- * the id's text: a call that is not sampled costs four random numbers.
+ * draw() decides on a new trace without making its id's text, and picks the
+ * id's words only for a sampled one: a call that is not sampled costs one
+ * random number.
  */
 export class TraceIdRatio {
   private readonly upperBound: number;
@@ -207,12 +208,22 @@ export class TraceIdRatio {
   }
 
   /**
-   * Draws a new trace id and says whether it is sampled; traceId() then gives it.
-   * At ratio 0 nothing is drawn (and traceId() is not to be read).
+   * Draws a new trace and says whether it is sampled; when it is, traceId() then
+   * gives its id (an unsampled trace gets none: nothing reads it).
    */
   draw(): boolean {
     if (this.upperBound === 0) return false;
-    return this.fill();
+    // The decision is the XOR of the id's words, a uniform word of its own: drawn first, so that a call
+    // that is not sampled costs one random number, and a sampled id's last word is what makes its XOR.
+    const decision = randomWord();
+    if (decision >= this.upperBound) return false;
+    const words = this.words;
+    words[0] = randomWord();
+    words[1] = randomWord();
+    words[2] = randomWord();
+    words[3] = (decision ^ words[0]! ^ words[1]! ^ words[2]!) >>> 0;
+    if ((words[0] | words[1] | words[2] | words[3]) === 0) words[3] = 1;
+    return (words[0]! ^ words[1]! ^ words[2]! ^ words[3]!) >>> 0 < this.upperBound;
   }
 
   private fill(): boolean {
@@ -226,7 +237,7 @@ export class TraceIdRatio {
     return (words[0] ^ words[1] ^ words[2] ^ words[3]) >>> 0 < this.upperBound;
   }
 
-  /** The trace id of the last draw. */
+  /** The trace id of the last sampled draw, or of the last newTrace(). */
   traceId(): string {
     const words = this.words;
     return hexWord(words[0]!) + hexWord(words[1]!) + hexWord(words[2]!) + hexWord(words[3]!);

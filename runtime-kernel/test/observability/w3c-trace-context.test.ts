@@ -171,19 +171,27 @@ describe("trace id ratio sampling", () => {
     const ours = new TraceIdRatio(ratio);
     const sdk = new TraceIdRatioBasedSampler(ratio);
     let sampled = 0;
+    let drawn = 0;
+    const ids = new Set<string>();
     const disagreeing: string[] = [];
     for (let i = 0; i < 20_000; i++) {
       const trace = ours.newTrace();
       if (!/^[0-9a-f]{32}$/.test(trace.traceId) || trace.sampled !== sdkSampled(sdk, trace.traceId)) disagreeing.push(`new ${trace.traceId}`);
       if (trace.sampled) sampled++;
-      // draw() decides alike (and gives the id only when asked; at ratio 0 it draws nothing).
-      const decided = ours.draw();
-      if (ratio === 0 ? decided : decided !== sdkSampled(sdk, ours.traceId())) disagreeing.push(`draw ${ours.traceId()}`);
+      // draw() decides alike: the id it gives for a sampled trace is one the SDK samples (at ratio 0 it draws nothing).
+      if (!ours.draw()) continue;
+      drawn++;
+      const id = ours.traceId();
+      ids.add(id);
+      if (ratio === 0 || !/^[0-9a-f]{32}$/.test(id) || !sdkSampled(sdk, id)) disagreeing.push(`draw ${id}`);
     }
     expect(disagreeing).toEqual([]);
-    // The share is the ratio's (binomial: within 6 standard deviations).
+    // Every sampled draw is a new id.
+    expect(ids.size).toBe(drawn);
+    // The shares are the ratio's (binomial: within 6 standard deviations).
     const sd = Math.sqrt(20_000 * ratio * (1 - ratio));
     expect(Math.abs(sampled - 20_000 * ratio)).toBeLessThanOrEqual(6 * sd + 1);
+    expect(Math.abs(drawn - 20_000 * ratio)).toBeLessThanOrEqual(6 * sd + 1);
   });
 
   it("makes span ids of 16 lower-case hex digits", () => {
