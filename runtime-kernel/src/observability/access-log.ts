@@ -10,8 +10,8 @@ export interface AccessLogSink {
   /** True when records are JSON; then infoMembers writes one from members the step serialised. */
   writesJson?(): boolean;
   infoMembers?(members: string): void;
-  /** In JSON format, the record from the members up to the code (made once per rpc), the code, the duration and the trace id (Logger's infoAccess). */
-  infoAccess?(head: AccessHead, codeNumber: number, code: string, micros: number, traceId: string | undefined): void;
+  /** In JSON format, the record from the members up to the code (made once per rpc), the code, the duration, the trace id and the end on the monotonic clock (Logger's infoAccess). */
+  infoAccess?(head: AccessHead, codeNumber: number, code: string, micros: number, traceId: string | undefined, endedAt: number): void;
   /** A text info line that may wait a little to be written with others (the access line in text format). */
   infoText?(line: string): void;
 }
@@ -49,7 +49,7 @@ class RpcLines {
     const traceId = values === undefined ? undefined : traceScopeOf(values)?.traceId;
     const log = this.log;
     if (log.infoAccess !== undefined && log.writesJson?.()) {
-      log.infoAccess(this.head, outcome.code ?? 0, code, micros, traceId);
+      log.infoAccess(this.head, outcome.code ?? 0, code, micros, traceId, outcome.endedAt);
       return;
     }
     const durationMs = millisText(micros);
@@ -86,7 +86,7 @@ class RpcLines {
  * name, a number, a hex trace id): { time, level, msg: "access", kind, rpc,
  * protocol, code, durationMs, traceId }, the fields without the text line's
  * repetition of them in msg (a shorter line is less to write per call). The
- * duration is the pipeline's (one clock for every step).
+ * duration and the record's time are the pipeline's (one clock for every step).
  */
 export function accessLogStep(log: AccessLogSink, traced: boolean): CallStep {
   const byRpc = new Map<string, Map<string, Map<string, RpcLines>>>();

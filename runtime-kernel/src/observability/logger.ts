@@ -62,10 +62,11 @@ export class Logger {
    * serialised (`members`: `"msg":...,"key":value`, valid JSON), for the access
    * log's line per call; only in JSON format, where writesJson() is true. The
    * line may wait a little to be written with others (the sink's stdoutLater).
+   * `at`: the record's time on the monotonic clock (performance.now()), now when absent.
    */
-  infoMembers(members: string): void {
+  infoMembers(members: string, at?: number): void {
     if (rank.info > this.threshold) return;
-    const line = `{"time":"${isoNow()}","level":"info",${members}}`;
+    const line = `{"time":"${at === undefined ? isoNow() : isoAt(wallMs(at))}","level":"info",${members}}`;
     if (this.sink.stdoutLater !== undefined) this.sink.stdoutLater(line);
     else this.sink.stdout(line);
   }
@@ -75,25 +76,27 @@ export class Logger {
    * members `${head}${code}","durationMs":<micros / 1000>` and `,"traceId":"<id>"`
    * when traced: `head` is the members up to the code's value, which the caller
    * makes once per rpc; `code` the gRPC code's name, `codeNumber` its number (the
-   * head keeps the bytes up to the duration per code); traceId is ASCII (hex).
-   * Written in place into the sink's batch when it has room for bytes (no string
-   * per line), else as infoMembers' line. Only in JSON format.
+   * head keeps the bytes up to the duration per code); traceId is ASCII (hex);
+   * `endedAt` the call's end on the monotonic clock (the pipeline's
+   * CallOutcome.endedAt), the record's time. Written in place into the sink's
+   * batch when it has room for bytes (no string per line), else as infoMembers'
+   * line. Only in JSON format.
    */
-  infoAccess(head: AccessHead, codeNumber: number, code: string, micros: number, traceId: string | undefined): void {
+  infoAccess(head: AccessHead, codeNumber: number, code: string, micros: number, traceId: string | undefined, endedAt: number): void {
     if (rank.info > this.threshold) return;
     const sink = this.sink;
     if (sink.reserveLater !== undefined && micros >= 0 && micros < 1e15) {
-      const middle = head.upToDuration(codeNumber, code);
-      // The rest of the record: 60 bytes at most (`{"time":"` and a 27-character time, 20 for the duration, `}\n`), and the trace id's member.
-      const bytes = middle.length + 64 + (traceId === undefined ? 0 : traceId.length + 14);
+      const upToDuration = head.upToDuration(codeNumber, code, isoBytesAt(endedAt), isoBytesMs);
+      // The rest of the record: 22 bytes at most (20 for the duration, `}\n`), and the trace id's member.
+      const bytes = upToDuration.length + 22 + (traceId === undefined ? 0 : traceId.length + 14);
       if (bytes <= maxInPlaceBytes) {
         const room = sink.reserveLater(bytes);
         // Undefined: dropped, and counted, by the sink.
-        if (room !== undefined) sink.commitLater!(writeAccessRecord(room.buffer, room.at, isoNowBytes(), middle, micros, traceId));
+        if (room !== undefined) sink.commitLater!(writeAccessRecord(room.buffer, room.at, upToDuration, micros, traceId));
         return;
       }
     }
-    this.infoMembers(`${head.text}${code}","durationMs":${millisOf(micros)}${traceId ? `,"traceId":"${traceId}"` : ""}`);
+    this.infoMembers(`${head.text}${code}","durationMs":${millisOf(micros)}${traceId ? `,"traceId":"${traceId}"` : ""}`, endedAt);
   }
 
   /** Lines not written because the reader of the log fell behind (0 when the sink drops none). */
@@ -180,13 +183,37 @@ let isoSecond = -1;
 /** `YYYY-MM-DDTHH:MM:SS.` of isoSecond. */
 let isoSecondText = "";
 
+/** Date.now() - performance.now() when last read, and when (on the monotonic clock). */
+let wallOffset = Date.now() - performance.now();
+let wallReadAt = performance.now();
+
 /**
- * Now as an ISO 8601 string (as Date's toISOString), made at most once per
- * millisecond and without a Date but once per second: the access log writes a
- * record per call.
+ * The wall-clock time, in milliseconds since the epoch, of a moment on the
+ * monotonic clock (performance.now()): the access log's record takes the time
+ * the pipeline read at the call's end instead of reading a clock per line (each
+ * read costs ≈ 60 ns here). The two clocks are compared again once a second, so
+ * a change of the system's time shows within a second; between, the times are
+ * within a millisecond of Date.now()'s.
  */
+function wallMs(monotonic: number): number {
+  if (monotonic - wallReadAt >= 1000) {
+    wallReadAt = performance.now();
+    wallOffset = Date.now() - wallReadAt;
+  }
+  return Math.floor(wallOffset + monotonic);
+}
+
+/** Now as an ISO 8601 string: every line's time is read from the same clock. */
 function isoNow(): string {
-  const now = Date.now();
+  return isoAt(wallMs(performance.now()));
+}
+
+/**
+ * A time in whole milliseconds since the epoch as an ISO 8601 string (as Date's
+ * toISOString), made at most once per millisecond and without a Date but once
+ * per second: the access log writes a record per call.
+ */
+function isoAt(now: number): string {
   if (now === isoMs) return isoText;
   isoMs = now;
   const second = Math.floor(now / 1000);
@@ -201,16 +228,37 @@ function isoNow(): string {
 
 /**
  * The members of an access record up to its code's value (made once per rpc), and
- * per code the UTF-8 of what follows the time up to the duration's value:
- * `","level":"info",<members><code>","durationMs":`, made on the code's first line.
+ * per code the UTF-8 of the record up to the duration's value,
+ * `{"time":"<time>","level":"info",<members><code>","durationMs":`, made on the
+ * code's first line; its time is rewritten when a record of another millisecond
+ * comes (at 40,000 calls a second, once every 40 records): a record is then one
+ * copy of these bytes and its duration.
  */
 export class AccessHead {
-  private readonly byCode: (Buffer | undefined)[] = [];
+  private readonly byCode: (StampedRecord | undefined)[] = [];
   constructor(readonly text: string) {}
 
-  upToDuration(codeNumber: number, code: string): Buffer {
-    return (this.byCode[codeNumber] ??= Buffer.from(`","level":"info",${this.text}${code}","durationMs":`, "utf8"));
+  /** The record up to its duration's value, of a call with this code that ended at `ms`, whose time is `time` (`{"time":"<ISO time>`). */
+  upToDuration(codeNumber: number, code: string, time: Buffer, ms: number): Buffer {
+    let stamped = this.byCode[codeNumber];
+    if (stamped !== undefined && stamped.ms === ms) return stamped.bytes;
+    if (stamped === undefined || stamped.timeLength !== time.length) {
+      // The first record with this code (or a time of another length, past the year 9999).
+      const bytes = Buffer.concat([time, Buffer.from(`","level":"info",${this.text}${code}","durationMs":`, "utf8")]);
+      this.byCode[codeNumber] = stamped = { bytes, ms, timeLength: time.length };
+    } else {
+      stamped.bytes.set(time, 0);
+      stamped.ms = ms;
+    }
+    return stamped.bytes;
   }
+}
+
+/** One code's record up to the duration, and the millisecond (since the epoch) of its time. */
+interface StampedRecord {
+  readonly bytes: Buffer;
+  ms: number;
+  readonly timeLength: number;
 }
 
 /** A longer access record (an rpc name of kilobytes) is written as a string line. */
@@ -222,15 +270,12 @@ const traceKey = Buffer.from(',"traceId":"', "latin1");
 /**
  * Writes `{"time":"<time>","level":"info",<members><code>","durationMs":<ms>[,"traceId":"<id>"]}\n`
  * into the buffer at `at` and returns where it ends; the same bytes as the line
- * infoMembers writes. `timeStart` is `{"time":"<isoNow()>` (isoNowBytes), `middle`
- * AccessHead's upToDuration; `traceId` is ASCII; `micros` a whole number from 0
- * to 1e15 (its milliseconds as millisText writes them).
+ * infoMembers writes. `upToDuration` is AccessHead's; `traceId` is ASCII;
+ * `micros` a whole number from 0 to 1e15 (its milliseconds as millisText writes them).
  */
-export function writeAccessRecord(buffer: Buffer, at: number, timeStart: Uint8Array, middle: Uint8Array, micros: number, traceId: string | undefined): number {
-  buffer.set(timeStart, at);
-  at += timeStart.length;
-  buffer.set(middle, at);
-  at = millis(buffer, at + middle.length, micros);
+export function writeAccessRecord(buffer: Buffer, at: number, upToDuration: Uint8Array, micros: number, traceId: string | undefined): number {
+  buffer.set(upToDuration, at);
+  at = millis(buffer, at + upToDuration.length, micros);
   if (traceId) {
     buffer.set(traceKey, at);
     at = ascii(buffer, at + traceKey.length, traceId);
@@ -270,11 +315,11 @@ function millisOf(micros: number): string {
 }
 
 let isoBytesMs = -1;
-/** `{"time":"` and isoNow() at isoBytesMs; the same buffer while the time has 24 characters (years 0 to 9999). */
+/** `{"time":"` and the ISO time of isoBytesMs; the same buffer while the time has 24 characters (years 0 to 9999). */
 let isoBytes = Buffer.from('{"time":"0000-00-00T00:00:00.000Z', "latin1");
-/** `{"time":"` and isoNow() as ASCII bytes, written at most once per millisecond. */
-function isoNowBytes(): Buffer {
-  const text = isoNow();
+/** `{"time":"` and the ISO time of a moment on the monotonic clock as ASCII bytes, written at most once per millisecond. */
+function isoBytesAt(monotonic: number): Buffer {
+  const text = isoAt(wallMs(monotonic));
   if (isoMs !== isoBytesMs) {
     isoBytesMs = isoMs;
     if (text.length + 9 === isoBytes.length) isoBytes.write(text, 9, "latin1");

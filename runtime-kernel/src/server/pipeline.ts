@@ -26,12 +26,15 @@ export interface CallInfo {
 /**
  * How a call ended: `code` is undefined for OK; `error` is the mapped error
  * otherwise. `seconds` is the call's duration, read from one clock by the
- * pipeline for every step (from the first begin to the end).
+ * pipeline for every step (from the first begin to the end), and `endedAt` the
+ * moment it ended on that clock (performance.now()), for a step that needs the
+ * time of the end (the access log's record): no step reads a clock of its own.
  */
 export interface CallOutcome {
   readonly code: Code | undefined;
   readonly error: ConnectError | undefined;
   readonly seconds: number;
+  readonly endedAt: number;
   /** The call the outcome is of (what the steps' begin saw). */
   readonly call: CallInfo;
 }
@@ -106,22 +109,19 @@ export class Pipeline {
   start(call: CallInfo): StartedCall {
     if (this.steps.length === 0) return this.unobserved;
     const started = performance.now();
-    // Most calls have one end (the metrics step's): kept as it is, an array only from a second one.
-    let ends: CallEnd | CallEnd[] | undefined;
+    // Most calls have one or two ends (metrics', the access log's): kept in the call itself, an array only from a third one.
+    const observed = new ObservedCall(this.mapError, call, started);
     try {
       for (const step of this.steps) {
         const end = step.begin(call);
-        if (!end) continue;
-        if (ends === undefined) ends = end;
-        else if (Array.isArray(ends)) ends.push(end);
-        else ends = [ends, end];
+        if (end) observed.add(end);
       }
     } catch (error) {
       const mapped = this.mapError(error);
-      runEnds(ends, { code: mapped.code, error: mapped, seconds: (performance.now() - started) / 1000, call });
+      observed.endWith(mapped);
       throw mapped;
     }
-    return new ObservedCall(this.mapError, call, ends, started);
+    return observed;
   }
 
   /** What paths use instead of start() when no step is active: ending only maps the error. */
@@ -139,33 +139,45 @@ class ObservedCall implements StartedCall, CallOutcome {
   code: Code | undefined = undefined;
   error: ConnectError | undefined = undefined;
   seconds = 0;
+  endedAt = 0;
+  /** The ends in the order of their begins: the first two here, the rest in `more`. */
+  private first: CallEnd | undefined = undefined;
+  private second: CallEnd | undefined = undefined;
+  private more: CallEnd[] | undefined = undefined;
 
   constructor(
     private readonly mapError: ErrorMapper,
     readonly call: CallInfo,
-    private readonly ends: CallEnd | readonly CallEnd[] | undefined,
     private readonly started: number,
   ) {}
 
+  add(end: CallEnd): void {
+    if (this.first === undefined) this.first = end;
+    else if (this.second === undefined) this.second = end;
+    else (this.more ??= []).push(end);
+  }
+
   end(error?: unknown, values?: ContextValues): ConnectError | undefined {
     const mapped = error === undefined ? undefined : this.mapError(error, values);
-    if (!this.ended) {
-      this.ended = true;
-      this.code = mapped?.code;
-      this.error = mapped;
-      this.seconds = (performance.now() - this.started) / 1000;
-      runEnds(this.ends, this);
-    }
+    if (!this.ended) this.endWith(mapped);
     return mapped;
+  }
+
+  /** Ends every step that began, once: in reverse order of their begins. */
+  endWith(mapped: ConnectError | undefined): void {
+    this.ended = true;
+    this.code = mapped?.code;
+    this.error = mapped;
+    this.endedAt = performance.now();
+    this.seconds = (this.endedAt - this.started) / 1000;
+    const more = this.more;
+    if (more !== undefined) for (let i = more.length - 1; i >= 0; i--) runEnd(more[i]!, this);
+    if (this.second !== undefined) runEnd(this.second, this);
+    if (this.first !== undefined) runEnd(this.first, this);
   }
 }
 
-/** Ends run in reverse order of their begins; one that throws must not keep the others from running. */
-function runEnds(ends: CallEnd | readonly CallEnd[] | undefined, outcome: CallOutcome): void {
-  if (ends === undefined) return;
-  if (!Array.isArray(ends)) return runEnd(ends as CallEnd, outcome);
-  for (let i = ends.length - 1; i >= 0; i--) runEnd(ends[i]!, outcome);
-}
+/** One that throws must not keep the others from running. */
 
 function runEnd(end: CallEnd, outcome: CallOutcome): void {
   try {

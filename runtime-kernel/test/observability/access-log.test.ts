@@ -76,8 +76,9 @@ describe("the access log step", () => {
       const begin = (info: CallInfo) => step.begin(info) as { end(outcome: CallOutcome): void };
       for (const micros of durations) {
         const values = createContextValues().set(traceScopeKey, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736" } as TraceScope);
-        begin(call).end({ code: undefined, error: undefined, seconds: micros / 1_000_000, call: { ...call, values: createContextValues() } });
-        begin(tracedCall).end({ code: Code.ResourceExhausted, error: undefined, seconds: micros / 1_000_000, call: { ...tracedCall, values } });
+        const endedAt = performance.now();
+        begin(call).end({ code: undefined, error: undefined, seconds: micros / 1_000_000, endedAt, call: { ...call, values: createContextValues() } });
+        begin(tracedCall).end({ code: Code.ResourceExhausted, error: undefined, seconds: micros / 1_000_000, endedAt, call: { ...tracedCall, values } });
       }
       expect(sink === "bytes" ? inPlace.length : strings.length).toBe(durations.length * 2);
     }
@@ -87,6 +88,9 @@ describe("the access log step", () => {
     const untimed = (line: string) => line.replace(/^\{"time":"[^"]+"/, "");
     expect(lines.map((line) => untimed(line.slice(0, -1)))).toEqual(strings.map(untimed));
     expect(lines.map((line) => (JSON.parse(line) as { durationMs: number }).durationMs)).toEqual(durations.flatMap((micros) => [micros / 1000, micros / 1000]));
+    // The record's time is the call's end (on the pipeline's clock) as the wall clock's time: within a second of now.
+    const times = lines.map((line) => Date.parse((JSON.parse(line) as { time: string }).time));
+    expect(times.filter((time) => !(Math.abs(time - Date.now()) < 1000))).toEqual([]);
     dropping = true;
     new Pipeline([accessLogStep(bytes, false)]).start(call).end();
     expect(inPlace).toHaveLength(durations.length * 2);
