@@ -54,6 +54,7 @@ export class RuntimeTracing implements Tracing {
       ...(options.maxQueueSize !== undefined ? { maxQueueSize: options.maxQueueSize } : {}),
       ...(options.workerScript !== undefined ? { workerScript: options.workerScript } : {}),
     });
+    this.exports.startWorker();
   }
 
   /**

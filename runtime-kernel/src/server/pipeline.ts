@@ -177,8 +177,7 @@ class ObservedCall implements StartedCall, CallOutcome {
   }
 }
 
-/** One that throws must not keep the others from running. */
-
+/** Runs one end: one that throws must not keep the others from running. */
 function runEnd(end: CallEnd, outcome: CallOutcome): void {
   try {
     if (typeof end === "function") end(outcome);
