@@ -66,7 +66,7 @@ export class Logger {
    */
   infoMembers(members: string, at?: number): void {
     if (rank.info > this.threshold) return;
-    const line = `{"time":"${at === undefined ? isoNow() : isoAt(wallMs(at))}","level":"info",${members}}`;
+    const line = `{"time":"${isoTime(at ?? performance.now())}","level":"info",${members}}`;
     if (this.sink.stdoutLater !== undefined) this.sink.stdoutLater(line);
     else this.sink.stdout(line);
   }
@@ -86,7 +86,7 @@ export class Logger {
     if (rank.info > this.threshold) return;
     const sink = this.sink;
     if (sink.reserveLater !== undefined && micros >= 0 && micros < 1e15) {
-      const upToDuration = head.upToDuration(codeNumber, code, isoBytesAt(endedAt), isoBytesMs);
+      const upToDuration = head.upToDuration(codeNumber, code, endedAt);
       // The rest of the record: 22 bytes at most (20 for the duration, `}\n`), and the trace id's member.
       const bytes = upToDuration.length + 22 + (traceId === undefined ? 0 : traceId.length + 14);
       if (bytes <= maxInPlaceBytes) {
@@ -149,7 +149,7 @@ export class Logger {
       else this.sink.stdout(text);
       return;
     }
-    const record: Record<string, unknown> = { time: isoNow(), level, msg: message(line) };
+    const record: Record<string, unknown> = { time: isoTime(performance.now()), level, msg: message(line) };
     if (fields !== undefined) {
       for (const key in fields) if (record[key] === undefined) record[key] = fields[key];
     }
@@ -203,9 +203,9 @@ function wallMs(monotonic: number): number {
   return Math.floor(wallOffset + monotonic);
 }
 
-/** Now as an ISO 8601 string: every line's time is read from the same clock. */
-function isoNow(): string {
-  return isoAt(wallMs(performance.now()));
+/** A moment on the monotonic clock as an ISO 8601 string: every line's time is read from the same clock. */
+function isoTime(monotonic: number): string {
+  return isoAt(wallMs(monotonic));
 }
 
 /**
@@ -238,8 +238,10 @@ export class AccessHead {
   private readonly byCode: (StampedRecord | undefined)[] = [];
   constructor(readonly text: string) {}
 
-  /** The record up to its duration's value, of a call with this code that ended at `ms`, whose time is `time` (`{"time":"<ISO time>`). */
-  upToDuration(codeNumber: number, code: string, time: Buffer, ms: number): Buffer {
+  /** The record up to its duration's value, of a call with this code that ended at `endedAt` on the monotonic clock. */
+  upToDuration(codeNumber: number, code: string, endedAt: number): Buffer {
+    const time = isoBytesAt(endedAt);
+    const ms = isoBytesMs;
     let stamped = this.byCode[codeNumber];
     if (stamped !== undefined && stamped.ms === ms) return stamped.bytes;
     if (stamped === undefined || stamped.timeLength !== time.length) {
@@ -319,7 +321,7 @@ let isoBytesMs = -1;
 let isoBytes = Buffer.from('{"time":"0000-00-00T00:00:00.000Z', "latin1");
 /** `{"time":"` and the ISO time of a moment on the monotonic clock as ASCII bytes, written at most once per millisecond. */
 function isoBytesAt(monotonic: number): Buffer {
-  const text = isoAt(wallMs(monotonic));
+  const text = isoTime(monotonic);
   if (isoMs !== isoBytesMs) {
     isoBytesMs = isoMs;
     if (text.length + 9 === isoBytes.length) isoBytes.write(text, 9, "latin1");

@@ -32,7 +32,7 @@ const localFlags = 0x101;
 const remoteFlags = 0x301;
 
 /** One span as OTLP's JSON Span; its members in the serializer's order (absent ones left out, as JSON.stringify leaves undefined out). */
-export function spanJson(span: SpanRecord): string {
+function spanJson(span: SpanRecord): string {
   const parent = span.parentSpanId === undefined ? "" : `,"parentSpanId":"${span.parentSpanId}"`;
   const traceState = span.tracestate === undefined ? "" : `,"traceState":${JSON.stringify(span.tracestate)}`;
   const status = span.statusMessage === undefined ? `{"code":${span.statusCode}}` : `{"code":${span.statusCode},"message":${JSON.stringify(span.statusMessage)}}`;
@@ -85,7 +85,7 @@ const nineZeros = "000000000";
  * epoch as the SDK turns them into one (millisToHrTime, then seconds × 10⁹ +
  * nanoseconds): the seconds truncated, the rest rounded to a nanosecond.
  */
-export function unixNanos(ms: number): string {
+function unixNanos(ms: number): string {
   let seconds = Math.trunc(ms / 1000);
   let nanos = Math.round((ms % 1000) * 1_000_000);
   if (!(seconds >= 0 && seconds < 1e12 && nanos >= 0)) return String(BigInt(seconds) * 1_000_000_000n + BigInt(nanos));

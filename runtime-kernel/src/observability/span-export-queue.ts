@@ -172,7 +172,7 @@ export class SpanExportQueue {
       this.state = "stopped";
       return;
     }
-    const answer = await new Promise<ExportWorkerAnswer>((resolve) => this.request(worker, { kind: "shutdown", id: 0 }, 0, resolve));
+    const answer = await new Promise<ExportWorkerAnswer>((resolve) => this.request(worker, () => ({ kind: "shutdown", id: 0 }), 0, resolve));
     this.state = "stopped";
     this.worker = undefined;
     await worker.terminate();
@@ -208,28 +208,19 @@ export class SpanExportQueue {
       this.fail(error);
       return;
     }
-    let body: string;
-    try {
-      body = this.requests.request(batch);
-    } catch (error) {
-      // A span whose times are not numbers (none of the runtime's): the batch is lost, as the SDK's serializer would lose it.
-      this.options.counters.dropped.export_failed.value += batch.length;
-      this.reportExportFailure(batch.length, error instanceof Error ? error.message : String(error));
-      this.post();
-      this.settleIfIdle();
-      return;
-    }
-    this.request(worker, { kind: "export", id: 0, body, spans: batch.length }, batch.length);
+    this.request(worker, () => ({ kind: "export", id: 0, body: this.requests.request(batch), spans: batch.length }), batch.length);
   }
 
-  private request(worker: Worker, request: ExportWorkerRequest, spans: number, answered?: (answer: ExportWorkerAnswer) => void): void {
+  /** Makes the request (an export's is written here, in the main thread) and posts it. */
+  private request(worker: Worker, make: () => ExportWorkerRequest, spans: number, answered?: (answer: ExportWorkerAnswer) => void): void {
     const id = ++this.nextId;
     this.pending.set(id, { spans, ...(answered !== undefined ? { answered } : {}) });
     this.watch();
     try {
-      worker.postMessage({ ...request, id });
+      worker.postMessage({ ...make(), id });
     } catch (error) {
-      // A request that cannot be copied (a string beyond V8's length limit): the batch is lost, the worker is fine.
+      // A request that cannot be written or copied (a span whose times are not numbers, a string beyond
+      // V8's length limit; none of the runtime's): the batch is lost, as the SDK's exporter would lose it; the worker is fine.
       this.answer({ id, ok: false, error: error instanceof Error ? error.message : String(error) });
     }
   }
@@ -261,21 +252,17 @@ export class SpanExportQueue {
       this.exportFailureReported = false;
     } else {
       this.options.counters.dropped.export_failed.value += request.spans;
-      this.reportExportFailure(request.spans, answer.error);
+      if (!this.exportFailureReported) {
+        this.exportFailureReported = true;
+        this.options.warn(
+          `ottavo: warning: ${request.spans} span(s) could not be exported to ${this.options.settings.url} (${answer.error}); ` +
+            `counted in ottavo_tracing_spans_dropped_total{reason="export_failed"}`,
+        );
+      }
     }
     if (this.queue.length > 0 && (this.flushing > 0 || this.queue.length >= this.maxBatchSize)) this.post();
     else if (this.queue.length > 0 && this.timer === undefined) this.timer = setTimeout(() => this.onTimer(), this.options.exportIntervalMs).unref();
     this.settleIfIdle();
-  }
-
-  /** Says once, until an export works again, that spans could not be exported. */
-  private reportExportFailure(spans: number, error: string | undefined): void {
-    if (this.exportFailureReported) return;
-    this.exportFailureReported = true;
-    this.options.warn(
-      `ottavo: warning: ${spans} span(s) could not be exported to ${this.options.settings.url} (${error}); ` +
-        `counted in ottavo_tracing_spans_dropped_total{reason="export_failed"}`,
-    );
   }
 
   /** Restarts the watchdog while requests wait for an answer (one answer at a time is expected of the worker). */

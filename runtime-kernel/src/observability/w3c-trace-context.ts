@@ -214,24 +214,18 @@ export class TraceIdRatio {
   draw(): boolean {
     if (this.upperBound === 0) return false;
     // The decision is the XOR of the id's words, a uniform word of its own: drawn first, so that a call
-    // that is not sampled costs one random number, and a sampled id's last word is what makes its XOR.
+    // that is not sampled costs one random number.
     const decision = randomWord();
-    if (decision >= this.upperBound) return false;
-    const words = this.words;
-    words[0] = randomWord();
-    words[1] = randomWord();
-    words[2] = randomWord();
-    words[3] = (decision ^ words[0]! ^ words[1]! ^ words[2]!) >>> 0;
-    if ((words[0] | words[1] | words[2] | words[3]) === 0) words[3] = 1;
-    return (words[0]! ^ words[1]! ^ words[2]! ^ words[3]!) >>> 0 < this.upperBound;
+    return decision < this.upperBound && this.fill(decision);
   }
 
-  private fill(): boolean {
+  /** Draws a trace id whose words XOR to `xor` (a uniform word makes a uniform id) and says whether it is sampled. */
+  private fill(xor: number): boolean {
     const words = this.words;
     words[0] = randomWord();
     words[1] = randomWord();
     words[2] = randomWord();
-    words[3] = randomWord();
+    words[3] = (xor ^ words[0] ^ words[1] ^ words[2]) >>> 0;
     // All zero is no valid id: the SDK's generator sets its last byte to 1.
     if ((words[0] | words[1] | words[2] | words[3]) === 0) words[3] = 1;
     return (words[0] ^ words[1] ^ words[2] ^ words[3]) >>> 0 < this.upperBound;
@@ -245,7 +239,7 @@ export class TraceIdRatio {
 
   /** A new trace id with its decision (for spans that are made sampled or not: a delivery's). */
   newTrace(): { readonly traceId: string; readonly sampled: boolean } {
-    const sampled = this.fill();
+    const sampled = this.fill(randomWord());
     return { traceId: this.traceId(), sampled };
   }
 }
