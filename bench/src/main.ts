@@ -9,8 +9,9 @@
  * written from it by hand, with the command.
  *
  * Settings (environment): BENCH_SECONDS per run (3), BENCH_ROUNDS of the
- * interleaved headline (3), BENCH_OBSERVABILITY_SAMPLES of the observability section (fresh runtimes
- * per setting, 8) and its BENCH_OBSERVABILITY_STREAMS (64), BENCH_BASELINE=<checkout of another build> adds its
+ * interleaved headline (3), the observability section's BENCH_OBSERVABILITY_PAIRS (pairs of fresh
+ * runtimes per comparison, 3), BENCH_OBSERVABILITY_WARM_SECONDS (15), BENCH_OBSERVABILITY_SECONDS (30)
+ * and BENCH_OBSERVABILITY_STREAMS (64), BENCH_BASELINE=<checkout of another build> adds its
  * runtime to the headline (before/after), BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1),
  * BENCH_ONLY=<section,...> runs only those sections (see `sections`; all by default),
  * e.g. `BENCH_ONLY=redis node bench/dist/main.js` after `make bench-tools build`.
@@ -44,21 +45,17 @@ import {
   type StreamResult,
 } from "./load-generators";
 import { cpuSeconds, cpuShare, pin, rssBytes } from "./process-stats";
+import { measurePairs, pairsMarkdown, type Comparison, type PairHarness } from "./observability-pairs";
 import { collectStdout, startScriptServer, type ScriptServer } from "./processes";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-/**
- * Samples per setting in the observability section: each sample is a runtime of
- * its own, started for it and stopped after it. Two runtimes of one build and
- * config differ in CPU per call for as long as they run (what their JIT made of
- * the code: about ±5 % here; up to ±20 % before the stream map's renewal,
- * stream-map-renewal.ts). A setting's figure is the mean over many processes,
- * none of which it keeps, so that no process's luck is a setting's.
- */
-const observabilitySamples = Number(process.env.BENCH_OBSERVABILITY_SAMPLES ?? 8);
-/** Seconds of load at the measured level before each sample's run: a fresh runtime's JIT has settled within them. */
-const observabilityWarmSeconds = Number(process.env.BENCH_OBSERVABILITY_WARM_SECONDS ?? 2);
+/** Pairs of fresh runtimes per comparison in the observability section (observability-pairs.ts). */
+const observabilityPairs = Number(process.env.BENCH_OBSERVABILITY_PAIRS ?? 3);
+/** Seconds both runtimes of a pair are loaded, per call, before they are measured: their JIT settles. */
+const observabilityWarmSeconds = Number(process.env.BENCH_OBSERVABILITY_WARM_SECONDS ?? 15);
+/** Seconds of each measured run of a pair: long enough to hold several major GCs. */
+const observabilityRunSeconds = Number(process.env.BENCH_OBSERVABILITY_SECONDS ?? 30);
 /** Streams in flight in the observability section: enough that the runtime, not the load generator, is what saturates. */
 const observabilityStreams = Number(process.env.BENCH_OBSERVABILITY_STREAMS ?? 64);
 const serverCpu = process.env.BENCH_SERVER_CPU ?? "0";
@@ -175,7 +172,6 @@ interface Target {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 
 async function startPinnedRuntime(config: string, options: { nodeArgs?: string[]; cliFile?: string } = {}): Promise<RunningRuntime> {
   const runtime = await startRuntime({ config, ...options });
@@ -259,66 +255,24 @@ async function fixedRateRounds(targets: readonly Target[], name: CallName, rps: 
 /** One run's throughput and the server's CPU share. */
 type Run = { result: LoadResult; cpu: number };
 
-/**
- * The observability section's runs, per call and setting, in sample order (sample
- * i of every setting ran in the same rotation): its verdict compares them.
- */
-const observedRuns = new Map<CallName, Map<string, Run[]>>();
+/** The observability section's table and verdicts (observability-pairs.ts), for the markdown. */
+const observabilityLines: string[] = [];
 
-/**
- * The observability section's samples: per sample, each setting in an order that
- * rotates gets a fresh runtime (pinned, its stdout to a log collector on the load
- * generators' core), which serves both calls, each warmed (ghz, checking the
- * status, then h2load at the measured load) and then measured at
- * `observabilityStreams` streams in flight, and is stopped. Per setting and call,
- * a row of the means over its samples. Returns every sample's run per call and setting.
- */
-async function observabilitySamplesOf(
-  settings: readonly { readonly name: string; readonly config: string }[],
-  names: readonly CallName[],
-  rows: Row[],
-  sampleCount: number,
-): Promise<Map<CallName, Map<string, Run[]>>> {
-  const byCall = new Map(names.map((name) => [name, new Map<string, Run[]>(settings.map((setting) => [setting.name, []]))]));
-  for (let sample = 0; sample < sampleCount; sample++) {
-    for (let i = 0; i < settings.length; i++) {
-      const setting = settings[(i + sample) % settings.length]!;
-      const runtime = await startPinnedRuntime(setting.config);
-      await collectStdout(runtime.process, loadCpu);
-      const target = runtimeTarget(setting.name, runtime);
-      for (const name of names) {
-        await warm(target, name);
-        await h2Run(target, name, observabilityStreams, observabilityWarmSeconds);
-        const run = await h2Run(target, name, observabilityStreams);
-        byCall.get(name)!.get(setting.name)!.push(run);
-        log(`  ${name} c=${observabilityStreams} ${setting.name} #${sample + 1}: ${run.result.rps.toFixed(0)} rps, ${cpuPerCall(run).toFixed(1)} µs CPU per call`);
-      }
-      await runtime.stop();
-    }
-  }
-  for (const name of names) {
-    for (const setting of settings) {
-      const runs = byCall.get(name)!.get(setting.name)!;
-      const result: LoadResult = {
-        rps: mean(runs.map((r) => r.result.rps)),
-        p50: NaN,
-        p99: NaN,
-        mean: mean(runs.map((r) => r.result.mean)),
-        ok: runs.reduce((sum, r) => sum + r.result.ok, 0),
-        failed: runs.reduce((sum, r) => sum + r.result.failed, 0),
-      };
-      const perCall = runs.map(cpuPerCall);
-      const note = `means of ${runs.length} fresh runtimes; CPU per call ${Math.min(...perCall).toFixed(1)}–${Math.max(...perCall).toFixed(1)} µs over them`;
-      rows.push({ section: "observability", server: setting.name, call: name, load: `c=${observabilityStreams}`, result, cpu: mean(runs.map((r) => r.cpu)), note });
-    }
-  }
-  return byCall;
-}
-
-/** The server's CPU time per call of a run, in microseconds. */
-function cpuPerCall(run: Run): number {
-  return run.result.rps > 0 ? (run.cpu / run.result.rps) * 1e6 : NaN;
-}
+/** The observability section's runtimes and runs: pinned runtimes whose stdout a log collector reads, h2load runs that count their CPU time. */
+const observabilityHarness: PairHarness<CallName, Target> = {
+  async start(config) {
+    const runtime = await startPinnedRuntime(config);
+    await collectStdout(runtime.process, loadCpu);
+    return { target: runtimeTarget("runtime", runtime), stop: () => runtime.stop() };
+  },
+  check: (target, name) => warm(target, name),
+  async run(target, name, runSeconds) {
+    const before = cpuSeconds(target.pid);
+    const result = await h2loadGrpc(`http://${target.address}/${calls[name].call}`, requestFrame(name), observabilityStreams, runSeconds);
+    return { calls: result.ok, cpuSeconds: cpuSeconds(target.pid) - before, rps: result.rps, failed: result.failed };
+  },
+  log,
+};
 
 /** The headline: the same call on each target, interleaved round by round; the median round of each. */
 async function headline(targets: readonly Target[], name: CallName, rows: Row[]): Promise<void> {
@@ -392,22 +346,26 @@ async function main(): Promise<void> {
     }
 
     if (runs("observability")) {
-      log(`observability: everything off, metrics only, production setting, tracing every call; ${observabilitySamples} fresh runtimes each, c=${observabilityStreams}, interleaved`);
+      log(
+        `observability: each setting against its reference, ${observabilityPairs} pairs of fresh runtimes side by side, ` +
+          `c=${observabilityStreams}, ${observabilityWarmSeconds} s warm, ${observabilityRunSeconds} s measured`,
+      );
       const sink = await startScriptServer("otlp-sink.js");
       scripts.push(sink);
       pin(sink.pid, loadCpu);
-      const settings = [
-        { name: everythingOffSetting, config: offConfig },
-        { name: metricsOnlySetting, config: memoryConfig },
-        { name: productionSetting, config: observedConfig(sink.port, 0.01) },
-        { name: everyCallSetting, config: observedConfig(sink.port, 1) },
+      const off = { name: everythingOffSetting, config: offConfig };
+      const metricsOnly = { name: metricsOnlySetting, config: memoryConfig };
+      const comparisons: Comparison[] = [
+        { reference: off, observed: metricsOnly, target: 0.95 },
+        { reference: metricsOnly, observed: { name: productionSetting, config: observedConfig(sink.port, 0.01) }, target: 0.95 },
+        { reference: metricsOnly, observed: { name: everyCallSetting, config: observedConfig(sink.port, 1) } },
       ];
       // This process waits on the load generators' core while the section runs, not on the runtimes'.
       const benchCpus = execFileSync("taskset", ["-p", "-c", String(process.pid)], { encoding: "utf8" }).trim().split(/:\s*/).pop()!;
       execFileSync("taskset", ["-a", "-p", "-c", loadCpu, String(process.pid)], { stdio: "ignore" });
-      for (const [name, runs] of await observabilitySamplesOf(settings, ["SayHello", "GetState"], rows, Math.max(observabilitySamples, 1))) {
-        observedRuns.set(name, runs);
-      }
+      const options = { pairs: Math.max(observabilityPairs, 1), warmSeconds: observabilityWarmSeconds, runSeconds: observabilityRunSeconds };
+      const results = await measurePairs(observabilityHarness, comparisons, ["SayHello", "GetState"] as const, options);
+      observabilityLines.push(...pairsMarkdown(results, options, observabilityStreams));
       execFileSync("taskset", ["-a", "-p", "-c", benchCpus, String(process.pid)], { stdio: "ignore" });
     }
 
@@ -692,50 +650,6 @@ function machineFacts(): string[] {
   ];
 }
 
-/**
- * Below the observability table: the production setting's throughput and server
- * CPU per call against metrics only, per call, with the target (≥ ×0.95 rps);
- * metrics only against everything off; tracing every call apart, for information.
- * Each figure is the ratio of the two settings' means over their fresh runtimes,
- * with the lowest and highest ratio of two runtimes that ran in the same sample
- * (one after the other) in brackets.
- */
-function observabilityVerdict(rows: readonly Row[]): string[] {
-  const lines: string[] = [
-    "",
-    "Each ratio: the two settings' means over their fresh runtimes (throughput, and the server's CPU time per call); in brackets the lowest and highest ratio of two runtimes of the same sample.",
-  ];
-  const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)} %`;
-  const against = (row: Row, baseName: string) => {
-    const runs = observedRuns.get(row.call as CallName)?.get(row.server);
-    const baseRuns = observedRuns.get(row.call as CallName)?.get(baseName);
-    if (runs === undefined || baseRuns === undefined || runs.length !== baseRuns.length) return undefined;
-    const pairs = runs.map((run, i) => [run, baseRuns[i]!] as const).filter(([run, base]) => run.result.rps > 0 && base.result.rps > 0 && run.cpu > 0 && base.cpu > 0);
-    if (pairs.length === 0) return undefined;
-    const ratio = mean(pairs.map(([run]) => run.result.rps)) / mean(pairs.map(([, base]) => base.result.rps));
-    const cpu = mean(pairs.map(([run]) => cpuPerCall(run))) / mean(pairs.map(([, base]) => cpuPerCall(base))) - 1;
-    const rps = pairs.map(([run, base]) => run.result.rps / base.result.rps);
-    const cpus = pairs.map(([run, base]) => cpuPerCall(run) / cpuPerCall(base) - 1);
-    const text = `×${ratio.toFixed(3)} (×${Math.min(...rps).toFixed(3)} – ×${Math.max(...rps).toFixed(3)}), CPU per call ${pct(cpu)} (${pct(Math.min(...cpus))} – ${pct(Math.max(...cpus))})`;
-    return { ratio, text };
-  };
-  for (const row of rows.filter((r) => r.section === "observability" && r.server !== everythingOffSetting)) {
-    const vsMetrics = against(row, metricsOnlySetting);
-    const vsOff = against(row, everythingOffSetting);
-    const offText = vsOff === undefined ? "" : `; against everything off ${vsOff.text}`;
-    if (row.server === metricsOnlySetting) {
-      if (vsOff !== undefined) lines.push(`- Metrics only (the default), ${row.call}: ${vsOff.text} against everything off — ≤ 5 % (≥ ×0.95): ${vsOff.ratio >= 0.95 ? "met" : "NOT met"}`);
-    } else if (vsMetrics !== undefined) {
-      lines.push(
-        row.server === productionSetting
-          ? `- **Production setting, ${row.call}: ${vsMetrics.text} against metrics only** — target ≥ ×0.95: ${vsMetrics.ratio >= 0.95 ? "met" : "NOT met"}${offText}`
-          : `- Informational (tracing every call), ${row.call}: ${vsMetrics.text} against metrics only${offText}; not what the target is about`,
-      );
-    }
-  }
-  return lines;
-}
-
 const us = (value: number) => (Number.isNaN(value) ? "–" : value >= 1000 ? `${(value / 1000).toFixed(2)} ms` : `${value.toFixed(0)} µs`);
 
 function markdown(
@@ -783,9 +697,9 @@ function markdown(
       "",
     );
   }
-  const metricsOnlyOf = (row: Row) => rows.find((r) => r.section === row.section && r.call === row.call && r.server === metricsOnlySetting);
-  table("Observability on (tracing, JSON access log) against metrics only, and metrics against everything off, same run (issue 10's target: ≥ ×0.95)", "observability", metricsOnlyOf);
-  if (rows.some((r) => r.section === "observability")) out.splice(out.length - 1, 0, ...observabilityVerdict(rows));
+  if (observabilityLines.length > 0) {
+    out.push("### Observability: the production setting against metrics only, and metrics against everything off (issue 10's target: ≥ ×0.95)", "", ...observabilityLines, "");
+  }
   table("Redis", "redis");
   if (invocationLines.length > 0) {
     out.push("### Service invocation: InvokeService at 1,000 rps against the service called directly, same load generator (vegeta)", "", ...invocationLines, "");
