@@ -265,7 +265,7 @@ function stackedRatios(results: Map<Comparison, Map<CallName, PairSample[]>>, me
     const samples = results.get(comparison)?.get(call) ?? [];
     return samples.length === 0 ? NaN : samples.reduce((sum, sample) => sum + throughputRatio(sample), 0) / samples.length;
   };
-  return (["SayHello", "GetState"] as const).map((call) => {
+  return [...(results.get(metricsVsOff)?.keys() ?? [])].map((call) => {
     const stacked = meanRatio(metricsVsOff, call) * meanRatio(productionVsMetrics, call);
     return (
       `- **All of it (the production setting) against everything off, ${call}: ×${stacked.toFixed(3)}** (metrics only's ratio × the production setting's) — ` +
