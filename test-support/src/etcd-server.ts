@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually } from "./eventually";
-import { freePort, kill } from "./redis-server";
+import { freePorts } from "./free-ports";
+import { kill } from "./redis-server";
 
 /** An etcd this process started, single member, on loopback ports of its own. */
 export interface EtcdServer {
@@ -48,7 +49,8 @@ process.on("exit", () => {
  */
 export async function startEtcd(options: EtcdServerOptions = {}): Promise<EtcdServer> {
   const dir = mkdtempSync(join(tmpdir(), "ottavo-etcd-"));
-  const ports: Ports = { client: await freePort(), peer: await freePort(), health: await freePort() };
+  const [client, peer, health] = await freePorts(3, host);
+  const ports: Ports = { client: client!, peer: peer!, health: health! };
   const launch = () => launchEtcd(dir, ports, options);
   let child: ChildProcess | undefined = await launch();
   const server: EtcdServer = {

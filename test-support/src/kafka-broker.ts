@@ -1,10 +1,10 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
+import { freePorts } from "./free-ports";
 
 /** A single-node Kafka broker (KRaft) this process started, on loopback ports of its own. */
 export interface KafkaBroker {
@@ -49,11 +49,12 @@ export async function startKafka(options: KafkaBrokerOptions = {}): Promise<Kafk
   try {
     // Another process may take a port between our probe and the broker's bind: try a few.
     for (let attempt = 1; ; attempt++) {
+      const [port, controllerPort] = await freePorts(2, host);
       const setup: BrokerSetup = {
         libs,
         dir,
-        port: await freePort(),
-        controllerPort: await freePort(),
+        port: port!,
+        controllerPort: controllerPort!,
         partitions: options.partitions ?? 1,
         clusterId: newClusterId(),
       };
@@ -315,19 +316,6 @@ async function servesCluster(bootstrap: string, clusterId: string): Promise<bool
   }
 }
 
-/** A port the kernel considers free right now: bind port 0, read it, release it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port found"))));
-    });
-  });
-}
 
 /**
  * SIGTERM lets the broker shut down cleanly (the shell forwards it and waits),

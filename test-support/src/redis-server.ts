@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
+import { freePort } from "./free-ports";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -237,20 +238,6 @@ function answersPing(port: number, password: string | undefined, pid: number | u
 /** A command in RESP, so that arguments with spaces or quotes travel intact. */
 function resp(...parts: string[]): string {
   return `*${parts.length}\r\n` + parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join("");
-}
-
-/** A port the kernel considers free right now: bind port 0, read it, release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port found"))));
-    });
-  });
 }
 
 /** SIGTERM, then SIGKILL if it lingers; resolves once the process has exited. */
