@@ -15,7 +15,8 @@
  * compiles (a call path taken by 1 % of calls, as a sampled call's, reaches
  * optimized code last), and a run of 3 s holds a major GC or none (a pause of
  * 100–200 ms here), so short runs read several percent apart for the same
- * pair; runs of 30 s after 15 s of warming read within about ±1 %.
+ * pair; runs of 30 s after 15 s of warming put most pairs of one comparison
+ * within ±1 % of each other (the widest here: ±2 %).
  */
 
 /** One measured run of one runtime of a pair. */
