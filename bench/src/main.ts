@@ -45,7 +45,7 @@ import {
   type StreamResult,
 } from "./load-generators";
 import { cpuSeconds, cpuShare, pin, rssBytes } from "./process-stats";
-import { measurePairs, pairsMarkdown, throughputRatio, type Comparison, type PairHarness, type PairSample } from "./observability-pairs";
+import { meanRatio, measurePairs, pairsMarkdown, type Comparison, type PairHarness, type PairSample } from "./observability-pairs";
 import { collectStdout, startScriptServer, type ScriptServer } from "./processes";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -209,9 +209,14 @@ async function settle(target: Target, rps: number | undefined): Promise<void> {
   await ghz(target.address, { call: calls.GetState.call, data: calls.GetState.data, concurrency: 16, seconds: 2, ...(rps ? { rps } : {}) });
 }
 
+/** The call's URL on the target, for h2load. */
+function callUrl(target: Target, name: CallName): string {
+  return `http://${target.address}/${calls[name].call}`;
+}
+
 /** Throughput with h2load (much lighter than ghz, so the server is what saturates), for `runSeconds` (the runs' length). */
 async function h2Run(target: Target, name: CallName, concurrency: number, runSeconds = seconds): Promise<{ result: LoadResult; cpu: number }> {
-  const url = `http://${target.address}/${calls[name].call}`;
+  const url = callUrl(target, name);
   const { result, share } = await cpuShare(target.pid, () => h2loadGrpc(url, requestFrame(name), concurrency, runSeconds));
   return { result, cpu: share };
 }
@@ -261,12 +266,9 @@ type Run = { result: LoadResult; cpu: number };
  * pairs): what observability costs when all of it is on.
  */
 function stackedRatios(results: Map<Comparison, Map<CallName, PairSample[]>>, metricsVsOff: Comparison, productionVsMetrics: Comparison): string[] {
-  const meanRatio = (comparison: Comparison, call: CallName) => {
-    const samples = results.get(comparison)?.get(call) ?? [];
-    return samples.length === 0 ? NaN : samples.reduce((sum, sample) => sum + throughputRatio(sample), 0) / samples.length;
-  };
+  const ratio = (comparison: Comparison, call: CallName) => meanRatio(results.get(comparison)?.get(call) ?? []);
   return [...(results.get(metricsVsOff)?.keys() ?? [])].map((call) => {
-    const stacked = meanRatio(metricsVsOff, call) * meanRatio(productionVsMetrics, call);
+    const stacked = ratio(metricsVsOff, call) * ratio(productionVsMetrics, call);
     return (
       `- **All of it (the production setting) against everything off, ${call}: ×${stacked.toFixed(3)}** (metrics only's ratio × the production setting's) — ` +
       `≤ 5 % (≥ ×0.95): ${stacked >= 0.95 ? "met" : "**NOT met**"}`
@@ -287,7 +289,7 @@ const observabilityHarness: PairHarness<CallName, Target> = {
   check: (target, name) => warm(target, name),
   async run(target, name, runSeconds) {
     const before = cpuSeconds(target.pid);
-    const result = await h2loadGrpc(`http://${target.address}/${calls[name].call}`, requestFrame(name), observabilityStreams, runSeconds);
+    const result = await h2loadGrpc(callUrl(target, name), requestFrame(name), observabilityStreams, runSeconds);
     return { calls: result.ok, cpuSeconds: cpuSeconds(target.pid) - before, rps: result.rps, failed: result.failed };
   },
   log,
@@ -424,10 +426,10 @@ async function main(): Promise<void> {
       for (const name of ["SayHello", "GetState"] as const) {
         const connectTargets = [runtimeTarget("runtime", memory), ...(baseline ? [baseline] : [])];
         const runs = new Map<string, { result: LoadResult; cpu: number }[]>();
-        for (const target of connectTargets) await h2loadConnectJson(`http://${target.address}/${calls[name].call}`, calls[name].data, 16, 1);
+        for (const target of connectTargets) await h2loadConnectJson(callUrl(target, name), calls[name].data, 16, 1);
         for (let round = 0; round < rounds; round++) {
           for (const target of connectTargets) {
-            const url = `http://${target.address}/${calls[name].call}`;
+            const url = callUrl(target, name);
             const { result, share } = await cpuShare(target.pid, () => h2loadConnectJson(url, calls[name].data, 16, seconds));
             runs.set(target.name, [...(runs.get(target.name) ?? []), { result, cpu: share }]);
           }

@@ -19,6 +19,8 @@
  * within ±1 % of each other (the widest here: ±2 %).
  */
 
+const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+
 /** One measured run of one runtime of a pair. */
 export interface PairRun {
   /** Calls answered with OK during the run. */
@@ -73,6 +75,11 @@ export function throughputRatio(sample: PairSample): number {
   return cpuMicrosPerCall(sample.reference) / cpuMicrosPerCall(sample.observed);
 }
 
+/** The throughput ratio over several pairs: the mean of theirs (NaN for none). */
+export function meanRatio(samples: readonly PairSample[]): number {
+  return samples.length === 0 ? NaN : mean(samples.map(throughputRatio));
+}
+
 /**
  * Per comparison, `pairs` pairs of fresh runtimes (the reference's config and
  * the observed one's), each pair served side by side: per call, checked, both
@@ -117,8 +124,6 @@ export async function measurePairs<Call extends string, Target>(
   return out;
 }
 
-const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-
 /**
  * The section's table: per comparison and call, both settings' CPU time per call
  * and throughput (means over the pairs; each runtime had half the core), the
@@ -138,7 +143,7 @@ export function pairsMarkdown<Call extends string>(results: Map<Comparison, Map<
     for (const [call, samples] of byCall) {
       if (samples.length === 0) continue;
       const ratios = samples.map(throughputRatio);
-      const ratio = mean(ratios);
+      const ratio = meanRatio(samples);
       const cpu = (pick: (sample: PairSample) => PairRun) => mean(samples.map((sample) => cpuMicrosPerCall(pick(sample)))).toFixed(1);
       const rps = (pick: (sample: PairSample) => PairRun) => mean(samples.map((sample) => pick(sample).rps)).toFixed(0);
       const failed = samples.reduce((sum, sample) => sum + sample.observed.failed + sample.reference.failed, 0);

@@ -1,4 +1,4 @@
-import { eventually } from "@ottavo/test-support";
+import { eventually, freePort } from "@ottavo/test-support";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -33,14 +33,6 @@ const declarations = [{ capability: "state" as const, type: "controlled", featur
 function quietLog(): RuntimeLog & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (l) => lines.push(l), warn: (l) => lines.push(l), error: (l) => lines.push(l) };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function configFile(text: string): string {

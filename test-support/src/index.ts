@@ -5,6 +5,7 @@ export { eventually } from "./eventually";
 export { Pushable } from "./pushable";
 export { goTool, goToolsDir, type GoTool } from "./go-tools";
 export { openFdCount, rssBytes, tcpStatesOfPort } from "./process-stats";
+export { freePort, freePorts } from "./free-ports";
 export { startEtcd, type EtcdServer, type EtcdServerOptions } from "./etcd-server";
 export { makeTestCertificates, type TestCertificates } from "./test-certificates";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy";

@@ -1,7 +1,7 @@
-import { createServer } from "node:net";
 import { ComponentError } from "@ottavo/component-runtime";
 import { parseKafkaPubsubMetadata } from "@ottavo/generated/components/adapters/kafka";
 import { MetadataError } from "@ottavo/component-runtime";
+import { freePort } from "@ottavo/test-support";
 import { kafkaAdapters } from "../src";
 import { kafkaPubsubAdapter } from "../src/kafka-pubsub";
 import { readSettings } from "../src/kafka-settings";
@@ -115,7 +115,7 @@ describe("kafka metadata", () => {
   });
 
   it("fails to start with UNAVAILABLE naming the brokers when none answers", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const started = Date.now();
     const error = await kafkaPubsubAdapter.create({ brokers: `127.0.0.1:${port}` }, context()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ComponentError);
@@ -125,14 +125,3 @@ describe("kafka metadata", () => {
   }, 20_000);
 });
 
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}

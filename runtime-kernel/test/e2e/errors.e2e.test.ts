@@ -6,8 +6,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import * as http2 from "node:http2";
-import * as net from "node:net";
-import { startRuntime, type RunningRuntime } from "@ottavo/test-support";
+import { freePort, startRuntime, type RunningRuntime } from "@ottavo/test-support";
 import { layottoStub, rejection, unary, type Message, type RuntimeStub } from "./layotto-stub";
 import { actuator, demoConfig, demoFiles, postConnectJson } from "./support";
 
@@ -22,12 +21,7 @@ let helloOnlyStub: RuntimeStub;
 let closedPort: number;
 
 beforeAll(async () => {
-  closedPort = await new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+  closedPort = await freePort();
   [full, helloOnly] = await Promise.all([
     startRuntime({ config: demoConfig({ bindingUrl: `http://127.0.0.1:${closedPort}` }), files: demoFiles }),
     startRuntime({

@@ -4,14 +4,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AppCallback } from "@ottavo/generated/spec/proto/runtime/v1/appcallback_pb";
 
-/** A free loopback port (nothing listens on it once this resolves). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from "@ottavo/test-support";
 
 /** An app's AppCallback server written with Connect, in this process; methods left out answer UNIMPLEMENTED. */
 export interface ConnectApp {
